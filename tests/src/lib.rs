@@ -1,0 +1,1 @@
+//! Shared helpers for end-to-end tests (servers, clients) live here as they are added.
