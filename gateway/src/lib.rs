@@ -1,5 +1,4 @@
 //! The ArticDBM gateway library: the WebAssembly plugin runtime, rule packs and the policy
 //! evaluator. The binary in `main.rs` is a thin CLI over it.
 
-pub mod pack;
 pub mod runtime;

@@ -1,0 +1,1 @@
+//! Rule packs and plugin manifests.
