@@ -1,0 +1,276 @@
+//! The `articdbm-gateway` command line. `policy test` runs captured statements through packs
+//! with the real runtime and prints one JSON verdict per line; `policy check` validates packs
+//! against the plugins in a directory.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Metrics;
+use crate::runtime::bindings::{Connection, Protocol};
+use crate::runtime::host::HostServices;
+use crate::runtime::indicators::NoIndicators;
+use crate::runtime::kv::MemoryKv;
+use crate::runtime::reload::{Reloader, Sources};
+use crate::runtime::{Decision, FindingKind, PolicyEngine, Runtime, RuntimeConfig, StatementContext};
+
+#[derive(Parser)]
+#[command(name = "articdbm-gateway", version, about = "ArticDBM database policy gateway")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Work with rule packs offline.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate statements from a JSON-lines file against packs; print one JSON verdict a line.
+    Test(TestArgs),
+    /// Validate packs against the plugins in the plugin directory.
+    Check(CommonArgs),
+}
+
+#[derive(Args)]
+pub struct CommonArgs {
+    /// A pack file or a directory of pack files (repeatable). A baseline pack and tenant packs
+    /// may be combined; tenant packs are merged on top of the baseline.
+    #[arg(long = "pack", required = true)]
+    pub packs: Vec<PathBuf>,
+    /// Directory of plugin components (`<name>.wasm` + `<name>.json`).
+    #[arg(long, env = "ARTICDBM_PLUGIN_DIR", default_value = "target/plugins")]
+    pub plugins: PathBuf,
+    /// Where compiled components are cached between runs.
+    #[arg(long, env = "ARTICDBM_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// JSON-lines input: `{"sql": "...", "user": "...", "database": "...", "tenant": "...",
+    /// "client_addr": "...", "tls": false, "protocol": "postgres"}`; `-` for standard input.
+    #[arg(long)]
+    pub input: PathBuf,
+}
+
+/// One input line of `policy test`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestInput {
+    pub sql: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub client_addr: Option<String>,
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default)]
+    pub protocol: Option<ProtocolName>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub application_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolName {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+/// One output line of `policy test`.
+#[derive(Debug, Serialize)]
+pub struct TestOutput {
+    pub line: usize,
+    /// "allow", "deny" or "audit".
+    pub verdict: &'static str,
+    /// The hook that decided: "connect" when the connection itself was refused.
+    pub hook: &'static str,
+    pub plugin: Option<String>,
+    pub binding: Option<String>,
+    pub rule: Option<String>,
+    pub reason: Option<String>,
+    pub findings: Vec<crate::runtime::Finding>,
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Policy(PolicyCommand::Test(args)) => policy_test(args),
+        Command::Policy(PolicyCommand::Check(args)) => policy_check(args),
+    }
+}
+
+fn engine(common: &CommonArgs) -> anyhow::Result<(Arc<Reloader>, crate::runtime::reload::ReloadReport)> {
+    if !common.plugins.is_dir() {
+        anyhow::bail!(
+            "plugin directory {} does not exist (build the plugins with `cargo build`, or pass --plugins DIR)",
+            common.plugins.display()
+        );
+    }
+    let metrics = Arc::new(Metrics::new());
+    let services = Arc::new(HostServices::new(
+        Arc::new(MemoryKv::default()),
+        Box::new(NoIndicators),
+        metrics,
+    ));
+    let cache_dir = common.cache_dir.clone().or_else(default_cache_dir);
+    let runtime = Arc::new(Runtime::new(
+        RuntimeConfig {
+            max_instances: 64,
+            cache_dir,
+            ..RuntimeConfig::default()
+        },
+        services,
+    )?);
+    let sources = Sources {
+        plugin_dir: common.plugins.clone(),
+        packs: common.packs.clone(),
+    };
+    let (reloader, report) = Reloader::start(runtime, sources, 10_000)?;
+    for e in &report.plugin_errors {
+        eprintln!("warning: {e}");
+    }
+    Ok((reloader, report))
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("articdbm").join("components"))
+}
+
+fn policy_check(args: CommonArgs) -> anyhow::Result<i32> {
+    let (reloader, report) = engine(&args)?;
+    let snap = reloader.engine().snapshot();
+    println!(
+        "ok: {} plugin(s) loaded ({}); baseline {}; {} tenant pack(s)",
+        report.plugins.len(),
+        report.plugins.join(", "),
+        if snap.packs.has_baseline() { "present" } else { "absent" },
+        snap.packs.tenants().count()
+    );
+    Ok(if report.plugin_errors.is_empty() { 0 } else { 1 })
+}
+
+fn policy_test(args: TestArgs) -> anyhow::Result<i32> {
+    let (reloader, _) = engine(&args.common)?;
+    let engine = reloader.engine().clone();
+    let default_tenant = {
+        let snap = engine.snapshot();
+        let tenants: Vec<String> = snap.packs.tenants().map(str::to_string).collect();
+        if tenants.len() == 1 {
+            tenants[0].clone()
+        } else {
+            "default".to_string()
+        }
+    };
+    let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(&args.input)
+            .map_err(|e| anyhow::anyhow!("cannot open input {}: {e}", args.input.display()))?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = 0usize;
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let line = line.map_err(|e| anyhow::anyhow!("reading input line {n}: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let input: TestInput = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("error: input line {n}: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let result = evaluate_line(&engine, n, &input, &default_tenant);
+        serde_json::to_writer(&mut out, &result)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        eprintln!("error: {failed} input line(s) could not be evaluated");
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+/// Evaluates one input: on-connect first (a refused connection decides), then on-query.
+pub fn evaluate_line(
+    engine: &PolicyEngine,
+    line: usize,
+    input: &TestInput,
+    default_tenant: &str,
+) -> TestOutput {
+    let protocol = match input.protocol.unwrap_or(ProtocolName::Postgres) {
+        ProtocolName::Postgres => Protocol::Postgres,
+        ProtocolName::Mysql => Protocol::Mysql,
+        ProtocolName::Sqlite => Protocol::Sqlite,
+    };
+    let conn = Connection {
+        id: line as u64,
+        tenant: input.tenant.clone().unwrap_or_else(|| default_tenant.to_string()),
+        user: input.user.clone().unwrap_or_else(|| "anonymous".into()),
+        roles: input.roles.clone(),
+        database: input.database.clone().unwrap_or_else(|| "postgres".into()),
+        client_addr: input.client_addr.clone().unwrap_or_else(|| "127.0.0.1".into()),
+        client_port: 0,
+        tls: input.tls,
+        protocol,
+        application_name: input.application_name.clone(),
+        account_expires_at: None,
+    };
+    let connect = engine.evaluate_connect(&conn);
+    if !connect.is_allowed() {
+        return output(line, "connect", connect);
+    }
+    let mut d = engine.evaluate_sql(&conn, &input.sql, &StatementContext::default());
+    let mut findings = connect.findings;
+    findings.append(&mut d.findings);
+    d.findings = findings;
+    output(line, "query", d)
+}
+
+fn output(line: usize, hook: &'static str, d: Decision) -> TestOutput {
+    let (verdict, hit) = match &d.denied {
+        Some(h) => ("deny", Some(h.clone())),
+        None => match d.findings.first() {
+            Some(f) => ("audit", Some(f.hit.clone())),
+            None => ("allow", None),
+        },
+    };
+    let _ = FindingKind::Audit;
+    TestOutput {
+        line,
+        verdict,
+        hook,
+        plugin: hit.as_ref().map(|h| h.plugin.clone()),
+        binding: hit.as_ref().map(|h| h.binding.clone()),
+        rule: hit.as_ref().map(|h| h.rule.clone()),
+        reason: hit.map(|h| h.reason),
+        findings: d.findings,
+    }
+}

@@ -1,0 +1,156 @@
+//! Prometheus metrics of the gateway. One [`Metrics`] per process, registered in its own
+//! registry so tests can create several without clashing. Names keep the seed project's
+//! (`articdbm_*`) so existing dashboards work.
+
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry,
+};
+
+/// Every metric the policy runtime updates.
+pub struct Metrics {
+    pub registry: Registry,
+    pub total_queries: IntCounter,
+    pub query_duration: Histogram,
+    pub sql_injection_attempts: IntCounter,
+    pub decisions: IntCounterVec,
+    pub plugin_duration: HistogramVec,
+    pub plugin_failures: IntCounterVec,
+    pub plugin_quarantined: IntGaugeVec,
+    pub plugin_counters: IntCounterVec,
+    pub plugin_reloads: IntCounterVec,
+    pub plugins_loaded: IntGauge,
+    pub facts_cache_hits: IntCounter,
+    pub facts_cache_misses: IntCounter,
+}
+
+fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
+    // Names are unique constants in this module; registering can only fail on a duplicate.
+    if let Err(e) = r.register(Box::new(c.clone())) {
+        tracing::error!(error = %e, "metric registration failed");
+    }
+    c
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let r = Registry::new();
+        let latency_buckets = vec![
+            1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2, 0.1, 1.0,
+        ];
+        Metrics {
+            total_queries: reg(
+                &r,
+                IntCounter::new("articdbm_total_queries", "Statements evaluated by policy")
+                    .expect("valid metric"),
+            ),
+            query_duration: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "articdbm_query_duration_seconds",
+                        "Time spent deciding on one statement (facts + all plugins)",
+                    )
+                    .buckets(latency_buckets.clone()),
+                )
+                .expect("valid metric"),
+            ),
+            sql_injection_attempts: reg(
+                &r,
+                IntCounter::new(
+                    "articdbm_sql_injection_attempts_total",
+                    "Statements a sqli.* rule denied or would have denied",
+                )
+                .expect("valid metric"),
+            ),
+            decisions: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("articdbm_policy_decisions_total", "Policy decisions by outcome"),
+                    &["hook", "outcome"],
+                )
+                .expect("valid metric"),
+            ),
+            plugin_duration: reg(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "articdbm_plugin_duration_seconds",
+                        "Time of one plugin hook call, instance checkout included",
+                    )
+                    .buckets(latency_buckets),
+                    &["plugin"],
+                )
+                .expect("valid metric"),
+            ),
+            plugin_failures: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_plugin_traps_total",
+                        "Plugin calls that failed: trap, timeout, memory, instantiate, quarantined",
+                    ),
+                    &["plugin", "kind"],
+                )
+                .expect("valid metric"),
+            ),
+            plugin_quarantined: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "articdbm_plugin_quarantined",
+                        "1 while a plugin binding is quarantined after repeated failures",
+                    ),
+                    &["plugin", "tenant"],
+                )
+                .expect("valid metric"),
+            ),
+            plugin_counters: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("articdbm_plugin_counter_total", "Counters defined by plugins"),
+                    &["plugin", "tenant", "name"],
+                )
+                .expect("valid metric"),
+            ),
+            plugin_reloads: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("articdbm_plugin_reloads_total", "Plugin (re)loads by result"),
+                    &["result"],
+                )
+                .expect("valid metric"),
+            ),
+            plugins_loaded: reg(
+                &r,
+                IntGauge::new("articdbm_plugins_loaded", "Plugins currently loaded")
+                    .expect("valid metric"),
+            ),
+            facts_cache_hits: reg(
+                &r,
+                IntCounter::new("articdbm_facts_cache_hits_total", "Query facts cache hits")
+                    .expect("valid metric"),
+            ),
+            facts_cache_misses: reg(
+                &r,
+                IntCounter::new("articdbm_facts_cache_misses_total", "Query facts cache misses")
+                    .expect("valid metric"),
+            ),
+            registry: r,
+        }
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let encoder = prometheus::TextEncoder::new();
+        encoder
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_else(|e| format!("# metrics encoding failed: {e}\n"))
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,272 @@
+//! The state each plugin instance's store carries, and the host side of the WIT imports:
+//! log, clock, kv, indicators, metrics. Everything is scoped to the (tenant, plugin) the
+//! instance was created for, so one tenant's plugin can never reach another tenant's keys or
+//! counters.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::IndicatorKind;
+use super::bindings::articdbm::policy::{clock, indicators, kv, log, metrics, types};
+use super::indicators::IndicatorStore;
+use super::kv::{KvBackend, KvFailure};
+use crate::metrics::Metrics;
+
+/// Capabilities shared by every instance of the process.
+pub struct HostServices {
+    pub kv: Arc<dyn KvBackend>,
+    pub indicators: arc_swap::ArcSwap<Box<dyn IndicatorStore>>,
+    pub metrics: Arc<Metrics>,
+    started: Instant,
+}
+
+impl HostServices {
+    pub fn new(
+        kv: Arc<dyn KvBackend>,
+        indicators: Box<dyn IndicatorStore>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        HostServices {
+            kv,
+            indicators: arc_swap::ArcSwap::from_pointee(indicators),
+            metrics,
+            started: Instant::now(),
+        }
+    }
+}
+
+const MAX_KEY: usize = 512;
+const MAX_VALUE: usize = 64 * 1024;
+const MAX_LOG: usize = 4096;
+/// Log lines one instance may write between two hook calls.
+const LOG_BUDGET: u32 = 16;
+const MAX_COUNTER_NAMES: usize = 64;
+
+/// Per-instance store data.
+pub struct HostState {
+    tenant: Arc<str>,
+    plugin: Arc<str>,
+    services: Arc<HostServices>,
+    memory_cap: usize,
+    /// Set when the instance tried to grow memory past its cap: the trap that follows is
+    /// reported as a memory blow-up, not a bug.
+    pub(crate) memory_exceeded: bool,
+    log_budget: u32,
+    counter_names: Vec<String>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl HostState {
+    pub fn new(
+        tenant: Arc<str>,
+        plugin: Arc<str>,
+        services: Arc<HostServices>,
+        memory_cap: usize,
+    ) -> Self {
+        // No preopened directories, no environment, no arguments, no sockets: the sandbox
+        // sees clocks and randomness only.
+        let wasi = WasiCtx::builder()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        HostState {
+            tenant,
+            plugin,
+            services,
+            memory_cap,
+            memory_exceeded: false,
+            log_budget: LOG_BUDGET,
+            counter_names: Vec::new(),
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+
+    /// Called before each hook invocation.
+    pub(crate) fn begin_call(&mut self) {
+        self.log_budget = LOG_BUDGET;
+    }
+
+    fn scoped(&self, key: &str) -> Result<String, kv::KvError> {
+        if key.is_empty() || key.len() > MAX_KEY {
+            return Err(kv::KvError::Invalid(format!(
+                "key must be 1..={MAX_KEY} bytes, got {}",
+                key.len()
+            )));
+        }
+        // Unit separators cannot appear in tenant or plugin names, so scopes never collide.
+        Ok(format!("{}\u{1f}{}\u{1f}{}", self.tenant, self.plugin, key))
+    }
+}
+
+fn kv_error(e: KvFailure) -> kv::KvError {
+    match e {
+        KvFailure::Unavailable(m) => kv::KvError::Unavailable(m),
+        KvFailure::NotAnInteger => kv::KvError::NotAnInteger,
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl ResourceLimiter for HostState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            self.memory_exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl types::Host for HostState {}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        if self.log_budget == 0 {
+            return;
+        }
+        self.log_budget -= 1;
+        let mut end = message.len().min(MAX_LOG);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let msg = &message[..end];
+        let (tenant, plugin) = (&*self.tenant, &*self.plugin);
+        match level {
+            log::Level::Trace => tracing::trace!(tenant, plugin, "{msg}"),
+            log::Level::Debug => tracing::debug!(tenant, plugin, "{msg}"),
+            log::Level::Info => tracing::info!(tenant, plugin, "{msg}"),
+            log::Level::Warn => tracing::warn!(tenant, plugin, "{msg}"),
+            log::Level::Error => tracing::error!(tenant, plugin, "{msg}"),
+        }
+    }
+}
+
+impl clock::Host for HostState {
+    fn now_ms(&mut self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+
+    fn monotonic_ns(&mut self) -> u64 {
+        self.services.started.elapsed().as_nanos() as u64
+    }
+}
+
+impl kv::Host for HostState {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, kv::KvError> {
+        let k = self.scoped(&key)?;
+        self.services.kv.get(&k).map_err(kv_error)
+    }
+
+    fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), kv::KvError> {
+        if value.len() > MAX_VALUE {
+            return Err(kv::KvError::Invalid(format!(
+                "value must be at most {MAX_VALUE} bytes, got {}",
+                value.len()
+            )));
+        }
+        let k = self.scoped(&key)?;
+        self.services
+            .kv
+            .set(&k, &value, ttl_ms.map(Duration::from_millis))
+            .map_err(kv_error)
+    }
+
+    fn incr(&mut self, key: String, delta: i64, ttl_ms: Option<u64>) -> Result<i64, kv::KvError> {
+        let k = self.scoped(&key)?;
+        self.services
+            .kv
+            .incr(&k, delta, ttl_ms.map(Duration::from_millis))
+            .map_err(kv_error)
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), kv::KvError> {
+        let k = self.scoped(&key)?;
+        self.services.kv.delete(&k).map_err(kv_error)
+    }
+}
+
+impl indicators::Host for HostState {
+    fn address_listed(&mut self, addr: String) -> Option<indicators::IndicatorMatch> {
+        let ip: IpAddr = addr.trim().parse().ok()?;
+        self.services.indicators.load().address_listed(&self.tenant, ip)
+    }
+
+    fn name_listed(
+        &mut self,
+        kind: IndicatorKind,
+        name: String,
+    ) -> Option<indicators::IndicatorMatch> {
+        self.services
+            .indicators
+            .load()
+            .name_listed(&self.tenant, kind, &name)
+    }
+
+    fn sql_pattern_match(&mut self, sql: String) -> Option<indicators::IndicatorMatch> {
+        self.services
+            .indicators
+            .load()
+            .sql_pattern_match(&self.tenant, &sql)
+    }
+}
+
+impl metrics::Host for HostState {
+    fn counter_add(&mut self, name: String, value: u64) {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+        if !valid {
+            return;
+        }
+        if !self.counter_names.iter().any(|n| *n == name) {
+            if self.counter_names.len() >= MAX_COUNTER_NAMES {
+                return;
+            }
+            self.counter_names.push(name.clone());
+        }
+        self.services
+            .metrics
+            .plugin_counters
+            .with_label_values(&[&*self.plugin, &*self.tenant, &name])
+            .inc_by(value);
+    }
+}

@@ -1,0 +1,342 @@
+//! The policy evaluator: the live snapshot (loaded plugins plus rule packs), swapped
+//! atomically on reload, and the evaluation of the on-connect and on-query hooks of a tenant's
+//! effective pack.
+//!
+//! Outcome rules: bindings run in pack order; the first `deny` of a binding in enforce mode
+//! ends evaluation with that denial. A deny from a binding in monitor mode is recorded as a
+//! would-deny finding and evaluation goes on. A failed call (trap, timeout, memory, missing
+//! plugin, quarantine) is a deny under `failure = "closed"` (the default) and an allow with a
+//! recorded finding under `failure = "open"`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use articdbm_facts::FactsCache;
+use articdbm_pack::{EffectivePack, FailureMode, Hook, Mode, PackSet};
+use parking_lot::RwLock;
+
+use super::bindings::{self, Connection, Query, Verdict};
+use super::engine::Runtime;
+use super::instance::{BindingRuntime, PluginFailure};
+use super::plugin::LoadedPlugin;
+
+/// What a tenant's effective pack runs, built on first use per snapshot.
+pub struct TenantPolicy {
+    pub bindings: Vec<BindingRuntime>,
+    pub audit_sample: f64,
+}
+
+/// Plugins and packs in force. Replaced whole on reload; evaluations that hold the old one
+/// finish on it.
+pub struct Snapshot {
+    pub generation: u64,
+    pub plugins: HashMap<String, Arc<LoadedPlugin>>,
+    pub packs: Arc<PackSet>,
+    tenants: RwLock<HashMap<String, Arc<TenantPolicy>>>,
+}
+
+impl Snapshot {
+    pub fn new(
+        generation: u64,
+        plugins: HashMap<String, Arc<LoadedPlugin>>,
+        packs: Arc<PackSet>,
+    ) -> Self {
+        Snapshot {
+            generation,
+            plugins,
+            packs,
+            tenants: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Installs a pre-built tenant policy (activation builds and pre-warms them).
+    pub(crate) fn insert_tenant(&self, tenant: &str, policy: TenantPolicy) {
+        self.tenants
+            .write()
+            .insert(tenant.to_string(), Arc::new(policy));
+    }
+}
+
+/// What kind of finding a non-denying result is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// The plugin returned `audit`.
+    Audit,
+    /// A monitor-mode binding would have denied.
+    WouldDeny,
+    /// The plugin failed and its binding fails open.
+    FailedOpen,
+}
+
+/// One rule that fired.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RuleHit {
+    pub binding: String,
+    pub plugin: String,
+    pub rule: String,
+    pub reason: String,
+    pub score: Option<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    #[serde(flatten)]
+    pub hit: RuleHit,
+}
+
+/// The result of evaluating one hook over a tenant's pack.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Decision {
+    /// `Some` when the connection or statement must be refused.
+    pub denied: Option<RuleHit>,
+    /// Audits, would-denies and failed-open calls, in binding order.
+    pub findings: Vec<Finding>,
+}
+
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        self.denied.is_none()
+    }
+}
+
+/// Per-statement context that is not part of the statement text.
+#[derive(Debug, Clone, Default)]
+pub struct StatementContext {
+    pub in_transaction: bool,
+    pub prepared_name: Option<String>,
+}
+
+/// Rule id used for denials caused by plugin failures.
+pub const FAILURE_RULE: &str = "plugin.failure";
+
+/// The policy engine of a gateway process.
+pub struct PolicyEngine {
+    runtime: Arc<Runtime>,
+    snapshot: ArcSwap<Snapshot>,
+    facts: FactsCache<Query>,
+}
+
+impl PolicyEngine {
+    pub fn new(runtime: Arc<Runtime>, snapshot: Snapshot, facts_capacity: usize) -> Self {
+        PolicyEngine {
+            runtime,
+            snapshot: ArcSwap::from_pointee(snapshot),
+            facts: FactsCache::new(facts_capacity),
+        }
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The snapshot in force.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Replaces the snapshot. Evaluations already running finish on the old one.
+    pub fn swap(&self, snapshot: Snapshot) {
+        self.snapshot.store(Arc::new(snapshot));
+    }
+
+    /// The statement with its facts, from the cache when the same text was seen before.
+    pub fn query(&self, sql: &str, protocol: bindings::Protocol) -> Arc<Query> {
+        let metrics = &self.runtime.services.metrics;
+        let mut missed = false;
+        let q = self
+            .facts
+            .get_or_insert_with(sql, bindings::dialect_of(protocol), |f| {
+                missed = true;
+                Query {
+                    sql: sql.to_string(),
+                    facts: bindings::facts(f),
+                    prepared_name: None,
+                    in_transaction: false,
+                }
+            });
+        if missed {
+            metrics.facts_cache_misses.inc();
+        } else {
+            metrics.facts_cache_hits.inc();
+        }
+        q
+    }
+
+    /// Runs the on-connect hook of the tenant's pack.
+    pub fn evaluate_connect(&self, conn: &Connection) -> Decision {
+        let snap = self.snapshot.load();
+        let tenant = self.tenant_policy(&snap, &conn.tenant);
+        let d = self.run(&tenant, Hook::Connect, |b| {
+            b.call(&self.runtime, |p, store| {
+                p.articdbm_policy_hooks().call_on_connect(store, conn)
+            })
+        });
+        self.runtime
+            .services
+            .metrics
+            .decisions
+            .with_label_values(&["connect", if d.is_allowed() { "allow" } else { "deny" }])
+            .inc();
+        d
+    }
+
+    /// Extracts facts (cached) and runs the on-query hook of the tenant's pack.
+    pub fn evaluate_sql(&self, conn: &Connection, sql: &str, ctx: &StatementContext) -> Decision {
+        let q = self.query(sql, conn.protocol);
+        self.evaluate_query(conn, &q, ctx)
+    }
+
+    /// Runs the on-query hook of the tenant's pack on a statement whose facts are known.
+    pub fn evaluate_query(
+        &self,
+        conn: &Connection,
+        query: &Query,
+        ctx: &StatementContext,
+    ) -> Decision {
+        let start = Instant::now();
+        let owned;
+        let query = if ctx.in_transaction == query.in_transaction
+            && ctx.prepared_name == query.prepared_name
+        {
+            query
+        } else {
+            owned = Query {
+                in_transaction: ctx.in_transaction,
+                prepared_name: ctx.prepared_name.clone(),
+                ..query.clone()
+            };
+            &owned
+        };
+        let snap = self.snapshot.load();
+        let tenant = self.tenant_policy(&snap, &conn.tenant);
+        let d = self.run(&tenant, Hook::Query, |b| {
+            b.call(&self.runtime, |p, store| {
+                p.articdbm_policy_hooks().call_on_query(store, conn, query)
+            })
+        });
+        let m = &self.runtime.services.metrics;
+        m.total_queries.inc();
+        m.query_duration.observe(start.elapsed().as_secs_f64());
+        let sqli = d.denied.as_ref().is_some_and(|h| h.rule.starts_with("sqli."))
+            || d.findings
+                .iter()
+                .any(|f| f.kind == FindingKind::WouldDeny && f.hit.rule.starts_with("sqli."));
+        if sqli {
+            m.sql_injection_attempts.inc();
+        }
+        d
+    }
+
+    fn run(
+        &self,
+        tenant: &TenantPolicy,
+        hook: Hook,
+        call: impl Fn(&BindingRuntime) -> Result<Verdict, PluginFailure>,
+    ) -> Decision {
+        let mut decision = Decision::default();
+        for b in &tenant.bindings {
+            if !b.binding.hooks.contains(&hook) {
+                continue;
+            }
+            let started = Instant::now();
+            let result = call(b);
+            b.duration.observe(started.elapsed().as_secs_f64());
+            let monitor = b.binding.mode == Mode::Monitor;
+            let hit = |rule: String, reason: String, score| RuleHit {
+                binding: b.binding.id.clone(),
+                plugin: b.binding.plugin.clone(),
+                rule,
+                reason,
+                score,
+            };
+            match result {
+                Ok(Verdict::Allow) => {}
+                Ok(Verdict::Audit(f)) => decision.findings.push(Finding {
+                    kind: FindingKind::Audit,
+                    hit: hit(f.rule, f.reason, f.score),
+                }),
+                Ok(Verdict::Deny(f)) => {
+                    let h = hit(f.rule, f.reason, f.score);
+                    if monitor {
+                        tracing::info!(binding = %h.binding, rule = %h.rule, reason = %h.reason, "monitor mode: would deny");
+                        decision.findings.push(Finding {
+                            kind: FindingKind::WouldDeny,
+                            hit: h,
+                        });
+                    } else {
+                        decision.denied = Some(h);
+                        return decision;
+                    }
+                }
+                Err(failure) => {
+                    let closed = b.binding.failure == FailureMode::Closed;
+                    let reason = if closed {
+                        format!("{}; denied because the binding fails closed", failure.message)
+                    } else {
+                        format!("{}; allowed because the binding fails open", failure.message)
+                    };
+                    tracing::warn!(binding = %b.binding.id, kind = failure.kind.label(), "{reason}");
+                    let h = hit(FAILURE_RULE.to_string(), reason, None);
+                    if !closed {
+                        decision.findings.push(Finding {
+                            kind: FindingKind::FailedOpen,
+                            hit: h,
+                        });
+                    } else if monitor {
+                        decision.findings.push(Finding {
+                            kind: FindingKind::WouldDeny,
+                            hit: h,
+                        });
+                    } else {
+                        decision.denied = Some(h);
+                        return decision;
+                    }
+                }
+            }
+        }
+        decision
+    }
+
+    fn tenant_policy(&self, snap: &Snapshot, tenant: &str) -> Arc<TenantPolicy> {
+        if let Some(t) = snap.tenants.read().get(tenant) {
+            return t.clone();
+        }
+        let built = Arc::new(build_tenant(&self.runtime, snap, tenant));
+        let mut map = snap.tenants.write();
+        map.entry(tenant.to_string()).or_insert(built).clone()
+    }
+}
+
+/// The bindings a tenant runs under `snap`.
+pub fn build_tenant(runtime: &Runtime, snap: &Snapshot, tenant: &str) -> TenantPolicy {
+    let effective: EffectivePack = snap.packs.effective_for(tenant);
+    let tenant_name: Arc<str> = Arc::from(tenant);
+    let bindings = effective
+        .bindings
+        .into_iter()
+        .map(|b| {
+            let plugin = match snap.plugins.get(&b.plugin) {
+                Some(p) => match &b.version {
+                    Some(v) if *v != p.manifest.version => Err(format!(
+                        "plugin '{}' version {} is loaded but binding '{}' pins version {v}",
+                        b.plugin, p.manifest.version, b.id
+                    )),
+                    _ => Ok(p.clone()),
+                },
+                None => Err(format!(
+                    "plugin '{}' used by binding '{}' ({}) is not loaded: it is missing from the plugin directory or failed to load",
+                    b.plugin, b.id, b.source
+                )),
+            };
+            BindingRuntime::new(runtime, tenant_name.clone(), b, plugin)
+        })
+        .collect();
+    TenantPolicy {
+        bindings,
+        audit_sample: effective.audit_sample,
+    }
+}

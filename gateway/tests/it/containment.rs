@@ -1,0 +1,108 @@
+//! Plugins that trap, loop forever or allocate without bound cost one evaluation a
+//! fail-closed deny naming the plugin, never the process; repeated failures quarantine.
+
+use std::time::{Duration, Instant};
+
+use articdbm_gateway::runtime::FindingKind;
+
+use crate::fixture::*;
+
+#[test]
+fn trapping_plugin_denies_that_query_and_keeps_serving() {
+    let f = Fixture::new(&["trap"], &[("base.toml", &baseline("trap", ""))]);
+    let c = conn("acme", "alice");
+    let d = f.query(&c, "SELECT 'please trap'");
+    assert_eq!(rule(&d), Some("plugin.failure"));
+    let why = reason(&d);
+    assert!(why.contains("plugin 'trap' trapped"), "{why}");
+    assert!(why.contains("fails closed"), "{why}");
+    // The instance was discarded; the next query gets a fresh one and passes.
+    assert!(f.query(&c, "SELECT 1").is_allowed());
+    assert!(f.metrics().contains("articdbm_plugin_traps_total{kind=\"trap\",plugin=\"trap\"} 1"));
+}
+
+#[test]
+fn runaway_loop_is_interrupted_at_its_deadline() {
+    let f = Fixture::new(&["spin"], &[]);
+    set_manifest(f.dir.path(), "spin", "/limits", serde_json::json!({"deadline_ms": 25}));
+    write_pack(f.dir.path(), "base.toml", &baseline("spin", ""));
+    let r = f.reloader.reload();
+    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let c = conn("acme", "alice");
+    let start = Instant::now();
+    let d = f.query(&c, "SELECT 'spin forever'");
+    let took = start.elapsed();
+    assert_eq!(rule(&d), Some("plugin.failure"));
+    assert!(reason(&d).contains("exceeded its CPU deadline of 25 ms"), "{}", reason(&d));
+    assert!(took >= Duration::from_millis(25), "interrupted too early: {took:?}");
+    assert!(took < Duration::from_secs(2), "not contained: {took:?}");
+    assert!(f.query(&c, "SELECT 1").is_allowed());
+}
+
+#[test]
+fn allocation_past_the_cap_is_contained() {
+    let f = Fixture::new(&["hog"], &[]);
+    set_manifest(f.dir.path(), "hog", "/limits", serde_json::json!({"memory_mib": 16}));
+    write_pack(f.dir.path(), "base.toml", &baseline("hog", ""));
+    let r = f.reloader.reload();
+    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let c = conn("acme", "alice");
+    let d = f.query(&c, "SELECT 'hog memory'");
+    assert_eq!(rule(&d), Some("plugin.failure"));
+    assert!(reason(&d).contains("exceeded its memory cap of 16 MiB"), "{}", reason(&d));
+    assert!(f.query(&c, "SELECT 1").is_allowed());
+}
+
+#[test]
+fn fail_open_binding_allows_and_records_the_failure() {
+    let f = Fixture::new(&["trap"], &[("base.toml", &baseline("trap", "failure = \"open\""))]);
+    let d = f.query(&conn("acme", "alice"), "SELECT 'trap'");
+    assert!(d.is_allowed());
+    assert_eq!(d.findings.len(), 1);
+    assert_eq!(d.findings[0].kind, FindingKind::FailedOpen);
+    assert!(d.findings[0].hit.reason.contains("fails open"));
+}
+
+#[test]
+fn repeated_traps_quarantine_the_binding_with_backoff() {
+    let f = Fixture::new(&["trap"], &[("base.toml", &baseline("trap", ""))]);
+    let c = conn("acme", "alice");
+    for _ in 0..5 {
+        assert!(reason(&f.query(&c, "SELECT 'trap'")).contains("trapped"));
+    }
+    // Quarantined: even a harmless query is refused without calling the plugin.
+    let d = f.query(&c, "SELECT 1");
+    assert!(reason(&d).contains("quarantined after repeated failures"), "{}", reason(&d));
+    assert!(f.metrics().contains("articdbm_plugin_quarantined{plugin=\"trap\",tenant=\"acme\"} 1"));
+    // Other tenants are not affected by acme's quarantine.
+    assert!(f.query(&conn("globex", "bob"), "SELECT 1").is_allowed());
+}
+
+#[test]
+fn hostile_plugins_under_concurrency_leave_the_process_healthy() {
+    let f = Fixture::new(
+        &["trap", "spin", "echo"],
+        &[(
+            "base.toml",
+            "version = 1\nname = \"b\"\nkind = \"baseline\"\n[[binding]]\nplugin = \"trap\"\nfailure = \"open\"\n[[binding]]\nplugin = \"spin\"\nfailure = \"open\"\n[[binding]]\nplugin = \"echo\"\n",
+        )],
+    );
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let f = &f;
+            s.spawn(move || {
+                let c = conn(&format!("tenant{t}"), "u");
+                for i in 0..20 {
+                    let sql = match i % 3 {
+                        0 => "SELECT 'trap'",
+                        1 => "SELECT 'spin'",
+                        _ => "SELECT 1",
+                    };
+                    let d = f.query(&c, sql);
+                    assert!(d.is_allowed(), "fail-open bindings never deny");
+                    assert!(d.findings.iter().any(|x| x.hit.rule == "echo.v1"));
+                }
+            });
+        }
+    });
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the plugin runtime with real components built by the build
+//! (`articdbm-plugin-artifacts`): containment of hostile plugins, hot reload under load,
+//! packs, host capabilities, every first-party plugin, and the CLI.
+
+mod cli;
+mod containment;
+mod fixture;
+mod host;
+mod packs;
+mod plugins;
+mod reload;
