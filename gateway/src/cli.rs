@@ -164,7 +164,7 @@ fn policy_check(args: CommonArgs) -> anyhow::Result<i32> {
         "ok: {} plugin(s) loaded ({}); baseline {}; {} tenant pack(s)",
         report.plugins.len(),
         report.plugins.join(", "),
-        if snap.packs.has_baseline() { "present" } else { "absent" },
+        if snap.packs.baseline().is_some() { "present" } else { "absent" },
         snap.packs.tenants().count()
     );
     Ok(if report.plugin_errors.is_empty() { 0 } else { 1 })

@@ -34,7 +34,7 @@ pub use manifest::{
 };
 pub use merge::{EffectiveBinding, EffectivePack};
 pub use pack::{Binding, FailureMode, Hook, Mode, Pack, PackKind, Tighten};
-pub use set::PackSet;
+pub use set::{PackSet, pack_files};
 
 /// The pack format version this crate reads (`version = 1`).
 pub const PACK_FORMAT_VERSION: u32 = 1;

@@ -136,10 +136,12 @@ impl PluginManifest {
                 file: source_name.to_string(),
                 message: e.to_string(),
             })?;
-        manifest.problems().map_err(|problems| ManifestError::Invalid {
-            file: source_name.to_string(),
-            problems,
-        })?;
+        manifest
+            .problems()
+            .map_err(|problems| ManifestError::Invalid {
+                file: source_name.to_string(),
+                problems,
+            })?;
         Ok(manifest)
     }
 
@@ -226,15 +228,20 @@ impl PluginManifest {
 
     fn config_validator_inner(&self) -> Result<ConfigValidator, String> {
         if !matches!(self.config_schema, Value::Object(_) | Value::Bool(_)) {
-            return Err(
-                "config_schema: a JSON Schema must be an object or a boolean".to_string(),
-            );
+            return Err("config_schema: a JSON Schema must be an object or a boolean".to_string());
         }
         jsonschema::validator_for(&self.config_schema)
             .map(|validator| ConfigValidator { validator })
             .map_err(|e| {
-                let at = dotted_path("config_schema", &self.config_schema, e.instance_path.as_str());
-                format!("{at}: not a valid JSON Schema: {}", truncate(&e.to_string()))
+                let at = dotted_path(
+                    "config_schema",
+                    &self.config_schema,
+                    e.instance_path.as_str(),
+                );
+                format!(
+                    "{at}: not a valid JSON Schema: {}",
+                    truncate(&e.to_string())
+                )
             })
     }
 
@@ -274,7 +281,7 @@ impl ConfigValidator {
                 ConfigViolation {
                     path: dotted_path("", config, &pointer),
                     pointer,
-                    message: truncate(&e.to_string()),
+                    message: truncate(&message(&e)),
                 }
             })
             .collect();
@@ -285,6 +292,23 @@ impl ConfigValidator {
         }
     }
 }
+
+/// The validator's message, except that `enum` lists every allowed value (jsonschema names
+/// three and counts the rest; an operator fixing a config wants to see them all).
+fn message(e: &jsonschema::ValidationError<'_>) -> String {
+    if let jsonschema::error::ValidationErrorKind::Enum {
+        options: Value::Array(options),
+    } = &e.kind
+        && options.len() <= MAX_LISTED_OPTIONS
+    {
+        let shown: Vec<String> = options.iter().map(Value::to_string).collect();
+        return format!("{} is not one of {}", e.instance, shown.join(", "));
+    }
+    e.to_string()
+}
+
+/// Enums with more values than this keep jsonschema's shortened message.
+const MAX_LISTED_OPTIONS: usize = 16;
 
 /// One way a config breaks its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -387,8 +411,11 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        let e = PluginManifest::parse(r#"{"name":"a","version":"0.1.0","wrold":"policy"}"#, "a.json")
-            .unwrap_err();
+        let e = PluginManifest::parse(
+            r#"{"name":"a","version":"0.1.0","wrold":"policy"}"#,
+            "a.json",
+        )
+        .unwrap_err();
         let s = e.to_string();
         assert!(s.starts_with("a.json: unknown field `wrold`"), "{s}");
         assert!(s.contains("line 1 column"), "{s}");
@@ -432,7 +459,11 @@ mod tests {
             "a.json",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("config_schema: a JSON Schema must be"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("config_schema: a JSON Schema must be"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -452,7 +483,10 @@ mod tests {
             ..PluginManifest::default_for("acl")
         };
         let v = m.config_validator().unwrap();
-        assert!(v.validate(&json!({"grants": [{"actions": ["read"]}]})).is_ok());
+        assert!(
+            v.validate(&json!({"grants": [{"actions": ["read"]}]}))
+                .is_ok()
+        );
         let errs = v
             .validate(&json!({"grants": [{"actions": ["read", "frobnicate"]}], "qps": 0, "x": 1}))
             .unwrap_err();
@@ -462,7 +496,7 @@ mod tests {
             shown,
             [
                 "/: Additional properties are not allowed ('x' was unexpected)",
-                "/grants/0/actions/1: \"frobnicate\" is not one of \"read\" or \"insert\"",
+                "/grants/0/actions/1: \"frobnicate\" is not one of \"read\", \"insert\"",
                 "/qps: 0 is less than the minimum of 1",
             ]
         );
@@ -473,10 +507,18 @@ mod tests {
 
     #[test]
     fn versions() {
-        for ok in ["0.1.0", "10.20.30", "1.0.0-rc.1", "1.0.0+build.5", "1.0.0-a+b"] {
+        for ok in [
+            "0.1.0",
+            "10.20.30",
+            "1.0.0-rc.1",
+            "1.0.0+build.5",
+            "1.0.0-a+b",
+        ] {
             assert!(is_version(ok), "{ok}");
         }
-        for bad in ["", "1", "1.0", "1.0.0.0", "v1.0.0", "1.0.0-", "1.0.x", "1.0.0 "] {
+        for bad in [
+            "", "1", "1.0", "1.0.0.0", "v1.0.0", "1.0.0-", "1.0.x", "1.0.0 ",
+        ] {
             assert!(!is_version(bad), "{bad}");
         }
     }

@@ -65,7 +65,10 @@ impl EffectivePack {
     /// Merges a baseline and a tenant pack (either may be absent). Both are expected to have
     /// passed [`Pack::validate`]; whatever they say, the result never runs a baseline binding
     /// more loosely than the baseline does.
-    pub fn build(baseline: Option<&Pack>, tenant: Option<&Pack>) -> Result<EffectivePack, PackErrors> {
+    pub fn build(
+        baseline: Option<&Pack>,
+        tenant: Option<&Pack>,
+    ) -> Result<EffectivePack, PackErrors> {
         let mut errs = PackErrors::default();
         if let Some(b) = baseline
             && b.kind != PackKind::Baseline
@@ -229,7 +232,10 @@ mod tests {
         let e = EffectivePack::build(Some(&base), None).unwrap();
         assert_eq!(
             summary(&e),
-            [row("a", Monitor, Closed, "b.toml"), row("b", Enforce, Closed, "b.toml")]
+            [
+                row("a", Monitor, Closed, "b.toml"),
+                row("b", Enforce, Closed, "b.toml")
+            ]
         );
     }
 
@@ -281,14 +287,18 @@ mod tests {
 
     #[test]
     fn tighten_raises_baseline_binding() {
-        let t = tenant("[[tighten]]\nbinding = \"watch\"\nmode = \"enforce\"\nfailure = \"closed\"\n");
+        let t =
+            tenant("[[tighten]]\nbinding = \"watch\"\nmode = \"enforce\"\nfailure = \"closed\"\n");
         let e = EffectivePack::build(Some(&baseline("")), Some(&t)).unwrap();
         assert_eq!(e.bindings[1].mode, Enforce);
         assert_eq!(e.bindings[1].failure, Closed);
         assert_eq!(e.bindings[1].source, "base.toml");
         let t = tenant("[[tighten]]\nbinding = \"watch\"\nfailure = \"closed\"\n");
         let e = EffectivePack::build(Some(&baseline("")), Some(&t)).unwrap();
-        assert_eq!((e.bindings[1].mode, e.bindings[1].failure), (Monitor, Closed));
+        assert_eq!(
+            (e.bindings[1].mode, e.bindings[1].failure),
+            (Monitor, Closed)
+        );
     }
 
     #[test]
@@ -300,7 +310,10 @@ mod tests {
             failure: Some(Open),
         });
         let e = EffectivePack::build(Some(&baseline("")), Some(&t)).unwrap();
-        assert_eq!((e.bindings[0].mode, e.bindings[0].failure), (Enforce, Closed));
+        assert_eq!(
+            (e.bindings[0].mode, e.bindings[0].failure),
+            (Enforce, Closed)
+        );
     }
 
     #[test]
@@ -339,7 +352,10 @@ mod tests {
         let t = tenant("[[binding]]\nplugin = \"acl\"\n");
         let e = EffectivePack::build(None, Some(&t)).unwrap();
         assert_eq!(summary(&e), [row("acl", Enforce, Closed, "acme.toml")]);
-        assert_eq!(EffectivePack::build(None, None).unwrap(), EffectivePack::default());
+        assert_eq!(
+            EffectivePack::build(None, None).unwrap(),
+            EffectivePack::default()
+        );
     }
 
     #[test]

@@ -284,7 +284,10 @@ impl Pack {
         if !(0.0..=1.0).contains(&self.audit_sample) {
             bad(
                 Where::field("audit_sample"),
-                format!("{} is outside 0..=1 (a fraction of allowed queries)", self.audit_sample),
+                format!(
+                    "{} is outside 0..=1 (a fraction of allowed queries)",
+                    self.audit_sample
+                ),
             );
         }
 
@@ -366,7 +369,9 @@ impl Pack {
             } else {
                 tightened.insert(&t.binding, n);
             }
-            if let Some(&own) = first_at.get(t.binding.as_str()) {
+            if let Some(&own) = first_at.get(t.binding.as_str())
+                && self.kind == PackKind::Tenant
+            {
                 bad(
                     Where::tighten(n, &t.binding, "binding"),
                     format!(
@@ -558,16 +563,31 @@ mod tests {
     #[test]
     fn syntax_errors_have_line_and_column() {
         let e = parse("version = 1\nname = \n").unwrap_err();
-        assert!(e.starts_with("p.toml: TOML parse error at line 2, column 8"), "{e}");
-        let e = parse(&format!("{HEAD_TENANT}[[binding]]\nplugin = \"a\"\nmod = \"x\"\n")).unwrap_err();
+        assert!(
+            e.starts_with("p.toml: TOML parse error at line 2, column 8"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{HEAD_TENANT}[[binding]]\nplugin = \"a\"\nmod = \"x\"\n"
+        ))
+        .unwrap_err();
         assert!(e.contains("line 7"), "{e}");
         assert!(e.contains("unknown field `mod`"), "{e}");
-        let e = parse(&format!("{HEAD_TENANT}[[binding]]\nplugin = \"a\"\nconfig = 3\n")).unwrap_err();
+        let e = parse(&format!(
+            "{HEAD_TENANT}[[binding]]\nplugin = \"a\"\nconfig = 3\n"
+        ))
+        .unwrap_err();
         assert!(e.contains("line 7"), "{e}");
-        let e = parse(&format!("{HEAD_TENANT}[[binding]]\nplugin = \"a\"\nconfig = {{ x = inf }}\n"))
-            .unwrap_err();
-        assert!(e.contains("config.x: inf cannot be represented in JSON"), "{e}");
-        let e = parse("version = 1\nname = \"a\"\nkind = \"tenant\"\nmode = \"audit\"\n").unwrap_err();
+        let e = parse(&format!(
+            "{HEAD_TENANT}[[binding]]\nplugin = \"a\"\nconfig = {{ x = inf }}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("config.x: inf cannot be represented in JSON"),
+            "{e}"
+        );
+        let e =
+            parse("version = 1\nname = \"a\"\nkind = \"tenant\"\nmode = \"audit\"\n").unwrap_err();
         assert!(e.contains("unknown variant `audit`"), "{e}");
     }
 
@@ -607,7 +627,8 @@ mod tests {
             e,
             "p.toml: tenant: a pack with kind = \"tenant\" must name its tenant (tenant = \"...\")"
         );
-        let e = parse("version = 1\nname = \"t\"\nkind = \"tenant\"\ntenant = \"a b\"\n").unwrap_err();
+        let e =
+            parse("version = 1\nname = \"t\"\nkind = \"tenant\"\ntenant = \"a b\"\n").unwrap_err();
         assert!(e.contains("is not a tenant name"), "{e}");
     }
 

@@ -10,6 +10,29 @@ use crate::error::{PackError, PackErrors, Where};
 use crate::merge::EffectivePack;
 use crate::pack::{Pack, PackKind};
 
+/// The pack files [`PackSet::load`] reads in `dir`: regular `*.toml` files directly inside it,
+/// dotfiles skipped, sorted by name.
+pub fn pack_files(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, PackError> {
+    let dir = dir.as_ref();
+    let io = |source| PackError::Io {
+        file: dir.display().to_string(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(|n| n.starts_with('.'));
+        if !hidden && path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Validated packs and the effective pack of every tenant that has one.
 #[derive(Debug, Clone, Default)]
 pub struct PackSet {
@@ -24,28 +47,7 @@ impl PackSet {
     /// Loads every `*.toml` file directly inside `dir` (not recursing; dotfiles skipped), in
     /// file-name order. All problems of all files are reported together.
     pub fn load(dir: impl AsRef<Path>) -> Result<PackSet, PackErrors> {
-        let dir = dir.as_ref();
-        let entries = std::fs::read_dir(dir).map_err(|source| PackError::Io {
-            file: dir.display().to_string(),
-            source,
-        })?;
-        let mut files: Vec<PathBuf> = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| PackError::Io {
-                file: dir.display().to_string(),
-                source,
-            })?;
-            let path = entry.path();
-            let hidden = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_none_or(|n| n.starts_with('.'));
-            if !hidden && path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-                files.push(path);
-            }
-        }
-        files.sort();
-        Self::load_files(files)
+        Self::load_files(pack_files(dir)?)
     }
 
     /// Loads the given pack files (in the order given).
@@ -231,17 +233,34 @@ mod tests {
         fs::write(d.join("c.toml"), tenant("acme", "")).unwrap();
         fs::write(d.join("d.toml"), tenant("acme", "")).unwrap();
         fs::write(d.join("e.toml"), "version = ").unwrap();
-        fs::write(d.join("f.toml"), tenant("globex", "[[binding]]\nplugin = \"sqli\"\n")).unwrap();
+        fs::write(
+            d.join("f.toml"),
+            tenant("globex", "[[binding]]\nplugin = \"sqli\"\n"),
+        )
+        .unwrap();
         fs::write(d.join("g.toml"), tenant("initech", "audit_sample = 2.0\n")).unwrap();
         let e = PackSet::load(d).unwrap_err();
         let files: Vec<String> = e
             .errors()
             .iter()
-            .map(|e| Path::new(e.file()).file_name().unwrap().to_string_lossy().into_owned())
+            .map(|e| {
+                Path::new(e.file())
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
-        assert_eq!(files, ["b-base.toml", "d.toml", "e.toml", "f.toml", "g.toml"], "{e}");
+        assert_eq!(
+            files,
+            ["b-base.toml", "d.toml", "e.toml", "f.toml", "g.toml"],
+            "{e}"
+        );
         let text = e.to_string();
-        assert!(text.contains("b-base.toml: kind: a second baseline pack: "), "{text}");
+        assert!(
+            text.contains("b-base.toml: kind: a second baseline pack: "),
+            "{text}"
+        );
         assert!(text.contains("a-base.toml is already the baseline, and exactly one is allowed"));
         assert!(text.contains("d.toml: tenant: tenant \"acme\" already has a pack ("));
         assert!(text.contains("f.toml: binding \"sqli\" (#1): id: \"sqli\" is already a binding"));
@@ -252,7 +271,11 @@ mod tests {
     #[test]
     fn check_plugins_covers_all_packs() {
         let base = Pack::parse(BASE, "base.toml").unwrap();
-        let t = Pack::parse(&tenant("acme", "[[binding]]\nplugin = \"acl\"\n"), "acme.toml").unwrap();
+        let t = Pack::parse(
+            &tenant("acme", "[[binding]]\nplugin = \"acl\"\n"),
+            "acme.toml",
+        )
+        .unwrap();
         let set = PackSet::from_packs([base, t]).unwrap();
         let m = PluginManifest::default_for("sqli-guard");
         let e = set

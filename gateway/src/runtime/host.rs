@@ -57,6 +57,7 @@ pub struct HostState {
     /// reported as a memory blow-up, not a bug.
     pub(crate) memory_exceeded: bool,
     log_budget: u32,
+    pub(crate) deadline: Deadline,
     counter_names: Vec<String>,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -83,15 +84,20 @@ impl HostState {
             memory_cap,
             memory_exceeded: false,
             log_budget: LOG_BUDGET,
+            deadline: Deadline::default(),
             counter_names: Vec::new(),
             wasi,
             table: ResourceTable::new(),
         }
     }
 
-    /// Called before each hook invocation.
-    pub(crate) fn begin_call(&mut self) {
+    /// Called before each hook invocation with its deadline in epoch ticks.
+    pub(crate) fn begin_call(&mut self, ticks: u64) {
         self.log_budget = LOG_BUDGET;
+        self.deadline = Deadline {
+            ticks,
+            ..Deadline::default()
+        };
     }
 
     fn scoped(&self, key: &str) -> Result<String, kv::KvError> {
@@ -104,6 +110,57 @@ impl HostState {
         // Unit separators cannot appear in tenant or plugin names, so scopes never collide.
         Ok(format!("{}\u{1f}{}\u{1f}{}", self.tenant, self.plugin, key))
     }
+}
+
+/// CPU-deadline bookkeeping of the current call.
+///
+/// Epoch ticks measure wall time, and a thread that is merely descheduled (a busy machine, a
+/// compile on another thread) must not be taken for a runaway plugin. So reaching the
+/// deadline only opens a measurement window: the thread's CPU clock is read, the deadline is
+/// extended by the same amount, and when it fires again the call is interrupted only if the
+/// thread spent most of that window running. A runaway plugin is therefore stopped after one
+/// to two deadlines of CPU time; a starved but well-behaved one after at most
+/// [`MAX_WINDOWS`] deadlines of wall time. The CPU clock is read only when a deadline fires,
+/// never on the fast path.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Deadline {
+    ticks: u64,
+    windows: u32,
+    cpu_mark: Option<std::time::Duration>,
+}
+
+/// Deadline windows after which a call is interrupted whatever its CPU use.
+pub(crate) const MAX_WINDOWS: u32 = 10;
+
+impl Deadline {
+    /// Called by the epoch callback when the deadline is reached.
+    pub(crate) fn on_deadline(&mut self, tick: std::time::Duration) -> wasmtime::UpdateDeadline {
+        let now = thread_cpu_time();
+        self.windows += 1;
+        let window = tick * (self.ticks as u32).max(1);
+        let spent_most = match (self.cpu_mark, now) {
+            (Some(mark), Some(now)) => now.saturating_sub(mark) * 10 >= window * 8,
+            // No CPU clock: fall back to wall time.
+            (_, None) => true,
+            (None, Some(_)) => false,
+        };
+        if spent_most || self.windows >= MAX_WINDOWS {
+            return wasmtime::UpdateDeadline::Interrupt;
+        }
+        self.cpu_mark = now;
+        wasmtime::UpdateDeadline::Continue(self.ticks.max(1))
+    }
+}
+
+/// CPU time consumed by the calling thread.
+fn thread_cpu_time() -> Option<std::time::Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID needs nothing else.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 fn kv_error(e: KvFailure) -> kv::KvError {

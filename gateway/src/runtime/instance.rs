@@ -191,9 +191,12 @@ impl BindingRuntime {
             ),
         );
         store.limiter(|s| s);
-        store.epoch_deadline_trap();
+        let tick = runtime.config.epoch_tick;
+        store.epoch_deadline_callback(move |mut ctx| Ok(ctx.data_mut().deadline.on_deadline(tick)));
         // Instantiation and configuration get a wider budget than a hook call.
-        store.set_epoch_deadline(runtime.deadline_ticks(limits.deadline_ms.max(100) * 5));
+        let ticks = runtime.deadline_ticks(limits.deadline_ms.max(100) * 5);
+        store.data_mut().begin_call(ticks);
+        store.set_epoch_deadline(ticks);
         let instance = plugin
             .pre
             .instance_pre()
@@ -298,9 +301,9 @@ impl BindingRuntime {
                 }
             },
         };
-        w.store.data_mut().begin_call();
-        w.store
-            .set_epoch_deadline(runtime.deadline_ticks(plugin.manifest.limits.deadline_ms));
+        let ticks = runtime.deadline_ticks(plugin.manifest.limits.deadline_ms);
+        w.store.data_mut().begin_call(ticks);
+        w.store.set_epoch_deadline(ticks);
         match f(&w.policy, &mut w.store) {
             Ok(r) => {
                 self.health.success();

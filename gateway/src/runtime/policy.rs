@@ -117,7 +117,7 @@ pub const FAILURE_RULE: &str = "plugin.failure";
 pub struct PolicyEngine {
     runtime: Arc<Runtime>,
     snapshot: ArcSwap<Snapshot>,
-    facts: FactsCache<Query>,
+    facts: FactsCache,
 }
 
 impl PolicyEngine {
@@ -147,17 +147,15 @@ impl PolicyEngine {
     pub fn query(&self, sql: &str, protocol: bindings::Protocol) -> Arc<Query> {
         let metrics = &self.runtime.services.metrics;
         let mut missed = false;
-        let q = self
-            .facts
-            .get_or_insert_with(sql, bindings::dialect_of(protocol), |f| {
-                missed = true;
-                Query {
-                    sql: sql.to_string(),
-                    facts: bindings::facts(f),
-                    prepared_name: None,
-                    in_transaction: false,
-                }
-            });
+        // TEMPORARY until FactsCache is generic: convert on every call.
+        let f = self.facts.get(sql, bindings::dialect_of(protocol));
+        missed = true;
+        let q = Arc::new(Query {
+            sql: sql.to_string(),
+            facts: bindings::facts((*f).clone()),
+            prepared_name: None,
+            in_transaction: false,
+        });
         if missed {
             metrics.facts_cache_misses.inc();
         } else {

@@ -283,7 +283,28 @@ fn load_packs(
     sources: &Sources,
     plugins: &HashMap<String, Arc<LoadedPlugin>>,
 ) -> Result<Arc<PackSet>, String> {
-    let set = PackSet::load_paths(&sources.packs).map_err(|e| e.to_string())?;
+    let mut files = Vec::new();
+    for p in &sources.packs {
+        if p.is_dir() {
+            let entries = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let mut in_dir: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.extension().is_some_and(|x| x == "toml")
+                        && f.is_file()
+                        && !f
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with('.'))
+                })
+                .collect();
+            in_dir.sort();
+            files.extend(in_dir);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let set = PackSet::load_files(&files).map_err(|e| e.to_string())?;
     set.check_plugins(|name| plugins.get(name).map(|p| &p.manifest))
         .map_err(|e| e.to_string())?;
     Ok(Arc::new(set))

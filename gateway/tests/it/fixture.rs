@@ -41,7 +41,8 @@ pub fn set_manifest(dir: &Path, name: &str, pointer: &str, value: serde_json::Va
     let path = plugin_dir(dir).join(format!("{name}.json"));
     let mut m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    *m.pointer_mut(pointer).unwrap() = value;
+    let key = pointer.trim_start_matches('/');
+    m[key] = value;
     std::fs::write(path, m.to_string()).unwrap();
 }
 
@@ -64,6 +65,8 @@ pub fn runtime(indicators: Box<dyn IndicatorStore>) -> Arc<Runtime> {
             RuntimeConfig {
                 max_instances: 48,
                 max_memory_mib: 64,
+                // Shared by every test of the run: each component is compiled once.
+                cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")),
                 ..RuntimeConfig::default()
             },
             services,

@@ -40,7 +40,9 @@ fn reload_under_concurrent_evaluations_fails_nothing() {
                             seen_v2.fetch_add(1, Ordering::Relaxed);
                         }
                         _ => {
-                            failures.fetch_add(1, Ordering::Relaxed);
+                            if failures.fetch_add(1, Ordering::Relaxed) == 0 {
+                                eprintln!("first failed evaluation: {d:?}");
+                            }
                         }
                     }
                 }
