@@ -146,7 +146,14 @@ impl<V: Send + Sync + 'static> FactsCache<V> {
         if let Some(v) = s.find(hash, sql, dialect) {
             return v;
         }
-        s.insert(hash, sql, dialect, Arc::clone(&value), self.entries, self.bytes);
+        s.insert(
+            hash,
+            sql,
+            dialect,
+            Arc::clone(&value),
+            self.entries,
+            self.bytes,
+        );
         value
     }
 
@@ -166,12 +173,18 @@ impl<V: Send + Sync + 'static> FactsCache<V> {
 
     /// Lookups answered from the cache.
     pub fn hits(&self) -> u64 {
-        self.shards.iter().map(|p| p.hits.load(Ordering::Relaxed)).sum()
+        self.shards
+            .iter()
+            .map(|p| p.hits.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Lookups that extracted.
     pub fn misses(&self) -> u64 {
-        self.shards.iter().map(|p| p.misses.load(Ordering::Relaxed)).sum()
+        self.shards
+            .iter()
+            .map(|p| p.misses.load(Ordering::Relaxed))
+            .sum()
     }
 }
 

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
 
-use crate::{Clause, ConstantComparison, Connective};
+use crate::{Clause, Connective, ConstantComparison};
 
 /// Expressions nested deeper than this are treated as non-constant (and column-referencing).
 const MAX_DEPTH: u32 = 64;
@@ -74,8 +74,12 @@ pub(crate) fn references_column(e: &Expr, depth: u32) -> bool {
         }
         Expr::IsDistinctFrom(a, b)
         | Expr::IsNotDistinctFrom(a, b)
-        | Expr::AnyOp { left: a, right: b, .. }
-        | Expr::AllOp { left: a, right: b, .. }
+        | Expr::AnyOp {
+            left: a, right: b, ..
+        }
+        | Expr::AllOp {
+            left: a, right: b, ..
+        }
         | Expr::Like {
             expr: a,
             pattern: b,
@@ -162,7 +166,8 @@ fn is_constant(e: &Expr, depth: u32) -> bool {
         Expr::Function(f) => {
             matches!(
                 f.args,
-                sqlparser::ast::FunctionArguments::None | sqlparser::ast::FunctionArguments::List(_)
+                sqlparser::ast::FunctionArguments::None
+                    | sqlparser::ast::FunctionArguments::List(_)
             ) && f.over.is_none()
                 && match &f.args {
                     sqlparser::ast::FunctionArguments::List(l) => l.args.iter().all(|a| {
@@ -338,7 +343,11 @@ fn op_name(op: &BinaryOperator) -> Option<&'static str> {
 }
 
 /// The constant comparison `e` is, if it is one. `chain` is where it sits.
-pub(crate) fn constant(e: &Expr, chain: Option<Chain>, clause: Clause) -> Option<ConstantComparison> {
+pub(crate) fn constant(
+    e: &Expr,
+    chain: Option<Chain>,
+    clause: Clause,
+) -> Option<ConstantComparison> {
     let c = |x: &Expr| is_constant(x, 0);
     fn l(x: &Expr) -> Option<Lit<'_>> {
         lit(x, 0)

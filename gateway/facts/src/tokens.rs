@@ -20,6 +20,8 @@ pub(crate) struct TokenFacts {
     /// Operator tokens in the largest statement: a bound on how deep a left-deep operator
     /// chain can make the AST (sqlparser's recursion limit does not count those).
     pub max_operators: u32,
+    /// Deepest parenthesis nesting.
+    pub max_parens: u32,
     pub file_access: bool,
     pub locking_read: bool,
 }
@@ -87,6 +89,7 @@ pub(crate) fn scan(tokens: &[TokenWithSpan], dialect: Dialect) -> TokenFacts {
     // The two previous significant tokens' keywords, to skip `IS [NOT] NULL`.
     let mut prev = [Keyword::NoKeyword; 2];
     let mut prev_token: Option<&Token> = None;
+    let mut parens = 0u32;
     for (i, t) in tokens.iter().enumerate() {
         let lit = &mut f.literals;
         match &t.token {
@@ -155,6 +158,11 @@ pub(crate) fn scan(tokens: &[TokenWithSpan], dialect: Dialect) -> TokenFacts {
                 }
             }
             Token::Placeholder(_) => lit.placeholders += 1,
+            Token::LParen => {
+                parens += 1;
+                f.max_parens = f.max_parens.max(parens);
+            }
+            Token::RParen => parens = parens.saturating_sub(1),
             Token::Question if dialect != Dialect::Postgres => lit.placeholders += 1,
             Token::Word(w) if w.quote_style.is_none() => match w.keyword {
                 Keyword::NULL => {
@@ -183,8 +191,9 @@ pub(crate) fn scan(tokens: &[TokenWithSpan], dialect: Dialect) -> TokenFacts {
                 && matches!(
                     prev_token,
                     None | Some(Token::LParen | Token::Comma | Token::SemiColon)
-                ) || (matches!(t.token, Token::Minus | Token::Plus)
-                && prev_token.is_some_and(is_operator));
+                )
+                || (matches!(t.token, Token::Minus | Token::Plus)
+                    && prev_token.is_some_and(is_operator));
             if !unary {
                 operators += 1;
             }
@@ -214,7 +223,10 @@ pub(crate) fn strip_mysql_clauses(tokens: &mut Vec<TokenWithSpan>, f: &mut Token
         .filter(|(_, t)| significant(&t.token))
         .map(|(i, _)| i)
         .collect();
-    let kw = |k: usize| sig.get(k).map_or(Keyword::NoKeyword, |&i| keyword(&tokens[i].token));
+    let kw = |k: usize| {
+        sig.get(k)
+            .map_or(Keyword::NoKeyword, |&i| keyword(&tokens[i].token))
+    };
     let mut remove: Vec<(usize, usize)> = Vec::new();
     let mut k = 0;
     while k < sig.len() {

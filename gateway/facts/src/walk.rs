@@ -13,7 +13,7 @@ use sqlparser::ast::{
 
 use crate::consts::{self, Chain};
 use crate::{
-    AccessMode, Clause, ConstantComparison, Connective, FunctionCall, MAX_LIST, StatementKind,
+    AccessMode, Clause, Connective, ConstantComparison, FunctionCall, MAX_LIST, StatementKind,
     TableAccess,
 };
 
@@ -135,7 +135,7 @@ impl Walker {
             name.0.iter().filter_map(ObjectNamePart::as_ident).collect();
         let Some(last) = parts.last() else { return };
         let table = ident_name(last);
-        if parts.len() == 1 && self.ctes.iter().any(|c| *c == table) {
+        if parts.len() == 1 && self.ctes.contains(&table) {
             return;
         }
         let schema = parts
@@ -457,7 +457,10 @@ impl Walker {
                     }
                 }
             }
-            SetExpr::Insert(st) | SetExpr::Update(st) | SetExpr::Delete(st) | SetExpr::Merge(st) => {
+            SetExpr::Insert(st)
+            | SetExpr::Update(st)
+            | SetExpr::Delete(st)
+            | SetExpr::Merge(st) => {
                 self.statement_in(st, ctx);
             }
             SetExpr::Table(t) => {

@@ -80,13 +80,13 @@ pub(crate) fn dotted_path(root: &str, instance: &Value, pointer: &str) -> String
     let mut current = Some(instance);
     for raw in pointer.split('/').skip(1) {
         let seg = raw.replace("~1", "/").replace("~0", "~");
-        match current {
-            Some(Value::Array(items)) if seg.parse::<usize>().is_ok() => {
-                let i = seg.parse::<usize>().unwrap_or(0);
+        let index = seg.parse::<usize>().ok();
+        match (current, index) {
+            (Some(Value::Array(items)), Some(i)) => {
                 path.push_str(&format!("[{i}]"));
                 current = items.get(i);
             }
-            Some(Value::Object(map)) => {
+            (Some(Value::Object(map)), _) => {
                 push_key(&mut path, &seg);
                 current = map.get(&seg);
             }

@@ -12,11 +12,13 @@ use crate::pack::{Pack, PackKind};
 
 /// The pack files [`PackSet::load`] reads in `dir`: regular `*.toml` files directly inside it,
 /// dotfiles skipped, sorted by name.
-pub fn pack_files(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, PackError> {
+pub fn pack_files(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, PackErrors> {
     let dir = dir.as_ref();
-    let io = |source| PackError::Io {
-        file: dir.display().to_string(),
-        source,
+    let io = |source| {
+        PackErrors::from(PackError::Io {
+            file: dir.display().to_string(),
+            source,
+        })
     };
     let mut files: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {

@@ -165,7 +165,7 @@ impl Acl {
             }
         });
         let default_schema = match raw.default_schema {
-            Some(s) if s.trim().is_empty() || s.contains('.') || s == "*" => {
+            Some(s) if s.trim().is_empty() || s.contains(['.', '*']) => {
                 return Err(format!(
                     "default_schema: {s:?} is not a schema name (use null for none)"
                 ));
@@ -241,7 +241,9 @@ fn grant(i: usize, g: RawGrant) -> Result<Grant, String> {
     let expires_at = match g.expires_at {
         None => None,
         Some(Instant::Ms(ms)) => Some(ms),
-        Some(Instant::Text(t)) => Some(parse_rfc3339(&t).map_err(|e| format!("{}: {e}", at("expires_at")))?),
+        Some(Instant::Text(t)) => {
+            Some(parse_rfc3339(&t).map_err(|e| format!("{}: {e}", at("expires_at")))?)
+        }
     };
     Ok(Grant {
         index: i,
@@ -266,6 +268,9 @@ fn table_pattern(text: &str) -> Result<TablePattern, String> {
             s => Ok(Some(s.to_ascii_lowercase())),
         }
     };
+    if text.split('.').any(str::is_empty) {
+        return Err(format!("{text:?} has an empty name part"));
+    }
     match text.rsplit_once('.') {
         None => Ok(TablePattern {
             schema: None,

@@ -66,7 +66,10 @@ pub struct Plugin {
 #[derive(Clone, Copy)]
 enum Target<'a> {
     /// A table, with its schema resolved (`None`: unqualified and no default schema).
-    Table { schema: Option<&'a str>, name: &'a str },
+    Table {
+        schema: Option<&'a str>,
+        name: &'a str,
+    },
     /// DDL on something other than a table: needs a grant on `"*"`.
     Database,
 }
@@ -75,7 +78,9 @@ enum Outcome {
     Allowed,
     /// No live allow grant and a default-deny ACL. `expired` is a grant that would have
     /// matched had it not expired: (index, expiry).
-    NoGrant { expired: Option<(usize, u64)> },
+    NoGrant {
+        expired: Option<(usize, u64)>,
+    },
     /// A live deny rule matched.
     DeniedBy(usize),
 }
@@ -131,7 +136,7 @@ impl Policy for Plugin {
             let why = match outcome {
                 Outcome::Allowed => return Verdict::Allow,
                 Outcome::DeniedBy(i) => format!("deny rule grants[{i}]"),
-                Outcome::NoGrant { expired } => no_grant_detail(expired, "a ddl grant on \"*\""),
+                Outcome::NoGrant { expired } => no_grant_detail(expired, "ddl grant on \"*\""),
             };
             return deny(
                 "acl.ddl",
@@ -147,7 +152,11 @@ impl Policy for Plugin {
 
 impl Plugin {
     /// The database and the schema a table access is checked against (see the crate docs).
-    fn resolve<'a>(&'a self, conn: &'a Connection, t: &'a TableAccess) -> (&'a str, Option<&'a str>) {
+    fn resolve<'a>(
+        &'a self,
+        conn: &'a Connection,
+        t: &'a TableAccess,
+    ) -> (&'a str, Option<&'a str>) {
         match conn.protocol {
             Protocol::Postgres => (
                 &conn.database,
@@ -214,11 +223,16 @@ fn covers(g: &Grant, conn: &Connection, database: &str, target: Target<'_>) -> b
     }
 }
 
-fn refusal(conn: &Connection, database: &str, t: &TableAccess, outcome: Outcome) -> Option<Verdict> {
+fn refusal(
+    conn: &Connection,
+    database: &str,
+    t: &TableAccess,
+    outcome: Outcome,
+) -> Option<Verdict> {
     let why = match outcome {
         Outcome::Allowed => return None,
         Outcome::DeniedBy(i) => format!("deny rule grants[{i}]"),
-        Outcome::NoGrant { expired } => no_grant_detail(expired, "a grant"),
+        Outcome::NoGrant { expired } => no_grant_detail(expired, "grant"),
     };
     let table = match &t.schema {
         Some(s) => format!("{s}.{}", t.name),
@@ -236,10 +250,7 @@ fn refusal(conn: &Connection, database: &str, t: &TableAccess, outcome: Outcome)
 
 fn no_grant_detail(expired: Option<(usize, u64)>, what: &str) -> String {
     match expired {
-        Some((i, at)) => format!(
-            "grants[{i}] expired at {}",
-            time::format_rfc3339(at)
-        ),
+        Some((i, at)) => format!("grants[{i}] expired at {}", time::format_rfc3339(at)),
         None => format!("no {what} covers it"),
     }
 }
@@ -254,6 +265,9 @@ fn verb(mode: AccessMode) -> &'static str {
     }
 }
 
+// Natively the export symbols (`articdbm:policy/config@0.1.0#configure`) break the host
+// linker's version script for the cdylib, and tests go through `testing::Harness` anyway.
+#[cfg(target_arch = "wasm32")]
 export_policy!(Plugin);
 
 #[cfg(test)]

@@ -484,6 +484,45 @@ LITERAL += tagged("mysql", "comments", [
     "SELECT /*+ INDEX(o idx_created) */ * FROM `orders` o WHERE o.`created_at` > '2024-01-01'",
 ])
 
+# Edge cases: each looks like one injection signal and is ordinary SQL.
+LITERAL += tagged("postgres", "edge", [
+    'SELECT "users".* FROM "users" WHERE ("users"."id" IN (1, 2) OR 1=0)',
+    'SELECT "users".* FROM "users" WHERE "users"."active" = TRUE AND 1=0',
+    "SELECT users.id AS users_id FROM users WHERE users.name = %(name_1)s AND 1 != 1",
+    "SELECT users.id FROM users WHERE users.id NOT IN (SELECT CAST(NULL AS INTEGER) WHERE 1!=1)",
+    "SELECT CASE WHEN 1=1 THEN 'on' ELSE 'off' END AS flag",
+    "SELECT count(*) FILTER (WHERE 1=1) FROM orders",
+    "SELECT 'Total: ' || (SELECT count(*) FROM orders) AS summary",
+    "SELECT concat('Order #', id) AS label FROM orders WHERE id = $1",
+    "SELECT id, name FROM products ORDER BY 2, 1",
+    "SELECT status, count(*) FROM orders GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
+    "SELECT id FROM orders ORDER BY id DESC LIMIT 10 -- latest first",
+    "SELECT * FROM users WHERE email = $1 -- login lookup",
+    "SELECT * FROM users\n-- WHERE deleted_at IS NULL\nLIMIT 10",
+    "SELECT (SELECT count(*) FROM orders)::int AS n",
+    "SELECT CAST(price AS integer) FROM products WHERE id = 3",
+    "SELECT id FROM t WHERE $1::text IS NULL OR name = $1",
+    "SELECT * FROM events WHERE kind = 'union' AND note = 'select from where'",
+    "SELECT * FROM logs WHERE message LIKE '%OR 1=1%'",
+    "SELECT * FROM t WHERE a = 'x''y' AND b = ''",
+    "SELECT upper(left(name, 1)) AS initial, count(*) FROM contacts GROUP BY 1",
+    "SELECT * FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()",
+    "SELECT id, NULL AS parent_id, name FROM roots UNION ALL SELECT id, parent_id, name FROM children",
+    "SELECT * FROM orders WHERE created_at > now() - interval '1 day' ORDER BY created_at DESC FOR UPDATE",
+    "SELECT sum(amount) FROM payments WHERE paid AND NOT refunded",
+    "SELECT * FROM accounts WHERE (a = $1 AND 1=1) OR (b = $2 AND 1=1)",
+])
+LITERAL += tagged("mysql", "edge", [
+    "SELECT * FROM `users` WHERE `users`.`id` IN (1, 2) OR 1=0",
+    "SELECT CONCAT('Order #', `id`) FROM `orders` WHERE `id` = 7",
+    "SELECT * FROM `orders` ORDER BY 2 DESC LIMIT 10, 10",
+    "SELECT * FROM `t` WHERE `name` = \"double quoted\"",
+    "SELECT * FROM `notes` WHERE `body` = 'it\\'s here'",
+    "SELECT `id` FROM `users` WHERE `email` = 'a@example.com' # login",
+    "SELECT IF(1=1, 'yes', 'no')",
+    "SELECT * FROM `products` WHERE `id` = 5 LIMIT 1 /* cache:miss */",
+])
+
 # SQLite (embedded apps, migrations).
 LITERAL += tagged("sqlite", "orm", [
     "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'",

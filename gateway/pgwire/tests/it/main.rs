@@ -1,0 +1,8 @@
+//! Integration tests for articdbm-pgwire: one test binary, one module per area.
+
+mod backend;
+mod frontend;
+mod random;
+mod roundtrip;
+mod startup;
+mod util;

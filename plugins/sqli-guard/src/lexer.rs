@@ -1,0 +1,918 @@
+//! One pass over the raw SQL text for token-level signals the host's facts do not carry:
+//! which literals a constant comparison compares, what a `CAST` converts, how many `CHR()`
+//! calls build a string, whether a hex literal spells text, ORDER BY ordinals, and, for SQL
+//! the host could not parse, the keywords and names an injection leaves behind.
+//!
+//! The scanner allocates nothing: it keeps a four-token window and a small fixed stack of open
+//! parentheses. It understands just enough lexical SQL (quotes, comments, dollar quoting,
+//! MySQL executable comments) to keep string contents from looking like code.
+
+/// Deepest parenthesis nesting tracked; deeper groups are counted but not described.
+const MAX_PARENS: usize = 24;
+
+/// Token-level signals of one SQL text.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Signals {
+    /// Constant comparisons between literals other than the builder idiom (`1=1`, `1=0`,
+    /// `1 != 1`...): `4821=4821`, `'a'='a'`, `5 BETWEEN 5 AND 5`.
+    pub odd_constants: u32,
+    /// Of those, how many sit inside parentheses (a subquery, `CASE WHEN (...)`, a function
+    /// argument such as `ELT(4821=4821, ...)`), where no application writes them.
+    pub odd_constants_in_parens: u32,
+    /// Of those, how many sit anywhere but the top-level SELECT list (where `SELECT 'a'='a'`
+    /// is at worst odd): in a predicate, ORDER BY, GROUP BY, SET, or any parentheses.
+    pub odd_constants_in_clauses: u32,
+    /// `ASCII(SUBSTRING(...))`, `ORD(MID(...))`: a character code of a slice, the unit of
+    /// blind extraction.
+    pub char_code_of_slice: bool,
+    /// A subquery concatenated with string literals (`CONCAT('qkvjq',(SELECT ...),'qzvq')`,
+    /// `'q'||(SELECT ...)||'q'`) outside the top-level SELECT list: markers around leaked data.
+    pub marked_subquery: bool,
+    /// The first word of the text opens a script (DDL, transaction control, `SET`).
+    pub script_start: bool,
+    /// Builder-idiom constant comparisons (`0`/`1` on both sides of `=`, `!=`, `<>`).
+    pub canonical_constants: u32,
+    /// `CAST(... AS <number type>)` or `(...)::<number type>` over a concatenation or a
+    /// subquery: the classic error-based extraction.
+    pub numeric_cast_of_text: bool,
+    /// `CHR(n)` / `CHAR(n)` calls.
+    pub chr_calls: u32,
+    /// Hex literals of two or more bytes that decode to printable ASCII (`0x61646d696e`).
+    pub hex_text: u32,
+    /// `RAND(0)`: the seed of MySQL's duplicate-key error trick.
+    pub rand_zero: bool,
+    /// `~(` followed by `SELECT`: MySQL's `EXP(~(SELECT ...))` overflow.
+    pub bitnot_subquery: bool,
+    /// A `GENERATE_SERIES` / `BENCHMARK` argument of a million or more: a heavy query used as
+    /// a delay.
+    pub heavy_series: bool,
+    /// Largest integer in an ORDER BY position list (`ORDER BY 7361`).
+    pub order_by_ordinal: u32,
+    /// A string or quoted identifier runs to the end of the text.
+    pub unterminated_quote: bool,
+    /// Unbalanced parentheses.
+    pub unbalanced_parens: bool,
+    /// Keyword counts, for text the host could not parse.
+    pub selects: u32,
+    pub unions: u32,
+    /// A delay function or statement by name (`SLEEP(`, `PG_SLEEP(`, `BENCHMARK(`,
+    /// `WAITFOR DELAY`).
+    pub delay_call: bool,
+    /// An error-probe function by name (`EXTRACTVALUE(`, `UPDATEXML(`...).
+    pub error_call: bool,
+    /// A system catalogue named (`information_schema`, `pg_catalog`, `pg_shadow`,
+    /// `mysql.user`, `sqlite_master`...).
+    pub catalog_name: bool,
+    /// A file function or clause (`LOAD_FILE(`, `INTO OUTFILE`, `PG_READ_FILE(`...).
+    pub file_call: bool,
+    /// MySQL executable comment `/*! ... */` somewhere after the first token.
+    pub executable_comment: bool,
+    /// Two literals side by side (`1 ' AND '`): quoting knocked out of step by injected
+    /// quotes, for text the host could not parse.
+    pub adjacent_literals: bool,
+    /// A `@@name` system variable (`@@version`).
+    pub system_variable: bool,
+    /// Significant tokens seen (0 for an empty or comment-only text).
+    pub tokens: u32,
+    /// The first keyword after each `;` that starts a further statement is a data-changing or
+    /// reading verb (`SELECT`, `DROP`, `UPDATE`...), for text the host could not parse.
+    pub stacked_verb: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lit {
+    /// A number, with whether it is `0` or `1`.
+    Num {
+        bit: bool,
+    },
+    Str,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Cmp {
+    Eq,
+    Ne,
+    Order,
+    Like,
+    Between,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kw {
+    Select,
+    From,
+    Group,
+    Set,
+    Values,
+    EndList,
+    CharCode,
+    Slice,
+    Concat,
+    Union,
+    And,
+    Or,
+    Not,
+    Where,
+    When,
+    Then,
+    On,
+    Having,
+    Order,
+    By,
+    As,
+    Cast,
+    Chr,
+    Rand,
+    Series,
+    Delay,
+    Waitfor,
+    Error,
+    File,
+    Into,
+    Outfile,
+    Verb,
+    NumType,
+    Other,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Tok {
+    Lit(Lit),
+    Cmp(Cmp),
+    /// Arithmetic or concatenation operator, `.`, `::`: binds tighter than a comparison.
+    Arith,
+    Concat,
+    DoubleColon,
+    Tilde,
+    LParen,
+    RParen,
+    Comma,
+    Semi,
+    Word(Kw),
+    Other,
+}
+
+/// What an open parenthesis belongs to.
+#[derive(Clone, Copy, Default)]
+struct Group {
+    /// Opened right after `CAST`.
+    cast: bool,
+    /// Opened right after `CHR`/`CHAR`, `RAND`, `GENERATE_SERIES`/`BENCHMARK`, or `~`.
+    rand: bool,
+    series: bool,
+    bitnot: bool,
+    /// Saw `||` or `CONCAT`, or a text-valued group, inside.
+    textual: bool,
+    /// Saw `SELECT` / `FROM` directly inside: a subquery, and whether it reads a table.
+    select: bool,
+    from: bool,
+    /// Opened right after `CONCAT`, or saw `||` directly inside; saw a string literal / a
+    /// subquery group directly inside.
+    concat: bool,
+    string: bool,
+    subquery: bool,
+    /// `CAST(... AS <number type>`: the AS at this level named a number type.
+    as_number: bool,
+    /// Only a literal `0` inside so far (for `RAND(0)`).
+    zero_only: bool,
+    any: bool,
+}
+
+struct Scanner<'a> {
+    s: &'a [u8],
+    i: usize,
+    mysql: bool,
+    /// Inside a MySQL `/*! ... */`: the closing `*/` is whitespace.
+    in_exec_comment: bool,
+}
+
+/// Words the scanner reacts to; everything else is `Kw::Other`.
+const KEYWORDS: &[(&str, Kw)] = &[
+    ("select", Kw::Select),
+    ("from", Kw::From),
+    ("group", Kw::Group),
+    ("set", Kw::Set),
+    ("values", Kw::Values),
+    ("limit", Kw::EndList),
+    ("offset", Kw::EndList),
+    ("fetch", Kw::EndList),
+    ("for", Kw::EndList),
+    ("procedure", Kw::EndList),
+    ("ascii", Kw::CharCode),
+    ("ord", Kw::CharCode),
+    ("unicode", Kw::CharCode),
+    ("substring", Kw::Slice),
+    ("substr", Kw::Slice),
+    ("mid", Kw::Slice),
+    ("left", Kw::Slice),
+    ("right", Kw::Slice),
+    ("substring_index", Kw::Slice),
+    ("concat", Kw::Concat),
+    ("concat_ws", Kw::Concat),
+    ("union", Kw::Union),
+    ("and", Kw::And),
+    ("or", Kw::Or),
+    ("not", Kw::Not),
+    ("where", Kw::Where),
+    ("when", Kw::When),
+    ("then", Kw::Then),
+    ("on", Kw::On),
+    ("having", Kw::Having),
+    ("order", Kw::Order),
+    ("by", Kw::By),
+    ("as", Kw::As),
+    ("cast", Kw::Cast),
+    ("chr", Kw::Chr),
+    ("char", Kw::Chr),
+    ("rand", Kw::Rand),
+    ("into", Kw::Into),
+    ("outfile", Kw::Outfile),
+    ("dumpfile", Kw::Outfile),
+    ("generate_series", Kw::Series),
+    ("benchmark", Kw::Series),
+    ("sleep", Kw::Delay),
+    ("pg_sleep", Kw::Delay),
+    ("pg_sleep_for", Kw::Delay),
+    ("pg_sleep_until", Kw::Delay),
+    ("waitfor", Kw::Waitfor),
+    ("extractvalue", Kw::Error),
+    ("updatexml", Kw::Error),
+    ("gtid_subset", Kw::Error),
+    ("gtid_subtract", Kw::Error),
+    ("load_file", Kw::File),
+    ("pg_read_file", Kw::File),
+    ("pg_read_binary_file", Kw::File),
+    ("pg_ls_dir", Kw::File),
+    ("lo_import", Kw::File),
+    ("lo_export", Kw::File),
+    ("drop", Kw::Verb),
+    ("alter", Kw::Verb),
+    ("grant", Kw::Verb),
+    ("update", Kw::Verb),
+    ("insert", Kw::Verb),
+    ("delete", Kw::Verb),
+    ("create", Kw::Verb),
+    ("truncate", Kw::Verb),
+    ("shutdown", Kw::Verb),
+    ("copy", Kw::Verb),
+    ("int", Kw::NumType),
+    ("int2", Kw::NumType),
+    ("int4", Kw::NumType),
+    ("int8", Kw::NumType),
+    ("integer", Kw::NumType),
+    ("smallint", Kw::NumType),
+    ("bigint", Kw::NumType),
+    ("numeric", Kw::NumType),
+    ("decimal", Kw::NumType),
+    ("real", Kw::NumType),
+    ("float", Kw::NumType),
+    ("float8", Kw::NumType),
+    ("double", Kw::NumType),
+    ("signed", Kw::NumType),
+    ("unsigned", Kw::NumType),
+];
+
+fn keyword(w: &[u8]) -> Kw {
+    KEYWORDS
+        .iter()
+        .find(|(k, _)| k.len() == w.len() && w.eq_ignore_ascii_case(k.as_bytes()))
+        .map_or(Kw::Other, |&(_, kw)| kw)
+}
+
+/// Names of system catalogues and credential tables.
+fn is_catalog(w: &[u8]) -> bool {
+    const NAMES: &[&str] = &[
+        "information_schema",
+        "pg_catalog",
+        "pg_shadow",
+        "pg_authid",
+        "pg_user",
+        "pg_roles",
+        "pg_tables",
+        "pg_class",
+        "pg_namespace",
+        "pg_database",
+        "pg_proc",
+        "sqlite_master",
+        "sqlite_schema",
+        "sqlite_temp_master",
+        "performance_schema",
+        "dual",
+    ];
+    NAMES
+        .iter()
+        .any(|n| n.len() == w.len() && w.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+impl Scanner<'_> {
+    fn peek(&self, k: usize) -> u8 {
+        self.s.get(self.i + k).copied().unwrap_or(0)
+    }
+
+    /// Skips whitespace and comments. Returns false at end of input.
+    fn skip_space(&mut self, sig: &mut Signals) -> bool {
+        loop {
+            let c = self.peek(0);
+            if c == 0 && self.i >= self.s.len() {
+                return false;
+            }
+            if c.is_ascii_whitespace() {
+                self.i += 1;
+            } else if (c == b'-' && self.peek(1) == b'-') || (c == b'#' && self.mysql) {
+                self.line_comment();
+            } else if c == b'/' && self.peek(1) == b'*' {
+                if self.mysql && self.peek(2) == b'!' {
+                    // Executable comment: its body is SQL to MySQL, so it is SQL to us.
+                    if sig.tokens > 0 {
+                        sig.executable_comment = true;
+                    }
+                    self.i += 3;
+                    while self.peek(0).is_ascii_digit() {
+                        self.i += 1;
+                    }
+                    self.in_exec_comment = true;
+                } else {
+                    self.block_comment();
+                }
+            } else if c == b'*' && self.peek(1) == b'/' && self.in_exec_comment {
+                self.in_exec_comment = false;
+                self.i += 2;
+            } else {
+                return true;
+            }
+        }
+    }
+
+    fn line_comment(&mut self) {
+        while self.i < self.s.len() && self.s[self.i] != b'\n' {
+            self.i += 1;
+        }
+    }
+
+    fn block_comment(&mut self) {
+        self.i += 2;
+        while self.i < self.s.len() {
+            if self.s[self.i] == b'*' && self.peek(1) == b'/' {
+                self.i += 2;
+                return;
+            }
+            self.i += 1;
+        }
+    }
+
+    /// Skips a quoted run starting at the opening quote. Returns false when unterminated.
+    fn quoted(&mut self, q: u8, backslash: bool) -> bool {
+        self.i += 1;
+        while self.i < self.s.len() {
+            let c = self.s[self.i];
+            if backslash && c == b'\\' {
+                self.i += 2;
+                continue;
+            }
+            if c == q {
+                if self.peek(1) == q {
+                    self.i += 2;
+                    continue;
+                }
+                self.i += 1;
+                return true;
+            }
+            self.i += 1;
+        }
+        false
+    }
+
+    /// `$tag$ ... $tag$`; the caller saw `$`. Returns None when this is not a dollar quote.
+    fn dollar(&mut self) -> Option<bool> {
+        let start = self.i;
+        let mut j = self.i + 1;
+        while j < self.s.len() && (self.s[j].is_ascii_alphanumeric() || self.s[j] == b'_') {
+            j += 1;
+        }
+        if self.s.get(j) != Some(&b'$') || self.s.get(start + 1).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let tag = &self.s[start..=j];
+        let mut k = j + 1;
+        while k + tag.len() <= self.s.len() {
+            if &self.s[k..k + tag.len()] == tag {
+                self.i = k + tag.len();
+                return Some(true);
+            }
+            k += 1;
+        }
+        self.i = self.s.len();
+        Some(false)
+    }
+}
+
+fn hex_is_text(digits: &[u8]) -> bool {
+    if digits.len() < 4 || !digits.len().is_multiple_of(2) {
+        return false;
+    }
+    digits.chunks(2).all(|p| {
+        let v = |c: u8| (c as char).to_digit(16);
+        match (v(p[0]), v(p[1])) {
+            (Some(h), Some(l)) => (0x20..0x7f).contains(&(h * 16 + l)),
+            _ => false,
+        }
+    })
+}
+
+/// Scans `sql`. `mysql` selects MySQL lexing (`#` comments, backslash escapes, `"strings"`,
+/// executable comments).
+pub fn scan(sql: &str, mysql: bool) -> Signals {
+    let mut sig = Signals::default();
+    let mut sc = Scanner {
+        s: sql.as_bytes(),
+        i: 0,
+        mysql,
+        in_exec_comment: false,
+    };
+    // Window of the last five significant tokens, newest last.
+    let mut win = [Tok::Other; 5];
+    let mut stack = [Group::default(); MAX_PARENS];
+    let mut depth: usize = 0;
+    let mut closed_textual = false;
+    let mut top = Top::Other;
+    let mut char_code_open: Option<usize> = None;
+    let mut in_order_by = false;
+    let mut after_semi = false;
+    let mut prev_word_opens: Option<Kw> = None;
+    let mut prev_tilde = false;
+
+    loop {
+        if !sc.skip_space(&mut sig) {
+            break;
+        }
+        let c = sc.peek(0);
+        let start = sc.i;
+        let tok = match c {
+            b'\'' => {
+                let backslash = mysql;
+                if !sc.quoted(b'\'', backslash) {
+                    sig.unterminated_quote = true;
+                }
+                Tok::Lit(Lit::Str)
+            }
+            b'"' => {
+                if !sc.quoted(b'"', mysql) {
+                    sig.unterminated_quote = true;
+                }
+                if mysql {
+                    Tok::Lit(Lit::Str)
+                } else {
+                    Tok::Word(Kw::Other)
+                }
+            }
+            b'`' => {
+                if !sc.quoted(b'`', false) {
+                    sig.unterminated_quote = true;
+                }
+                Tok::Word(Kw::Other)
+            }
+            b'$' if !mysql => match sc.dollar() {
+                Some(done) => {
+                    if !done {
+                        sig.unterminated_quote = true;
+                    }
+                    Tok::Lit(Lit::Str)
+                }
+                None => {
+                    // `$1` placeholder.
+                    sc.i += 1;
+                    while sc.peek(0).is_ascii_digit() {
+                        sc.i += 1;
+                    }
+                    Tok::Word(Kw::Other)
+                }
+            },
+            b'0'..=b'9' => {
+                if c == b'0' && matches!(sc.peek(1), b'x' | b'X') {
+                    sc.i += 2;
+                    let d = sc.i;
+                    while sc.peek(0).is_ascii_hexdigit() {
+                        sc.i += 1;
+                    }
+                    if hex_is_text(&sc.s[d..sc.i]) {
+                        sig.hex_text += 1;
+                    }
+                    Tok::Lit(Lit::Num { bit: false })
+                } else {
+                    let mut value: u64 = 0;
+                    while sc.peek(0).is_ascii_digit() {
+                        value = value
+                            .saturating_mul(10)
+                            .saturating_add(u64::from(sc.peek(0) - b'0'));
+                        sc.i += 1;
+                    }
+                    let mut integer = true;
+                    if sc.peek(0) == b'.' && sc.peek(1).is_ascii_digit() {
+                        integer = false;
+                        sc.i += 1;
+                        while sc.peek(0).is_ascii_digit() {
+                            sc.i += 1;
+                        }
+                    }
+                    if matches!(sc.peek(0), b'e' | b'E')
+                        && (sc.peek(1).is_ascii_digit()
+                            || (matches!(sc.peek(1), b'+' | b'-') && sc.peek(2).is_ascii_digit()))
+                    {
+                        integer = false;
+                        sc.i += 2;
+                        while sc.peek(0).is_ascii_digit() {
+                            sc.i += 1;
+                        }
+                    }
+                    if depth > 0 && depth <= MAX_PARENS {
+                        let g = &mut stack[depth - 1];
+                        if g.series && value >= 1_000_000 {
+                            sig.heavy_series = true;
+                        }
+                        if !(g.rand && value == 0 && !g.any) {
+                            g.zero_only = false;
+                        }
+                        g.any = true;
+                    }
+                    if in_order_by && integer && matches!(win[4], Tok::Word(Kw::By) | Tok::Comma) {
+                        sig.order_by_ordinal = sig
+                            .order_by_ordinal
+                            .max(u32::try_from(value).unwrap_or(u32::MAX));
+                    }
+                    Tok::Lit(Lit::Num {
+                        bit: integer && value <= 1,
+                    })
+                }
+            }
+            b'x' | b'X' | b'b' | b'B' | b'e' | b'E' | b'n' | b'N' if sc.peek(1) == b'\'' => {
+                let hex = matches!(c, b'x' | b'X');
+                sc.i += 1;
+                let d = sc.i + 1;
+                if !sc.quoted(b'\'', matches!(c, b'e' | b'E') || mysql) {
+                    sig.unterminated_quote = true;
+                } else if hex && hex_is_text(&sc.s[d..sc.i - 1]) {
+                    sig.hex_text += 1;
+                }
+                Tok::Lit(Lit::Str)
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' | 0x80..=0xff => {
+                while sc.i < sc.s.len()
+                    && (sc.s[sc.i].is_ascii_alphanumeric()
+                        || matches!(sc.s[sc.i], b'_' | b'$')
+                        || sc.s[sc.i] >= 0x80)
+                {
+                    sc.i += 1;
+                }
+                let w = &sc.s[start..sc.i];
+                if is_catalog(w) && !w.eq_ignore_ascii_case(b"dual") {
+                    sig.catalog_name = true;
+                }
+                if w.eq_ignore_ascii_case(b"mysql") && sc.peek(0) == b'.' {
+                    let rest = &sc.s[sc.i + 1..];
+                    if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"user") {
+                        sig.catalog_name = true;
+                    }
+                }
+                if w.eq_ignore_ascii_case(b"like") || w.eq_ignore_ascii_case(b"rlike") {
+                    Tok::Cmp(Cmp::Like)
+                } else if w.eq_ignore_ascii_case(b"between") {
+                    Tok::Cmp(Cmp::Between)
+                } else if w.eq_ignore_ascii_case(b"true") || w.eq_ignore_ascii_case(b"false") {
+                    Tok::Lit(Lit::Num { bit: true })
+                } else if w.eq_ignore_ascii_case(b"null") {
+                    Tok::Lit(Lit::Str)
+                } else {
+                    Tok::Word(keyword(w))
+                }
+            }
+            b'(' => {
+                sc.i += 1;
+                Tok::LParen
+            }
+            b')' => {
+                sc.i += 1;
+                Tok::RParen
+            }
+            b',' => {
+                sc.i += 1;
+                Tok::Comma
+            }
+            b';' => {
+                sc.i += 1;
+                Tok::Semi
+            }
+            b'~' => {
+                sc.i += 1;
+                Tok::Tilde
+            }
+            b'=' => {
+                sc.i += if sc.peek(1) == b'=' { 2 } else { 1 };
+                Tok::Cmp(Cmp::Eq)
+            }
+            b'!' if sc.peek(1) == b'=' => {
+                sc.i += 2;
+                Tok::Cmp(Cmp::Ne)
+            }
+            b'<' | b'>' => {
+                let n = sc.peek(1);
+                if c == b'<' && n == b'>' {
+                    sc.i += 2;
+                    Tok::Cmp(Cmp::Ne)
+                } else if c == b'<' && n == b'=' && sc.peek(2) == b'>' {
+                    sc.i += 3;
+                    Tok::Cmp(Cmp::Eq)
+                } else if n == b'=' {
+                    sc.i += 2;
+                    Tok::Cmp(Cmp::Order)
+                } else if n == c {
+                    sc.i += 2;
+                    Tok::Arith
+                } else {
+                    sc.i += 1;
+                    Tok::Cmp(Cmp::Order)
+                }
+            }
+            b'|' if sc.peek(1) == b'|' => {
+                sc.i += 2;
+                if depth > 0 && depth <= MAX_PARENS {
+                    stack[depth - 1].textual = true;
+                    stack[depth - 1].concat = true;
+                }
+                Tok::Concat
+            }
+            b':' if sc.peek(1) == b':' => {
+                sc.i += 2;
+                Tok::DoubleColon
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'.' | b'^' | b'&' | b'|' => {
+                sc.i += 1;
+                Tok::Arith
+            }
+            _ => {
+                sc.i += 1;
+                Tok::Other
+            }
+        };
+        sig.tokens += 1;
+        if sig.tokens == 1 {
+            sig.script_start = matches!(tok, Tok::Word(_)) && is_script_word(&sc.s[start..sc.i]);
+        }
+        if let Tok::Lit(Lit::Str) = tok
+            && depth > 0
+            && depth <= MAX_PARENS
+        {
+            stack[depth - 1].string = true;
+        }
+        if depth == 0 {
+            top = match tok {
+                Tok::Word(Kw::Select) => Top::Projection,
+                Tok::Word(Kw::From) => Top::From,
+                Tok::Word(Kw::Where | Kw::On | Kw::Having | Kw::Group | Kw::Order) => Top::Other,
+                Tok::Word(Kw::Set | Kw::Values) => Top::Other,
+                Tok::Semi => Top::Other,
+                _ => top,
+            };
+        }
+        if is_lit(tok).is_some() && is_lit(win[4]).is_some() {
+            sig.adjacent_literals = true;
+        }
+        if c == b'@' && sc.peek(0) == b'@' {
+            sig.system_variable = true;
+        }
+
+        // Constant comparisons: LIT CMP LIT with nothing binding tighter on either side.
+        check_constant(&win, tok, depth, top, &mut sig);
+
+        match tok {
+            Tok::LParen => {
+                let mut g = Group {
+                    zero_only: true,
+                    ..Group::default()
+                };
+                if char_code_open.is_none() && prev_word_opens == Some(Kw::CharCode) {
+                    char_code_open = Some(depth);
+                }
+                match prev_word_opens {
+                    Some(Kw::Cast) => g.cast = true,
+                    Some(Kw::Concat) => {
+                        g.concat = true;
+                        g.textual = true;
+                    }
+                    Some(Kw::Chr) => sig.chr_calls += 1,
+                    Some(Kw::Rand) => g.rand = true,
+                    Some(Kw::Series) => g.series = true,
+                    Some(Kw::Delay) => sig.delay_call = true,
+                    Some(Kw::Error) => sig.error_call = true,
+                    Some(Kw::File) => sig.file_call = true,
+                    _ => {}
+                }
+                if prev_tilde {
+                    g.bitnot = true;
+                }
+                if depth < MAX_PARENS {
+                    stack[depth] = g;
+                }
+                depth += 1;
+            }
+            Tok::RParen => {
+                if depth == 0 {
+                    sig.unbalanced_parens = true;
+                } else {
+                    depth -= 1;
+                    if depth < MAX_PARENS {
+                        let mut g = stack[depth];
+                        // A table-less subquery (`(SELECT version())`) yields text too.
+                        g.textual |= g.select && !g.from;
+                        if g.cast && g.as_number && g.textual {
+                            sig.numeric_cast_of_text = true;
+                        }
+                        if g.rand && g.zero_only && g.any {
+                            sig.rand_zero = true;
+                        }
+                        // A group with text or a subquery inside propagates outward.
+                        if g.textual && depth > 0 && depth <= MAX_PARENS {
+                            stack[depth - 1].textual = true;
+                        }
+                        // For `(...)::int` right after.
+                        closed_textual = g.textual;
+                        if g.concat && g.string && g.subquery && outside_projection(top, depth) {
+                            sig.marked_subquery = true;
+                        }
+                        if g.select && depth > 0 && depth <= MAX_PARENS {
+                            stack[depth - 1].subquery = true;
+                        }
+                        if char_code_open == Some(depth) {
+                            char_code_open = None;
+                        }
+                    }
+                }
+            }
+            Tok::Word(Kw::From) if depth > 0 && depth <= MAX_PARENS => {
+                stack[depth - 1].from = true;
+            }
+            Tok::Word(Kw::Slice) if char_code_open.is_some() => sig.char_code_of_slice = true,
+            Tok::Word(Kw::Select) => {
+                sig.selects += 1;
+                if depth > 0 && depth <= MAX_PARENS {
+                    stack[depth - 1].select = true;
+                    if stack[depth - 1].bitnot {
+                        sig.bitnot_subquery = true;
+                    }
+                }
+            }
+            Tok::Word(Kw::Union) => sig.unions += 1,
+            Tok::Word(Kw::NumType) => {
+                // `CAST(x AS int)` or `(...)::int`.
+                if win[4] == Tok::Word(Kw::As) && depth > 0 && depth <= MAX_PARENS {
+                    stack[depth - 1].as_number = true;
+                }
+                if win[4] == Tok::DoubleColon && win[3] == Tok::RParen && closed_textual {
+                    sig.numeric_cast_of_text = true;
+                }
+            }
+            Tok::Word(Kw::Outfile) if win[4] == Tok::Word(Kw::Into) => sig.file_call = true,
+            Tok::Word(Kw::Waitfor) => sig.delay_call = true,
+            _ => {}
+        }
+        if after_semi && matches!(tok, Tok::Word(Kw::Verb | Kw::Select | Kw::Waitfor)) {
+            sig.stacked_verb = true;
+        }
+        if tok != Tok::RParen && tok != Tok::DoubleColon {
+            closed_textual = false;
+        }
+        // ORDER BY <list>: numbers until a keyword ends the list.
+        if tok == Tok::Word(Kw::By) && win[4] == Tok::Word(Kw::Order) {
+            in_order_by = true;
+        } else if matches!(tok, Tok::Word(k) if k != Kw::Other) || tok == Tok::Semi {
+            in_order_by = false;
+        }
+        after_semi = tok == Tok::Semi;
+        prev_word_opens = match tok {
+            Tok::Word(k) => Some(k),
+            _ => None,
+        };
+        prev_tilde = tok == Tok::Tilde;
+        win = [win[1], win[2], win[3], win[4], tok];
+    }
+    // End of text closes a pending comparison.
+    check_constant(&win, Tok::Semi, depth, top, &mut sig);
+    if depth > 0 {
+        sig.unbalanced_parens = true;
+    }
+    sig
+}
+
+fn odd(sig: &mut Signals, depth: usize, top: Top) {
+    sig.odd_constants += 1;
+    if depth > 0 {
+        sig.odd_constants_in_parens += 1;
+    }
+    if outside_projection(top, depth) {
+        sig.odd_constants_in_clauses += 1;
+    }
+}
+
+/// Which top-level clause the scanner is in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Top {
+    Projection,
+    From,
+    /// WHERE, ON, HAVING, GROUP BY, ORDER BY, SET, VALUES, or before any keyword.
+    Other,
+}
+
+fn outside_projection(top: Top, depth: usize) -> bool {
+    depth > 0 || top != Top::Projection
+}
+
+/// First words of scripts: migrations and session set-up.
+fn is_script_word(w: &[u8]) -> bool {
+    const WORDS: &[&str] = &[
+        "create",
+        "alter",
+        "drop",
+        "truncate",
+        "grant",
+        "revoke",
+        "begin",
+        "start",
+        "commit",
+        "rollback",
+        "savepoint",
+        "set",
+        "reset",
+        "lock",
+        "use",
+        "vacuum",
+        "analyze",
+        "comment",
+        "do",
+    ];
+    WORDS
+        .iter()
+        .any(|k| k.len() == w.len() && w.eq_ignore_ascii_case(k.as_bytes()))
+}
+
+fn is_lit(t: Tok) -> Option<Lit> {
+    match t {
+        Tok::Lit(l) => Some(l),
+        _ => None,
+    }
+}
+
+/// Whether a token before a comparison's left operand leaves it a standalone term.
+fn opens_term(t: Tok) -> bool {
+    matches!(
+        t,
+        Tok::LParen
+            | Tok::Comma
+            | Tok::Semi
+            | Tok::Other
+            | Tok::Word(
+                Kw::And
+                    | Kw::Or
+                    | Kw::Not
+                    | Kw::Where
+                    | Kw::When
+                    | Kw::On
+                    | Kw::Having
+                    | Kw::Select
+                    | Kw::Then
+            )
+    )
+}
+
+fn check_constant(win: &[Tok; 5], next: Tok, depth: usize, top: Top, sig: &mut Signals) {
+    let closes = !matches!(
+        next,
+        Tok::Arith | Tok::Concat | Tok::DoubleColon | Tok::LParen | Tok::Cmp(_)
+    );
+    if !closes {
+        return;
+    }
+    // LIT BETWEEN LIT AND LIT
+    if let (Some(_), Tok::Cmp(Cmp::Between), Some(_), Tok::Word(Kw::And), Some(_)) = (
+        is_lit(win[0]),
+        win[1],
+        is_lit(win[2]),
+        win[3],
+        is_lit(win[4]),
+    ) {
+        odd(sig, depth, top);
+        return;
+    }
+    // LIT CMP LIT
+    if let (Some(a), Tok::Cmp(op), Some(b)) = (is_lit(win[2]), win[3], is_lit(win[4]))
+        && op != Cmp::Between
+        && opens_term(win[1])
+    {
+        let canonical = matches!(op, Cmp::Eq | Cmp::Ne)
+            && matches!(a, Lit::Num { bit: true })
+            && matches!(b, Lit::Num { bit: true });
+        if canonical {
+            sig.canonical_constants += 1;
+        } else {
+            odd(sig, depth, top);
+        }
+    }
+}

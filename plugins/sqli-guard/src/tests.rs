@@ -1,0 +1,256 @@
+//! Unit tests through the SDK's native harness, with facts from the gateway's extractor.
+
+use articdbm_plugin_sdk::Protocol;
+use articdbm_plugin_sdk::testing::{Harness, VerdictExt, connection, query, query_in};
+
+use crate::Plugin;
+
+fn guard() -> Harness<Plugin> {
+    Harness::<Plugin>::new("{}").unwrap()
+}
+
+fn rule_pg(sql: &str) -> Option<String> {
+    let v = guard().on_query(&connection().build(), &query(sql));
+    if v.is_allow() {
+        None
+    } else {
+        v.rule().map(str::to_string)
+    }
+}
+
+fn rule_my(sql: &str) -> Option<String> {
+    let conn = connection().protocol(Protocol::Mysql).build();
+    let v = guard().on_query(&conn, &query_in(sql, Protocol::Mysql));
+    if v.is_allow() {
+        None
+    } else {
+        v.rule().map(str::to_string)
+    }
+}
+
+#[test]
+fn builder_idioms_pass() {
+    assert_eq!(rule_pg("SELECT * FROM t WHERE 1=1 AND a = $1"), None);
+    assert_eq!(rule_pg("SELECT a FROM t WHERE 1 != 1"), None);
+    assert_eq!(rule_pg("SELECT a FROM t WHERE b = 2 AND 1=0"), None);
+    assert_eq!(
+        rule_pg("SELECT a FROM t WHERE (a = $1 AND 1=1) LIMIT $2"),
+        None
+    );
+}
+
+#[test]
+fn boolean_probe_is_denied_whatever_its_truth() {
+    for sql in [
+        "SELECT * FROM products WHERE id = 1 AND 4821=4821",
+        "SELECT * FROM products WHERE id = 1 AND 4821=5923",
+        "SELECT * FROM users WHERE name = 'x' AND 'ab'='ab'",
+        "SELECT * FROM users WHERE name = 'x' AND 'ab'='cd'",
+    ] {
+        assert_eq!(rule_pg(sql).as_deref(), Some("sqli.tautology"), "{sql}");
+    }
+}
+
+#[test]
+fn or_true_is_denied() {
+    assert_eq!(
+        rule_pg("SELECT * FROM users WHERE id = 1 OR 1=1").as_deref(),
+        Some("sqli.tautology")
+    );
+}
+
+#[test]
+fn lone_sleep_is_admin_but_embedded_sleep_is_not() {
+    assert_eq!(rule_pg("SELECT pg_sleep(1)"), None);
+    assert_eq!(
+        rule_pg("SELECT * FROM users WHERE id = 1 AND 1=(SELECT 1 FROM pg_sleep(5))").as_deref(),
+        Some("sqli.time-delay")
+    );
+    assert_eq!(rule_my("SELECT SLEEP(1)"), None);
+    assert_eq!(
+        rule_my("SELECT * FROM users WHERE id = 1 AND SLEEP(5)").as_deref(),
+        Some("sqli.time-delay")
+    );
+}
+
+#[test]
+fn stacked_after_query_is_denied_but_migrations_pass() {
+    assert_eq!(
+        rule_pg("SELECT * FROM users WHERE id = 1; DROP TABLE users").as_deref(),
+        Some("sqli.stacked")
+    );
+    assert_eq!(
+        rule_pg("BEGIN; ALTER TABLE a ADD COLUMN b int; COMMIT"),
+        None
+    );
+    let strict = Harness::<Plugin>::new(r#"{"allow_stacked_ddl": false}"#).unwrap();
+    let v = strict.on_query(
+        &connection().build(),
+        &query("CREATE INDEX a ON t (a); CREATE INDEX b ON t (b)"),
+    );
+    assert_eq!(v.rule(), Some("sqli.stacked"));
+}
+
+#[test]
+fn union_probes_and_catalog_reads_are_denied() {
+    assert_eq!(
+        rule_pg("SELECT name FROM products WHERE id = 1 UNION ALL SELECT NULL").as_deref(),
+        Some("sqli.union")
+    );
+    assert_eq!(
+        rule_pg("SELECT name FROM products WHERE id = 0 UNION SELECT usename FROM pg_user")
+            .as_deref(),
+        Some("sqli.catalog-probe")
+    );
+    assert_eq!(
+        rule_pg("SELECT id, email FROM customers UNION SELECT id, email FROM leads"),
+        None
+    );
+    assert_eq!(
+        rule_pg("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"),
+        None
+    );
+}
+
+#[test]
+fn error_probes_and_encodings_are_denied() {
+    assert_eq!(
+        rule_my("SELECT * FROM t WHERE id = 1 AND extractvalue(1, concat(0x7e, version()))")
+            .as_deref(),
+        Some("sqli.error-probe")
+    );
+    assert_eq!(
+        rule_pg(
+            "SELECT * FROM t WHERE id = 1 AND 1=CAST('~'||(SELECT current_user)||'~' AS numeric)"
+        )
+        .as_deref(),
+        Some("sqli.error-probe")
+    );
+    assert_eq!(
+        rule_my("SELECT * FROM users WHERE name = 0x61646d696e").as_deref(),
+        Some("sqli.encoded-string")
+    );
+    assert_eq!(
+        rule_pg("SELECT CAST(amount AS numeric(12,2)) FROM payments"),
+        None
+    );
+}
+
+#[test]
+fn truncation_comments_are_denied_but_annotations_pass() {
+    assert_eq!(
+        rule_my("SELECT * FROM users WHERE name = 'admin'-- ' AND password = 'x'").as_deref(),
+        Some("sqli.comment-truncation")
+    );
+    assert_eq!(
+        rule_pg("SELECT * FROM t WHERE id = $1 /*controller='orders',action='show'*/"),
+        None
+    );
+    assert_eq!(rule_pg("-- migration 0042\nCREATE INDEX i ON t (a)"), None);
+    assert_eq!(rule_pg("SELECT 1 -- keepalive"), None);
+}
+
+#[test]
+fn executable_comments_are_denied() {
+    assert_eq!(
+        rule_my("SELECT * FROM users WHERE id = 1 /*!50000UNION*/ /*!50000SELECT*/ 1,2").as_deref(),
+        Some("sqli.comment-obfuscation")
+    );
+    assert_eq!(rule_my("/*!40101 SET NAMES utf8mb4 */"), None);
+}
+
+#[test]
+fn unparsable_needs_a_trace_unless_configured() {
+    assert_eq!(
+        rule_pg("SELECT * FROM users WHERE name = '''").as_deref(),
+        Some("sqli.unparsable")
+    );
+    let strict = Harness::<Plugin>::new(r#"{"deny_unparsable": true}"#).unwrap();
+    let v = strict.on_query(&connection().build(), &query("SELEC 1"));
+    assert_eq!(v.rule(), Some("sqli.unparsable"));
+    assert_eq!(rule_pg("SELEC 1"), None);
+}
+
+#[test]
+fn modes_and_disabled_rules() {
+    let p = Harness::<Plugin>::new(
+        r#"{"mode_per_rule": {"sqli.tautology": "audit"}, "disabled_rules": ["sqli.stacked"]}"#,
+    )
+    .unwrap();
+    let conn = connection().build();
+    assert!(
+        p.on_query(&conn, &query("SELECT * FROM t WHERE id = 1 AND 5=5"))
+            .is_audit()
+    );
+    assert!(
+        p.on_query(&conn, &query("SELECT * FROM t WHERE id = 1; DROP TABLE t"))
+            .is_allow()
+    );
+}
+
+#[test]
+fn config_is_strict() {
+    assert!(Harness::<Plugin>::new(r#"{"nope": 1}"#).is_err());
+    assert!(Harness::<Plugin>::new(r#"{"disabled_rules": ["sqli.nope"]}"#).is_err());
+    assert!(Harness::<Plugin>::new(r#"{"min_score": 0}"#).is_err());
+    assert!(Harness::<Plugin>::new("").is_ok());
+}
+
+#[test]
+fn reasons_do_not_echo_sql() {
+    let long = format!(
+        "SELECT * FROM t WHERE id = 1 AND 5=5 AND x = '{}'",
+        "a".repeat(10_000)
+    );
+    let v = guard().on_query(&connection().build(), &query(&long));
+    match v {
+        articdbm_plugin_sdk::Verdict::Deny(f) => assert!(f.reason.len() < 200),
+        other => panic!("expected deny, got {other:?}"),
+    }
+}
+
+#[test]
+fn manifest_schema_names_every_rule() {
+    let m: serde_json::Value = serde_json::from_str(include_str!("../manifest.json")).unwrap();
+    assert_eq!(m["name"], "sqli-guard");
+    let props = &m["config_schema"]["properties"];
+    let listed: Vec<&str> = props["mode_per_rule"]["propertyNames"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(listed, crate::RULES);
+    let disabled: Vec<&str> = props["disabled_rules"]["items"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(disabled, crate::RULES);
+    assert_eq!(m["config_schema"]["additionalProperties"], false);
+}
+
+#[test]
+fn scanner_survives_hostile_text() {
+    let deep = "(".repeat(500) + &")".repeat(499);
+    for sql in [
+        "",
+        "'",
+        "$$",
+        "$a$ unterminated",
+        "/* open",
+        "x'4",
+        "0x",
+        "É'é''",
+        "SELECT 1 = 1 = 1 = 1",
+        deep.as_str(),
+        "/*!",
+        "))))",
+        "\u{0}\u{1}\u{ffff}",
+    ] {
+        let _ = crate::scan(sql, true);
+        let _ = crate::scan(sql, false);
+        let _ = guard().on_query(&connection().build(), &query(sql));
+    }
+}
