@@ -63,7 +63,11 @@ fn default_pack_engine() -> Arc<PolicyEngine> {
         packs: vec![root.join("policies/default.toml")],
     };
     let (reloader, report) = Reloader::start(runtime, sources, 10_000).expect("default pack");
-    assert!(report.plugin_errors.is_empty(), "{:?}", report.plugin_errors);
+    assert!(
+        report.plugin_errors.is_empty(),
+        "{:?}",
+        report.plugin_errors
+    );
     reloader.engine().clone()
 }
 

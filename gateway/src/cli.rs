@@ -15,10 +15,16 @@ use crate::runtime::host::HostServices;
 use crate::runtime::indicators::NoIndicators;
 use crate::runtime::kv::MemoryKv;
 use crate::runtime::reload::{Reloader, Sources};
-use crate::runtime::{Decision, FindingKind, PolicyEngine, Runtime, RuntimeConfig, StatementContext};
+use crate::runtime::{
+    Decision, FindingKind, PolicyEngine, Runtime, RuntimeConfig, StatementContext,
+};
 
 #[derive(Parser)]
-#[command(name = "articdbm-gateway", version, about = "ArticDBM database policy gateway")]
+#[command(
+    name = "articdbm-gateway",
+    version,
+    about = "ArticDBM database policy gateway"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -117,7 +123,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-fn engine(common: &CommonArgs) -> anyhow::Result<(Arc<Reloader>, crate::runtime::reload::ReloadReport)> {
+fn engine(
+    common: &CommonArgs,
+) -> anyhow::Result<(Arc<Reloader>, crate::runtime::reload::ReloadReport)> {
     if !common.plugins.is_dir() {
         anyhow::bail!(
             "plugin directory {} does not exist (build the plugins with `cargo build`, or pass --plugins DIR)",
@@ -164,10 +172,18 @@ fn policy_check(args: CommonArgs) -> anyhow::Result<i32> {
         "ok: {} plugin(s) loaded ({}); baseline {}; {} tenant pack(s)",
         report.plugins.len(),
         report.plugins.join(", "),
-        if snap.packs.baseline().is_some() { "present" } else { "absent" },
+        if snap.packs.baseline().is_some() {
+            "present"
+        } else {
+            "absent"
+        },
         snap.packs.tenants().count()
     );
-    Ok(if report.plugin_errors.is_empty() { 0 } else { 1 })
+    Ok(if report.plugin_errors.is_empty() {
+        0
+    } else {
+        1
+    })
 }
 
 fn policy_test(args: TestArgs) -> anyhow::Result<i32> {
@@ -232,11 +248,17 @@ pub fn evaluate_line(
     };
     let conn = Connection {
         id: line as u64,
-        tenant: input.tenant.clone().unwrap_or_else(|| default_tenant.to_string()),
+        tenant: input
+            .tenant
+            .clone()
+            .unwrap_or_else(|| default_tenant.to_string()),
         user: input.user.clone().unwrap_or_else(|| "anonymous".into()),
         roles: input.roles.clone(),
         database: input.database.clone().unwrap_or_else(|| "postgres".into()),
-        client_addr: input.client_addr.clone().unwrap_or_else(|| "127.0.0.1".into()),
+        client_addr: input
+            .client_addr
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1".into()),
         client_port: 0,
         tls: input.tls,
         protocol,

@@ -3,8 +3,8 @@
 //! (`articdbm_*`) so existing dashboards work.
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 /// Every metric the policy runtime updates.
@@ -66,7 +66,10 @@ impl Metrics {
             decisions: reg(
                 &r,
                 IntCounterVec::new(
-                    Opts::new("articdbm_policy_decisions_total", "Policy decisions by outcome"),
+                    Opts::new(
+                        "articdbm_policy_decisions_total",
+                        "Policy decisions by outcome",
+                    ),
                     &["hook", "outcome"],
                 )
                 .expect("valid metric"),
@@ -108,7 +111,10 @@ impl Metrics {
             plugin_counters: reg(
                 &r,
                 IntCounterVec::new(
-                    Opts::new("articdbm_plugin_counter_total", "Counters defined by plugins"),
+                    Opts::new(
+                        "articdbm_plugin_counter_total",
+                        "Counters defined by plugins",
+                    ),
                     &["plugin", "tenant", "name"],
                 )
                 .expect("valid metric"),
@@ -116,7 +122,10 @@ impl Metrics {
             plugin_reloads: reg(
                 &r,
                 IntCounterVec::new(
-                    Opts::new("articdbm_plugin_reloads_total", "Plugin (re)loads by result"),
+                    Opts::new(
+                        "articdbm_plugin_reloads_total",
+                        "Plugin (re)loads by result",
+                    ),
                     &["result"],
                 )
                 .expect("valid metric"),
@@ -133,8 +142,11 @@ impl Metrics {
             ),
             facts_cache_misses: reg(
                 &r,
-                IntCounter::new("articdbm_facts_cache_misses_total", "Query facts cache misses")
-                    .expect("valid metric"),
+                IntCounter::new(
+                    "articdbm_facts_cache_misses_total",
+                    "Query facts cache misses",
+                )
+                .expect("valid metric"),
             ),
             registry: r,
         }

@@ -42,14 +42,14 @@ pub mod host;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
+pub use bindings::articdbm::policy::indicators::IndicatorMatch;
+pub use bindings::articdbm::policy::kv::KvError;
+pub use bindings::articdbm::policy::log::Level;
 pub use bindings::articdbm::policy::types::{
     AccessMode, Clause, Comment, CommentKind, CommentPosition, Connection, Connective,
     ConstantComparison, Finding, FunctionCall, IndicatorKind, LiteralCounts, Protocol, Query,
     QueryFacts, StatementKind, TableAccess, Verdict,
 };
-pub use bindings::articdbm::policy::indicators::IndicatorMatch;
-pub use bindings::articdbm::policy::kv::KvError;
-pub use bindings::articdbm::policy::log::Level;
 
 /// Everything a plugin usually needs, in one `use`.
 pub mod prelude {
@@ -110,7 +110,11 @@ pub mod config {
     /// Parses the binding's JSON config into `T`, with a message naming the problem.
     /// An empty string counts as `{}`.
     pub fn parse<T: DeserializeOwned>(config: &str) -> Result<T, String> {
-        let text = if config.trim().is_empty() { "{}" } else { config };
+        let text = if config.trim().is_empty() {
+            "{}"
+        } else {
+            config
+        };
         serde_json::from_str(text).map_err(|e| format!("invalid config: {e}"))
     }
 }
@@ -124,12 +128,22 @@ pub mod __private {
 ///
 /// A hook called before `configure` configures the plugin with `{}` first; if that is
 /// refused, the hook denies with rule `plugin.unconfigured` (fail closed).
+///
+/// On native targets the macro only checks that the type implements [`Policy`]: the
+/// component exports carry WIT-named symbols that a native `cdylib` cannot link, and native
+/// tests drive the policy through [`testing`] instead.
 #[macro_export]
 macro_rules! export_policy {
     ($ty:ty) => {
+        #[cfg(not(target_arch = "wasm32"))]
         const _: () = {
-            use $crate::__private::bindings;
+            fn __assert_policy<T: $crate::Policy>() {}
+            let _ = __assert_policy::<$ty>;
+        };
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
             use ::std::cell::RefCell;
+            use $crate::__private::bindings;
 
             struct __ArticdbmExport;
 
@@ -165,7 +179,10 @@ macro_rules! export_policy {
                     __with(|p| $crate::Policy::on_connect(p, &conn), __unconfigured)
                 }
                 fn on_query(conn: $crate::Connection, query: $crate::Query) -> $crate::Verdict {
-                    __with(|p| $crate::Policy::on_query(p, &conn, &query), __unconfigured)
+                    __with(
+                        |p| $crate::Policy::on_query(p, &conn, &query),
+                        __unconfigured,
+                    )
                 }
             }
 
@@ -174,7 +191,7 @@ macro_rules! export_policy {
                     let p = <$ty as $crate::Policy>::configure(&config_json)?;
                     __ARTICDBM_STATE.with(|cell| *cell.borrow_mut() = Some(p));
                     Ok(())
-                }
+        }
             }
 
             bindings::export_raw!(__ArticdbmExport with_types_in bindings);

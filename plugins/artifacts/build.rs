@@ -10,15 +10,30 @@ use std::process::Command;
 
 /// (file stem, cargo package, crate dir relative to the workspace, extra features, tag)
 const PLUGINS: &[(&str, &str, &str, &str)] = &[
-    ("sqli-guard", "articdbm-plugin-sqli-guard", "plugins/sqli-guard", ""),
+    (
+        "sqli-guard",
+        "articdbm-plugin-sqli-guard",
+        "plugins/sqli-guard",
+        "",
+    ),
     ("acl", "articdbm-plugin-acl", "plugins/acl", ""),
     ("network", "articdbm-plugin-network", "plugins/network", ""),
-    ("rate-limit", "articdbm-plugin-rate-limit", "plugins/rate-limit", ""),
+    (
+        "rate-limit",
+        "articdbm-plugin-rate-limit",
+        "plugins/rate-limit",
+        "",
+    ),
     ("trap", "articdbm-test-trap", "plugins/testing/trap", ""),
     ("spin", "articdbm-test-spin", "plugins/testing/spin", ""),
     ("hog", "articdbm-test-hog", "plugins/testing/hog", ""),
     ("echo", "articdbm-test-echo", "plugins/testing/echo", ""),
-    ("echo-v2", "articdbm-test-echo", "plugins/testing/echo", "v2"),
+    (
+        "echo-v2",
+        "articdbm-test-echo",
+        "plugins/testing/echo",
+        "v2",
+    ),
 ];
 
 fn main() {
@@ -28,13 +43,21 @@ fn main() {
         .and_then(Path::parent)
         .expect("plugins/artifacts sits two levels below the workspace root")
         .to_path_buf();
-    for dir in ["wit", "plugin-sdk/src", "plugin-sdk/Cargo.toml", "gateway/facts/src"] {
+    for dir in [
+        "wit",
+        "plugin-sdk/src",
+        "plugin-sdk/Cargo.toml",
+        "gateway/facts/src",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     for (_, _, dir, _) in PLUGINS {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
 
     check_target();
 
@@ -54,7 +77,13 @@ fn main() {
         };
         let mut cmd = Command::new(&cargo);
         cmd.current_dir(&root)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--target-dir",
+            ])
             .arg(&target_dir);
         for (_, pkg, _, f) in PLUGINS.iter().filter(|p| p.3 == features) {
             cmd.args(["-p", pkg]);
@@ -84,7 +113,9 @@ fn main() {
             .status()
             .unwrap_or_else(|e| panic!("could not run {cargo} to build plugins: {e}"));
         if !status.success() {
-            panic!("building plugins for wasm32-wasip2 failed (features: {features:?}); see the output above");
+            panic!(
+                "building plugins for wasm32-wasip2 failed (features: {features:?}); see the output above"
+            );
         }
         for (stem, pkg, dir, _) in PLUGINS.iter().filter(|p| p.3 == features) {
             let built = target_dir
@@ -128,7 +159,8 @@ fn main() {
 }
 
 fn copy_if_changed(from: &Path, to: &Path) {
-    let new = fs::read(from).unwrap_or_else(|e| panic!("built plugin {} missing: {e}", from.display()));
+    let new =
+        fs::read(from).unwrap_or_else(|e| panic!("built plugin {} missing: {e}", from.display()));
     if fs::read(to).ok().as_deref() != Some(new.as_slice()) {
         // Write then rename, so a watcher never sees a half-written component.
         let tmp = to.with_extension("wasm.tmp");

@@ -89,9 +89,6 @@ pub struct Limits {
     /// CPU deadline per call in milliseconds (1..=10000, default 20).
     #[serde(default = "default_deadline_ms")]
     pub deadline_ms: u32,
-    /// Deterministic fuel budget per call, when the plugin wants one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fuel: Option<u64>,
 }
 
 impl Default for Limits {
@@ -99,7 +96,6 @@ impl Default for Limits {
         Limits {
             memory_mib: default_memory_mib(),
             deadline_ms: default_deadline_ms(),
-            fuel: None,
         }
     }
 }
@@ -203,9 +199,6 @@ impl PluginManifest {
                 "limits.deadline_ms: {} is outside 1..={MAX_DEADLINE_MS}",
                 l.deadline_ms
             ));
-        }
-        if l.fuel == Some(0) {
-            problems.push("limits.fuel: 0 would stop the plugin before it starts".to_string());
         }
         if let Err(e) = self.config_validator_inner() {
             problems.push(e);
@@ -399,14 +392,15 @@ mod tests {
     fn full_manifest() {
         let m = PluginManifest::parse(
             r#"{"name":"feed-stix","version":"1.2.3-rc.1","world":"feed-parser","isolation":"fresh",
-                "limits":{"memory_mib":256,"deadline_ms":5000,"fuel":1000000},
+                "limits":{"memory_mib":256,"deadline_ms":5000},
                 "config_schema":{"type":"object","properties":{"a":{"type":"integer"}}}}"#,
             "feed-stix.json",
         )
         .unwrap();
         assert_eq!(m.world, World::FeedParser);
         assert_eq!(m.isolation, Isolation::Fresh);
-        assert_eq!(m.limits.fuel, Some(1_000_000));
+        assert_eq!(m.limits.memory_mib, 256);
+        assert_eq!(m.limits.deadline_ms, 5000);
     }
 
     #[test]
@@ -430,7 +424,7 @@ mod tests {
     #[test]
     fn all_problems_are_listed() {
         let e = PluginManifest::parse(
-            r#"{"name":"Bad_Name","version":"1.0","limits":{"memory_mib":4096,"deadline_ms":0,"fuel":0},
+            r#"{"name":"Bad_Name","version":"1.0","limits":{"memory_mib":4096,"deadline_ms":0},
                 "config_schema":{"type":"objekt"}}"#,
             "p.json",
         )
@@ -439,16 +433,15 @@ mod tests {
             panic!("{e}")
         };
         assert_eq!(file, "p.json");
-        assert_eq!(problems.len(), 6, "{problems:#?}");
+        assert_eq!(problems.len(), 5, "{problems:#?}");
         assert!(problems[0].starts_with("name: \"Bad_Name\""));
         assert!(problems[1].starts_with("version: \"1.0\""));
         assert_eq!(problems[2], "limits.memory_mib: 4096 is outside 1..=1024");
         assert_eq!(problems[3], "limits.deadline_ms: 0 is outside 1..=10000");
-        assert!(problems[4].starts_with("limits.fuel"));
         assert!(
-            problems[5].starts_with("config_schema.type: not a valid JSON Schema: "),
+            problems[4].starts_with("config_schema.type: not a valid JSON Schema: "),
             "{}",
-            problems[5]
+            problems[4]
         );
     }
 

@@ -200,6 +200,6 @@ impl Runtime {
         std::fs::write(&tmp, &compiled)?;
         std::fs::rename(&tmp, &path)?;
         // SAFETY: these bytes were produced by `precompile_component` of this engine just now.
-        Ok(unsafe { Component::deserialize(&self.engine, &compiled) }?)
+        unsafe { Component::deserialize(&self.engine, &compiled) }
     }
 }

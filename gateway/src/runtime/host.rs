@@ -246,12 +246,7 @@ impl kv::Host for HostState {
         self.services.kv.get(&k).map_err(kv_error)
     }
 
-    fn set(
-        &mut self,
-        key: String,
-        value: Vec<u8>,
-        ttl_ms: Option<u64>,
-    ) -> Result<(), kv::KvError> {
+    fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<(), kv::KvError> {
         if value.len() > MAX_VALUE {
             return Err(kv::KvError::Invalid(format!(
                 "value must be at most {MAX_VALUE} bytes, got {}",
@@ -282,7 +277,10 @@ impl kv::Host for HostState {
 impl indicators::Host for HostState {
     fn address_listed(&mut self, addr: String) -> Option<indicators::IndicatorMatch> {
         let ip: IpAddr = addr.trim().parse().ok()?;
-        self.services.indicators.load().address_listed(&self.tenant, ip)
+        self.services
+            .indicators
+            .load()
+            .address_listed(&self.tenant, ip)
     }
 
     fn name_listed(
@@ -314,7 +312,7 @@ impl metrics::Host for HostState {
         if !valid {
             return;
         }
-        if !self.counter_names.iter().any(|n| *n == name) {
+        if !self.counter_names.contains(&name) {
             if self.counter_names.len() >= MAX_COUNTER_NAMES {
                 return;
             }

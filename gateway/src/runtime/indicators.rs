@@ -13,8 +13,7 @@ use super::bindings::articdbm::policy::indicators::IndicatorMatch;
 /// Lookups a plugin can make, already scoped to the calling tenant by the host.
 pub trait IndicatorStore: Send + Sync + 'static {
     fn address_listed(&self, tenant: &str, addr: IpAddr) -> Option<IndicatorMatch>;
-    fn name_listed(&self, tenant: &str, kind: IndicatorKind, name: &str)
-    -> Option<IndicatorMatch>;
+    fn name_listed(&self, tenant: &str, kind: IndicatorKind, name: &str) -> Option<IndicatorMatch>;
     fn sql_pattern_match(&self, tenant: &str, sql: &str) -> Option<IndicatorMatch>;
 }
 
@@ -92,7 +91,12 @@ impl IndicatorStore for MemoryIndicators {
             .map(|(_, m)| m.clone())
     }
 
-    fn name_listed(&self, _tenant: &str, kind: IndicatorKind, name: &str) -> Option<IndicatorMatch> {
+    fn name_listed(
+        &self,
+        _tenant: &str,
+        kind: IndicatorKind,
+        name: &str,
+    ) -> Option<IndicatorMatch> {
         self.names
             .get(&(kind as u8, name.to_ascii_lowercase()))
             .cloned()

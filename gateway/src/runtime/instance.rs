@@ -210,7 +210,10 @@ impl BindingRuntime {
                 .map_err(|e| {
                     self.fail(
                         FailureKind::Configure,
-                        format!("plugin '{}' has a malformed configure export: {e}", plugin.name),
+                        format!(
+                            "plugin '{}' has a malformed configure export: {e}",
+                            plugin.name
+                        ),
                     )
                 })?;
             let (result,) = func
@@ -264,7 +267,10 @@ impl BindingRuntime {
             ),
             None => {
                 tracing::debug!(plugin = %plugin, error = %format!("{e:#}"), "plugin call failed");
-                self.fail(otherwise, format!("plugin '{plugin}' failed: {}", root_message(&e)))
+                self.fail(
+                    otherwise,
+                    format!("plugin '{plugin}' failed: {}", root_message(&e)),
+                )
             }
         }
     }
@@ -344,7 +350,11 @@ impl BindingRuntime {
 
     /// Creates and configures one instance and pools it, so the first call finds it warm and a
     /// plugin refusing its config is noticed at activation.
-    pub(crate) fn prewarm(&self, runtime: &Runtime, plugin: &LoadedPlugin) -> Result<(), PluginFailure> {
+    pub(crate) fn prewarm(
+        &self,
+        runtime: &Runtime,
+        plugin: &LoadedPlugin,
+    ) -> Result<(), PluginFailure> {
         let w = self.instantiate(runtime, plugin)?;
         if plugin.manifest.isolation != Isolation::Fresh {
             self.warm.lock().push(w);

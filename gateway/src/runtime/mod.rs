@@ -18,4 +18,6 @@ pub use engine::{Runtime, RuntimeConfig, content_hash};
 pub use host::HostServices;
 pub use instance::{FailureKind, PluginFailure};
 pub use plugin::{LoadError, LoadedPlugin};
-pub use policy::{Decision, Finding, FindingKind, PolicyEngine, RuleHit, Snapshot, StatementContext};
+pub use policy::{
+    Decision, Finding, FindingKind, PolicyEngine, RuleHit, Snapshot, StatementContext,
+};

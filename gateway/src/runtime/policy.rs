@@ -117,7 +117,7 @@ pub const FAILURE_RULE: &str = "plugin.failure";
 pub struct PolicyEngine {
     runtime: Arc<Runtime>,
     snapshot: ArcSwap<Snapshot>,
-    facts: FactsCache,
+    facts: FactsCache<Query>,
 }
 
 impl PolicyEngine {
@@ -144,24 +144,49 @@ impl PolicyEngine {
     }
 
     /// The statement with its facts, from the cache when the same text was seen before.
+    ///
+    /// The cached value is the converted WIT record, so a hit costs a hash lookup and an
+    /// `Arc` clone; `prepared_name` is unset and `in_transaction` false (see
+    /// [`PolicyEngine::query_in`]).
     pub fn query(&self, sql: &str, protocol: bindings::Protocol) -> Arc<Query> {
         let metrics = &self.runtime.services.metrics;
         let mut missed = false;
-        // TEMPORARY until FactsCache is generic: convert on every call.
-        let f = self.facts.get(sql, bindings::dialect_of(protocol));
-        missed = true;
-        let q = Arc::new(Query {
-            sql: sql.to_string(),
-            facts: bindings::facts((*f).clone()),
-            prepared_name: None,
-            in_transaction: false,
-        });
+        let q = self
+            .facts
+            .get_or_insert_with(sql, bindings::dialect_of(protocol), |f| {
+                missed = true;
+                Query {
+                    sql: sql.to_string(),
+                    facts: bindings::facts(f),
+                    prepared_name: None,
+                    in_transaction: false,
+                }
+            });
         if missed {
             metrics.facts_cache_misses.inc();
         } else {
             metrics.facts_cache_hits.inc();
         }
         q
+    }
+
+    /// Like [`PolicyEngine::query`], for a statement inside a transaction block or being
+    /// prepared under a name (the record is copied only when one of them is set).
+    pub fn query_in(
+        &self,
+        sql: &str,
+        protocol: bindings::Protocol,
+        prepared_name: Option<&str>,
+        in_transaction: bool,
+    ) -> Arc<Query> {
+        let q = self.query(sql, protocol);
+        if prepared_name.is_none() && !in_transaction {
+            return q;
+        }
+        let mut q = (*q).clone();
+        q.prepared_name = prepared_name.map(str::to_string);
+        q.in_transaction = in_transaction;
+        Arc::new(q)
     }
 
     /// Runs the on-connect hook of the tenant's pack.
@@ -219,7 +244,10 @@ impl PolicyEngine {
         let m = &self.runtime.services.metrics;
         m.total_queries.inc();
         m.query_duration.observe(start.elapsed().as_secs_f64());
-        let sqli = d.denied.as_ref().is_some_and(|h| h.rule.starts_with("sqli."))
+        let sqli = d
+            .denied
+            .as_ref()
+            .is_some_and(|h| h.rule.starts_with("sqli."))
             || d.findings
                 .iter()
                 .any(|f| f.kind == FindingKind::WouldDeny && f.hit.rule.starts_with("sqli."));
@@ -273,9 +301,15 @@ impl PolicyEngine {
                 Err(failure) => {
                     let closed = b.binding.failure == FailureMode::Closed;
                     let reason = if closed {
-                        format!("{}; denied because the binding fails closed", failure.message)
+                        format!(
+                            "{}; denied because the binding fails closed",
+                            failure.message
+                        )
                     } else {
-                        format!("{}; allowed because the binding fails open", failure.message)
+                        format!(
+                            "{}; allowed because the binding fails open",
+                            failure.message
+                        )
                     };
                     tracing::warn!(binding = %b.binding.id, kind = failure.kind.label(), "{reason}");
                     let h = hit(FAILURE_RULE.to_string(), reason, None);

@@ -115,8 +115,7 @@ impl Reloader {
         let runtime = self.engine.runtime().clone();
         let mut report = ReloadReport::default();
         let mut loaded = self.loaded.lock();
-        if let Err(e) = load_plugins(&runtime, &self.sources.plugin_dir, &mut loaded, &mut report)
-        {
+        if let Err(e) = load_plugins(&runtime, &self.sources.plugin_dir, &mut loaded, &mut report) {
             report.plugin_errors.push(format!(
                 "plugin directory {}: {e}",
                 self.sources.plugin_dir.display()
@@ -236,14 +235,20 @@ fn load_plugins(
         if path.extension().and_then(|e| e.to_str()) != Some("wasm") {
             continue;
         }
-        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+        let Some(name) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string)
+        else {
             continue;
         };
         seen.push(name.clone());
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) => {
-                report.plugin_errors.push(format!("{}: {e}", path.display()));
+                report
+                    .plugin_errors
+                    .push(format!("{}: {e}", path.display()));
                 continue;
             }
         };
@@ -255,7 +260,13 @@ fn load_plugins(
         match LoadedPlugin::load_file(runtime, &path) {
             Ok(plugin) => {
                 tracing::info!(plugin = %name, version = %plugin.manifest.version, hash = %plugin.hash, "plugin loaded");
-                loaded.insert(name, Loaded { identity: id, plugin });
+                loaded.insert(
+                    name,
+                    Loaded {
+                        identity: id,
+                        plugin,
+                    },
+                );
             }
             Err(e) => report.plugin_errors.push(e.to_string()),
         }
@@ -328,7 +339,10 @@ fn activate(
                 && let Err(e) = b.prewarm(runtime, p)
                 && e.kind == super::FailureKind::Configure
             {
-                errors.push(format!("{}: binding '{}': {}", b.binding.source, b.binding.id, e.message));
+                errors.push(format!(
+                    "{}: binding '{}': {}",
+                    b.binding.source, b.binding.id, e.message
+                ));
             }
         }
         snapshot.insert_tenant(&tenant, policy);

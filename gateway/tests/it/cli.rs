@@ -59,7 +59,11 @@ fn policy_test_names_the_malformed_line() {
     install(dir.path(), "echo", "echo");
     let pack = write_pack(dir.path(), "base.toml", &baseline("echo", ""));
     let input = dir.path().join("in.jsonl");
-    std::fs::write(&input, "{\"sql\": \"SELECT 1\"}\n{\"sql\": 5}\n{\"query\": \"x\"}\n{\"sql\": \"SELECT 2\"}\n").unwrap();
+    std::fs::write(
+        &input,
+        "{\"sql\": \"SELECT 1\"}\n{\"sql\": 5}\n{\"query\": \"x\"}\n{\"sql\": \"SELECT 2\"}\n",
+    )
+    .unwrap();
     let out = gateway()
         .args(["policy", "test", "--pack"])
         .arg(&pack)

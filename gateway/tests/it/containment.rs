@@ -18,13 +18,21 @@ fn trapping_plugin_denies_that_query_and_keeps_serving() {
     assert!(why.contains("fails closed"), "{why}");
     // The instance was discarded; the next query gets a fresh one and passes.
     assert!(f.query(&c, "SELECT 1").is_allowed());
-    assert!(f.metrics().contains("articdbm_plugin_traps_total{kind=\"trap\",plugin=\"trap\"} 1"));
+    assert!(
+        f.metrics()
+            .contains("articdbm_plugin_traps_total{kind=\"trap\",plugin=\"trap\"} 1")
+    );
 }
 
 #[test]
 fn runaway_loop_is_interrupted_at_its_deadline() {
     let f = Fixture::new(&["spin"], &[]);
-    set_manifest(f.dir.path(), "spin", "/limits", serde_json::json!({"deadline_ms": 25}));
+    set_manifest(
+        f.dir.path(),
+        "spin",
+        "/limits",
+        serde_json::json!({"deadline_ms": 25}),
+    );
     write_pack(f.dir.path(), "base.toml", &baseline("spin", ""));
     let r = f.reloader.reload();
     assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
@@ -33,8 +41,15 @@ fn runaway_loop_is_interrupted_at_its_deadline() {
     let d = f.query(&c, "SELECT 'spin forever'");
     let took = start.elapsed();
     assert_eq!(rule(&d), Some("plugin.failure"));
-    assert!(reason(&d).contains("exceeded its CPU deadline of 25 ms"), "{}", reason(&d));
-    assert!(took >= Duration::from_millis(25), "interrupted too early: {took:?}");
+    assert!(
+        reason(&d).contains("exceeded its CPU deadline of 25 ms"),
+        "{}",
+        reason(&d)
+    );
+    assert!(
+        took >= Duration::from_millis(25),
+        "interrupted too early: {took:?}"
+    );
     assert!(took < Duration::from_secs(2), "not contained: {took:?}");
     assert!(f.query(&c, "SELECT 1").is_allowed());
 }
@@ -42,20 +57,32 @@ fn runaway_loop_is_interrupted_at_its_deadline() {
 #[test]
 fn allocation_past_the_cap_is_contained() {
     let f = Fixture::new(&["hog"], &[]);
-    set_manifest(f.dir.path(), "hog", "/limits", serde_json::json!({"memory_mib": 16}));
+    set_manifest(
+        f.dir.path(),
+        "hog",
+        "/limits",
+        serde_json::json!({"memory_mib": 16}),
+    );
     write_pack(f.dir.path(), "base.toml", &baseline("hog", ""));
     let r = f.reloader.reload();
     assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
     let c = conn("acme", "alice");
     let d = f.query(&c, "SELECT 'hog memory'");
     assert_eq!(rule(&d), Some("plugin.failure"));
-    assert!(reason(&d).contains("exceeded its memory cap of 16 MiB"), "{}", reason(&d));
+    assert!(
+        reason(&d).contains("exceeded its memory cap of 16 MiB"),
+        "{}",
+        reason(&d)
+    );
     assert!(f.query(&c, "SELECT 1").is_allowed());
 }
 
 #[test]
 fn fail_open_binding_allows_and_records_the_failure() {
-    let f = Fixture::new(&["trap"], &[("base.toml", &baseline("trap", "failure = \"open\""))]);
+    let f = Fixture::new(
+        &["trap"],
+        &[("base.toml", &baseline("trap", "failure = \"open\""))],
+    );
     let d = f.query(&conn("acme", "alice"), "SELECT 'trap'");
     assert!(d.is_allowed());
     assert_eq!(d.findings.len(), 1);
@@ -72,8 +99,15 @@ fn repeated_traps_quarantine_the_binding_with_backoff() {
     }
     // Quarantined: even a harmless query is refused without calling the plugin.
     let d = f.query(&c, "SELECT 1");
-    assert!(reason(&d).contains("quarantined after repeated failures"), "{}", reason(&d));
-    assert!(f.metrics().contains("articdbm_plugin_quarantined{plugin=\"trap\",tenant=\"acme\"} 1"));
+    assert!(
+        reason(&d).contains("quarantined after repeated failures"),
+        "{}",
+        reason(&d)
+    );
+    assert!(
+        f.metrics()
+            .contains("articdbm_plugin_quarantined{plugin=\"trap\",tenant=\"acme\"} 1")
+    );
     // Other tenants are not affected by acme's quarantine.
     assert!(f.query(&conn("globex", "bob"), "SELECT 1").is_allowed());
 }

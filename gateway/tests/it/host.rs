@@ -12,13 +12,27 @@ fn audit_reason(f: &Fixture, tenant: &str, sql: &str) -> String {
 #[test]
 fn kv_counters_are_scoped_per_tenant() {
     let f = Fixture::new(&["echo"], &[("base.toml", &baseline("echo", ""))]);
-    assert_eq!(audit_reason(&f, "acme", "SELECT 'echo:count'"), "count=1 tenant=acme");
-    assert_eq!(audit_reason(&f, "acme", "SELECT 'echo:count' "), "count=2 tenant=acme");
-    assert_eq!(audit_reason(&f, "globex", "SELECT 'echo:count'"), "count=1 tenant=globex");
-    assert_eq!(audit_reason(&f, "acme", "SELECT  'echo:count'"), "count=3 tenant=acme");
+    assert_eq!(
+        audit_reason(&f, "acme", "SELECT 'echo:count'"),
+        "count=1 tenant=acme"
+    );
+    assert_eq!(
+        audit_reason(&f, "acme", "SELECT 'echo:count' "),
+        "count=2 tenant=acme"
+    );
+    assert_eq!(
+        audit_reason(&f, "globex", "SELECT 'echo:count'"),
+        "count=1 tenant=globex"
+    );
+    assert_eq!(
+        audit_reason(&f, "acme", "SELECT  'echo:count'"),
+        "count=3 tenant=acme"
+    );
     let m = f.metrics();
     assert!(
-        m.contains("articdbm_plugin_counter_total{name=\"count_calls\",plugin=\"echo\",tenant=\"acme\"} 3"),
+        m.contains(
+            "articdbm_plugin_counter_total{name=\"count_calls\",plugin=\"echo\",tenant=\"acme\"} 3"
+        ),
         "{m}"
     );
 }
@@ -38,10 +52,21 @@ fn clock_is_the_host_wall_clock() {
 #[test]
 fn fresh_isolation_gets_a_new_instance_every_call() {
     let f = Fixture::new(&["echo"], &[]);
-    set_manifest(f.dir.path(), "echo", "/isolation", serde_json::json!("fresh"));
+    set_manifest(
+        f.dir.path(),
+        "echo",
+        "/isolation",
+        serde_json::json!("fresh"),
+    );
     write_pack(f.dir.path(), "base.toml", &baseline("echo", ""));
     f.reloader.reload();
     // State in kv persists across instances (it lives in the host), so counting still works.
-    assert_eq!(audit_reason(&f, "acme", "SELECT 'echo:count'"), "count=1 tenant=acme");
-    assert_eq!(audit_reason(&f, "acme", "SELECT 'echo:count' "), "count=2 tenant=acme");
+    assert_eq!(
+        audit_reason(&f, "acme", "SELECT 'echo:count'"),
+        "count=1 tenant=acme"
+    );
+    assert_eq!(
+        audit_reason(&f, "acme", "SELECT 'echo:count' "),
+        "count=2 tenant=acme"
+    );
 }

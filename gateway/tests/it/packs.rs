@@ -10,18 +10,29 @@ const ECHO_DENY_DROP: &str = "version = 1\nname = \"base\"\nkind = \"baseline\"\
 
 #[test]
 fn enforce_denies_and_monitor_only_records() {
-    let f = Fixture::new(&["echo"], &[("base.toml", &ECHO_DENY_DROP.replace("MODE", "enforce"))]);
+    let f = Fixture::new(
+        &["echo"],
+        &[("base.toml", &ECHO_DENY_DROP.replace("MODE", "enforce"))],
+    );
     let c = conn("acme", "alice");
     let d = f.query(&c, "DROP TABLE users");
     assert_eq!(rule(&d), Some("echo.v1"));
     assert_eq!(d.denied.as_ref().unwrap().binding, "guard");
 
-    write_pack(f.dir.path(), "base.toml", &ECHO_DENY_DROP.replace("MODE", "monitor"));
+    write_pack(
+        f.dir.path(),
+        "base.toml",
+        &ECHO_DENY_DROP.replace("MODE", "monitor"),
+    );
     let r = f.reloader.reload();
     assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
     let d = f.query(&c, "DROP TABLE users");
     assert!(d.is_allowed());
-    assert!(d.findings.iter().any(|x| x.kind == FindingKind::WouldDeny && x.hit.rule == "echo.v1"));
+    assert!(
+        d.findings
+            .iter()
+            .any(|x| x.kind == FindingKind::WouldDeny && x.hit.rule == "echo.v1")
+    );
 }
 
 #[test]
@@ -32,8 +43,14 @@ fn tenant_pack_adds_rules_for_its_tenant_only() {
         &[("base.toml", &baseline("echo", "")), ("acme.toml", tenant)],
     );
     let d = f.query(&conn("acme", "alice"), "SELECT * FROM secrets");
-    assert_eq!(d.denied.as_ref().map(|h| h.binding.as_str()), Some("no-secrets"));
-    assert!(f.query(&conn("globex", "bob"), "SELECT * FROM secrets").is_allowed());
+    assert_eq!(
+        d.denied.as_ref().map(|h| h.binding.as_str()),
+        Some("no-secrets")
+    );
+    assert!(
+        f.query(&conn("globex", "bob"), "SELECT * FROM secrets")
+            .is_allowed()
+    );
 }
 
 #[test]
@@ -61,10 +78,16 @@ fn unknown_field_in_pack_names_file_and_field() {
 
 #[test]
 fn bad_pack_on_reload_keeps_the_previous_packs() {
-    let f = Fixture::new(&["echo"], &[("base.toml", &ECHO_DENY_DROP.replace("MODE", "enforce"))]);
+    let f = Fixture::new(
+        &["echo"],
+        &[("base.toml", &ECHO_DENY_DROP.replace("MODE", "enforce"))],
+    );
     write_pack(f.dir.path(), "base.toml", "version = 1\nname = [broken");
     let r = f.reloader.reload();
     let e = r.pack_error.expect("refused");
     assert!(e.contains("base.toml"), "{e}");
-    assert_eq!(rule(&f.query(&conn("acme", "a"), "DROP TABLE t")), Some("echo.v1"));
+    assert_eq!(
+        rule(&f.query(&conn("acme", "a"), "DROP TABLE t")),
+        Some("echo.v1")
+    );
 }

@@ -19,7 +19,10 @@ fn echo_rule(f: &Fixture) -> String {
 
 #[test]
 fn reload_under_concurrent_evaluations_fails_nothing() {
-    let f = Arc::new(Fixture::new(&["echo"], &[("base.toml", &baseline("echo", ""))]));
+    let f = Arc::new(Fixture::new(
+        &["echo"],
+        &[("base.toml", &baseline("echo", ""))],
+    ));
     assert_eq!(echo_rule(&f), "echo.v1");
     let stop = Arc::new(AtomicBool::new(false));
     let failures = Arc::new(AtomicUsize::new(0));
@@ -27,8 +30,13 @@ fn reload_under_concurrent_evaluations_fails_nothing() {
     let seen_v2 = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..3)
         .map(|t| {
-            let (f, stop, failures, evaluations, seen_v2) =
-                (f.clone(), stop.clone(), failures.clone(), evaluations.clone(), seen_v2.clone());
+            let (f, stop, failures, evaluations, seen_v2) = (
+                f.clone(),
+                stop.clone(),
+                failures.clone(),
+                evaluations.clone(),
+                seen_v2.clone(),
+            );
             std::thread::spawn(move || {
                 let c = conn("acme", &format!("user{t}"));
                 while !stop.load(Ordering::Relaxed) {
@@ -71,7 +79,11 @@ fn reload_under_concurrent_evaluations_fails_nothing() {
     }
     assert!(evaluations.load(Ordering::Relaxed) > 100);
     assert!(seen_v2.load(Ordering::Relaxed) > 0, "v2 never served");
-    assert_eq!(failures.load(Ordering::Relaxed), 0, "evaluations failed during reload");
+    assert_eq!(
+        failures.load(Ordering::Relaxed),
+        0,
+        "evaluations failed during reload"
+    );
 }
 
 #[test]
@@ -82,13 +94,25 @@ fn invalid_component_is_refused_and_previous_version_keeps_serving() {
     std::fs::write(&wasm, b"\0asm\x01\0\0\0").unwrap();
     let r = f.reloader.reload();
     assert_eq!(r.plugin_errors.len(), 1, "{r:?}");
-    assert!(r.plugin_errors[0].contains("not a WebAssembly component"), "{}", r.plugin_errors[0]);
-    assert!(r.plugin_errors[0].contains("core module"), "{}", r.plugin_errors[0]);
+    assert!(
+        r.plugin_errors[0].contains("not a WebAssembly component"),
+        "{}",
+        r.plugin_errors[0]
+    );
+    assert!(
+        r.plugin_errors[0].contains("core module"),
+        "{}",
+        r.plugin_errors[0]
+    );
     assert_eq!(echo_rule(&f), "echo.v1");
     // Garbage.
     std::fs::write(&wasm, b"this is not wasm at all").unwrap();
     let r = f.reloader.reload();
-    assert!(r.plugin_errors[0].contains("not a WebAssembly component"), "{}", r.plugin_errors[0]);
+    assert!(
+        r.plugin_errors[0].contains("not a WebAssembly component"),
+        "{}",
+        r.plugin_errors[0]
+    );
     assert_eq!(echo_rule(&f), "echo.v1");
 }
 
@@ -116,7 +140,11 @@ fn removed_plugin_makes_its_bindings_fail_closed() {
     f.reloader.reload();
     let d = f.query(&conn("acme", "alice"), "SELECT 1");
     assert_eq!(rule(&d), Some("plugin.failure"));
-    assert!(reason(&d).contains("plugin 'echo' used by binding 'echo'"), "{}", reason(&d));
+    assert!(
+        reason(&d).contains("plugin 'echo' used by binding 'echo'"),
+        "{}",
+        reason(&d)
+    );
     assert!(reason(&d).contains("is not loaded"), "{}", reason(&d));
     // Putting it back restores service.
     install(f.dir.path(), "echo", "echo");

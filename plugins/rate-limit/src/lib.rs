@@ -325,9 +325,6 @@ fn describe(e: &KvError) -> String {
     }
 }
 
-// Natively the export symbols (`articdbm:policy/config@0.1.0#configure`) break the host
-// linker's version script for the cdylib, and tests go through `testing::Harness` anyway.
-#[cfg(target_arch = "wasm32")]
 export_policy!(Plugin);
 
 #[cfg(test)]

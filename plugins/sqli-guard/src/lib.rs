@@ -694,9 +694,6 @@ fn comments(j: &mut Judge<'_>, f: &QueryFacts) -> bool {
     false
 }
 
-// Native builds skip the export: its WIT-named symbols do not link into a native cdylib, and
-// native tests drive the policy through the SDK harness instead.
-#[cfg(target_arch = "wasm32")]
 export_policy!(Plugin);
 
 #[cfg(test)]

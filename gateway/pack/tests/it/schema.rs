@@ -136,7 +136,7 @@ fn manifest_schema_rejects_what_the_parser_rejects() {
         json!({"name": "a", "version": "0.1.0", "isolation": "cold"}),
         json!({"name": "a", "version": "0.1.0", "limits": {"memory_mib": 2048}}),
         json!({"name": "a", "version": "0.1.0", "limits": {"deadline_ms": 0}}),
-        json!({"name": "a", "version": "0.1.0", "limits": {"fuel": 0}}),
+        json!({"name": "a", "version": "0.1.0", "limits": {"fuel": 1000}}),
         json!({"name": "a", "version": "0.1.0", "limits": {"cpu": 1}}),
         json!({"name": "a", "version": "0.1.0", "config_schema": 3}),
     ] {
