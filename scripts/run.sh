@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone with only the Rust toolchain: builds the gateway and every
-# plugin component, then runs the example traffic in examples/traffic.jsonl through the shipped
-# baseline pack (policies/default.toml) and prints one JSON verdict per statement.
+# plugin component, then runs the gateway with the shipped baseline pack in front of an
+# embedded SQLite database (examples/gateway.toml):
 #
-# Extra arguments are passed to `articdbm-gateway policy test` (e.g. `--input your.jsonl`,
-# `--pack examples/packs/acme.toml`).
+#   PostgreSQL protocol on 127.0.0.1:6432, user "demo", password "demo", database "demo"
+#   admin endpoints on http://127.0.0.1:9187/healthz and /metrics
+#
+# Connect with: PGPASSWORD=demo psql -h 127.0.0.1 -p 6432 -U demo demo
+# Pass another config with: scripts/run.sh --config FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +16,9 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
 fi
 cargo build --release --locked -p articdbm-plugin-artifacts -p articdbm-gateway
 
-input=examples/traffic.jsonl
-for a in "$@"; do [ "$a" = "--input" ] && input=""; done
-exec target/release/articdbm-gateway policy test \
-    --pack policies --plugins target/plugins \
-    ${input:+--input "$input"} "$@"
+config=examples/gateway.toml
+if [ "${1:-}" = "--config" ] && [ -n "${2:-}" ]; then
+    config=$2
+fi
+export ARTICDBM_LOG=${ARTICDBM_LOG:-info}
+exec target/release/articdbm-gateway run --config "$config"

@@ -7,6 +7,48 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*"; }
 
+# Servers and clients the end-to-end tests start themselves (tests/src: PostgreSQL, PgBouncer,
+# psql, pgbench, a Python venv for psycopg). Each is detected by its binary and installed only
+# when missing, so a second run installs nothing.
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+{ command -v psql && command -v pgbench; } >/dev/null 2>&1 || missing+=(postgresql-client)
+{ command -v pgbouncer || [ -x /usr/sbin/pgbouncer ]; } >/dev/null 2>&1 || missing+=(pgbouncer)
+/usr/bin/python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# Debian's packages start a cluster on 5432 and a pgbouncer on 6432; the harness starts its own
+# servers on free ports, so stop and disable the packaged ones. Without systemd (containers) the
+# init scripts may not exist or may fail: none of this is allowed to stop the run.
+if compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null; then
+    for conf in /etc/postgresql/*/*/postgresql.conf; do
+        cluster=${conf%/postgresql.conf}
+        version=$(basename "$(dirname "$cluster")")
+        name=$(basename "$cluster")
+        pg_ctlcluster "$version" "$name" stop >/dev/null 2>&1 || true
+        # "disabled" in start.conf keeps the cluster down on the next boot or package upgrade.
+        if [ -w "$cluster/start.conf" ]; then echo disabled >"$cluster/start.conf"; fi
+    done
+fi
+for svc in postgresql pgbouncer; do
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+    if [ -x "/etc/init.d/$svc" ]; then
+        service "$svc" stop >/dev/null 2>&1 || true
+        update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+done
+if [ "${1:-}" = "--deps-only" ]; then
+    exit 0
+fi
+
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     log "installing the wasm32-wasip2 target"
     rustup target add wasm32-wasip2

@@ -32,6 +32,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Run the gateway: the PostgreSQL listener and the admin endpoints, as configured.
+    Run(RunArgs),
     /// Work with rule packs offline.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -43,6 +45,13 @@ pub enum PolicyCommand {
     Test(TestArgs),
     /// Validate packs against the plugins in the plugin directory.
     Check(CommonArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The gateway configuration file (TOML; see docs/CONFIGURATION.md).
+    #[arg(long, env = "ARTICDBM_CONFIG")]
+    pub config: PathBuf,
 }
 
 #[derive(Args)]
@@ -118,9 +127,40 @@ pub struct TestOutput {
 /// Runs the CLI; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Run(args) => run_gateway(args),
         Command::Policy(PolicyCommand::Test(args)) => policy_test(args),
         Command::Policy(PolicyCommand::Check(args)) => policy_check(args),
     }
+}
+
+fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
+    let config = crate::config::Config::load(&args.config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("articdbm")
+        .build()?;
+    rt.block_on(async move {
+        let gw = crate::pg::Gateway::start(config).await?;
+        // Scripts and tests wait for this line.
+        println!(
+            "articdbm-gateway listening postgres={} admin={}",
+            gw.pg_addr(),
+            gw.admin_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "off".into())
+        );
+        let _ = std::io::stdout().flush();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+        gw.shutdown();
+        Ok::<_, anyhow::Error>(())
+    })?;
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    Ok(0)
 }
 
 fn engine(
@@ -158,7 +198,7 @@ fn engine(
     Ok((reloader, report))
 }
 
-fn default_cache_dir() -> Option<PathBuf> {
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))

@@ -1,6 +1,10 @@
 //! The ArticDBM gateway library: the WebAssembly plugin runtime, rule packs and the policy
 //! evaluator. The binary in `main.rs` is a thin CLI over it.
 
+pub mod admin;
 pub mod cli;
+pub mod config;
+pub mod pg;
+pub mod sqlite;
 pub mod metrics;
 pub mod runtime;

@@ -22,6 +22,18 @@ pub struct Metrics {
     pub plugins_loaded: IntGauge,
     pub facts_cache_hits: IntCounter,
     pub facts_cache_misses: IntCounter,
+    // Wire side (PostgreSQL gateway).
+    pub active_connections: IntGauge,
+    pub client_connections: IntCounter,
+    pub auth_failures: IntCounter,
+    pub protocol_errors: IntCounterVec,
+    pub denied_statements: IntCounterVec,
+    pub pool_servers: IntGaugeVec,
+    pub pool_waiting: IntGaugeVec,
+    pub pool_wait: HistogramVec,
+    pub pool_timeouts: IntCounterVec,
+    pub backend_up: IntGaugeVec,
+    pub backend_connect_failures: IntCounterVec,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -145,6 +157,116 @@ impl Metrics {
                 IntCounter::new(
                     "articdbm_facts_cache_misses_total",
                     "Query facts cache misses",
+                )
+                .expect("valid metric"),
+            ),
+            active_connections: reg(
+                &r,
+                IntGauge::new("articdbm_active_connections", "Client connections open now")
+                    .expect("valid metric"),
+            ),
+            client_connections: reg(
+                &r,
+                IntCounter::new(
+                    "articdbm_client_connections_total",
+                    "Client connections accepted",
+                )
+                .expect("valid metric"),
+            ),
+            auth_failures: reg(
+                &r,
+                IntCounter::new(
+                    "articdbm_auth_failures_total",
+                    "Client authentications refused (unknown user, wrong password, policy)",
+                )
+                .expect("valid metric"),
+            ),
+            protocol_errors: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_protocol_errors_total",
+                        "Client connections closed for a protocol violation",
+                    ),
+                    &["kind"],
+                )
+                .expect("valid metric"),
+            ),
+            denied_statements: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_denied_statements_total",
+                        "Statements refused to clients, by rule",
+                    ),
+                    &["rule"],
+                )
+                .expect("valid metric"),
+            ),
+            pool_servers: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "articdbm_pool_server_connections",
+                        "Server connections by database, backend and state (idle / active)",
+                    ),
+                    &["database", "backend", "state"],
+                )
+                .expect("valid metric"),
+            ),
+            pool_waiting: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "articdbm_pool_waiting_clients",
+                        "Clients waiting for a server connection",
+                    ),
+                    &["database"],
+                )
+                .expect("valid metric"),
+            ),
+            pool_wait: reg(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "articdbm_pool_wait_seconds",
+                        "Time a client waited for a server connection",
+                    )
+                    .buckets(vec![1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0]),
+                    &["database"],
+                )
+                .expect("valid metric"),
+            ),
+            pool_timeouts: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_pool_timeouts_total",
+                        "Clients that gave up waiting for a server connection",
+                    ),
+                    &["database"],
+                )
+                .expect("valid metric"),
+            ),
+            backend_up: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "articdbm_backend_up",
+                        "1 when the backend passed its last health check, 0 while banned",
+                    ),
+                    &["database", "backend"],
+                )
+                .expect("valid metric"),
+            ),
+            backend_connect_failures: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_backend_connect_failures_total",
+                        "Failed attempts to open a server connection",
+                    ),
+                    &["database", "backend"],
                 )
                 .expect("valid metric"),
             ),

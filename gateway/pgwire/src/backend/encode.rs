@@ -286,17 +286,28 @@ impl<'a> Column<'a> {
 
 /// RowDescription for text-format columns.
 pub fn row_description(buf: &mut BytesMut, columns: &[Column<'_>]) -> Result<()> {
+    row_description_with_formats(buf, columns, &[])
+}
+
+/// RowDescription with a format code per column: `formats[i]` for column `i`, text (0) where
+/// `formats` is shorter. This is the answer to Describe of a portal, whose result formats Bind
+/// has chosen; Describe of a statement uses [`row_description`] (formats not yet known).
+pub fn row_description_with_formats(
+    buf: &mut BytesMut,
+    columns: &[Column<'_>],
+    formats: &[i16],
+) -> Result<()> {
     const M: &str = "RowDescription";
     write_message(buf, Some(b'T'), M, |buf| {
         buf.put_i16(count_i16(columns.len(), M, "columns")?);
-        for c in columns {
+        for (i, c) in columns.iter().enumerate() {
             put_cstr(buf, c.name.as_bytes(), M, "column name")?;
             buf.put_u32(0);
             buf.put_i16(0);
             buf.put_u32(c.type_oid);
             buf.put_i16(c.type_size);
             buf.put_i32(-1);
-            buf.put_i16(0);
+            buf.put_i16(formats.get(i).copied().unwrap_or(0));
         }
         Ok(())
     })

@@ -362,3 +362,51 @@ fn frame_new_checks_header() {
     assert!(Frame::new(bytes::Bytes::from_static(b"Q\0\0")).is_err());
     assert!(Frame::new(bytes::Bytes::from_static(b"Q\0\0\0\x02\0")).is_err());
 }
+
+#[test]
+fn row_description_with_formats_fixture() {
+    let mut b = BytesMut::new();
+    let cols = [
+        Column {
+            name: "n",
+            type_oid: 20,
+            type_size: 8,
+        },
+        Column::text("t"),
+    ];
+    be::row_description_with_formats(&mut b, &cols, &[1]).unwrap();
+    let field = |name: &[u8], oid: u32, size: i16, format: i16| {
+        let mut f = name.to_vec();
+        f.push(0);
+        f.extend_from_slice(&0u32.to_be_bytes()); // table oid
+        f.extend_from_slice(&0i16.to_be_bytes()); // column number
+        f.extend_from_slice(&oid.to_be_bytes());
+        f.extend_from_slice(&size.to_be_bytes());
+        f.extend_from_slice(&(-1i32).to_be_bytes()); // type modifier
+        f.extend_from_slice(&format.to_be_bytes());
+        f
+    };
+    let mut body = 2i16.to_be_bytes().to_vec();
+    body.extend(field(b"n", 20, 8, 1));
+    body.extend(field(b"t", 25, -1, 0));
+    let mut want = vec![b'T'];
+    want.extend_from_slice(&(i32::try_from(body.len()).unwrap() + 4).to_be_bytes());
+    want.extend(body);
+    assert_eq!(&b[..], &want[..]);
+
+    let rd = backend(&mut b);
+    let formats: Vec<i16> = rd
+        .row_description()
+        .unwrap()
+        .iter()
+        .map(|c| c.format)
+        .collect();
+    assert_eq!(formats, [1, 0]);
+
+    // Without formats it is the text-only encoding.
+    let mut a = BytesMut::new();
+    let mut c = BytesMut::new();
+    be::row_description(&mut a, &cols).unwrap();
+    be::row_description_with_formats(&mut c, &cols, &[]).unwrap();
+    assert_eq!(a, c);
+}

@@ -1,0 +1,754 @@
+//! The gateway configuration file (TOML): listeners, TLS, users, databases and their backends,
+//! pools, packs and the plugin directory, the admin address.
+//!
+//! Parsing is strict (unknown fields are errors) and every error names the file and the
+//! field. [`Config::load`] returns a validated [`Config`]; passwords given in clear for
+//! development are turned into SCRAM verifiers at load time and never kept.
+//! docs/CONFIGURATION.md documents every field; docs/schema/gateway-config.schema.json is the
+//! JSON Schema of the same format.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use articdbm_pgwire::auth::scram::ScramVerifier;
+use serde::Deserialize;
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub server: Server,
+    pub users: BTreeMap<String, User>,
+    pub databases: BTreeMap<String, Database>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// Address the PostgreSQL listener binds.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Address of the HTTP admin endpoints (`/healthz`, `/metrics`); none when unset.
+    #[serde(default)]
+    pub admin_listen: Option<SocketAddr>,
+    /// TLS for clients. Without it, SSLRequest is answered `N`.
+    #[serde(default)]
+    pub tls: Option<ServerTls>,
+    /// Pack files or directories; relative paths are relative to the config file.
+    #[serde(default = "default_packs")]
+    pub packs: Vec<PathBuf>,
+    /// Directory of plugin components; relative to the config file.
+    #[serde(default = "default_plugin_dir")]
+    pub plugin_dir: PathBuf,
+    /// Where compiled components are cached.
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// Largest startup packet accepted, in bytes.
+    #[serde(default = "default_max_startup")]
+    pub max_startup_bytes: usize,
+    /// Largest regular message accepted from a client, in bytes.
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: usize,
+    /// Tenant of users that do not name one.
+    #[serde(default = "default_tenant")]
+    pub default_tenant: String,
+    /// Seconds a client may take to authenticate before it is disconnected.
+    #[serde(default = "default_auth_timeout")]
+    pub auth_timeout_secs: u64,
+    /// Watch the config file, packs and plugin directory and apply changes without restarting.
+    #[serde(default = "default_true")]
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTls {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// Refuse clients that do not ask for TLS.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// A gateway user, as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    name: String,
+    #[serde(default)]
+    scram: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    databases: Option<Vec<String>>,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+/// A gateway user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub verifier: ScramVerifier,
+    pub tenant: String,
+    pub roles: Vec<String>,
+    /// Databases the user may connect to; `None` means all.
+    pub databases: Option<Vec<String>>,
+    /// Account expiry, ms since the Unix epoch (checked by the network plugin).
+    pub expires_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolMode {
+    Session,
+    Transaction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyFull,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    name: String,
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    sqlite: Option<PathBuf>,
+    #[serde(default)]
+    backend: Vec<RawBackend>,
+    #[serde(default)]
+    server_user: Option<String>,
+    #[serde(default)]
+    server_password: Option<String>,
+    #[serde(default)]
+    server_database: Option<String>,
+    #[serde(default)]
+    tls: Option<TlsMode>,
+    #[serde(default)]
+    tls_ca: Option<PathBuf>,
+    #[serde(default)]
+    pool: PoolSettings,
+    #[serde(default = "default_true")]
+    read_write_split: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackend {
+    host: String,
+    port: u16,
+    #[serde(default = "default_role")]
+    role: BackendRole,
+    #[serde(default = "default_weight")]
+    weight: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendRole {
+    Primary,
+    Replica,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSettings {
+    #[serde(default = "default_pool_mode")]
+    pub mode: PoolMode,
+    /// Server connections per backend.
+    #[serde(default = "default_pool_size")]
+    pub size: usize,
+    /// Connections opened at start and kept open.
+    #[serde(default)]
+    pub min_idle: usize,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    /// How long a client waits for a free server connection before it gets an error.
+    #[serde(default = "default_queue_timeout")]
+    pub queue_timeout_ms: u64,
+    /// Idle server connections above `min_idle` are closed after this long.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Server connections are closed (when idle) after this long.
+    #[serde(default = "default_max_lifetime")]
+    pub max_lifetime_secs: u64,
+    /// Statement run on a server connection when a session client leaves it.
+    #[serde(default = "default_reset_query")]
+    pub reset_query: String,
+    /// Seconds between backend health checks.
+    #[serde(default = "default_health_interval")]
+    pub health_check_secs: u64,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        // serde defaults and these agree: one source for both.
+        toml::from_str("").expect("defaults parse")
+    }
+}
+
+impl PoolSettings {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+    pub fn queue_timeout(&self) -> Duration {
+        Duration::from_millis(self.queue_timeout_ms)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+    pub fn max_lifetime(&self) -> Duration {
+        Duration::from_secs(self.max_lifetime_secs)
+    }
+}
+
+/// Where a database's statements run.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// An embedded SQLite file (`:memory:` for a private in-memory database).
+    Sqlite(PathBuf),
+    /// PostgreSQL servers: at least one primary, any number of replicas.
+    Postgres {
+        backends: Vec<Backend>,
+        /// Identity on the servers.
+        user: String,
+        password: Option<String>,
+        database: String,
+        tls: TlsMode,
+        tls_ca: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    pub host: String,
+    pub port: u16,
+    pub role: BackendRole,
+    pub weight: u32,
+}
+
+/// A database clients can connect to.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub name: String,
+    /// Tenant that owns the database; users' tenants apply when unset.
+    pub tenant: Option<String>,
+    pub target: Target,
+    pub pool: PoolSettings,
+    pub read_write_split: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_server")]
+    server: Server,
+    #[serde(default, rename = "user")]
+    users: Vec<RawUser>,
+    #[serde(default, rename = "database")]
+    databases: Vec<RawDatabase>,
+}
+
+/// A configuration error; the message names the file and the field.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+fn default_server() -> Server {
+    toml::from_str("").expect("defaults parse")
+}
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 6432))
+}
+fn default_packs() -> Vec<PathBuf> {
+    vec![PathBuf::from("policies/default.toml")]
+}
+fn default_plugin_dir() -> PathBuf {
+    PathBuf::from("target/plugins")
+}
+fn default_max_startup() -> usize {
+    10_000
+}
+fn default_max_message() -> usize {
+    64 << 20
+}
+fn default_tenant() -> String {
+    "default".into()
+}
+fn default_auth_timeout() -> u64 {
+    15
+}
+fn default_true() -> bool {
+    true
+}
+fn default_role() -> BackendRole {
+    BackendRole::Primary
+}
+fn default_weight() -> u32 {
+    1
+}
+fn default_pool_mode() -> PoolMode {
+    PoolMode::Transaction
+}
+fn default_pool_size() -> usize {
+    16
+}
+fn default_connect_timeout() -> u64 {
+    5_000
+}
+fn default_queue_timeout() -> u64 {
+    10_000
+}
+fn default_idle_timeout() -> u64 {
+    600
+}
+fn default_max_lifetime() -> u64 {
+    3_600
+}
+fn default_reset_query() -> String {
+    "DISCARD ALL".into()
+}
+fn default_health_interval() -> u64 {
+    2
+}
+
+impl Config {
+    /// Reads, parses and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates `text`; `path` names the file in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let err = |message: String| ConfigError {
+            file: file.clone(),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| err(toml_message(&e, text)))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut server = raw.server;
+        let anchor = |p: &Path| -> PathBuf {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        server.packs = server.packs.iter().map(|p| anchor(p)).collect();
+        server.plugin_dir = anchor(&server.plugin_dir);
+        server.cache_dir = server.cache_dir.as_deref().map(anchor);
+        if let Some(tls) = &mut server.tls {
+            tls.cert = anchor(&tls.cert);
+            tls.key = anchor(&tls.key);
+        }
+        if server.max_startup_bytes < 64 {
+            return Err(err(format!(
+                "server.max_startup_bytes: {} is too small (at least 64)",
+                server.max_startup_bytes
+            )));
+        }
+        if server.max_message_bytes < 1024 {
+            return Err(err(format!(
+                "server.max_message_bytes: {} is too small (at least 1024)",
+                server.max_message_bytes
+            )));
+        }
+
+        let mut users = BTreeMap::new();
+        for (i, u) in raw.users.into_iter().enumerate() {
+            let at = format!("user[{i}] ({})", u.name);
+            if u.name.is_empty() {
+                return Err(err(format!("user[{i}].name: must not be empty")));
+            }
+            let verifier = match (&u.scram, &u.password) {
+                (Some(_), Some(_)) => {
+                    return Err(err(format!(
+                        "{at}: give either `scram` or `password`, not both"
+                    )));
+                }
+                (None, None) => {
+                    return Err(err(format!(
+                        "{at}: needs `scram` (a SCRAM-SHA-256 verifier) or `password`"
+                    )));
+                }
+                (Some(s), None) => ScramVerifier::parse(s)
+                    .map_err(|e| err(format!("{at}.scram: not a SCRAM-SHA-256 verifier: {e}")))?,
+                // Development convenience: hashed here, the clear text is dropped with `u`.
+                (None, Some(p)) => ScramVerifier::generate_with_iterations(p.as_bytes(), 4096)
+                    .map_err(|e| err(format!("{at}.password: {e}")))?,
+            };
+            let expires_at_ms = match &u.expires_at {
+                None => None,
+                Some(s) => Some(parse_rfc3339_ms(s).ok_or_else(|| {
+                    err(format!(
+                        "{at}.expires_at: {s:?} is not an RFC 3339 UTC time like 2026-12-31T23:59:59Z"
+                    ))
+                })?),
+            };
+            let user = User {
+                name: u.name.clone(),
+                verifier,
+                tenant: u.tenant.unwrap_or_else(|| server.default_tenant.clone()),
+                roles: u.roles,
+                databases: u.databases,
+                expires_at_ms,
+            };
+            if users.insert(u.name.clone(), user).is_some() {
+                return Err(err(format!("{at}: user {:?} is defined twice", u.name)));
+            }
+        }
+
+        let mut databases = BTreeMap::new();
+        for (i, d) in raw.databases.into_iter().enumerate() {
+            let at = format!("database[{i}] ({})", d.name);
+            if d.name.is_empty() {
+                return Err(err(format!("database[{i}].name: must not be empty")));
+            }
+            let target = match (&d.sqlite, d.backend.is_empty()) {
+                (Some(_), false) => {
+                    return Err(err(format!(
+                        "{at}: give either `sqlite` or `backend` entries, not both"
+                    )));
+                }
+                (None, true) => {
+                    return Err(err(format!(
+                        "{at}: needs `sqlite = \"FILE\"` or at least one [[database.backend]]"
+                    )));
+                }
+                (Some(p), true) => {
+                    for (field, set) in [
+                        ("server_user", d.server_user.is_some()),
+                        ("server_password", d.server_password.is_some()),
+                        ("server_database", d.server_database.is_some()),
+                        ("tls", d.tls.is_some()),
+                        ("tls_ca", d.tls_ca.is_some()),
+                    ] {
+                        if set {
+                            return Err(err(format!(
+                                "{at}.{field}: only applies to PostgreSQL backends"
+                            )));
+                        }
+                    }
+                    let p = if p.as_os_str() == ":memory:" {
+                        p.clone()
+                    } else {
+                        anchor(p)
+                    };
+                    Target::Sqlite(p)
+                }
+                (None, false) => {
+                    let backends: Vec<Backend> = d
+                        .backend
+                        .iter()
+                        .map(|b| Backend {
+                            host: b.host.clone(),
+                            port: b.port,
+                            role: b.role,
+                            weight: b.weight,
+                        })
+                        .collect();
+                    let primaries = backends
+                        .iter()
+                        .filter(|b| b.role == BackendRole::Primary)
+                        .count();
+                    if primaries != 1 {
+                        return Err(err(format!(
+                            "{at}.backend: needs exactly one backend with role = \"primary\", found {primaries}"
+                        )));
+                    }
+                    for (j, b) in backends.iter().enumerate() {
+                        if b.weight == 0 && b.role == BackendRole::Replica {
+                            return Err(err(format!(
+                                "{at}.backend[{j}].weight: 0 would never be chosen; remove the replica instead"
+                            )));
+                        }
+                        if b.port == 0 || b.host.is_empty() {
+                            return Err(err(format!(
+                                "{at}.backend[{j}]: host and a non-zero port are required"
+                            )));
+                        }
+                    }
+                    let tls = d.tls.unwrap_or(TlsMode::Prefer);
+                    if tls == TlsMode::VerifyFull && d.tls_ca.is_none() {
+                        return Err(err(format!(
+                            "{at}.tls_ca: tls = \"verify-full\" needs the CA certificate file"
+                        )));
+                    }
+                    Target::Postgres {
+                        backends,
+                        user: d.server_user.clone().unwrap_or_else(|| "postgres".into()),
+                        password: d.server_password.clone(),
+                        database: d.server_database.clone().unwrap_or_else(|| d.name.clone()),
+                        tls,
+                        tls_ca: d.tls_ca.as_deref().map(anchor),
+                    }
+                }
+            };
+            let pool = d.pool;
+            if pool.size == 0 {
+                return Err(err(format!("{at}.pool.size: must be at least 1")));
+            }
+            if pool.min_idle > pool.size {
+                return Err(err(format!(
+                    "{at}.pool.min_idle: {} exceeds pool.size {}",
+                    pool.min_idle, pool.size
+                )));
+            }
+            let db = Database {
+                name: d.name.clone(),
+                tenant: d.tenant,
+                target,
+                pool,
+                read_write_split: d.read_write_split,
+            };
+            if databases.insert(d.name.clone(), db).is_some() {
+                return Err(err(format!("{at}: database {:?} is defined twice", d.name)));
+            }
+        }
+        for u in users.values() {
+            for name in u.databases.iter().flatten() {
+                if name != "*" && !databases.contains_key(name) {
+                    return Err(err(format!(
+                        "user ({}).databases: no database named {name:?}",
+                        u.name
+                    )));
+                }
+            }
+        }
+
+        Ok(Config {
+            file: path.to_path_buf(),
+            server,
+            users,
+            databases,
+        })
+    }
+}
+
+impl User {
+    pub fn may_use(&self, database: &str) -> bool {
+        match &self.databases {
+            None => true,
+            Some(list) => list.iter().any(|d| d == "*" || d == database),
+        }
+    }
+}
+
+/// A toml error as one line: what is wrong, where (line and column), and the key path.
+fn toml_message(e: &toml::de::Error, text: &str) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("line {line} column {col}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (optionally with fractional seconds) to ms since the epoch.
+pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let (hms, frac) = match time.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (time, None),
+    };
+    let mut t = hms.split(':');
+    let (hh, mm, ss): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+    );
+    if t.next().is_some() || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let ms_frac = match frac {
+        None => 0,
+        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
+            let f3: String = f.chars().chain("000".chars()).take(3).collect();
+            f3.parse().ok()?
+        }
+        Some(_) => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    u64::try_from(secs * 1000 + ms_frac).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(t: &str) -> Result<Config, ConfigError> {
+        Config::parse(t, Path::new("/etc/articdbm/gateway.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:6432".parse().unwrap());
+        assert_eq!(
+            c.server.packs,
+            vec![PathBuf::from("/etc/articdbm/policies/default.toml")]
+        );
+        assert!(c.users.is_empty() && c.databases.is_empty());
+    }
+
+    #[test]
+    fn full_config() {
+        let c = parse(
+            r#"
+[server]
+listen = "0.0.0.0:5433"
+admin_listen = "127.0.0.1:9187"
+packs = ["/srv/packs"]
+
+[[user]]
+name = "app"
+password = "secret"
+tenant = "acme"
+roles = ["writer"]
+expires_at = "2030-01-01T00:00:00Z"
+
+[[database]]
+name = "shop"
+server_user = "shop_owner"
+server_password = "pw"
+tls = "disable"
+pool = { mode = "session", size = 4, min_idle = 2 }
+
+[[database.backend]]
+host = "127.0.0.1"
+port = 5432
+
+[[database.backend]]
+host = "127.0.0.2"
+port = 5432
+role = "replica"
+weight = 3
+
+[[database]]
+name = "local"
+sqlite = "data/local.db"
+"#,
+        )
+        .unwrap();
+        let u = &c.users["app"];
+        assert!(u.verifier.verify_password(b"secret"));
+        assert!(!u.verifier.verify_password(b"Secret"));
+        assert_eq!(u.tenant, "acme");
+        assert_eq!(u.expires_at_ms, Some(1_893_456_000_000));
+        let shop = &c.databases["shop"];
+        assert_eq!(shop.pool.mode, PoolMode::Session);
+        assert_eq!(shop.pool.size, 4);
+        assert_eq!(shop.pool.queue_timeout_ms, 10_000);
+        let Target::Postgres {
+            backends, database, ..
+        } = &shop.target
+        else {
+            panic!()
+        };
+        assert_eq!(backends.len(), 2);
+        assert_eq!(backends[1].weight, 3);
+        assert_eq!(database, "shop");
+        let Target::Sqlite(p) = &c.databases["local"].target else {
+            panic!()
+        };
+        assert_eq!(p, Path::new("/etc/articdbm/data/local.db"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        for (text, want) in [
+            ("[server]\nlisten = 5\n", "line 2 column 10"),
+            ("[server]\nlisten_addr = \"x\"\n", "unknown field `listen_addr`"),
+            ("[[user]]\nname = \"a\"\n", "user[0] (a): needs `scram`"),
+            (
+                "[[user]]\nname = \"a\"\nscram = \"nope\"\n",
+                "user[0] (a).scram: not a SCRAM-SHA-256 verifier",
+            ),
+            (
+                "[[user]]\nname = \"a\"\npassword = \"x\"\nexpires_at = \"tomorrow\"\n",
+                "user[0] (a).expires_at",
+            ),
+            ("[[database]]\nname = \"d\"\n", "database[0] (d): needs `sqlite"),
+            (
+                "[[database]]\nname = \"d\"\n[[database.backend]]\nhost = \"h\"\nport = 1\nrole = \"replica\"\n",
+                "needs exactly one backend with role = \"primary\", found 0",
+            ),
+            (
+                "[[database]]\nname = \"d\"\nsqlite = \"x\"\npool = { size = 0 }\n",
+                "database[0] (d).pool.size",
+            ),
+            (
+                "[[database]]\nname = \"d\"\nsqlite = \"x\"\ntls = \"require\"\n",
+                "database[0] (d).tls: only applies to PostgreSQL",
+            ),
+            (
+                "[[user]]\nname = \"a\"\npassword = \"x\"\ndatabases = [\"nope\"]\n",
+                "no database named \"nope\"",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(
+                e.starts_with("/etc/articdbm/gateway.toml: "),
+                "{text:?} -> {e}"
+            );
+            assert!(e.contains(want), "{text:?} -> {e}");
+        }
+    }
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339_ms("2026-12-31T23:59:59.5Z"),
+            Some(1_798_761_599_500)
+        );
+        assert_eq!(parse_rfc3339_ms("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ms("2026-01-01 00:00:00"), None);
+    }
+}

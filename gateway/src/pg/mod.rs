@@ -1,0 +1,483 @@
+//! The PostgreSQL gateway: the listener, client sessions ([`client`]), server connections
+//! ([`server`]), pools and routing ([`pool`]), statement splitting ([`split`]), TLS
+//! ([`stream`]). [`Gateway::start`] wires them to the policy runtime and the admin endpoints.
+
+pub mod client;
+pub mod pool;
+pub mod server;
+pub mod split;
+pub mod stream;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{BackendRole, Config, Target};
+use crate::metrics::Metrics;
+use crate::runtime::host::HostServices;
+use crate::runtime::indicators::NoIndicators;
+use crate::runtime::kv::MemoryKv;
+use crate::runtime::reload::{Reloader, Sources, WatchHandle};
+use crate::runtime::{PolicyEngine, Runtime, RuntimeConfig};
+use pool::DbPool;
+use server::{Endpoint, Identity};
+
+/// Where a client's current query runs, for CancelRequest.
+pub type CancelSlot = Arc<Mutex<Option<(Endpoint, (i32, Vec<u8>))>>>;
+
+/// State shared by every session of a gateway process.
+pub struct Shared {
+    pub config: ArcSwap<Config>,
+    pub engine: Arc<PolicyEngine>,
+    pub metrics: Arc<Metrics>,
+    pub tls: ArcSwapOption<rustls::ServerConfig>,
+    dbs: ArcSwap<HashMap<String, Arc<DbPool>>>,
+    cancels: Mutex<HashMap<i32, ([u8; 4], CancelSlot)>>,
+    next_pid: AtomicI32,
+    pub next_conn_id: AtomicU64,
+    /// Name of a function that does not exist, sent in place of a refused statement.
+    pub deny_marker: String,
+    /// Keys the mock SCRAM verifiers of unknown users.
+    pub mock_secret: String,
+    statements: Mutex<HashMap<Bytes, u64>>,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).expect("the OS random source works");
+    hex::encode(b)
+}
+
+impl Shared {
+    pub fn database(&self, name: &str) -> Option<Arc<DbPool>> {
+        self.dbs.load().get(name).cloned()
+    }
+
+    pub fn databases(&self) -> Arc<HashMap<String, Arc<DbPool>>> {
+        self.dbs.load_full()
+    }
+
+    /// A stable id for a statement's text and parameter types (the Parse body after the
+    /// name): equal statements share one server-side name, different ones never do.
+    pub fn statement_id(&self, parse_rest: &[u8]) -> u64 {
+        let mut m = self.statements.lock();
+        if let Some(id) = m.get(parse_rest) {
+            return *id;
+        }
+        let id = m.len() as u64 + 1;
+        m.insert(Bytes::copy_from_slice(parse_rest), id);
+        id
+    }
+
+    fn register_cancel(&self) -> (i32, [u8; 4], CancelSlot) {
+        let mut secret = [0u8; 4];
+        getrandom::fill(&mut secret).expect("the OS random source works");
+        let slot: CancelSlot = Arc::new(Mutex::new(None));
+        let mut m = self.cancels.lock();
+        loop {
+            let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff;
+            if pid != 0 && !m.contains_key(&pid) {
+                m.insert(pid, (secret, Arc::clone(&slot)));
+                return (pid, secret, slot);
+            }
+        }
+    }
+
+    fn unregister_cancel(&self, pid: i32) {
+        self.cancels.lock().remove(&pid);
+    }
+
+    async fn cancel(&self, pid: i32, secret: &[u8]) {
+        let target = {
+            let m = self.cancels.lock();
+            match m.get(&pid) {
+                Some((s, slot)) if subtle_eq(s, secret) => slot.lock().clone(),
+                _ => None,
+            }
+        };
+        if let Some((endpoint, key)) = target {
+            if let Err(e) = server::ServerConn::cancel(&endpoint, &key).await {
+                tracing::warn!(error = %e, "forwarding a cancel request failed");
+            }
+        }
+    }
+}
+
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Builds the pools of `config`, keeping the pools of `old` whose definition did not change
+/// (their connections and clients carry on).
+fn build_pools(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    old: Option<&HashMap<String, Arc<DbPool>>>,
+    defs: &mut HashMap<String, String>,
+) -> Result<HashMap<String, Arc<DbPool>>, String> {
+    let mut out = HashMap::new();
+    let mut new_defs = HashMap::new();
+    for (name, db) in &config.databases {
+        let def = format!("{:?}{:?}{}", db.target, db.pool, db.read_write_split);
+        if let (Some(old), Some(prev)) = (old, defs.get(name)) {
+            if *prev == def {
+                if let Some(p) = old.get(name) {
+                    out.insert(name.clone(), Arc::clone(p));
+                    new_defs.insert(name.clone(), def);
+                    continue;
+                }
+            }
+        }
+        let (endpoints, ident) = match &db.target {
+            Target::Sqlite(path) => {
+                let sdb = crate::sqlite::SqliteDb::open(path)
+                    .map_err(|e| format!("database {name}: sqlite {}: {e}", path.display()))?;
+                (
+                    vec![(Endpoint::Sqlite(sdb), BackendRole::Primary, 1)],
+                    Identity {
+                        user: "articdbm".into(),
+                        password: None,
+                        database: name.clone(),
+                    },
+                )
+            }
+            Target::Postgres {
+                backends,
+                user,
+                password,
+                database,
+                tls,
+                tls_ca,
+            } => {
+                let tls_config = if *tls == crate::config::TlsMode::Disable {
+                    None
+                } else {
+                    let ca = if *tls == crate::config::TlsMode::VerifyFull {
+                        tls_ca.as_deref()
+                    } else {
+                        None
+                    };
+                    Some(stream::client_tls(ca).map_err(|e| format!("database {name}: {e}"))?)
+                };
+                (
+                    backends
+                        .iter()
+                        .map(|b| {
+                            (
+                                Endpoint::Postgres {
+                                    host: b.host.clone(),
+                                    port: b.port,
+                                    tls: *tls,
+                                    tls_config: tls_config.clone(),
+                                },
+                                b.role,
+                                b.weight,
+                            )
+                        })
+                        .collect(),
+                    Identity {
+                        user: user.clone(),
+                        password: password.clone(),
+                        database: database.clone(),
+                    },
+                )
+            }
+        };
+        let pool = DbPool::new(
+            name.clone(),
+            db.pool.clone(),
+            ident,
+            endpoints,
+            db.read_write_split,
+            Arc::clone(metrics),
+        );
+        pool::spawn_maintenance(Arc::clone(&pool));
+        out.insert(name.clone(), pool);
+        new_defs.insert(name.clone(), def);
+    }
+    if let Some(old) = old {
+        for (name, p) in old {
+            if !out.get(name).is_some_and(|n| Arc::ptr_eq(n, p)) {
+                // Sessions holding a connection of the old pool finish on it; the pool
+                // refuses new leases and closes its idle connections.
+                p.close();
+            }
+        }
+    }
+    *defs = new_defs;
+    Ok(out)
+}
+
+/// A running gateway.
+pub struct Gateway {
+    pub shared: Arc<Shared>,
+    pg_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
+    reloader: Arc<Reloader>,
+    shutdown: watch::Sender<bool>,
+    _watch: Option<WatchHandle>,
+    _config_watch: Option<notify::RecommendedWatcher>,
+}
+
+impl Gateway {
+    /// Loads plugins and packs, builds the pools, binds the listeners and starts serving.
+    pub async fn start(config: Config) -> anyhow::Result<Gateway> {
+        let metrics = Arc::new(Metrics::new());
+        let services = Arc::new(HostServices::new(
+            Arc::new(MemoryKv::default()),
+            Box::new(NoIndicators),
+            Arc::clone(&metrics),
+        ));
+        let runtime = Arc::new(Runtime::new(
+            RuntimeConfig {
+                cache_dir: config
+                    .server
+                    .cache_dir
+                    .clone()
+                    .or_else(crate::cli::default_cache_dir),
+                ..RuntimeConfig::default()
+            },
+            services,
+        )?);
+        if !config.server.plugin_dir.is_dir() {
+            anyhow::bail!(
+                "server.plugin_dir {} does not exist (build the plugins with `cargo build`)",
+                config.server.plugin_dir.display()
+            );
+        }
+        let sources = Sources {
+            plugin_dir: config.server.plugin_dir.clone(),
+            packs: config.server.packs.clone(),
+        };
+        let (reloader, report) = tokio::task::spawn_blocking(move || {
+            Reloader::start(runtime, sources, 100_000)
+        })
+        .await??;
+        for e in &report.plugin_errors {
+            tracing::warn!("{e}");
+        }
+        let tls = match &config.server.tls {
+            Some(t) => Some(stream::server_tls(&t.cert, &t.key).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let mut defs = HashMap::new();
+        let dbs = build_pools(&config, &metrics, None, &mut defs).map_err(anyhow::Error::msg)?;
+        let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
+            anyhow::anyhow!("server.listen {}: {e}", config.server.listen)
+        })?;
+        let pg_addr = listener.local_addr()?;
+        let admin_listener = match config.server.admin_listen {
+            Some(a) => Some(
+                TcpListener::bind(a)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("server.admin_listen {a}: {e}"))?,
+            ),
+            None => None,
+        };
+        let admin_addr = admin_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+        let watch_enabled = config.server.watch;
+        let config_file = config.file.clone();
+        let shared = Arc::new(Shared {
+            config: ArcSwap::from_pointee(config),
+            engine: Arc::clone(reloader.engine()),
+            metrics: Arc::clone(&metrics),
+            tls: ArcSwapOption::new(tls),
+            dbs: ArcSwap::from_pointee(dbs),
+            cancels: Mutex::new(HashMap::new()),
+            next_pid: AtomicI32::new(1000 + (std::process::id() as i32 & 0xffff)),
+            next_conn_id: AtomicU64::new(1),
+            deny_marker: format!("articdbm_policy_denied_{}", random_hex(8)),
+            mock_secret: random_hex(16),
+            statements: Mutex::new(HashMap::new()),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+
+        // Accept loop.
+        {
+            let shared = Arc::clone(&shared);
+            let mut stop = shutdown_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        r = listener.accept() => match r {
+                            Ok((tcp, peer)) => {
+                                tokio::spawn(client::handle(Arc::clone(&shared), tcp, peer));
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "accept failed");
+                                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                            }
+                        },
+                        _ = stop.changed() => return,
+                    }
+                }
+            });
+        }
+
+        // Admin endpoints.
+        if let Some(l) = admin_listener {
+            let s = Arc::clone(&shared);
+            let r = Arc::clone(&reloader);
+            let state = crate::admin::AdminState {
+                metrics: Arc::clone(&metrics),
+                health: Arc::new(move || health(&s, &r)),
+            };
+            let mut stop = shutdown_rx.clone();
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = crate::admin::serve(l, state, stopped).await {
+                    tracing::error!(error = %e, "admin endpoint failed");
+                }
+            });
+        }
+
+        let (watch_handle, config_watch) = if watch_enabled {
+            let w = match reloader.watch() {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch plugins and packs; reload by restart");
+                    None
+                }
+            };
+            let cw = watch_config(&shared, &config_file, defs);
+            (w, cw)
+        } else {
+            (None, None)
+        };
+
+        Ok(Gateway {
+            shared,
+            pg_addr,
+            admin_addr,
+            reloader,
+            shutdown,
+            _watch: watch_handle,
+            _config_watch: config_watch,
+        })
+    }
+
+    pub fn pg_addr(&self) -> SocketAddr {
+        self.pg_addr
+    }
+
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    pub fn reloader(&self) -> &Arc<Reloader> {
+        &self.reloader
+    }
+
+    /// Stops accepting clients and closes idle server connections. Sessions in progress end
+    /// when their clients leave.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+        for p in self.shared.databases().values() {
+            p.close();
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn health(shared: &Shared, reloader: &Reloader) -> crate::admin::Health {
+    let mut backends = Vec::new();
+    for (name, p) in shared.databases().iter() {
+        for (label, role, up) in p.health() {
+            backends.push(crate::admin::BackendHealth {
+                database: name.clone(),
+                backend: label,
+                role,
+                up,
+            });
+        }
+    }
+    backends.sort_by(|a, b| (&a.database, &a.backend).cmp(&(&b.database, &b.backend)));
+    let snap = reloader.engine().snapshot();
+    crate::admin::Health {
+        ready: true,
+        backends,
+        plugins_loaded: snap.plugins.len(),
+        generation: snap.generation,
+    }
+}
+
+/// Watches the config file: users, databases and backends apply without a restart; sessions
+/// keep their connections.
+fn watch_config(
+    shared: &Arc<Shared>,
+    file: &Path,
+    defs: HashMap<String, String>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let name = file.file_name()?.to_owned();
+    let mut w = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if let Ok(ev) = ev {
+            if ev.paths.iter().any(|p| p.file_name() == Some(name.as_os_str())) {
+                let _ = tx.send(());
+            }
+        }
+    })
+    .ok()?;
+    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    w.watch(dir, notify::RecursiveMode::NonRecursive).ok()?;
+    let shared = Arc::clone(shared);
+    let file = file.to_path_buf();
+    tokio::spawn(async move {
+        let mut defs = defs;
+        while rx.recv().await.is_some() {
+            // Debounce a burst of events (editors write in several steps).
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            while rx.try_recv().is_ok() {}
+            reload_config(&shared, &file, &mut defs);
+        }
+    });
+    Some(w)
+}
+
+/// Applies a changed config file. An invalid file is refused as a whole and logged; the
+/// running configuration stays.
+pub fn reload_config(shared: &Shared, file: &Path, defs: &mut HashMap<String, String>) {
+    let config = match Config::load(file) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("config reload refused, previous configuration kept: {e}");
+            return;
+        }
+    };
+    let old = shared.dbs.load_full();
+    match build_pools(&config, &shared.metrics, Some(&old), defs) {
+        Ok(dbs) => {
+            let tls = match &config.server.tls {
+                Some(t) => match stream::server_tls(&t.cert, &t.key) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        tracing::error!("config reload: TLS kept as it was: {e}");
+                        shared.tls.load_full()
+                    }
+                },
+                None => None,
+            };
+            shared.tls.store(tls);
+            shared.dbs.store(Arc::new(dbs));
+            shared.config.store(Arc::new(config));
+            tracing::info!(file = %file.display(), "configuration reloaded");
+        }
+        Err(e) => tracing::error!("config reload refused, previous configuration kept: {e}"),
+    }
+}

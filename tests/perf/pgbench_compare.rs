@@ -1,0 +1,468 @@
+//! The helper behind `tests/perf/pgbench-compare.sh`: starts PostgreSQL, PgBouncer and the
+//! gateway (each on a free loopback port), alternates pgbench select-only runs against them in
+//! rounds, prints every run and the medians, and ends with
+//! `ratio simple=X prepared=Y latency1=Z`.
+//!
+//! Usage: `pgbench-compare --gateway PATH` or `pgbench-compare --no-gateway REASON`.
+//! Environment: `ARTICDBM_BENCH_SECONDS` (pgbench -T, default 5), `ARTICDBM_BENCH_ROUNDS` (3),
+//! `ARTICDBM_BENCH_CLIENTS` (16), `ARTICDBM_BENCH_POOL` (8), `ARTICDBM_BENCH_SCALE` (1),
+//! `ARTICDBM_BENCH_PIDFILE_DIR` (where the gateway's pid is written for the script's trap).
+
+use anyhow::{Context, Result, bail};
+use articdbm_tests::net::{free_port, loopback, wait_for_port};
+use articdbm_tests::{PgBouncer, PgOptions, PgServer, PoolMode, process, tools};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const USER: &str = "bench";
+const PASSWORD: &str = "bench";
+const DB: &str = "bench";
+const GATEWAY_READY: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Target {
+    Direct,
+    Bouncer,
+    Gateway,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Direct => "postgres",
+            Target::Bouncer => "pgbouncer",
+            Target::Gateway => "gateway",
+        }
+    }
+}
+
+/// One kind of measurement: pgbench's query protocol and client count.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Kind {
+    Simple,
+    Prepared,
+    Latency1,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Simple => "simple",
+            Kind::Prepared => "prepared",
+            Kind::Latency1 => "latency1",
+        }
+    }
+
+    fn protocol(self) -> &'static str {
+        match self {
+            Kind::Prepared => "prepared",
+            _ => "simple",
+        }
+    }
+
+    /// PgBouncer cannot keep prepared statements under transaction pooling.
+    fn targets(self) -> &'static [Target] {
+        match self {
+            Kind::Prepared => &[Target::Direct, Target::Gateway],
+            _ => &[Target::Direct, Target::Bouncer, Target::Gateway],
+        }
+    }
+}
+
+struct Settings {
+    seconds: u32,
+    rounds: u32,
+    clients: u32,
+    pool: u32,
+    scale: u32,
+}
+
+fn env_u32(name: &str, default: u32) -> Result<u32> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .with_context(|| format!("{name}={v:?} is not a number")),
+        Err(_) => Ok(default),
+    }
+}
+
+struct Sample {
+    tps: f64,
+    latency_ms: f64,
+}
+
+fn main() {
+    match run() {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("pgbench-compare: error: {e:#}");
+            println!("ratio simple=n/a prepared=n/a latency1=n/a");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run() -> Result<i32> {
+    let settings = Settings {
+        seconds: env_u32("ARTICDBM_BENCH_SECONDS", 5)?,
+        rounds: env_u32("ARTICDBM_BENCH_ROUNDS", 3)?.max(1),
+        clients: env_u32("ARTICDBM_BENCH_CLIENTS", 16)?,
+        pool: env_u32("ARTICDBM_BENCH_POOL", 8)?,
+        scale: env_u32("ARTICDBM_BENCH_SCALE", 1)?,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let gateway_bin = match args.as_slice() {
+        [flag, path] if flag == "--gateway" => Ok(PathBuf::from(path)),
+        [flag, reason] if flag == "--no-gateway" => Err(reason.clone()),
+        _ => bail!("usage: pgbench-compare --gateway PATH | --no-gateway REASON"),
+    };
+
+    eprintln!("starting PostgreSQL");
+    let pg = PgServer::start_with(PgOptions {
+        max_connections: 100,
+        ..PgOptions::default()
+    })?;
+    pg.create_user(USER, PASSWORD)?;
+    pg.create_database(DB, USER)?;
+    eprintln!("pgbench -i -s {}", settings.scale);
+    process::run(
+        Command::new(tools::pgbench()?)
+            .args(["-i", "-q", "-s", &settings.scale.to_string()])
+            .args([
+                "-h",
+                pg.host(),
+                "-p",
+                &pg.port().to_string(),
+                "-U",
+                USER,
+                DB,
+            ])
+            .env("PGPASSWORD", PASSWORD),
+        Duration::from_secs(600),
+    )
+    .context("pgbench -i")?;
+
+    eprintln!(
+        "starting PgBouncer (transaction mode, pool {})",
+        settings.pool
+    );
+    let bouncer = PgBouncer::start(
+        &pg,
+        DB,
+        USER,
+        PASSWORD,
+        settings.pool,
+        PoolMode::Transaction,
+    )?;
+
+    let gateway = match gateway_bin {
+        Ok(bin) => {
+            eprintln!("starting the gateway ({})", bin.display());
+            Gateway::start(&bin, &pg, settings.pool)
+        }
+        Err(reason) => Err(anyhow::anyhow!("{reason}")),
+    };
+    let gateway = match gateway {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!(
+                "\nERROR: the gateway leg cannot run, only PostgreSQL and PgBouncer are measured:\n  {e:#}\n"
+            );
+            None
+        }
+    };
+
+    let mut ports = BTreeMap::new();
+    ports.insert(Target::Direct, pg.port());
+    ports.insert(Target::Bouncer, bouncer.port());
+    if let Some(g) = &gateway {
+        ports.insert(Target::Gateway, g.port);
+    }
+
+    let mut results: BTreeMap<(Kind, Target), Vec<Sample>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    println!(
+        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12}",
+        "round", "kind", "protocol", "clients", "target", "tps", "latency_ms"
+    );
+    for round in 0..settings.rounds {
+        for kind in [Kind::Simple, Kind::Prepared, Kind::Latency1] {
+            let targets = kind.targets();
+            // Rotate the order every round so no target always runs first (cold) or last.
+            for i in 0..targets.len() {
+                let target = targets[(i + round as usize) % targets.len()];
+                let Some(&port) = ports.get(&target) else {
+                    continue;
+                };
+                let clients = if kind == Kind::Latency1 {
+                    1
+                } else {
+                    settings.clients
+                };
+                let line = |tps: &str, lat: &str| {
+                    println!(
+                        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12}",
+                        round + 1,
+                        kind.name(),
+                        kind.protocol(),
+                        clients,
+                        target.name(),
+                        tps,
+                        lat
+                    )
+                };
+                match pgbench(port, kind.protocol(), clients, settings.seconds) {
+                    Ok(s) => {
+                        line(&format!("{:.1}", s.tps), &format!("{:.3}", s.latency_ms));
+                        results.entry((kind, target)).or_default().push(s);
+                    }
+                    Err(e) => {
+                        line("failed", "-");
+                        failures.push(format!(
+                            "{} {} round {}: {e:#}",
+                            kind.name(),
+                            target.name(),
+                            round + 1
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    println!(
+        "\nmedians over {} round(s) of {} s:",
+        settings.rounds, settings.seconds
+    );
+    println!(
+        "{:<9} {:<10} {:>12} {:>12}",
+        "kind", "target", "tps", "latency_ms"
+    );
+    let mut medians: BTreeMap<(Kind, Target), (f64, f64)> = BTreeMap::new();
+    for (&(kind, target), samples) in &results {
+        let tps = median(samples.iter().map(|s| s.tps).collect());
+        let lat = median(samples.iter().map(|s| s.latency_ms).collect());
+        println!(
+            "{:<9} {:<10} {:>12.1} {:>12.3}",
+            kind.name(),
+            target.name(),
+            tps,
+            lat
+        );
+        medians.insert((kind, target), (tps, lat));
+    }
+    for f in &failures {
+        eprintln!("run failed: {f}");
+    }
+    if let Some(g) = &gateway {
+        g.check_alive();
+    }
+
+    let ratio = |num: Option<f64>, den: Option<f64>| match (num, den) {
+        (Some(n), Some(d)) if d > 0.0 => format!("{:.2}", n / d),
+        _ => "n/a".to_string(),
+    };
+    let tps = |k, t| medians.get(&(k, t)).map(|m| m.0);
+    let lat = |k, t| medians.get(&(k, t)).map(|m| m.1);
+    let simple = ratio(
+        tps(Kind::Simple, Target::Gateway),
+        tps(Kind::Simple, Target::Bouncer),
+    );
+    let prepared = ratio(
+        tps(Kind::Prepared, Target::Gateway),
+        tps(Kind::Prepared, Target::Direct),
+    );
+    let latency1 = ratio(
+        lat(Kind::Latency1, Target::Gateway),
+        lat(Kind::Latency1, Target::Bouncer),
+    );
+    let complete = gateway.is_some() && failures.is_empty();
+    drop(gateway);
+    drop(bouncer);
+    drop(pg);
+    println!("ratio simple={simple} prepared={prepared} latency1={latency1}");
+    Ok(if complete { 0 } else { 1 })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// One `pgbench -S` run against `127.0.0.1:port`.
+fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32) -> Result<Sample> {
+    let threads = clients.clamp(1, 2);
+    let out = process::output(
+        Command::new(tools::pgbench()?)
+            .args(["-n", "-S", "-M", protocol])
+            .args(["-c", &clients.to_string(), "-j", &threads.to_string()])
+            .args(["-T", &seconds.to_string()])
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", USER, DB])
+            .env("PGPASSWORD", PASSWORD)
+            .env("PGSSLMODE", "disable"),
+        Duration::from_secs(u64::from(seconds) + 120),
+    )?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!(
+            "pgbench exited with {}: {}",
+            out.status,
+            last_lines(&stderr, 5)
+        );
+    }
+    let field = |prefix: &str| -> Result<f64> {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .with_context(|| format!("no `{prefix}` in pgbench output:\n{stdout}"))
+    };
+    Ok(Sample {
+        tps: field("tps = ")?,
+        latency_ms: field("latency average = ")?,
+    })
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// `articdbm-gateway run --config FILE` with the default pack, transaction pooling.
+struct Gateway {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    fn start(bin: &Path, pg: &PgServer, pool: u32) -> Result<Gateway> {
+        if !bin.is_file() {
+            bail!("{} does not exist", bin.display());
+        }
+        let root = tools::workspace_dir();
+        let pack = root.join("policies/default.toml");
+        let plugins = root.join("target/plugins");
+        if !plugins.is_dir() {
+            bail!(
+                "{} does not exist (build articdbm-plugin-artifacts)",
+                plugins.display()
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("articdbm-gateway-")
+            .tempdir()?;
+        let port = free_port()?;
+        let admin = free_port()?;
+        let config = dir.path().join("gateway.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\n\
+                 listen = \"127.0.0.1:{port}\"\n\
+                 admin_listen = \"127.0.0.1:{admin}\"\n\
+                 packs = [{pack:?}]\n\
+                 plugin_dir = {plugins:?}\n\
+                 \n\
+                 [[user]]\n\
+                 name = \"{USER}\"\n\
+                 password = \"{PASSWORD}\"\n\
+                 \n\
+                 [[database]]\n\
+                 name = \"{DB}\"\n\
+                 server_user = \"{su}\"\n\
+                 server_password = {supw:?}\n\
+                 server_database = \"{DB}\"\n\
+                 tls = \"disable\"\n\
+                 pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool} }}\n\
+                 \n\
+                 [[database.backend]]\n\
+                 host = \"{host}\"\n\
+                 port = {pgport}\n",
+                pack = pack.display().to_string(),
+                plugins = plugins.display().to_string(),
+                su = pg.superuser(),
+                supw = pg.password(),
+                host = pg.host(),
+                pgport = pg.port(),
+            ),
+        )?;
+        let log = dir.path().join("gateway.log");
+        let logfile = std::fs::File::create(&log)?;
+        let child = Command::new(bin)
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(logfile.try_clone()?)
+            .stderr(logfile)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        if let Some(dir) = std::env::var_os("ARTICDBM_BENCH_PIDFILE_DIR") {
+            let _ = std::fs::write(Path::new(&dir).join("gateway.pid"), child.id().to_string());
+        }
+        let mut gateway = Gateway {
+            child,
+            port,
+            log,
+            _dir: dir,
+        };
+        gateway.wait_ready().with_context(|| {
+            format!(
+                "the gateway did not start (`{} run --config {}`); its output:\n{}",
+                bin.display(),
+                config.display(),
+                last_lines(&gateway.log_text(), 20)
+            )
+        })?;
+        // Listening is not enough: one real query, as pgbench will send it.
+        articdbm_tests::pg::psql("127.0.0.1", port, DB, USER, PASSWORD, "SELECT 1")
+            .context("the gateway listens but does not answer a query")?;
+        Ok(gateway)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + GATEWAY_READY;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("it exited ({status})");
+            }
+            if wait_for_port(loopback(self.port), Duration::from_millis(100)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!("port {} not accepting within {GATEWAY_READY:?}", self.port);
+            }
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn check_alive(&self) {
+        let text = self.log_text();
+        if !text.trim().is_empty() {
+            eprintln!("gateway log (last lines):\n{}", last_lines(&text, 10));
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,416 @@
+//! The PostgreSQL gateway end to end: a real PostgreSQL server (SCRAM required) started by the
+//! harness, the gateway in-process with the shipped default pack and the built plugins, and
+//! real clients (tokio-postgres, psql, pgbench).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use articdbm_gateway::config::Config;
+use articdbm_gateway::pg::Gateway;
+use articdbm_tests::PgServer;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+
+const APP_PASSWORD: &str = "app-secret";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+struct Setup {
+    pg: PgServer,
+    gw: Gateway,
+    _dir: tempfile::TempDir,
+}
+
+/// PostgreSQL with a `shop` database, and a gateway in front of it.
+async fn setup(pool: &str, extra: &str) -> Setup {
+    let pg = tokio::task::spawn_blocking(|| {
+        let pg = PgServer::start().expect("postgres starts");
+        pg.create_user("shop_owner", "owner-pw").unwrap();
+        pg.create_database("shop", "shop_owner").unwrap();
+        pg.psql_as(
+            "shop",
+            "shop_owner",
+            "owner-pw",
+            "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric);
+             INSERT INTO items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 100) g;",
+        )
+        .unwrap();
+        pg
+    })
+    .await
+    .unwrap();
+    let gw = gateway(&pg, pool, extra).await;
+    Setup {
+        pg,
+        gw: gw.0,
+        _dir: gw.1,
+    }
+}
+
+async fn gateway(pg: &PgServer, pool: &str, extra: &str) -> (Gateway, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+packs = ["{packs}"]
+plugin_dir = "{plugins}"
+cache_dir = "{cache}"
+watch = false
+
+[[user]]
+name = "app"
+password = "{APP_PASSWORD}"
+
+[[database]]
+name = "shop"
+server_user = "shop_owner"
+server_password = "owner-pw"
+tls = "disable"
+pool = {pool}
+{extra}
+
+[[database.backend]]
+host = "127.0.0.1"
+port = {port}
+"#,
+        packs = root().join("policies/default.toml").display(),
+        plugins = articdbm_plugin_artifacts::PLUGIN_DIR,
+        cache = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("component-cache")
+            .display(),
+        port = pg.port(),
+    );
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, &text).unwrap();
+    let config = Config::load(&path).expect("config parses");
+    let gw = Gateway::start(config).await.expect("gateway starts");
+    (gw, dir)
+}
+
+async fn connect(gw: &Gateway, password: &str) -> Result<Client, tokio_postgres::Error> {
+    let addr = gw.pg_addr();
+    let (client, conn) = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=app password={password} dbname=shop",
+            addr.port()
+        ),
+        NoTls,
+    )
+    .await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+fn code(e: &tokio_postgres::Error) -> Option<&SqlState> {
+    e.code()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queries_pass_and_injection_is_refused_with_42501() {
+    let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
+    let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
+
+    let rows = c
+        .query("SELECT name FROM items WHERE id = $1", &[&7i32])
+        .await
+        .unwrap();
+    assert_eq!(rows[0].get::<_, String>(0), "item 7");
+    let rows = c.simple_query("SELECT count(*) FROM items").await.unwrap();
+    assert!(matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("100")));
+
+    // Simple protocol.
+    let e = c
+        .simple_query("SELECT * FROM items WHERE name = '' OR '1'='1'")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e:?}");
+    let msg = e.as_db_error().unwrap().message().to_string();
+    assert!(msg.contains("sqli."), "the message names the rule: {msg}");
+    // Extended protocol: the Parse is refused.
+    let e = c
+        .prepare("SELECT * FROM items WHERE id = 1 UNION SELECT NULL, usename, passwd FROM pg_shadow")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e:?}");
+    // Stacked statement after a harmless one: nothing of the string runs.
+    let e = c
+        .simple_query("UPDATE items SET price = 0 WHERE id = 1; DROP TABLE items")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e:?}");
+    let price: String = c
+        .query_one("SELECT price::text FROM items WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(price, "1.5", "the implicit transaction was rolled back");
+    // The connection stays usable.
+    let n: i64 = c.query_one("SELECT count(*) FROM items", &[]).await.unwrap().get(0);
+    assert_eq!(n, 100);
+
+    let metrics = s.gw.shared.metrics.render();
+    assert!(metrics.contains("articdbm_sql_injection_attempts_total 3"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refusal_inside_a_transaction_fails_it_like_the_server_would() {
+    let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
+    let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    c.batch_execute("BEGIN; INSERT INTO items VALUES (1000, 'new', 1)")
+        .await
+        .unwrap();
+    let e = c
+        .simple_query("SELECT * FROM items WHERE id = 1 OR 1=1")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    let e = c.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::IN_FAILED_SQL_TRANSACTION), "{e:?}");
+    c.batch_execute("ROLLBACK").await.unwrap();
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM items WHERE id = 1000", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+
+    // The same with the extended protocol inside a transaction.
+    c.batch_execute("BEGIN").await.unwrap();
+    let e = c
+        .query("SELECT * FROM items WHERE id = 1 AND 1=(SELECT 1 FROM pg_sleep(5))", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e:?}");
+    let e = c.query("SELECT 1", &[]).await.unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::IN_FAILED_SQL_TRANSACTION), "{e:?}");
+    c.batch_execute("ROLLBACK").await.unwrap();
+    c.query("SELECT 1", &[]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn authentication_is_scram_and_errors_are_clear() {
+    let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
+    let e = connect(&s.gw, "wrong").await.err().expect("refused");
+    assert_eq!(code(&e), Some(&SqlState::INVALID_PASSWORD), "{e:?}");
+    let port = s.gw.pg_addr().port();
+    let (c, conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=nobody password=x dbname=shop"),
+        NoTls,
+    )
+    .await
+    .map(|x| (Some(x.0), Some(x.1)))
+    .unwrap_or((None, None));
+    assert!(c.is_none() && conn.is_none(), "unknown users are refused");
+    let e = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=app password={APP_PASSWORD} dbname=nope"),
+        NoTls,
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(code(&e), Some(&SqlState::UNDEFINED_DATABASE), "{e:?}");
+    assert!(s.gw.shared.metrics.render().contains("articdbm_auth_failures_total 2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn prepared_statements_survive_transaction_pooling() {
+    // 12 clients, 2 server connections: each client's statements must be found (or made)
+    // on whichever server connection runs its next transaction.
+    let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
+    let mut tasks = Vec::new();
+    for i in 0..12i32 {
+        let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let by_id = c.prepare("SELECT name FROM items WHERE id = $1").await.unwrap();
+            // A statement only this client has.
+            let own = c
+                .prepare(&format!("SELECT $1::int + {i}"))
+                .await
+                .unwrap();
+            for k in 1..=40i32 {
+                let id = (k + i) % 100 + 1;
+                let name: String = c.query_one(&by_id, &[&id]).await.unwrap().get(0);
+                assert_eq!(name, format!("item {id}"));
+                let v: i32 = c.query_one(&own, &[&k]).await.unwrap().get(0);
+                assert_eq!(v, k + i);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let m = s.gw.shared.metrics.render();
+    assert!(!m.contains("articdbm_pool_timeouts_total{"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancel_reaches_the_running_query() {
+    let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
+    let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    let token = c.cancel_token();
+    let start = Instant::now();
+    let q = tokio::spawn(async move { c.simple_query("SELECT pg_sleep(30)").await });
+    // Cancel once the query is running on the server.
+    let pg = &s.pg;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let running = pg
+            .psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'")
+            .unwrap();
+        if running.trim() == "1" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the query never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    token.cancel_query(NoTls).await.unwrap();
+    let e = q.await.unwrap().unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::QUERY_CANCELED), "{e:?}");
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exhausted_pool_queues_then_times_out_clearly() {
+    let s = setup(
+        "{ mode = \"transaction\", size = 1, queue_timeout_ms = 300 }",
+        "",
+    )
+    .await;
+    let a = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    let b = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    a.batch_execute("BEGIN").await.unwrap(); // holds the only server connection
+    let e = b.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::TOO_MANY_CONNECTIONS), "{e:?}");
+    assert!(e.to_string().contains("pool exhausted"), "{e}");
+    a.batch_execute("COMMIT").await.unwrap();
+    // Queued clients get the connection as soon as it is free.
+    let t = tokio::spawn(async move {
+        let r = b.simple_query("SELECT 2").await;
+        (b, r)
+    });
+    let (_b, r) = t.await.unwrap();
+    r.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn server_restart_errors_in_flight_work_and_the_gateway_recovers() {
+    let mut s = setup("{ mode = \"transaction\", size = 2 }", "").await;
+    let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    c.simple_query("SELECT 1").await.unwrap();
+    c.batch_execute("BEGIN").await.unwrap();
+    let pg = &mut s.pg;
+    tokio::task::block_in_place(|| pg.kill().unwrap());
+    let e = c.simple_query("SELECT 1").await.unwrap_err();
+    assert!(e.code().is_some(), "a server-side error, not a dropped client: {e:?}");
+    tokio::task::block_in_place(|| s.pg.restart().unwrap());
+    // The same client connection works again once the server is back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match c.simple_query("SELECT 1").await {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "gateway did not recover: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn psql_and_pgbench_through_the_gateway() {
+    let s = setup("{ mode = \"transaction\", size = 4 }", "").await;
+    let port = s.gw.pg_addr().port();
+    let pg = &s.pg;
+    tokio::task::block_in_place(|| {
+        let out = articdbm_tests::pg::psql(
+            "127.0.0.1",
+            port,
+            "shop",
+            "app",
+            APP_PASSWORD,
+            "SELECT name FROM items WHERE id = 3; SELECT count(*) FROM items;",
+        )
+        .unwrap();
+        assert_eq!(out, "item 3\n100");
+        let e = articdbm_tests::pg::psql(
+            "127.0.0.1",
+            port,
+            "shop",
+            "app",
+            APP_PASSWORD,
+            "SELECT * FROM items WHERE id = 1 OR 'a'='a'",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("refused by policy rule sqli."), "{e}");
+
+        // pgbench: its own tables, more clients than server connections, all three protocols.
+        pg.psql_in("shop", "GRANT CREATE ON SCHEMA public TO shop_owner")
+            .unwrap();
+        let pgbench = articdbm_tests::tools::pgbench().unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(&pgbench)
+                .args(args)
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "app", "shop"])
+                .env("PGPASSWORD", APP_PASSWORD)
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "pgbench {args:?}: {text}");
+            text
+        };
+        // Initialising goes through the gateway too (DDL and COPY are ordinary statements).
+        run(&["-i", "-s", "1", "-q"]);
+        for mode in ["simple", "extended", "prepared"] {
+            let out = run(&["-M", mode, "-c", "10", "-j", "2", "-t", "50", "-S"]);
+            assert!(out.contains("number of failed transactions: 0"), "{mode}: {out}");
+            let out = run(&["-M", mode, "-c", "6", "-j", "2", "-t", "20"]);
+            assert!(out.contains("number of failed transactions: 0"), "{mode}: {out}");
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admin_endpoints_report_health_and_metrics() {
+    let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
+    let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    c.simple_query("SELECT 1").await.unwrap();
+    let admin = s.gw.admin_addr().unwrap();
+    let get = |path: &'static str| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut t = tokio::net::TcpStream::connect(admin).await.unwrap();
+        t.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut s = String::new();
+        t.read_to_string(&mut s).await.unwrap();
+        s
+    };
+    let h = get("/healthz").await;
+    assert!(h.starts_with("HTTP/1.1 200"), "{h}");
+    assert!(h.contains("\"up\":true"), "{h}");
+    let m = get("/metrics").await;
+    for name in [
+        "articdbm_active_connections 1",
+        "articdbm_total_queries",
+        "articdbm_query_duration_seconds",
+        "articdbm_auth_failures_total 0",
+        "articdbm_sql_injection_attempts_total 0",
+        "articdbm_pool_server_connections{",
+        "articdbm_backend_up{",
+    ] {
+        assert!(m.contains(name), "{name} missing from:\n{m}");
+    }
+    drop(Arc::new(()));
+}
