@@ -341,26 +341,26 @@ fn the_schema_is_closed_and_documented() {
     fn walk(at: &str, node: &Value, problems: &mut Vec<String>) {
         match node {
             Value::Object(map) => {
-                if let Some(Value::Object(props)) = map.get("properties") {
-                    if map.get("type") == Some(&json!("object")) || at.is_empty() {
-                        if map.get("additionalProperties") != Some(&json!(false)) {
-                            problems.push(format!("{at}: additionalProperties is not false"));
-                        }
-                        for (name, p) in props {
-                            let desc = p.get("description").and_then(Value::as_str);
-                            match desc {
-                                None => problems.push(format!("{at}.{name}: no description")),
-                                Some(d) => {
-                                    let explains_absence = ["Unset", "No default", "Give this"]
-                                        .iter()
-                                        .any(|w| d.contains(w));
-                                    if p.get("default").is_none() && !explains_absence {
-                                        problems.push(format!(
-                                            "{at}.{name}: neither a default nor what unset means"
-                                        ));
-                                    }
-                                }
-                            }
+                // Object schemas (and the root); `if` conditions also use `properties`.
+                let is_object = map.get("type") == Some(&json!("object")) || at.is_empty();
+                if let Some(Value::Object(props)) = map.get("properties")
+                    && is_object
+                {
+                    if map.get("additionalProperties") != Some(&json!(false)) {
+                        problems.push(format!("{at}: additionalProperties is not false"));
+                    }
+                    for (name, p) in props {
+                        let Some(d) = p.get("description").and_then(Value::as_str) else {
+                            problems.push(format!("{at}.{name}: no description"));
+                            continue;
+                        };
+                        let explains_absence = ["Unset", "No default", "Give this"]
+                            .iter()
+                            .any(|w| d.contains(w));
+                        if p.get("default").is_none() && !explains_absence {
+                            problems.push(format!(
+                                "{at}.{name}: neither a default nor what unset means"
+                            ));
                         }
                     }
                 }

@@ -408,6 +408,7 @@ async fn startup(
         stmts: HashMap::new(),
         cancel_pid: pid,
         cancel_slot: slot,
+        pending_error: None,
     }))
 }
 
@@ -433,6 +434,9 @@ struct Session {
     stmts: HashMap<String, Prepared>,
     cancel_pid: i32,
     cancel_slot: CancelSlot,
+    /// The server connection was lost while nothing was in flight (idle in a transaction):
+    /// the client's next request gets this error.
+    pending_error: Option<Bytes>,
 }
 
 impl Session {
@@ -540,11 +544,18 @@ impl Session {
             return Some(End::Fatal);
         }
         // Transaction pooling: the client stays; everything in flight fails.
+        let mut err = BytesMut::new();
         error(
-            &mut self.cout,
+            &mut err,
             "08006",
             &format!("server connection lost: {why}; the transaction (if any) was rolled back"),
         );
+        if self.expect.is_empty() && !self.sync_pending {
+            self.tx = b'I';
+            self.pending_error = Some(err.freeze());
+            return None;
+        }
+        self.cout.extend_from_slice(&err);
         let mut syncs = 0;
         for e in self.expect.drain(..) {
             if matches!(e, Expect::Sync | Expect::Query { .. }) {
@@ -730,6 +741,25 @@ impl Session {
             if self.skip_until_sync && !matches!(msg, FrontendMessage::Sync(_) | FrontendMessage::Terminate(_)) {
                 continue;
             }
+            if let Some(err) = self.pending_error.take() {
+                match &msg {
+                    FrontendMessage::Query(_) | FrontendMessage::FunctionCall(_) => {
+                        self.push(Expect::Synth(err));
+                        self.push_ready();
+                        continue;
+                    }
+                    FrontendMessage::Parse(_)
+                    | FrontendMessage::Bind(_)
+                    | FrontendMessage::Describe(_)
+                    | FrontendMessage::Execute(_)
+                    | FrontendMessage::Close(_) => {
+                        self.push(Expect::Synth(err));
+                        self.skip_until_sync = true;
+                        continue;
+                    }
+                    _ => self.pending_error = Some(err),
+                }
+            }
             let r = match msg {
                 FrontendMessage::Query(q) => self.on_query(q.frame(), q.sql()).await,
                 FrontendMessage::Parse(p) => self.on_parse(&p).await,
@@ -890,8 +920,19 @@ impl Session {
         let sql = sql?;
         let mut route = Route::Read;
         let mut denied = None;
-        if sql.contains(';') {
-            for p in split(sql) {
+        let pieces = if sql.contains(';') { split(sql) } else { Vec::new() };
+        let several = pieces.iter().filter(|p| !is_blank(&sql[p.start..p.end])).count() > 1;
+        if several {
+            // The whole string first: stacking itself is evidence (`...; DROP TABLE`), and a
+            // plugin sees every statement together. Then each statement, to refuse exactly
+            // the one a rule objects to.
+            let (d, _) = self.judge(sql, None);
+            if let Some(err) = self.denial(&d) {
+                denied = Some((0, err));
+            }
+        }
+        if several && denied.is_none() {
+            for p in pieces {
                 let text = &sql[p.start..p.end];
                 if is_blank(text) {
                     continue;
@@ -905,7 +946,7 @@ impl Session {
                     route = Route::Primary;
                 }
             }
-        } else if !is_blank(sql) {
+        } else if !several && !is_blank(sql) {
             let (d, r) = self.judge(sql, None);
             if let Some(err) = self.denial(&d) {
                 denied = Some((0, err));

@@ -66,6 +66,15 @@ fn from_code(extended: i32, msg: &str) -> PgError {
         ffi::SQLITE_CONSTRAINT_CHECK => {
             return err("23514", "check constraint violated").detail(msg);
         }
+        ffi::SQLITE_BUSY_SNAPSHOT => {
+            // A transaction that read first and writes now, after another connection
+            // committed: what PostgreSQL reports as a serialization failure (clients retry).
+            return err(
+                "40001",
+                "could not serialize access due to concurrent update",
+            )
+            .hint("retry the transaction; BEGIN IMMEDIATE takes the write lock up front");
+        }
         _ => {}
     }
     match primary {
@@ -175,6 +184,7 @@ mod tests {
         assert_eq!(code(ffi::SQLITE_CONSTRAINT_FOREIGNKEY, "FOREIGN KEY constraint failed"), "23503");
         assert_eq!(code(ffi::SQLITE_CONSTRAINT_CHECK, "CHECK constraint failed: a > 0"), "23514");
         assert_eq!(code(ffi::SQLITE_BUSY, "database is locked"), "55P03");
+        assert_eq!(code(ffi::SQLITE_BUSY_SNAPSHOT, "database is locked"), "40001");
         assert_eq!(code(ffi::SQLITE_IOERR_WRITE, "disk I/O error /secret/path"), "58030");
         assert!(!from_code(ffi::SQLITE_IOERR_WRITE, "/secret/path").message.contains("secret"));
         assert_eq!(

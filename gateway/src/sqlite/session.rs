@@ -214,12 +214,17 @@ impl<'a> Schema<'a> {
         if let Some(c) = self.cache.borrow().get(table) {
             return c.clone();
         }
+        // Prepared, never stepped: reading the declarations this way starts no read
+        // transaction, so a later write in the same transaction cannot fail on a stale
+        // snapshot because of a lookup the client never asked for.
         let cols = self
             .conn
-            .prepare_cached("SELECT name, type FROM pragma_table_info(?1)")
-            .and_then(|mut st| {
-                st.query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
+            .prepare_cached(&format!("SELECT * FROM {}", sql::ident(table)))
+            .map(|st| {
+                st.columns()
+                    .iter()
+                    .map(|c| (c.name().to_owned(), c.decl_type().unwrap_or_default().to_owned()))
+                    .collect()
             })
             .unwrap_or_default();
         self.cache
