@@ -72,6 +72,11 @@ pub struct ServerTls {
     /// Refuse clients that do not ask for TLS.
     #[serde(default)]
     pub required: bool,
+    /// Over TLS, ask clients for their password in clear (checked against the user's SCRAM
+    /// verifier) instead of running SCRAM: for API keys and one-time tokens that a client
+    /// cannot run SCRAM with. Never offered on a connection without TLS.
+    #[serde(default)]
+    pub cleartext_password: bool,
 }
 
 /// A gateway user, as written in the file.
@@ -218,8 +223,8 @@ impl PoolSettings {
     }
 }
 
-/// Where a database's statements run.
-#[derive(Debug, Clone)]
+/// Where a database's statements run. `Debug` never shows the server password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Target {
     /// An embedded SQLite file (`:memory:` for a private in-memory database).
     Sqlite(PathBuf),
@@ -233,6 +238,30 @@ pub enum Target {
         tls: TlsMode,
         tls_ca: Option<PathBuf>,
     },
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Target::Postgres {
+                backends,
+                user,
+                password,
+                database,
+                tls,
+                tls_ca,
+            } => f
+                .debug_struct("Postgres")
+                .field("backends", backends)
+                .field("user", user)
+                .field("password", &password.as_ref().map(|_| "<redacted>"))
+                .field("database", database)
+                .field("tls", tls)
+                .field("tls_ca", tls_ca)
+                .finish(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,6 +400,10 @@ impl Config {
                 server.max_startup_bytes
             )));
         }
+        if server.auth_timeout_secs == 0 {
+            return Err(err("server.auth_timeout_secs: must be at least 1".into()));
+        }
+        check_tenant("server.default_tenant", &server.default_tenant).map_err(&err)?;
         if server.max_message_bytes < 1024 {
             return Err(err(format!(
                 "server.max_message_bytes: {} is too small (at least 1024)",
@@ -409,6 +442,9 @@ impl Config {
                     ))
                 })?),
             };
+            if let Some(t) = &u.tenant {
+                check_tenant(&format!("{at}.tenant"), t).map_err(&err)?;
+            }
             let user = User {
                 name: u.name.clone(),
                 verifier,
@@ -508,7 +544,13 @@ impl Config {
                     }
                 }
             };
+            if let Some(t) = &d.tenant {
+                check_tenant(&format!("{at}.tenant"), t).map_err(&err)?;
+            }
             let pool = d.pool;
+            if pool.health_check_secs == 0 {
+                return Err(err(format!("{at}.pool.health_check_secs: must be at least 1")));
+            }
             if pool.size == 0 {
                 return Err(err(format!("{at}.pool.size: must be at least 1")));
             }
@@ -558,6 +600,16 @@ impl User {
     }
 }
 
+/// Tenant names as packs accept them: not empty, no whitespace, at most 128 bytes.
+fn check_tenant(field: &str, t: &str) -> Result<(), String> {
+    if t.is_empty() || t.len() > 128 || t.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "{field}: {t:?} is not a tenant name (1 to 128 characters, no whitespace)"
+        ));
+    }
+    Ok(())
+}
+
 /// A toml error as one line: what is wrong, where (line and column), and the key path.
 fn toml_message(e: &toml::de::Error, text: &str) -> String {
     let msg = e.message().trim().to_string();
@@ -582,7 +634,14 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
         d.next()?.parse().ok()?,
         d.next()?.parse().ok()?,
     );
-    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=month_days).contains(&day) {
         return None;
     }
     let (hms, frac) = match time.split_once('.') {
@@ -595,7 +654,7 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
         t.next()?.parse().ok()?,
         t.next()?.parse().ok()?,
     );
-    if t.next().is_some() || hh > 23 || mm > 59 || ss > 60 {
+    if t.next().is_some() || hh > 23 || mm > 59 || ss > 59 {
         return None;
     }
     let ms_frac = match frac {
@@ -731,6 +790,10 @@ sqlite = "data/local.db"
                 "[[user]]\nname = \"a\"\npassword = \"x\"\ndatabases = [\"nope\"]\n",
                 "no database named \"nope\"",
             ),
+            (
+                "[[user]]\nname = \"a\"\npassword = \"x\"\ntenant = \"a b\"\n",
+                "user[0] (a).tenant: \"a b\" is not a tenant name",
+            ),
         ] {
             let e = parse(text).unwrap_err().to_string();
             assert!(
@@ -749,6 +812,9 @@ sqlite = "data/local.db"
             Some(1_798_761_599_500)
         );
         assert_eq!(parse_rfc3339_ms("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ms("2026-02-29T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ms("2026-04-31T00:00:00Z"), None);
+        assert!(parse_rfc3339_ms("2028-02-29T00:00:00Z").is_some());
         assert_eq!(parse_rfc3339_ms("2026-01-01 00:00:00"), None);
     }
 }

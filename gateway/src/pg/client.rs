@@ -209,10 +209,6 @@ async fn startup(
         Some(u) => u.verifier.clone(),
         None => ScramVerifier::mock(&user_name, shared.mock_secret.as_bytes()),
     };
-    be::authentication_sasl(&mut out, &["SCRAM-SHA-256"])
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    stream.write_all(&out).await?;
-    out.clear();
     let fdec = FrontendDecoder::with_max_message_len(max);
     let next = async |stream: &mut BoxStream, buf: &mut BytesMut| -> std::io::Result<Option<FrontendMessage>> {
         loop {
@@ -236,42 +232,63 @@ async fn startup(
             format!("password authentication failed for user \"{user_name}\""),
         )
     };
-    let Some(FrontendMessage::AuthResponse(first)) = next(&mut stream, &mut buf).await? else {
-        shared.metrics.auth_failures.inc();
-        return Ok(None);
-    };
-    let challenge = match first
-        .sasl_initial()
-        .map_err(|e| e.to_string())
-        .and_then(|i| {
-            ScramServer::new(verifier)
-                .handle_initial_response(&i)
-                .map_err(|e| e.to_string())
-        }) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::info!(user = %user_name, %peer, error = %e, "SCRAM exchange refused");
-            stream.write_all(&auth_failed(shared)).await?;
+    let cleartext = tls && config.server.tls.as_ref().is_some_and(|t| t.cleartext_password);
+    if cleartext {
+        be::authentication_cleartext_password(&mut out);
+        stream.write_all(&out).await?;
+        out.clear();
+        let Some(FrontendMessage::AuthResponse(pw)) = next(&mut stream, &mut buf).await? else {
+            shared.metrics.auth_failures.inc();
             return Ok(None);
-        }
-    };
-    be::authentication_sasl_continue(&mut out, challenge.server_first());
-    stream.write_all(&out).await?;
-    out.clear();
-    let Some(FrontendMessage::AuthResponse(fin)) = next(&mut stream, &mut buf).await? else {
-        shared.metrics.auth_failures.inc();
-        return Ok(None);
-    };
-    let server_final = match challenge.handle_client_final(fin.sasl_response()) {
-        Ok(v) if user.is_some() => v,
-        _ => {
+        };
+        let ok = pw.password().is_ok_and(|p| verifier.verify_password(p));
+        if !ok || user.is_none() {
             tracing::info!(user = %user_name, %peer, "authentication failed");
             stream.write_all(&auth_failed(shared)).await?;
             return Ok(None);
         }
-    };
+    } else {
+        be::authentication_sasl(&mut out, &["SCRAM-SHA-256"])
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        stream.write_all(&out).await?;
+        out.clear();
+        let Some(FrontendMessage::AuthResponse(first)) = next(&mut stream, &mut buf).await? else {
+            shared.metrics.auth_failures.inc();
+            return Ok(None);
+        };
+        let challenge = match first
+            .sasl_initial()
+            .map_err(|e| e.to_string())
+            .and_then(|i| {
+                ScramServer::new(verifier)
+                    .handle_initial_response(&i)
+                    .map_err(|e| e.to_string())
+            }) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::info!(user = %user_name, %peer, error = %e, "SCRAM exchange refused");
+                stream.write_all(&auth_failed(shared)).await?;
+                return Ok(None);
+            }
+        };
+        be::authentication_sasl_continue(&mut out, challenge.server_first());
+        stream.write_all(&out).await?;
+        out.clear();
+        let Some(FrontendMessage::AuthResponse(fin)) = next(&mut stream, &mut buf).await? else {
+            shared.metrics.auth_failures.inc();
+            return Ok(None);
+        };
+        let server_final = match challenge.handle_client_final(fin.sasl_response()) {
+            Ok(v) if user.is_some() => v,
+            _ => {
+                tracing::info!(user = %user_name, %peer, "authentication failed");
+                stream.write_all(&auth_failed(shared)).await?;
+                return Ok(None);
+            }
+        };
+        be::authentication_sasl_final(&mut out, &server_final);
+    }
     let user = user.expect("checked above");
-    be::authentication_sasl_final(&mut out, &server_final);
 
     let Some(db) = shared.database(&db_name) else {
         out.extend_from_slice(&fatal(

@@ -126,7 +126,20 @@ fn build_pools(
     let mut out = HashMap::new();
     let mut new_defs = HashMap::new();
     for (name, db) in &config.databases {
-        let def = format!("{:?}{:?}{}", db.target, db.pool, db.read_write_split);
+        let secret = match &db.target {
+            Target::Postgres {
+                password: Some(p), ..
+            } => {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::digest(p.as_bytes()))
+            }
+            _ => String::new(),
+        };
+        // `Debug` of a target redacts the password: its digest stands in for it.
+        let def = format!(
+            "{:?}{:?}{}{secret}",
+            db.target, db.pool, db.read_write_split
+        );
         if let (Some(old), Some(prev)) = (old, defs.get(name)) {
             if *prev == def {
                 if let Some(p) = old.get(name) {

@@ -29,6 +29,8 @@ pub struct BackendPool {
     up: AtomicBool,
     /// ParameterStatus values of the last connection opened, shown to new clients.
     pub server_params: Mutex<Vec<(String, String)>>,
+    idle_gauge: prometheus::IntGauge,
+    active_gauge: prometheus::IntGauge,
 }
 
 /// The pools of one database.
@@ -101,12 +103,22 @@ impl DbPool {
                     endpoint,
                     role,
                     weight,
-                    label,
                     idle: Mutex::new(Vec::new()),
                     slots: Arc::new(Semaphore::new(settings.size)),
                     open: AtomicUsize::new(0),
                     up: AtomicBool::new(true),
                     server_params: Mutex::new(Vec::new()),
+                    idle_gauge: metrics.pool_servers.with_label_values(&[
+                        name.as_str(),
+                        label.as_str(),
+                        "idle",
+                    ]),
+                    active_gauge: metrics.pool_servers.with_label_values(&[
+                        name.as_str(),
+                        label.as_str(),
+                        "active",
+                    ]),
+                    label,
                 })
             })
             .collect();
@@ -274,12 +286,12 @@ impl DbPool {
         }
     }
 
-    fn gauge(&self, backend: &BackendPool, state: &str) -> prometheus::IntGauge {
-        self.metrics.pool_servers.with_label_values(&[
-            self.name.as_str(),
-            backend.label.as_str(),
-            state,
-        ])
+    fn gauge<'a>(&self, backend: &'a BackendPool, state: &str) -> &'a prometheus::IntGauge {
+        if state == "idle" {
+            &backend.idle_gauge
+        } else {
+            &backend.active_gauge
+        }
     }
 
     fn discard(&self, backend: &Arc<BackendPool>, conn: ServerConn) {

@@ -133,10 +133,15 @@ fn from_message(msg: &str) -> PgError {
     {
         return err("42P07", format!("relation {i} already exists"));
     }
-    if msg.contains("syntax error")
-        || msg.starts_with("incomplete input")
-        || msg.starts_with("unrecognized token")
+    if let Some(rest) = msg.strip_prefix("near ")
+        && let Some(token) = rest.strip_suffix(": syntax error")
     {
+        return err("42601", format!("syntax error at or near {token}"));
+    }
+    if msg.starts_with("incomplete input") {
+        return err("42601", "syntax error at end of input");
+    }
+    if msg.contains("syntax error") || msg.starts_with("unrecognized token") {
         return err("42601", format!("syntax error: {msg}"));
     }
     if let Some(c) = after(msg, "duplicate column name:") {
@@ -177,6 +182,10 @@ mod tests {
         assert_eq!(code(ffi::SQLITE_ERROR, "no such column: x"), "42703");
         assert_eq!(code(ffi::SQLITE_ERROR, "near \"SELEC\": syntax error"), "42601");
         assert_eq!(code(ffi::SQLITE_ERROR, "incomplete input"), "42601");
+        assert_eq!(
+            from_code(ffi::SQLITE_ERROR, "near \"SELEC\": syntax error").message,
+            "syntax error at or near \"SELEC\""
+        );
         assert_eq!(code(ffi::SQLITE_ERROR, "table t already exists"), "42P07");
         assert_eq!(code(ffi::SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed: t.a"), "23505");
         assert_eq!(code(ffi::SQLITE_CONSTRAINT_PRIMARYKEY, "x"), "23505");

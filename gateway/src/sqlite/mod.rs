@@ -309,7 +309,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
 }
 
 /// The body of a connection's thread: start the session, then handle messages until the
-/// input ends or the session closes. Output is flushed whenever the thread would wait.
+/// input ends or the session closes.
 fn connection_thread(
     db: &SqliteDb,
     startup: &StartupMessage,
@@ -326,18 +326,8 @@ fn connection_thread(
         }
     };
     let _ = handle.send(Some(session.interrupt_handle()));
-    loop {
-        let input = match rx.try_recv() {
-            Ok(i) => i,
-            Err(mpsc::error::TryRecvError::Empty) => {
-                session.out.flush();
-                match rx.blocking_recv() {
-                    Some(i) => i,
-                    None => break,
-                }
-            }
-            Err(mpsc::error::TryRecvError::Disconnected) => break,
-        };
+    // The session flushes its output at ReadyForQuery, Flush and when its buffer is full.
+    while let Some(input) = rx.blocking_recv() {
         let flow = match input {
             Input::Message(m) => session.handle(m),
             Input::Malformed(e) => session.fatal_protocol(&e),

@@ -217,7 +217,7 @@ impl<'a> Schema<'a> {
         // Prepared, never stepped: reading the declarations this way starts no read
         // transaction, so a later write in the same transaction cannot fail on a stale
         // snapshot because of a lookup the client never asked for.
-        let cols = self
+        let cols: Vec<(String, String)> = self
             .conn
             .prepare_cached(&format!("SELECT * FROM {}", sql::ident(table)))
             .map(|st| {
@@ -318,6 +318,7 @@ fn describe_columns(
             let (sqlite_name, decltype) = decl.get(i).cloned().unwrap_or_default();
             let item = item_for(i);
             let name = item
+                .filter(|_| !cmd.values)
                 .and_then(infer::Item::name)
                 .map_or(sqlite_name, str::to_owned);
             let (ty, fixed) = match (decltype, item.and_then(|it| it.ty)) {
@@ -435,6 +436,7 @@ impl Session {
         let _ = getrandom::fill(&mut secret);
         let _ = enc::backend_key_data(&mut out.buf, pid, &secret);
         enc::ready_for_query(&mut out.buf, TransactionStatus::Idle);
+        out.flush();
         Ok(Self {
             conn,
             settings,
@@ -465,6 +467,9 @@ impl Session {
     fn ready(&mut self) {
         let status = self.status();
         enc::ready_for_query(&mut self.out.buf, status);
+        // Like PostgreSQL, output goes out at ReadyForQuery and Flush (or when the buffer is
+        // full), never piecemeal in the middle of a batch: one write per answered batch.
+        self.out.flush();
     }
 
     /// A protocol violation: FATAL 08P01 and the connection closes.

@@ -172,6 +172,8 @@ pub(crate) struct SqlCommand {
     /// Source text of the result expressions (select list, or RETURNING list), for type
     /// inference; empty when unknown.
     pub items: Vec<String>,
+    /// The items are a VALUES row: SQLite's names (`column1`, ...) are PostgreSQL's too.
+    pub values: bool,
     /// Tables the statement mentions.
     pub tables: Vec<TableRef>,
     /// PRAGMA, VACUUM, ATTACH, DETACH: SQLite refuses or ignores them inside a transaction,
@@ -467,7 +469,7 @@ fn sql_command(stmt: &str, toks: &[Token<'_>], sig: &[Token<'_>]) -> Command {
         .unwrap_or(0) as usize;
     context_hints(sig, &mut param_hints);
     let verb = verb(sig);
-    let items = result_items(stmt, toks);
+    let (items, values) = result_items(stmt, toks);
     let tables = tables(sig);
     let outside_transaction = matches!(w0.as_str(), "PRAGMA" | "VACUUM" | "ATTACH" | "DETACH");
     Command::Sql(SqlCommand {
@@ -476,6 +478,7 @@ fn sql_command(stmt: &str, toks: &[Token<'_>], sig: &[Token<'_>]) -> Command {
         max_param,
         param_hints,
         items,
+        values,
         tables,
         outside_transaction,
     })
@@ -1174,8 +1177,9 @@ fn tables(sig: &[Token<'_>]) -> Vec<TableRef> {
 }
 
 /// Source text of the result expressions: the main SELECT's list, VALUES' first row, or the
-/// RETURNING list. Empty if the statement has none or its shape is not recognised.
-fn result_items(stmt: &str, toks: &[Token<'_>]) -> Vec<String> {
+/// RETURNING list (and whether it is a VALUES row). Empty if the statement has none or its
+/// shape is not recognised.
+fn result_items(stmt: &str, toks: &[Token<'_>]) -> (Vec<String>, bool) {
     // Byte offsets of tokens.
     let mut offsets = Vec::with_capacity(toks.len() + 1);
     let mut pos = 0;
@@ -1218,7 +1222,7 @@ fn result_items(stmt: &str, toks: &[Token<'_>]) -> Vec<String> {
         }
     }
     let Some(mut s) = start else {
-        return Vec::new();
+        return (Vec::new(), false);
     };
     if values {
         // The first tuple's items: skip to its `(`.
@@ -1226,7 +1230,7 @@ fn result_items(stmt: &str, toks: &[Token<'_>]) -> Vec<String> {
             s += 1;
         }
         if toks.get(s).is_none_or(|t| t.kind != Kind::LParen) {
-            return Vec::new();
+            return (Vec::new(), false);
         }
         s += 1;
     } else {
@@ -1280,9 +1284,9 @@ fn result_items(stmt: &str, toks: &[Token<'_>]) -> Vec<String> {
     items.push(stmt.get(offsets[item_start]..offsets[k]).unwrap_or_default());
     let items: Vec<String> = items.into_iter().map(|s| s.trim().to_owned()).collect();
     if items.iter().all(String::is_empty) {
-        return Vec::new();
+        return (Vec::new(), false);
     }
-    items
+    (items, values)
 }
 
 /// A quoted identifier for building SQLite statements from names.
