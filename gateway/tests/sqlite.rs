@@ -57,11 +57,9 @@ fn simple_rows(msgs: &[SimpleQueryMessage]) -> (Vec<Vec<Option<String>>>, Vec<u6
     let mut counts = Vec::new();
     for m in msgs {
         match m {
-            SimpleQueryMessage::Row(r) => rows.push(
-                (0..r.len())
-                    .map(|i| r.get(i).map(str::to_owned))
-                    .collect(),
-            ),
+            SimpleQueryMessage::Row(r) => {
+                rows.push((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
             SimpleQueryMessage::CommandComplete(n) => counts.push(*n),
             _ => {}
         }
@@ -87,7 +85,11 @@ async fn simple_query_with_several_statements() {
     assert_eq!(
         rows,
         [
-            vec![Some("1".into()), Some("a".into()), Some("semi;colon".into())],
+            vec![
+                Some("1".into()),
+                Some("a".into()),
+                Some("semi;colon".into())
+            ],
             vec![Some("2".into()), Some("b".into()), Some("x".into())],
         ]
     );
@@ -108,13 +110,24 @@ async fn prepared_statements_with_typed_parameters_and_binary_results() {
     let addr = start(memory()).await;
     let client = connect(addr).await;
 
-    let row = client.query_one("SELECT $1::int8 + 1", &[&41i64]).await.unwrap();
+    let row = client
+        .query_one("SELECT $1::int8 + 1", &[&41i64])
+        .await
+        .unwrap();
     assert_eq!(row.get::<_, i64>(0), 42);
 
     let row = client
         .query_one(
             "SELECT $1::int4, $2::int2, $3::float4, $4::float8, $5::bool, $6::text, $7::bytea",
-            &[&7i32, &-3i16, &1.5f32, &2.25f64, &true, &"héllo", &vec![0u8, 1, 255]],
+            &[
+                &7i32,
+                &-3i16,
+                &1.5f32,
+                &2.25f64,
+                &true,
+                &"héllo",
+                &vec![0u8, 1, 255],
+            ],
         )
         .await
         .unwrap();
@@ -140,7 +153,13 @@ async fn prepared_statements_with_typed_parameters_and_binary_results() {
         .unwrap();
     assert_eq!(
         insert.params(),
-        [Type::TEXT, Type::FLOAT8, Type::BOOL, Type::BYTEA, Type::INT8]
+        [
+            Type::TEXT,
+            Type::FLOAT8,
+            Type::BOOL,
+            Type::BYTEA,
+            Type::INT8
+        ]
     );
     let mut ids = Vec::new();
     for (name, price, active, qty) in [("pen", 1.25, true, 10i64), ("ink", 7.5, false, 0)] {
@@ -153,7 +172,10 @@ async fn prepared_statements_with_typed_parameters_and_binary_results() {
     assert_eq!(ids, [1, 2]);
     let null_name: Option<String> = None;
     let err = client
-        .execute(&insert, &[&null_name, &1.0f64, &true, &Vec::<u8>::new(), &1i64])
+        .execute(
+            &insert,
+            &[&null_name, &1.0f64, &true, &Vec::<u8>::new(), &1i64],
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(&SqlState::NOT_NULL_VIOLATION));
@@ -197,7 +219,9 @@ async fn describe_reports_parameter_and_column_types() {
     let addr = start(memory()).await;
     let client = connect(addr).await;
     client
-        .batch_execute("CREATE TABLE t (id INTEGER, name VARCHAR(20), score DOUBLE PRECISION, ok BOOL)")
+        .batch_execute(
+            "CREATE TABLE t (id INTEGER, name VARCHAR(20), score DOUBLE PRECISION, ok BOOL)",
+        )
         .await
         .unwrap();
     let st = client
@@ -240,7 +264,9 @@ async fn transaction_error_then_rollback() {
         .await
         .unwrap();
     let tx = client.transaction().await.unwrap();
-    tx.execute("INSERT INTO t VALUES ($1)", &[&1i64]).await.unwrap();
+    tx.execute("INSERT INTO t VALUES ($1)", &[&1i64])
+        .await
+        .unwrap();
     let err = tx
         .execute("INSERT INTO t VALUES ($1)", &[&1i64])
         .await
@@ -251,7 +277,10 @@ async fn transaction_error_then_rollback() {
     let err = tx.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(err.code(), Some(&SqlState::IN_FAILED_SQL_TRANSACTION));
     tx.rollback().await.unwrap();
-    let row = client.query_one("SELECT count(*) FROM t", &[]).await.unwrap();
+    let row = client
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap();
     assert_eq!(row.get::<_, i64>(0), 0);
 
     // A committed transaction sticks; COMMIT of a failed one reports ROLLBACK.
@@ -265,7 +294,10 @@ async fn transaction_error_then_rollback() {
     assert_eq!(simple_rows(&msgs).1, [0, 1]);
     assert!(client.simple_query("SELECT * FROM nope").await.is_err());
     client.simple_query("COMMIT").await.unwrap();
-    let row = client.query_one("SELECT count(*) FROM t", &[]).await.unwrap();
+    let row = client
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap();
     assert_eq!(row.get::<_, i64>(0), 1);
 }
 
@@ -299,7 +331,10 @@ async fn settings_show_and_discard() {
     let addr = start(memory()).await;
     let client = connect(addr).await;
     let show = |msgs: Vec<SimpleQueryMessage>| simple_rows(&msgs).0[0][0].clone().unwrap();
-    assert_eq!(show(client.simple_query("SHOW application_name").await.unwrap()), "it");
+    assert_eq!(
+        show(client.simple_query("SHOW application_name").await.unwrap()),
+        "it"
+    );
     client
         .simple_query("SET application_name TO 'renamed'; SET TIME ZONE 'UTC'")
         .await
@@ -308,7 +343,10 @@ async fn settings_show_and_discard() {
         show(client.simple_query("SHOW application_name").await.unwrap()),
         "renamed"
     );
-    assert_eq!(show(client.simple_query("SHOW server_version").await.unwrap()), "15.0");
+    assert_eq!(
+        show(client.simple_query("SHOW server_version").await.unwrap()),
+        "15.0"
+    );
     let row = client
         .query_one("SELECT version(), current_database(), current_user", &[])
         .await
@@ -317,12 +355,21 @@ async fn settings_show_and_discard() {
     assert_eq!(row.get::<_, &str>(1), "app");
     assert_eq!(row.get::<_, &str>(2), "tester");
     client.batch_execute("DISCARD ALL").await.unwrap();
-    assert_eq!(show(client.simple_query("SHOW application_name").await.unwrap()), "it");
+    assert_eq!(
+        show(client.simple_query("SHOW application_name").await.unwrap()),
+        "it"
+    );
     for sql in ["COPY t FROM STDIN", "LISTEN chan", "NOTIFY chan"] {
         let err = client.simple_query(sql).await.unwrap_err();
         assert_eq!(err.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED), "{sql}");
-        let message = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
-        assert!(message.contains("not supported by the SQLite backend"), "{message}");
+        let message = err
+            .as_db_error()
+            .map(|e| e.message().to_owned())
+            .unwrap_or_default();
+        assert!(
+            message.contains("not supported by the SQLite backend"),
+            "{message}"
+        );
     }
 }
 
@@ -384,7 +431,10 @@ async fn in_process_duplex_stream() {
         .batch_execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER)")
         .await
         .unwrap();
-    let st = client.prepare("INSERT INTO kv VALUES ($1, $2)").await.unwrap();
+    let st = client
+        .prepare("INSERT INTO kv VALUES ($1, $2)")
+        .await
+        .unwrap();
     // Pipelined: several Bind/Execute before the responses are read.
     let (r1, r2, r3) = tokio::join!(
         client.execute(&st, &[&"a", &1i64]),
@@ -392,7 +442,10 @@ async fn in_process_duplex_stream() {
         client.execute(&st, &[&"c", &3i64]),
     );
     assert_eq!((r1.unwrap(), r2.unwrap(), r3.unwrap()), (1, 1, 1));
-    let row = client.query_one("SELECT sum(v) FROM kv", &[]).await.unwrap();
+    let row = client
+        .query_one("SELECT sum(v) FROM kv", &[])
+        .await
+        .unwrap();
     assert_eq!(row.get::<_, i64>(0), 6);
     drop(client);
     conn.await.unwrap().unwrap();
@@ -410,14 +463,24 @@ async fn psql(addr: SocketAddr, args: &[&str], stdin: &str) -> Option<(bool, Str
         .into_iter()
         .find(|p| Path::new(p).exists())?;
     let mut cmd = std::process::Command::new(bin);
-    cmd.args(["-X", "-h", "127.0.0.1", "-p", &addr.port().to_string(), "-U", "x", "-d", "db"])
-        .args(args)
-        .env("PGCONNECT_TIMEOUT", "10")
-        .env("PGSSLMODE", "disable")
-        .env_remove("PGPASSWORD")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+    cmd.args([
+        "-X",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &addr.port().to_string(),
+        "-U",
+        "x",
+        "-d",
+        "db",
+    ])
+    .args(args)
+    .env("PGCONNECT_TIMEOUT", "10")
+    .env("PGSSLMODE", "disable")
+    .env_remove("PGPASSWORD")
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
     let stdin = stdin.to_owned();
     let out = tokio::task::spawn_blocking(move || {
         use std::io::Write;
@@ -440,7 +503,9 @@ async fn psql(addr: SocketAddr, args: &[&str], stdin: &str) -> Option<(bool, Str
 async fn psql_client() {
     let addr = start(memory()).await;
     let Some((ok, out, err)) = psql(addr, &["-c", "select 1"], "").await else {
-        println!("SKIPPED psql_client: psql is not installed (scripts/test.sh installs postgresql-client)");
+        println!(
+            "SKIPPED psql_client: psql is not installed (scripts/test.sh installs postgresql-client)"
+        );
         return;
     };
     assert!(ok, "psql -c failed: {err}");
@@ -461,9 +526,13 @@ SHOW application_name;
 SELECT id, name, born::date, active, length(name) AS len FROM people ORDER BY id;
 SELECT 'semi;colon' AS s, E'tab\there' AS e;
 ";
-    let (ok, out, err) = psql(addr, &["-v", "ON_ERROR_STOP=1", "-A", "-F", "|", "-f", "-"], script)
-        .await
-        .unwrap();
+    let (ok, out, err) = psql(
+        addr,
+        &["-v", "ON_ERROR_STOP=1", "-A", "-F", "|", "-f", "-"],
+        script,
+    )
+    .await
+    .unwrap();
     assert!(ok, "psql script failed: {err}\n{out}");
     for want in [
         "CREATE TABLE",

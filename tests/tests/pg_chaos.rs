@@ -310,19 +310,20 @@ async fn primary_killed_and_restarted_under_load() {
         .await
         .expect("the loop ends")
         .unwrap();
-    let st = stats.lock().unwrap();
-    eprintln!("loop: {st:?}; recovered {recovered:?} after the restart");
-    assert!(
-        st.hangs.is_empty(),
-        "calls hung instead of failing: {:?}",
-        st.hangs
-    );
-    assert_eq!(
-        st.reconnects, 0,
-        "transaction pooling keeps the client across a server crash"
-    );
-    assert!(st.ok[BEFORE as usize] >= 20);
-    drop(st);
+    {
+        let st = stats.lock().unwrap();
+        eprintln!("loop: {st:?}; recovered {recovered:?} after the restart");
+        assert!(
+            st.hangs.is_empty(),
+            "calls hung instead of failing: {:?}",
+            st.hangs
+        );
+        assert_eq!(
+            st.reconnects, 0,
+            "transaction pooling keeps the client across a server crash"
+        );
+        assert!(st.ok[BEFORE as usize] >= 20);
+    }
 
     // The gateway serves new clients, prepared statements included.
     let c = poll(

@@ -132,8 +132,7 @@ impl Pki {
     }
 }
 
-/// The `shop` database and a gateway in front of it with `server_extra` in `[server]` and
-/// `db_extra` in the database table.
+/// PostgreSQL without TLS, with the `shop` database.
 async fn setup_plain_pg() -> PgServer {
     tokio::task::spawn_blocking(|| {
         let pg = PgServer::start().expect("postgres starts");
@@ -292,7 +291,9 @@ async fn required_tls_refuses_plaintext_clients() {
     });
     // tokio-postgres without TLS support: refused with the same message (an error, not a
     // dropped connection).
-    let e = connect(&gw, "shop").await.err().expect("refused");
+    let Err(e) = connect(&gw, "shop").await else {
+        panic!("a client without TLS was let in");
+    };
     let db = e
         .as_db_error()
         .unwrap_or_else(|| panic!("a server error: {e:?}"));
@@ -512,8 +513,7 @@ async fn backend_verify_full_checks_the_name() {
         Ok(c) => c
             .simple_query("SELECT 1")
             .await
-            .err()
-            .expect("name mismatch refused"),
+            .expect_err("name mismatch refused"),
     };
     let msg = err
         .as_db_error()

@@ -25,7 +25,9 @@ pub(crate) fn from_sqlite(e: &rusqlite::Error) -> PgError {
         ),
         rusqlite::Error::InvalidParameterCount(got, want) => err(
             "08P01",
-            format!("bind message supplies {got} parameters, but prepared statement requires {want}"),
+            format!(
+                "bind message supplies {got} parameters, but prepared statement requires {want}"
+            ),
         ),
         rusqlite::Error::ExecuteReturnedResults => {
             err("XX000", "statement unexpectedly returned rows")
@@ -180,22 +182,59 @@ mod tests {
     fn sqlstates() {
         assert_eq!(code(ffi::SQLITE_ERROR, "no such table: t"), "42P01");
         assert_eq!(code(ffi::SQLITE_ERROR, "no such column: x"), "42703");
-        assert_eq!(code(ffi::SQLITE_ERROR, "near \"SELEC\": syntax error"), "42601");
+        assert_eq!(
+            code(ffi::SQLITE_ERROR, "near \"SELEC\": syntax error"),
+            "42601"
+        );
         assert_eq!(code(ffi::SQLITE_ERROR, "incomplete input"), "42601");
         assert_eq!(
             from_code(ffi::SQLITE_ERROR, "near \"SELEC\": syntax error").message,
             "syntax error at or near \"SELEC\""
         );
         assert_eq!(code(ffi::SQLITE_ERROR, "table t already exists"), "42P07");
-        assert_eq!(code(ffi::SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed: t.a"), "23505");
+        assert_eq!(
+            code(
+                ffi::SQLITE_CONSTRAINT_UNIQUE,
+                "UNIQUE constraint failed: t.a"
+            ),
+            "23505"
+        );
         assert_eq!(code(ffi::SQLITE_CONSTRAINT_PRIMARYKEY, "x"), "23505");
-        assert_eq!(code(ffi::SQLITE_CONSTRAINT_NOTNULL, "NOT NULL constraint failed: t.a"), "23502");
-        assert_eq!(code(ffi::SQLITE_CONSTRAINT_FOREIGNKEY, "FOREIGN KEY constraint failed"), "23503");
-        assert_eq!(code(ffi::SQLITE_CONSTRAINT_CHECK, "CHECK constraint failed: a > 0"), "23514");
+        assert_eq!(
+            code(
+                ffi::SQLITE_CONSTRAINT_NOTNULL,
+                "NOT NULL constraint failed: t.a"
+            ),
+            "23502"
+        );
+        assert_eq!(
+            code(
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY,
+                "FOREIGN KEY constraint failed"
+            ),
+            "23503"
+        );
+        assert_eq!(
+            code(
+                ffi::SQLITE_CONSTRAINT_CHECK,
+                "CHECK constraint failed: a > 0"
+            ),
+            "23514"
+        );
         assert_eq!(code(ffi::SQLITE_BUSY, "database is locked"), "55P03");
-        assert_eq!(code(ffi::SQLITE_BUSY_SNAPSHOT, "database is locked"), "40001");
-        assert_eq!(code(ffi::SQLITE_IOERR_WRITE, "disk I/O error /secret/path"), "58030");
-        assert!(!from_code(ffi::SQLITE_IOERR_WRITE, "/secret/path").message.contains("secret"));
+        assert_eq!(
+            code(ffi::SQLITE_BUSY_SNAPSHOT, "database is locked"),
+            "40001"
+        );
+        assert_eq!(
+            code(ffi::SQLITE_IOERR_WRITE, "disk I/O error /secret/path"),
+            "58030"
+        );
+        assert!(
+            !from_code(ffi::SQLITE_IOERR_WRITE, "/secret/path")
+                .message
+                .contains("secret")
+        );
         assert_eq!(
             from_code(ffi::SQLITE_ERROR, "no such table: accounts").message,
             "relation \"accounts\" does not exist"

@@ -1,7 +1,8 @@
 //! SQL functions registered on every connection so common PostgreSQL calls work:
 //! `version()`, `current_database()`, `current_user` & co., `current_setting()`,
-//! `pg_backend_pid()`, `now()` (text, UTC), `gen_random_uuid()`, and the conversion
-//! functions the cast rewrite targets (`pg_cast_bool`, `pg_cast_bytea`).
+//! `pg_backend_pid()`, `now()` (text, UTC), `gen_random_uuid()`, `generate_series()` (a
+//! table), and the conversion functions the cast rewrite targets (`pg_cast_bool`,
+//! `pg_cast_bytea`).
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -90,6 +91,8 @@ pub(crate) fn register(
 
     conn.create_scalar_function("pg_cast_bool", 1, det, cast_bool)?;
     conn.create_scalar_function("pg_cast_bytea", 1, det, cast_bytea)?;
+    // generate_series(start, stop[, step]) as a table (its column is named `value`).
+    rusqlite::vtab::series::load_module(conn)?;
     Ok(())
 }
 

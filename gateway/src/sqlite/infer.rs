@@ -47,7 +47,9 @@ impl Item {
 pub(crate) fn item(text: &str, r: &dyn Resolver) -> Item {
     let toks = tokenize(text);
     let sig: Vec<Token<'_>> = toks.into_iter().filter(|t| !t.is_trivia()).collect();
-    let star = sig.last().is_some_and(|t| t.kind == Kind::Op && t.text == "*")
+    let star = sig
+        .last()
+        .is_some_and(|t| t.kind == Kind::Op && t.text == "*")
         && (sig.len() == 1 || sig.get(sig.len() - 2).is_some_and(|t| t.kind == Kind::Dot));
     if star {
         return Item {
@@ -64,7 +66,7 @@ pub(crate) fn item(text: &str, r: &dyn Resolver) -> Item {
     let Some(e) = p.expr(0) else {
         return Item::default();
     };
-    let rest = &sig[p.pos..];
+    let rest = sig.get(p.pos..).unwrap_or_default();
     let alias = match rest {
         [] => None,
         [a, n] if a.is_kw("AS") => n.ident_name(),
@@ -175,8 +177,8 @@ fn function_type(name: &str, args: &[Ty]) -> Ty {
     match name {
         "count" | "length" | "octet_length" | "char_length" | "character_length" | "instr"
         | "unicode" | "random" | "changes" | "total_changes" | "last_insert_rowid"
-        | "pg_backend_pid" | "strpos" | "sign" | "row_number" | "rank" | "dense_rank"
-        | "ntile" | "unixepoch" | "ascii" | "bit_length" => Ty::Known(Int8),
+        | "pg_backend_pid" | "strpos" | "sign" | "row_number" | "rank" | "dense_rank" | "ntile"
+        | "unixepoch" | "ascii" | "bit_length" => Ty::Known(Int8),
         "avg" | "total" | "julianday" | "round" | "percent_rank" | "cume_dist" | "pi" | "sqrt"
         | "exp" | "ln" | "log" | "log10" | "log2" | "pow" | "power" | "sin" | "cos" | "tan"
         | "asin" | "acos" | "atan" | "atan2" | "degrees" | "radians" | "stddev" | "variance" => {
@@ -197,20 +199,73 @@ fn function_type(name: &str, args: &[Ty]) -> Ty {
             .get(1..)
             .and_then(|a| a.iter().find_map(|t| t.known()))
             .map_or(Ty::Unknown, Ty::Known),
-        "lower" | "upper" | "trim" | "ltrim" | "rtrim" | "btrim" | "substr" | "substring"
-        | "replace" | "printf" | "format" | "quote" | "hex" | "typeof" | "group_concat"
-        | "string_agg" | "concat" | "concat_ws" | "char" | "chr" | "version"
-        | "current_database" | "current_user" | "session_user" | "current_role"
-        | "current_catalog" | "current_schema" | "current_setting" | "date" | "time"
-        | "datetime" | "strftime" | "timediff" | "now" | "lpad" | "rpad" | "left" | "right"
-        | "repeat" | "reverse" | "to_char" | "json" | "json_array" | "json_object"
-        | "json_extract" | "json_group_array" | "json_group_object" | "json_quote"
-        | "json_type" | "json_set" | "json_insert" | "json_replace" | "json_remove"
-        | "json_patch" | "soundex" | "gen_random_uuid" | "initcap" | "split_part"
-        | "translate" | "sqlite_version" | "statement_timestamp" | "transaction_timestamp"
-        | "clock_timestamp" | "sqlite_source_id" | "unistr" | "md5" | "octet" => {
-            Ty::Known(Text)
-        }
+        "lower"
+        | "upper"
+        | "trim"
+        | "ltrim"
+        | "rtrim"
+        | "btrim"
+        | "substr"
+        | "substring"
+        | "replace"
+        | "printf"
+        | "format"
+        | "quote"
+        | "hex"
+        | "typeof"
+        | "group_concat"
+        | "string_agg"
+        | "concat"
+        | "concat_ws"
+        | "char"
+        | "chr"
+        | "version"
+        | "current_database"
+        | "current_user"
+        | "session_user"
+        | "current_role"
+        | "current_catalog"
+        | "current_schema"
+        | "current_setting"
+        | "date"
+        | "time"
+        | "datetime"
+        | "strftime"
+        | "timediff"
+        | "now"
+        | "lpad"
+        | "rpad"
+        | "left"
+        | "right"
+        | "repeat"
+        | "reverse"
+        | "to_char"
+        | "json"
+        | "json_array"
+        | "json_object"
+        | "json_extract"
+        | "json_group_array"
+        | "json_group_object"
+        | "json_quote"
+        | "json_type"
+        | "json_set"
+        | "json_insert"
+        | "json_replace"
+        | "json_remove"
+        | "json_patch"
+        | "soundex"
+        | "gen_random_uuid"
+        | "initcap"
+        | "split_part"
+        | "translate"
+        | "sqlite_version"
+        | "statement_timestamp"
+        | "transaction_timestamp"
+        | "clock_timestamp"
+        | "sqlite_source_id"
+        | "unistr"
+        | "md5"
+        | "octet" => Ty::Known(Text),
         "randomblob" | "zeroblob" | "unhex" | "pg_cast_bytea" => Ty::Known(Bytea),
         "pg_cast_bool" => Ty::Known(Bool),
         _ => Ty::Unknown,
@@ -242,7 +297,8 @@ impl<'t> Parser<'_, 't> {
     }
 
     fn peek_op(&self, op: &str) -> bool {
-        self.peek().is_some_and(|t| t.kind == Kind::Op && t.text == op)
+        self.peek()
+            .is_some_and(|t| t.kind == Kind::Op && t.text == op)
     }
 
     fn eat_kw(&mut self, kw: &str) -> bool {
@@ -291,15 +347,17 @@ impl<'t> Parser<'_, 't> {
 
     fn expr_inner(&mut self, min_bp: u8) -> Option<Expr> {
         let mut lhs = self.prefix()?;
-        loop {
-            let Some(t) = self.peek() else { break };
+        while let Some(t) = self.peek() {
             // Postfix cast binds tightest.
             if t.kind == Kind::Cast {
                 self.pos += 1;
                 let (name, array) = self.type_name()?;
                 let target = cast_target(&name, array);
                 let ty = Ty::Known(target.ty.unwrap_or(PgType::Text));
-                let name = lhs.name.filter(|n| n != "?column?").or(Some(type_label(&name)));
+                let name = lhs
+                    .name
+                    .filter(|n| n != "?column?")
+                    .or(Some(type_label(&name)));
                 lhs = Expr { ty, name };
                 continue;
             }
@@ -478,7 +536,9 @@ impl<'t> Parser<'_, 't> {
             ))),
             Kind::Str | Kind::EStr | Kind::DollarStr => Some(Expr::op(Ty::Known(PgType::Text))),
             Kind::Blob => Some(Expr::op(Ty::Known(PgType::Bytea))),
-            Kind::Param => Some(Expr::op(t.param_number().and_then(|n| self.r.param(n)).into())),
+            Kind::Param => Some(Expr::op(
+                t.param_number().and_then(|n| self.r.param(n)).into(),
+            )),
             Kind::Op if t.text == "-" || t.text == "+" => {
                 let e = self.expr(BP_UNARY)?;
                 Some(Expr::op(e.ty))
@@ -544,7 +604,10 @@ impl<'t> Parser<'_, 't> {
                     return None;
                 }
                 let target = cast_target(&name, array);
-                let name = inner.name.filter(|n| n != "?column?").or(Some(type_label(&name)));
+                let name = inner
+                    .name
+                    .filter(|n| n != "?column?")
+                    .or(Some(type_label(&name)));
                 return Some(Expr {
                     ty: Ty::Known(target.ty.unwrap_or(PgType::Text)),
                     name,
@@ -566,6 +629,7 @@ impl<'t> Parser<'_, 't> {
                 if self.peek().is_some_and(|t| t.kind == Kind::LParen) {
                     self.skip_group()?;
                 } else {
+                    self.peek()?; // OVER window_name
                     self.pos += 1;
                 }
             }
@@ -702,11 +766,12 @@ fn binary_op(t: &Token<'_>, next: Option<&Token<'_>>) -> Option<(u8, Bin)> {
                 "LIKE" | "ILIKE" | "GLOB" | "REGEXP" | "MATCH" | "IN" | "BETWEEN" => {
                     (BP_LIKE, Bin::Compare)
                 }
-                "NOT" if next.is_some_and(|n| {
-                    ["LIKE", "ILIKE", "GLOB", "REGEXP", "MATCH", "IN", "BETWEEN"]
-                        .iter()
-                        .any(|k| n.is_kw(k))
-                }) =>
+                "NOT"
+                    if next.is_some_and(|n| {
+                        ["LIKE", "ILIKE", "GLOB", "REGEXP", "MATCH", "IN", "BETWEEN"]
+                            .iter()
+                            .any(|k| n.is_kw(k))
+                    }) =>
                 {
                     (BP_LIKE, Bin::Compare)
                 }
@@ -794,7 +859,10 @@ mod tests {
         assert_eq!(name("$1::integer"), Some("int4".into()));
         assert_eq!(name("CASE WHEN true THEN 1 END"), Some("case".into()));
         assert_eq!(name("id + 1 AS total"), None);
-        assert_eq!(item("id + 1 total", &Schema).alias.as_deref(), Some("total"));
+        assert_eq!(
+            item("id + 1 total", &Schema).alias.as_deref(),
+            Some("total")
+        );
         assert_eq!(item("x::double precision", &Schema).alias, None);
         assert_eq!(name("current_user"), Some("current_user".into()));
         assert_eq!(name("(SELECT 1)"), None);
@@ -805,7 +873,17 @@ mod tests {
     fn hostile_input_is_unknown_not_a_panic() {
         let deep = format!("{}1{}", "(".repeat(500), ")".repeat(500));
         assert_eq!(ty(&deep), None);
-        for s in ["", "(", "CASE", "CAST(", "a::", "x IS", "1 +", "f(1,", "a BETWEEN 1"] {
+        for s in [
+            "",
+            "(",
+            "CASE",
+            "CAST(",
+            "a::",
+            "x IS",
+            "1 +",
+            "f(1,",
+            "a BETWEEN 1",
+        ] {
             let _ = item(s, &Schema);
         }
     }

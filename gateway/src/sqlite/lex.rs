@@ -431,7 +431,9 @@ mod tests {
 
     #[test]
     fn unterminated_input_never_panics() {
-        for s in ["'abc", "\"abc", "/* x", "$a$ x", "E'\\", "$", "x'", "1e", "é'ü"] {
+        for s in [
+            "'abc", "\"abc", "/* x", "$a$ x", "E'\\", "$", "x'", "1e", "é'ü",
+        ] {
             let joined: String = tokenize(s).iter().map(|t| t.text).collect();
             assert_eq!(joined, s);
         }

@@ -41,8 +41,7 @@ use std::time::Duration;
 
 use articdbm_pgwire::backend::encode::{self as enc, PgError, Severity};
 use articdbm_pgwire::{
-    FrontendDecoder, FrontendMessage, ProtocolError, StartupDecoder, StartupMessage,
-    StartupPacket,
+    FrontendDecoder, FrontendMessage, ProtocolError, StartupDecoder, StartupMessage, StartupPacket,
 };
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
@@ -51,6 +50,15 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use session::{Flow, Output, Session};
+
+/// Errors sent to the client are built on the cold path; boxed, they keep every `Result` in
+/// this module small.
+type PgResult<T> = Result<T, Box<PgError>>;
+
+/// `Err` of a [`PgResult`].
+fn fail<T>(e: PgError) -> PgResult<T> {
+    Err(Box::new(e))
+}
 
 /// How long a statement waits for another connection's lock before failing with 55P03.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -87,13 +95,15 @@ pub struct SqliteDb {
     target: String,
     flags: OpenFlags,
     /// Keeps a memory database alive between client connections.
-    _anchor: Mutex<Option<Connection>>,
+    anchor: Mutex<Option<Connection>>,
     next_pid: AtomicI32,
 }
 
 impl std::fmt::Debug for SqliteDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteDb").field("path", &self.path).finish()
+        f.debug_struct("SqliteDb")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -127,7 +137,7 @@ impl SqliteDb {
             path: path.to_owned(),
             target,
             flags,
-            _anchor: Mutex::new(None),
+            anchor: Mutex::new(None),
             next_pid: AtomicI32::new(1),
         };
         let first = db.connect().map_err(open_err)?;
@@ -142,7 +152,7 @@ impl SqliteDb {
             .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
             .map_err(open_err)?;
         if memory {
-            *db._anchor.lock() = Some(first);
+            *db.anchor.lock() = Some(first);
         }
         Ok(Arc::new(db))
     }

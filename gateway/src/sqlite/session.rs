@@ -21,7 +21,7 @@ use super::infer::{self, Resolver};
 use super::settings::Settings;
 use super::sql::{self, Command, Discard, ParamHint, SqlCommand, TableRef, Verb};
 use super::types::{PgType, decode_param, encode_value};
-use super::{SqliteDb, functions};
+use super::{PgResult, SqliteDb, fail, functions};
 
 /// Output is handed to the writer once this much is buffered, even mid-result.
 const FLUSH_AT: usize = 64 * 1024;
@@ -145,7 +145,10 @@ struct Portal {
 #[derive(Debug, Clone)]
 enum TagKind {
     /// `SELECT n`, `INSERT 0 n`, ... with `n` = rows returned (or changed, when none returned).
-    Counted { verb: Verb, changes: u64 },
+    Counted {
+        verb: Verb,
+        changes: u64,
+    },
     Fixed(String),
 }
 
@@ -223,7 +226,12 @@ impl<'a> Schema<'a> {
             .map(|st| {
                 st.columns()
                     .iter()
-                    .map(|c| (c.name().to_owned(), c.decl_type().unwrap_or_default().to_owned()))
+                    .map(|c| {
+                        (
+                            c.name().to_owned(),
+                            c.decl_type().unwrap_or_default().to_owned(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -394,11 +402,7 @@ pub(crate) struct Session {
 impl Session {
     /// Start a session: open the SQLite connection and answer the StartupMessage. On error
     /// the FATAL ErrorResponse is already in `out`.
-    pub fn start(
-        db: &SqliteDb,
-        startup: &StartupMessage,
-        mut out: Output,
-    ) -> Result<Self, Output> {
+    pub fn start(db: &SqliteDb, startup: &StartupMessage, mut out: Output) -> Result<Self, Output> {
         let fatal = |out: &mut Output, e: PgError| {
             let mut e = e;
             e.severity = Severity::Fatal;
@@ -411,7 +415,7 @@ impl Session {
         let settings = match Settings::from_startup(startup) {
             Ok(s) => s,
             Err(e) => {
-                fatal(&mut out, e);
+                fatal(&mut out, *e);
                 return Err(out);
             }
         };
@@ -474,8 +478,7 @@ impl Session {
 
     /// A protocol violation: FATAL 08P01 and the connection closes.
     pub fn fatal_protocol(&mut self, e: &ProtocolError) -> Flow {
-        self.out
-            .error(&PgError::from_protocol(e, Severity::Fatal));
+        self.out.error(&PgError::from_protocol(e, Severity::Fatal));
         Flow::Close
     }
 
@@ -484,7 +487,11 @@ impl Session {
         if let Err(e) = msg.validate() {
             return self.fatal_protocol(&e);
         }
-        if self.skipping && !matches!(msg, FrontendMessage::Sync(_) | FrontendMessage::Terminate(_))
+        if self.skipping
+            && !matches!(
+                msg,
+                FrontendMessage::Sync(_) | FrontendMessage::Terminate(_)
+            )
         {
             return Flow::Continue;
         }
@@ -518,7 +525,8 @@ impl Session {
             | FrontendMessage::CopyDone(_)
             | FrontendMessage::CopyFail(_) => {}
             FrontendMessage::FunctionCall(_) => {
-                self.out.error(&not_supported("the fast-path function call interface"));
+                self.out
+                    .error(&not_supported("the fast-path function call interface"));
                 self.ready();
             }
             FrontendMessage::AuthResponse(_) => {
@@ -531,7 +539,7 @@ impl Session {
         Flow::Continue
     }
 
-    fn extended(&mut self, f: impl FnOnce(&mut Self) -> Result<(), PgError>) {
+    fn extended(&mut self, f: impl FnOnce(&mut Self) -> PgResult<()>) {
         if let Err(e) = f(self) {
             self.out.error(&e);
             self.skipping = true;
@@ -550,8 +558,10 @@ impl Session {
 
     // ---- transactions ---------------------------------------------------------------
 
-    fn sqlite_exec(&self, sql: &str) -> Result<(), PgError> {
-        self.conn.execute_batch(sql).map_err(|e| from_sqlite(&e))
+    fn sqlite_exec(&self, sql: &str) -> PgResult<()> {
+        self.conn
+            .execute_batch(sql)
+            .map_err(|e| Box::new(from_sqlite(&e)))
     }
 
     /// Roll back whatever SQLite has open (it may already have rolled back by itself).
@@ -561,7 +571,7 @@ impl Session {
         }
     }
 
-    fn commit_implicit(&mut self) -> Result<(), PgError> {
+    fn commit_implicit(&mut self) -> PgResult<()> {
         if !self.implicit {
             return Ok(());
         }
@@ -578,7 +588,7 @@ impl Session {
 
     /// Before a statement of a multi-statement simple query: open the implicit transaction,
     /// or close it first for statements that cannot run inside one.
-    fn prepare_implicit(&mut self, multi: bool, outside: bool) -> Result<(), PgError> {
+    fn prepare_implicit(&mut self, multi: bool, outside: bool) -> PgResult<()> {
         if outside {
             return self.commit_implicit();
         }
@@ -590,12 +600,15 @@ impl Session {
     }
 
     fn warning(&mut self, code: &str, msg: &str) {
-        enc::notice_response(&mut self.out.buf, &PgError::new(Severity::Warning, code, msg));
+        enc::notice_response(
+            &mut self.out.buf,
+            &PgError::new(Severity::Warning, code, msg),
+        );
     }
 
-    fn in_block_only(&self, what: &str) -> Result<(), PgError> {
+    fn in_block_only(&self, what: &str) -> PgResult<()> {
         if self.tx == Tx::Idle {
-            return Err(PgError::new(
+            return fail(PgError::new(
                 Severity::Error,
                 "25P01",
                 format!("{what} can only be used in transaction blocks"),
@@ -641,21 +654,24 @@ impl Session {
         }
     }
 
-    fn run_simple(&mut self, cmd: &Command, multi: bool) -> Result<(), PgError> {
+    fn run_simple(&mut self, cmd: &Command, multi: bool) -> PgResult<()> {
         if self.tx == Tx::Failed && !is_exit(cmd) {
-            return Err(aborted());
+            return fail(aborted());
         }
         let outcome = match cmd {
             Command::Sql(c) => {
                 if c.max_param > 0 {
-                    return Err(PgError::new(
+                    return fail(PgError::new(
                         Severity::Error,
                         "42P02",
                         "there is no parameter $1",
                     ));
                 }
                 self.prepare_implicit(multi, c.outside_transaction)?;
-                let stmt = self.conn.prepare_cached(&c.sql).map_err(|e| from_sqlite(&e))?;
+                let stmt = self
+                    .conn
+                    .prepare_cached(&c.sql)
+                    .map_err(|e| from_sqlite(&e))?;
                 let schema = Schema::new(&self.conn, &c.tables, &[]);
                 let columns = describe_columns(&stmt, c, &schema);
                 drop(stmt);
@@ -692,11 +708,18 @@ impl Session {
         cmd: &Command,
         columns: &[Col],
         extended: Option<&[bool]>,
-    ) -> Result<Outcome, PgError> {
+    ) -> PgResult<Outcome> {
         Ok(Outcome::Complete(match cmd {
             Command::Empty => return Ok(Outcome::Empty),
-            Command::Sql(_) => unreachable_sql(),
-            Command::Unsupported(what) => return Err(not_supported(what)),
+            Command::Sql(_) => {
+                // Callers route SQL to `run_sql`; refuse rather than guess if that changes.
+                return fail(PgError::new(
+                    Severity::Error,
+                    "XX000",
+                    "internal error in the SQLite backend",
+                ));
+            }
+            Command::Unsupported(what) => return fail(not_supported(what)),
             Command::Begin { mode } => {
                 match self.tx {
                     Tx::Idle if self.implicit => {
@@ -825,7 +848,7 @@ impl Session {
             }
             Command::Discard(what) => {
                 if *what == Discard::All && self.tx != Tx::Idle {
-                    return Err(PgError::new(
+                    return fail(PgError::new(
                         Severity::Error,
                         "25001",
                         "DISCARD ALL cannot run inside a transaction block",
@@ -850,7 +873,7 @@ impl Session {
             Command::Deallocate(name) => match name {
                 Some(n) => {
                     if self.statements.remove(n).is_none() {
-                        return Err(statement_missing(n));
+                        return fail(statement_missing(n));
                     }
                     "DEALLOCATE".into()
                 }
@@ -868,7 +891,7 @@ impl Session {
         }))
     }
 
-    fn drop_temp_objects(&self) -> Result<(), PgError> {
+    fn drop_temp_objects(&self) -> PgResult<()> {
         let objects: Vec<(String, String)> = self
             .conn
             .prepare("SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view')")
@@ -886,12 +909,12 @@ impl Session {
 
     // ---- extended protocol ----------------------------------------------------------
 
-    fn parse(&mut self, m: &Parse) -> Result<(), PgError> {
+    fn parse(&mut self, m: &Parse) -> PgResult<()> {
         let name = m.statement_name().map_err(|e| protocol(&e))?.to_owned();
         let query = m.query().map_err(|e| protocol(&e))?;
         let oids: Vec<u32> = m.param_types().map_err(|e| protocol(&e))?.collect();
         if !name.is_empty() && self.statements.contains_key(&name) {
-            return Err(PgError::new(
+            return fail(PgError::new(
                 Severity::Error,
                 "42P05",
                 format!("prepared statement \"{name}\" already exists"),
@@ -899,7 +922,7 @@ impl Session {
         }
         let stmts = sql::split(query);
         if stmts.len() > 1 {
-            return Err(PgError::new(
+            return fail(PgError::new(
                 Severity::Error,
                 "42601",
                 "cannot insert multiple commands into a prepared statement",
@@ -907,10 +930,10 @@ impl Session {
         }
         let command = stmts.first().map_or(Command::Empty, |s| sql::analyze(s));
         if self.tx == Tx::Failed && !is_exit(&command) {
-            return Err(aborted());
+            return fail(aborted());
         }
         if let Command::Unsupported(what) = &command {
-            return Err(not_supported(what));
+            return fail(not_supported(what));
         }
         let prepared = self.prepare(command, &oids)?;
         self.statements.insert(name, Arc::new(prepared));
@@ -918,7 +941,7 @@ impl Session {
         Ok(())
     }
 
-    fn prepare(&self, command: Command, oids: &[u32]) -> Result<Prepared, PgError> {
+    fn prepare(&self, command: Command, oids: &[u32]) -> PgResult<Prepared> {
         let Command::Sql(c) = &command else {
             let columns = command_columns(&command);
             let param_types = oids.iter().map(|&o| PgType::from_param_oid(o)).collect();
@@ -928,7 +951,10 @@ impl Session {
                 columns,
             });
         };
-        let stmt = self.conn.prepare_cached(&c.sql).map_err(|e| from_sqlite(&e))?;
+        let stmt = self
+            .conn
+            .prepare_cached(&c.sql)
+            .map_err(|e| from_sqlite(&e))?;
         let n = c.max_param.max(oids.len()).max(stmt.parameter_count());
         let no_params: Vec<Option<PgType>> = Vec::new();
         let hints = Schema::new(&self.conn, &c.tables, &no_params);
@@ -951,7 +977,7 @@ impl Session {
         })
     }
 
-    fn bind(&mut self, m: &Bind) -> Result<(), PgError> {
+    fn bind(&mut self, m: &Bind) -> PgResult<()> {
         let f = m.fields().map_err(|e| protocol(&e))?;
         let statement = self
             .statements
@@ -959,10 +985,10 @@ impl Session {
             .cloned()
             .ok_or_else(|| statement_missing(f.statement))?;
         if self.tx == Tx::Failed && !is_exit(&statement.command) {
-            return Err(aborted());
+            return fail(aborted());
         }
         if !f.portal.is_empty() && self.portals.contains_key(f.portal) {
-            return Err(PgError::new(
+            return fail(PgError::new(
                 Severity::Error,
                 "42P03",
                 format!("portal \"{}\" already exists", f.portal),
@@ -970,7 +996,7 @@ impl Session {
         }
         let want = statement.param_types.len();
         if f.params.len() != want {
-            return Err(PgError::new(
+            return fail(PgError::new(
                 Severity::Error,
                 "08P01",
                 format!(
@@ -992,7 +1018,7 @@ impl Session {
         let ncols = statement.columns.len();
         let nformats = f.result_formats.len();
         if nformats > 1 && nformats != ncols {
-            return Err(PgError::new(
+            return fail(PgError::new(
                 Severity::Error,
                 "08P01",
                 format!("bind message has {nformats} result formats but query has {ncols} columns"),
@@ -1018,7 +1044,7 @@ impl Session {
         Ok(())
     }
 
-    fn describe(&mut self, m: &Describe) -> Result<(), PgError> {
+    fn describe(&mut self, m: &Describe) -> PgResult<()> {
         let (target, name) = m.target().map_err(|e| protocol(&e))?;
         match target {
             Target::Statement => {
@@ -1050,7 +1076,7 @@ impl Session {
         Ok(())
     }
 
-    fn close(&mut self, m: &Close) -> Result<(), PgError> {
+    fn close(&mut self, m: &Close) -> PgResult<()> {
         let (target, name) = m.target().map_err(|e| protocol(&e))?;
         match target {
             Target::Statement => {
@@ -1064,7 +1090,7 @@ impl Session {
         Ok(())
     }
 
-    fn execute(&mut self, m: &Execute) -> Result<(), PgError> {
+    fn execute(&mut self, m: &Execute) -> PgResult<()> {
         let name = m.portal().map_err(|e| protocol(&e))?.to_owned();
         let max = m.max_rows().map_err(|e| protocol(&e))?;
         let limit = usize::try_from(max).unwrap_or(0);
@@ -1080,7 +1106,7 @@ impl Session {
         result
     }
 
-    fn execute_portal(&mut self, portal: &mut Portal, limit: usize) -> Result<(), PgError> {
+    fn execute_portal(&mut self, portal: &mut Portal, limit: usize) -> PgResult<()> {
         let state = std::mem::replace(&mut portal.state, PortalState::Done);
         let statement = portal.statement.clone();
         match state {
@@ -1097,7 +1123,11 @@ impl Session {
                 self.out.complete(&tag);
                 Ok(())
             }
-            PortalState::Suspended { mut rows, sent, tag } => {
+            PortalState::Suspended {
+                mut rows,
+                sent,
+                tag,
+            } => {
                 let mut n = 0usize;
                 while limit == 0 || n < limit {
                     let Some(row) = rows.pop_front() else { break };
@@ -1118,7 +1148,7 @@ impl Session {
             }
             PortalState::Ready => {
                 if self.tx == Tx::Failed && !is_exit(&statement.command) {
-                    return Err(aborted());
+                    return fail(aborted());
                 }
                 let outcome = match &statement.command {
                     Command::Sql(c) => {
@@ -1154,11 +1184,6 @@ impl Session {
             }
         }
     }
-}
-
-fn unreachable_sql() -> String {
-    // `command` is only called for non-SQL commands; answer harmlessly if that ever changes.
-    "SELECT 0".into()
 }
 
 fn statement_missing(name: &str) -> PgError {
@@ -1197,7 +1222,7 @@ fn write_row<'v>(
     cols: &[Col],
     binary: &[bool],
     get: impl Fn(usize) -> ValueRef<'v>,
-) -> Result<(), PgError> {
+) -> PgResult<()> {
     let mut scratch: Vec<u8> = Vec::new();
     let mut ranges: Vec<Option<(usize, usize)>> = Vec::with_capacity(cols.len());
     for (i, c) in cols.iter().enumerate() {
@@ -1207,8 +1232,13 @@ fn write_row<'v>(
             continue;
         }
         let start = scratch.len();
-        encode_value(v, c.ty, binary.get(i).copied().unwrap_or(false), &mut scratch)
-            .map_err(|m| m.into_error(&c.name))?;
+        encode_value(
+            v,
+            c.ty,
+            binary.get(i).copied().unwrap_or(false),
+            &mut scratch,
+        )
+        .map_err(|m| m.into_error(&c.name))?;
         ranges.push(Some((start, scratch.len())));
     }
     enc::data_row(
@@ -1217,7 +1247,7 @@ fn write_row<'v>(
             .iter()
             .map(|r| r.and_then(|(a, b)| scratch.get(a..b))),
     )
-    .map_err(|e| protocol(&e))
+    .map_err(|e| Box::new(protocol(&e)))
 }
 
 /// Run a SQLite statement and send its rows and completion.
@@ -1228,7 +1258,7 @@ fn run_sql(
     params: &[Value],
     described: &[Col],
     mode: Mode<'_>,
-) -> Result<Outcome, PgError> {
+) -> PgResult<Outcome> {
     let mut stmt = conn.prepare_cached(&cmd.sql).map_err(|e| from_sqlite(&e))?;
     for (i, v) in params.iter().enumerate() {
         if i < stmt.parameter_count() {
@@ -1240,7 +1270,7 @@ fn run_sql(
     if let Mode::Extended { columns, .. } = &mode
         && columns.len() != ncols
     {
-        return Err(PgError::new(
+        return fail(PgError::new(
             Severity::Error,
             "0A000",
             "cached plan must not change result type",
@@ -1294,16 +1324,17 @@ fn run_sql(
     };
     let mut suspended: Option<VecDeque<Vec<Value>>> = None;
     if !(matches!(mode, Mode::Simple) && sent == 0) {
-        loop {
-            let Some(row) = rows.next().map_err(|e| from_sqlite(&e))? else {
-                break;
-            };
+        while let Some(row) = rows.next().map_err(|e| from_sqlite(&e))? {
             if limit > 0 && sent as usize >= limit {
                 // Keep the rest for the next Execute.
                 let mut rest = VecDeque::new();
                 let mut cur = Some(row);
                 while let Some(r) = cur {
-                    rest.push_back((0..ncols).map(|i| r.get_ref(i).map_or(Value::Null, Value::from)).collect());
+                    rest.push_back(
+                        (0..ncols)
+                            .map(|i| r.get_ref(i).map_or(Value::Null, Value::from))
+                            .collect(),
+                    );
                     cur = rows.next().map_err(|e| from_sqlite(&e))?;
                 }
                 suspended = Some(rest);

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use articdbm_pgwire::StartupMessage;
 use articdbm_pgwire::backend::encode::{PgError, Severity};
 
+use super::{PgResult, fail};
+
 /// The server version reported to clients (psql and drivers parse it).
 pub(crate) const SERVER_VERSION: &str = "15.0";
 
@@ -75,7 +77,7 @@ pub(crate) struct Settings {
 
 impl Settings {
     /// Defaults plus the startup packet's parameters and its `options` (`-c name=value`).
-    pub fn from_startup(startup: &StartupMessage) -> Result<Self, PgError> {
+    pub fn from_startup(startup: &StartupMessage) -> PgResult<Self> {
         let user = startup.user().to_owned();
         let database = startup.database().to_owned();
         let mut defaults: BTreeMap<String, String> = [
@@ -131,12 +133,12 @@ impl Settings {
 
     /// Check and normalize a value. `startup`: read-only settings cannot be set either way,
     /// but the startup packet may not set them silently to something else.
-    fn validate(&self, name: &str, value: &str, startup: bool) -> Result<String, PgError> {
+    fn validate(&self, name: &str, value: &str, startup: bool) -> PgResult<String> {
         if READ_ONLY.contains(&name) {
             if startup && self.defaults.get(name).is_some_and(|d| d == value) {
                 return Ok(value.to_owned());
             }
-            return Err(PgError::new(
+            return fail(PgError::new(
                 Severity::Error,
                 "55P02",
                 format!("parameter \"{name}\" cannot be changed"),
@@ -152,7 +154,7 @@ impl Settings {
                 match norm.as_str() {
                     "UTF8" | "UNICODE" => Ok("UTF8".into()),
                     "SQLASCII" => Ok("SQL_ASCII".into()),
-                    _ => Err(PgError::new(
+                    _ => fail(PgError::new(
                         Severity::Error,
                         "0A000",
                         format!(
@@ -164,7 +166,7 @@ impl Settings {
             }
             "standard_conforming_strings" => match value.to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" | "yes" => Ok("on".into()),
-                _ => Err(PgError::new(
+                _ => fail(PgError::new(
                     Severity::Error,
                     "0A000",
                     "standard_conforming_strings = off is not supported by the SQLite backend",
@@ -173,7 +175,7 @@ impl Settings {
             "transaction_isolation" | "default_transaction_isolation" => {
                 // SQLite transactions are serializable; accept and keep reporting that.
                 if value.is_empty() {
-                    Err(invalid(name, value))
+                    fail(invalid(name, value))
                 } else {
                     Ok("serializable".into())
                 }
@@ -191,17 +193,13 @@ impl Settings {
 
     /// `SET name = value` (`None`: back to the session default). Returns the ParameterStatus
     /// to send when the setting is reported and its value changed.
-    pub fn set(
-        &mut self,
-        name: &str,
-        value: Option<&str>,
-    ) -> Result<Option<(String, String)>, PgError> {
+    pub fn set(&mut self, name: &str, value: Option<&str>) -> PgResult<Option<(String, String)>> {
         let name = name.to_ascii_lowercase();
         let new = match value {
             Some(v) => self.validate(&name, v, false)?,
             None => {
                 if READ_ONLY.contains(&name.as_str()) {
-                    return Err(PgError::new(
+                    return fail(PgError::new(
                         Severity::Error,
                         "55P02",
                         format!("parameter \"{name}\" cannot be changed"),
@@ -220,9 +218,15 @@ impl Settings {
         Ok(self.report_if_changed(&name, old.as_deref(), &new))
     }
 
-    fn report_if_changed(&self, name: &str, old: Option<&str>, new: &str) -> Option<(String, String)> {
+    fn report_if_changed(
+        &self,
+        name: &str,
+        old: Option<&str>,
+        new: &str,
+    ) -> Option<(String, String)> {
         let display = canonical(name);
-        (REPORTED.contains(&display.as_str()) && old != Some(new)).then(|| (display, new.to_owned()))
+        (REPORTED.contains(&display.as_str()) && old != Some(new))
+            .then(|| (display, new.to_owned()))
     }
 
     /// `RESET ALL` / `DISCARD ALL`: every setting back to its session default. Returns the
@@ -337,17 +341,22 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code, "0A000");
         let mut s = Settings::from_startup(&startup(&[("user", "a")])).unwrap();
-        assert_eq!(s.set("server_version", Some("9")).unwrap_err().code, "55P02");
         assert_eq!(
-            s.set("standard_conforming_strings", Some("off")).unwrap_err().code,
+            s.set("server_version", Some("9")).unwrap_err().code,
+            "55P02"
+        );
+        assert_eq!(
+            s.set("standard_conforming_strings", Some("off"))
+                .unwrap_err()
+                .code,
             "0A000"
         );
     }
 
     #[test]
     fn set_reset_and_reports() {
-        let mut s = Settings::from_startup(&startup(&[("user", "a"), ("application_name", "x")]))
-            .unwrap();
+        let mut s =
+            Settings::from_startup(&startup(&[("user", "a"), ("application_name", "x")])).unwrap();
         assert_eq!(
             s.set("Application_Name", Some("y")).unwrap(),
             Some(("application_name".into(), "y".into()))

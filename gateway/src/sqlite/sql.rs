@@ -84,10 +84,7 @@ pub(crate) enum Command {
     RollbackTo(String),
     /// `SET name = value` (`None`: `SET name TO DEFAULT`). `SET TRANSACTION ...` and other
     /// settings with no effect here are `Set` with an empty name.
-    Set {
-        name: String,
-        value: Option<String>,
-    },
+    Set { name: String, value: Option<String> },
     /// `SHOW name` (`"all"` for `SHOW ALL`).
     Show(String),
     /// `RESET name` (`None`: `RESET ALL`).
@@ -287,7 +284,9 @@ pub(crate) fn analyze(stmt: &str) -> Command {
                     i += 1;
                     continue;
                 }
-                if t.is_kw("RESTART") || t.is_kw("CONTINUE") || t.is_kw("CASCADE")
+                if t.is_kw("RESTART")
+                    || t.is_kw("CONTINUE")
+                    || t.is_kw("CASCADE")
                     || t.is_kw("RESTRICT")
                 {
                     break;
@@ -330,8 +329,8 @@ pub(crate) fn analyze(stmt: &str) -> Command {
             match obj.as_str() {
                 "ROLE" | "USER" | "GROUP" | "DATABASE" | "SCHEMA" | "SEQUENCE" | "EXTENSION"
                 | "FUNCTION" | "PROCEDURE" | "TYPE" | "DOMAIN" | "POLICY" | "PUBLICATION"
-                | "SUBSCRIPTION" | "TABLESPACE" | "RULE" | "AGGREGATE" | "OPERATOR"
-                | "SERVER" | "COLLATION" => Command::Unsupported(format!("{w0} {obj}")),
+                | "SUBSCRIPTION" | "TABLESPACE" | "RULE" | "AGGREGATE" | "OPERATOR" | "SERVER"
+                | "COLLATION" => Command::Unsupported(format!("{w0} {obj}")),
                 _ => sql_command(stmt, &toks, &sig),
             }
         }
@@ -357,7 +356,10 @@ fn setting_name(sig: &[Token<'_>]) -> (String, usize) {
 
 fn parse_set(sig: &[Token<'_>]) -> Command {
     let mut i = 1;
-    if sig.get(i).is_some_and(|t| t.is_kw("SESSION") || t.is_kw("LOCAL")) {
+    if sig
+        .get(i)
+        .is_some_and(|t| t.is_kw("SESSION") || t.is_kw("LOCAL"))
+    {
         // SET SESSION AUTHORIZATION / CHARACTERISTICS are not settings.
         if sig.get(i + 1).is_some_and(|t| t.is_kw("CHARACTERISTICS")) {
             return ignored_set();
@@ -420,30 +422,82 @@ fn ignored_set() -> Command {
 fn parse_show(sig: &[Token<'_>]) -> Command {
     let rest = sig.get(1..).unwrap_or_default();
     let first = rest.first();
-    let name = if first.is_some_and(|t| t.is_kw("TIME"))
-        && rest.get(1).is_some_and(|t| t.is_kw("ZONE"))
-    {
-        "timezone".to_owned()
-    } else if first.is_some_and(|t| t.is_kw("TRANSACTION")) {
-        "transaction_isolation".to_owned()
-    } else if first.is_some_and(|t| t.is_kw("SESSION"))
-        && rest.get(1).is_some_and(|t| t.is_kw("AUTHORIZATION"))
-    {
-        "session_authorization".to_owned()
-    } else {
-        setting_name(rest).0
-    };
+    let name =
+        if first.is_some_and(|t| t.is_kw("TIME")) && rest.get(1).is_some_and(|t| t.is_kw("ZONE")) {
+            "timezone".to_owned()
+        } else if first.is_some_and(|t| t.is_kw("TRANSACTION")) {
+            "transaction_isolation".to_owned()
+        } else if first.is_some_and(|t| t.is_kw("SESSION"))
+            && rest.get(1).is_some_and(|t| t.is_kw("AUTHORIZATION"))
+        {
+            "session_authorization".to_owned()
+        } else {
+            setting_name(rest).0
+        };
     Command::Show(name)
 }
 
 /// Reserved words that cannot name a function or a table alias.
 const RESERVED: &[&str] = &[
-    "ALL", "AND", "ANY", "ARRAY", "AS", "ASC", "BETWEEN", "BY", "CASE", "CHECK", "CROSS",
-    "DEFAULT", "DESC", "DISTINCT", "ELSE", "END", "EXCEPT", "EXISTS", "FETCH", "FOR", "FROM",
-    "FULL", "GROUP", "HAVING", "IN", "INNER", "INTERSECT", "INTO", "IS", "JOIN", "LEFT",
-    "LIKE", "ILIKE", "LIMIT", "NATURAL", "NOT", "NULL", "OFFSET", "ON", "OR", "ORDER",
-    "OUTER", "RETURNING", "RIGHT", "SELECT", "SET", "SOME", "TABLE", "THEN", "UNION",
-    "USING", "VALUES", "WHEN", "WHERE", "WINDOW", "WITH", "GLOB", "REGEXP", "MATCH",
+    "ALL",
+    "AND",
+    "ANY",
+    "ARRAY",
+    "AS",
+    "ASC",
+    "BETWEEN",
+    "BY",
+    "CASE",
+    "CHECK",
+    "CROSS",
+    "DEFAULT",
+    "DESC",
+    "DISTINCT",
+    "ELSE",
+    "END",
+    "EXCEPT",
+    "EXISTS",
+    "FETCH",
+    "FOR",
+    "FROM",
+    "FULL",
+    "GROUP",
+    "HAVING",
+    "IN",
+    "INNER",
+    "INTERSECT",
+    "INTO",
+    "IS",
+    "JOIN",
+    "LEFT",
+    "LIKE",
+    "ILIKE",
+    "LIMIT",
+    "NATURAL",
+    "NOT",
+    "NULL",
+    "OFFSET",
+    "ON",
+    "OR",
+    "ORDER",
+    "OUTER",
+    "RETURNING",
+    "RIGHT",
+    "SELECT",
+    "SET",
+    "SOME",
+    "TABLE",
+    "THEN",
+    "UNION",
+    "USING",
+    "VALUES",
+    "WHEN",
+    "WHERE",
+    "WINDOW",
+    "WITH",
+    "GLOB",
+    "REGEXP",
+    "MATCH",
 ];
 
 pub(crate) fn is_reserved(t: &Token<'_>) -> bool {
@@ -589,7 +643,10 @@ fn cast_type_name(toks: &[Token<'_>], mut i: usize) -> Option<(String, bool, usi
     let mut array = false;
     loop {
         let j = skip(toks, i);
-        if toks.get(j).is_some_and(|t| t.kind == Kind::Op && t.text == "[") {
+        if toks
+            .get(j)
+            .is_some_and(|t| t.kind == Kind::Op && t.text == "[")
+        {
             let mut k = j + 1;
             while toks
                 .get(k)
@@ -657,9 +714,9 @@ fn primary_start(pieces: &[Piece]) -> Option<usize> {
             }
             Some(qualified_start(pieces, last))
         }
-        Some(Kind::Str | Kind::EStr | Kind::DollarStr | Kind::Blob | Kind::Number | Kind::Param) => {
-            Some(last)
-        }
+        Some(
+            Kind::Str | Kind::EStr | Kind::DollarStr | Kind::Blob | Kind::Number | Kind::Param,
+        ) => Some(last),
         _ => None,
     }
 }
@@ -883,7 +940,9 @@ fn identity_clause_end(toks: &[Token<'_>], i: usize) -> Option<usize> {
     }
 }
 
-const COMPARISON: &[&str] = &["=", "<>", "!=", "<", ">", "<=", ">=", "==", "+", "-", "*", "/", "%"];
+const COMPARISON: &[&str] = &[
+    "=", "<>", "!=", "<", ">", "<=", ">=", "==", "+", "-", "*", "/", "%",
+];
 
 /// A column reference or literal ending at `sig[i]` (going left) or starting at `sig[i]`
 /// (going right): the hint it gives a parameter compared with it.
@@ -937,9 +996,8 @@ fn context_hints(sig: &[Token<'_>], hints: &mut BTreeMap<u32, ParamHint>) {
         let next = sig.get(i + 1);
         let hint = if prev.is_some_and(|p| p.is_kw("LIMIT") || p.is_kw("OFFSET")) {
             Some(ParamHint::Type(PgType::Int8))
-        } else if prev.is_some_and(|p| p.is_kw("LIKE") || p.is_kw("ILIKE") || p.is_kw("GLOB")) {
-            Some(ParamHint::Type(PgType::Text))
-        } else if prev.is_some_and(|p| p.kind == Kind::Op && p.text == "||")
+        } else if prev.is_some_and(|p| p.is_kw("LIKE") || p.is_kw("ILIKE") || p.is_kw("GLOB"))
+            || prev.is_some_and(|p| p.kind == Kind::Op && p.text == "||")
             || next.is_some_and(|p| p.kind == Kind::Op && p.text == "||")
         {
             Some(ParamHint::Type(PgType::Text))
@@ -956,10 +1014,7 @@ fn context_hints(sig: &[Token<'_>], hints: &mut BTreeMap<u32, ParamHint>) {
             operand_hint(sig, i + 2, false)
         } else if prev.is_some_and(|p| p.is_kw("BETWEEN")) {
             operand_hint(sig, i.wrapping_sub(2), true)
-        } else if prev.is_some_and(|p| p.is_kw("AND"))
-            && i >= 4
-            && sig[i - 3].is_kw("BETWEEN")
-        {
+        } else if prev.is_some_and(|p| p.is_kw("AND")) && i >= 4 && sig[i - 3].is_kw("BETWEEN") {
             operand_hint(sig, i - 4, true)
         } else {
             in_list_hint(sig, i)
@@ -977,11 +1032,11 @@ fn in_list_hint(sig: &[Token<'_>], i: usize) -> Option<ParamHint> {
     loop {
         let p = sig.get(j.checked_sub(1)?)?;
         match p.kind {
-            Kind::Comma => j -= 2,
+            Kind::Comma => j = j.checked_sub(2)?,
             Kind::LParen => break,
             _ => return None,
         }
-        if !sig.get(j)?.param_number().is_some()
+        if sig.get(j)?.param_number().is_none()
             && !matches!(sig.get(j)?.kind, Kind::Number | Kind::Str)
         {
             return None;
@@ -1005,7 +1060,10 @@ fn insert_targets(sig: &[Token<'_>]) -> BTreeMap<usize, ParamHint> {
     let Some(into) = sig.iter().position(|t| t.is_kw("INTO")) else {
         return out;
     };
-    if !sig.first().is_some_and(|t| t.is_kw("INSERT") || t.is_kw("REPLACE")) {
+    if !sig
+        .first()
+        .is_some_and(|t| t.is_kw("INSERT") || t.is_kw("REPLACE"))
+    {
         return out;
     }
     let Some(mut table) = sig.get(into + 1).and_then(Token::ident_name) else {
@@ -1127,19 +1185,18 @@ fn tables(sig: &[Token<'_>]) -> Vec<TableRef> {
     let mut i = 0;
     while i < sig.len() {
         let t = &sig[i];
-        let starts =
-            t.is_kw("FROM") || t.is_kw("JOIN") || t.is_kw("UPDATE") || t.is_kw("INTO");
+        let starts = t.is_kw("FROM") || t.is_kw("JOIN") || t.is_kw("UPDATE") || t.is_kw("INTO");
         if !starts {
             i += 1;
             continue;
         }
         let list = t.is_kw("FROM");
         i += 1;
-        loop {
-            let Some(mut name) = sig.get(i).filter(|t| !is_reserved(t)).and_then(Token::ident_name)
-            else {
-                break;
-            };
+        while let Some(mut name) = sig
+            .get(i)
+            .filter(|t| !is_reserved(t))
+            .and_then(Token::ident_name)
+        {
             if sig.get(i + 1).is_some_and(|p| p.kind == Kind::LParen) {
                 break; // a table-valued function
             }
@@ -1239,7 +1296,10 @@ fn result_items(stmt: &str, toks: &[Token<'_>]) -> (Vec<String>, bool) {
         while toks.get(k).is_some_and(Token::is_trivia) {
             k += 1;
         }
-        if toks.get(k).is_some_and(|t| t.is_kw("DISTINCT") || t.is_kw("ALL")) {
+        if toks
+            .get(k)
+            .is_some_and(|t| t.is_kw("DISTINCT") || t.is_kw("ALL"))
+        {
             s = k + 1;
             let mut m = s;
             while toks.get(m).is_some_and(Token::is_trivia) {
@@ -1254,8 +1314,21 @@ fn result_items(stmt: &str, toks: &[Token<'_>]) -> (Vec<String>, bool) {
         }
     }
     const END: &[&str] = &[
-        "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "UNION",
-        "INTERSECT", "EXCEPT", "INTO", "FETCH", "FOR", "ON",
+        "FROM",
+        "WHERE",
+        "GROUP",
+        "HAVING",
+        "WINDOW",
+        "ORDER",
+        "LIMIT",
+        "OFFSET",
+        "UNION",
+        "INTERSECT",
+        "EXCEPT",
+        "INTO",
+        "FETCH",
+        "FOR",
+        "ON",
     ];
     let mut items = Vec::new();
     let mut depth = 0i32;
@@ -1272,7 +1345,10 @@ fn result_items(stmt: &str, toks: &[Token<'_>]) -> (Vec<String>, bool) {
                 depth -= 1;
             }
             Kind::Comma if depth == 0 => {
-                items.push(stmt.get(offsets[item_start]..offsets[k]).unwrap_or_default());
+                items.push(
+                    stmt.get(offsets[item_start]..offsets[k])
+                        .unwrap_or_default(),
+                );
                 item_start = k + 1;
             }
             Kind::Semi => break,
@@ -1281,7 +1357,10 @@ fn result_items(stmt: &str, toks: &[Token<'_>]) -> (Vec<String>, bool) {
         }
         k += 1;
     }
-    items.push(stmt.get(offsets[item_start]..offsets[k]).unwrap_or_default());
+    items.push(
+        stmt.get(offsets[item_start]..offsets[k])
+            .unwrap_or_default(),
+    );
     let items: Vec<String> = items.into_iter().map(|s| s.trim().to_owned()).collect();
     if items.iter().all(String::is_empty) {
         return (Vec::new(), false);
@@ -1309,7 +1388,11 @@ mod tests {
     fn splits_on_top_level_semicolons_only() {
         assert_eq!(
             split("select 'a;b'; select \"x;\" -- c;\n ; /* ; */ select $$;$$;"),
-            vec!["select 'a;b'", " select \"x;\" -- c;\n ", " /* ; */ select $$;$$"]
+            vec![
+                "select 'a;b'",
+                " select \"x;\" -- c;\n ",
+                " /* ; */ select $$;$$"
+            ]
         );
         assert!(split(" ; -- nothing\n;").is_empty());
         assert_eq!(split("select 1").len(), 1);
@@ -1331,15 +1414,30 @@ mod tests {
             analyze("START TRANSACTION READ WRITE"),
             Command::Begin { mode: "DEFERRED" }
         );
-        assert_eq!(analyze("BEGIN IMMEDIATE"), Command::Begin { mode: "IMMEDIATE" });
+        assert_eq!(
+            analyze("BEGIN IMMEDIATE"),
+            Command::Begin { mode: "IMMEDIATE" }
+        );
         assert_eq!(analyze("end"), Command::Commit);
         assert_eq!(analyze("COMMIT WORK"), Command::Commit);
         assert_eq!(analyze("abort"), Command::Rollback);
-        assert_eq!(analyze("ROLLBACK TO SAVEPOINT a"), Command::RollbackTo("a".into()));
-        assert_eq!(analyze("rollback work to b"), Command::RollbackTo("b".into()));
-        assert_eq!(analyze("SAVEPOINT \"S p\""), Command::Savepoint("S p".into()));
+        assert_eq!(
+            analyze("ROLLBACK TO SAVEPOINT a"),
+            Command::RollbackTo("a".into())
+        );
+        assert_eq!(
+            analyze("rollback work to b"),
+            Command::RollbackTo("b".into())
+        );
+        assert_eq!(
+            analyze("SAVEPOINT \"S p\""),
+            Command::Savepoint("S p".into())
+        );
         assert_eq!(analyze("release savepoint x"), Command::Release("x".into()));
-        assert!(matches!(analyze("COMMIT PREPARED 'x'"), Command::Unsupported(_)));
+        assert!(matches!(
+            analyze("COMMIT PREPARED 'x'"),
+            Command::Unsupported(_)
+        ));
         assert_eq!(analyze("  -- c\n "), Command::Empty);
     }
 
@@ -1358,10 +1456,19 @@ mod tests {
             set("search_path", Some("public, Other"))
         );
         assert_eq!(analyze("SET TIME ZONE 'UTC'"), set("timezone", Some("UTC")));
-        assert_eq!(analyze("SET extra_float_digits = 3"), set("extra_float_digits", Some("3")));
-        assert_eq!(analyze("SET statement_timeout = -1"), set("statement_timeout", Some("-1")));
+        assert_eq!(
+            analyze("SET extra_float_digits = 3"),
+            set("extra_float_digits", Some("3"))
+        );
+        assert_eq!(
+            analyze("SET statement_timeout = -1"),
+            set("statement_timeout", Some("-1"))
+        );
         assert_eq!(analyze("SET LOCAL x.y TO DEFAULT"), set("x.y", None));
-        assert_eq!(analyze("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"), set("", None));
+        assert_eq!(
+            analyze("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            set("", None)
+        );
         assert_eq!(analyze("SHOW ALL"), Command::Show("all".into()));
         assert_eq!(analyze("show DateStyle"), Command::Show("datestyle".into()));
         assert_eq!(analyze("SHOW TIME ZONE"), Command::Show("timezone".into()));
@@ -1370,15 +1477,27 @@ mod tests {
             Command::Show("transaction_isolation".into())
         );
         assert_eq!(analyze("RESET ALL"), Command::Reset(None));
-        assert_eq!(analyze("reset application_name"), Command::Reset(Some("application_name".into())));
+        assert_eq!(
+            analyze("reset application_name"),
+            Command::Reset(Some("application_name".into()))
+        );
         assert_eq!(analyze("DISCARD ALL"), Command::Discard(Discard::All));
-        assert_eq!(analyze("DEALLOCATE PREPARE s1"), Command::Deallocate(Some("s1".into())));
+        assert_eq!(
+            analyze("DEALLOCATE PREPARE s1"),
+            Command::Deallocate(Some("s1".into()))
+        );
         assert_eq!(analyze("DEALLOCATE ALL"), Command::Deallocate(None));
         assert_eq!(
             analyze("TRUNCATE TABLE a, public.b RESTART IDENTITY"),
             Command::Truncate(vec!["a".into(), "b".into()])
         );
-        for s in ["COPY t FROM STDIN", "LISTEN x", "NOTIFY x", "CREATE SEQUENCE s", "DO $$ $$"] {
+        for s in [
+            "COPY t FROM STDIN",
+            "LISTEN x",
+            "NOTIFY x",
+            "CREATE SEQUENCE s",
+            "DO $$ $$",
+        ] {
             assert!(matches!(analyze(s), Command::Unsupported(_)), "{s}");
         }
     }
@@ -1401,7 +1520,10 @@ mod tests {
             }
         );
         assert_eq!(c.verb, Verb::Select);
-        assert_eq!(c.items, vec!["$1::int8 + 1", "$2::text", "'a::b'", "x::float8"]);
+        assert_eq!(
+            c.items,
+            vec!["$1::int8 + 1", "$2::text", "'a::b'", "x::float8"]
+        );
     }
 
     #[test]
@@ -1409,11 +1531,20 @@ mod tests {
         let r = |s: &str| sql(s).sql;
         assert_eq!(r("select (a + b)::int"), "select CAST((a + b) AS INTEGER)");
         assert_eq!(r("select t.a::text"), "select CAST(t.a AS TEXT)");
-        assert_eq!(r("select lower(x)::varchar(10)"), "select CAST(lower(x) AS TEXT)");
-        assert_eq!(r("select '1'::int::text"), "select CAST(CAST('1' AS INTEGER) AS TEXT)");
+        assert_eq!(
+            r("select lower(x)::varchar(10)"),
+            "select CAST(lower(x) AS TEXT)"
+        );
+        assert_eq!(
+            r("select '1'::int::text"),
+            "select CAST(CAST('1' AS INTEGER) AS TEXT)"
+        );
         assert_eq!(r("select 't'::boolean"), "select pg_cast_bool('t')");
         assert_eq!(r("select '\\x01'::bytea"), "select pg_cast_bytea('\\x01')");
-        assert_eq!(r("select now()::timestamp with time zone"), "select (now())");
+        assert_eq!(
+            r("select now()::timestamp with time zone"),
+            "select (now())"
+        );
         assert_eq!(r("select x :: double precision"), "select CAST(x AS REAL)");
         assert_eq!(r("select 'a'::pg_catalog.text"), "select CAST('a' AS TEXT)");
         assert_eq!(r("select '{1}'::int[]"), "select ('{1}')");
@@ -1424,10 +1555,18 @@ mod tests {
     fn rewrites_postgres_spellings() {
         let r = |s: &str| sql(s).sql;
         assert_eq!(r("select E'a\\nb', $$it's$$"), "select 'a\nb', 'it''s'");
-        assert_eq!(r("select current_user, pg_catalog.version()"), "select current_user(), version()");
-        assert_eq!(r("select string_agg(a, ',') from t where b ilike 'x'"), "select group_concat(a, ',') from t where b LIKE 'x'");
         assert_eq!(
-            r("CREATE TABLE t (id serial PRIMARY KEY, at text DEFAULT now(), n int GENERATED ALWAYS AS IDENTITY)"),
+            r("select current_user, pg_catalog.version()"),
+            "select current_user(), version()"
+        );
+        assert_eq!(
+            r("select string_agg(a, ',') from t where b ilike 'x'"),
+            "select group_concat(a, ',') from t where b LIKE 'x'"
+        );
+        assert_eq!(
+            r(
+                "CREATE TABLE t (id serial PRIMARY KEY, at text DEFAULT now(), n int GENERATED ALWAYS AS IDENTITY)"
+            ),
             "CREATE TABLE t (id INTEGER PRIMARY KEY, at text DEFAULT (now()), n int )"
         );
         assert_eq!(
@@ -1442,7 +1581,10 @@ mod tests {
     fn verbs_and_tags() {
         assert_eq!(sql("insert into t values (1)").verb, Verb::Insert);
         assert_eq!(sql("WITH x AS (SELECT 1) DELETE FROM t").verb, Verb::Delete);
-        assert_eq!(sql("with x as (select 1) select * from x").verb, Verb::Select);
+        assert_eq!(
+            sql("with x as (select 1) select * from x").verb,
+            Verb::Select
+        );
         assert_eq!(sql("VALUES (1)").verb, Verb::Select);
         assert_eq!(
             sql("CREATE UNIQUE INDEX i ON t (a)").verb,
@@ -1459,17 +1601,31 @@ mod tests {
 
     #[test]
     fn result_items_and_tables() {
-        let c = sql("SELECT DISTINCT a, count(*) AS n, f(x, y) FROM s.t1 AS u, t3 JOIN t2 v ON u.id = v.id");
+        let c = sql(
+            "SELECT DISTINCT a, count(*) AS n, f(x, y) FROM s.t1 AS u, t3 JOIN t2 v ON u.id = v.id",
+        );
         assert_eq!(c.items, vec!["a", "count(*) AS n", "f(x, y)"]);
         assert_eq!(
             c.tables,
             vec![
-                TableRef { name: "t1".into(), alias: Some("u".into()) },
-                TableRef { name: "t3".into(), alias: None },
-                TableRef { name: "t2".into(), alias: Some("v".into()) },
+                TableRef {
+                    name: "t1".into(),
+                    alias: Some("u".into())
+                },
+                TableRef {
+                    name: "t3".into(),
+                    alias: None
+                },
+                TableRef {
+                    name: "t2".into(),
+                    alias: Some("v".into())
+                },
             ]
         );
-        assert_eq!(sql("insert into t (a) values ($1) returning id, a").items, vec!["id", "a"]);
+        assert_eq!(
+            sql("insert into t (a) values ($1) returning id, a").items,
+            vec!["id", "a"]
+        );
         assert_eq!(sql("values (1, 'a'), (2, 'b')").items, vec!["1", "'a'"]);
         assert!(sql("create table t (a)").items.is_empty());
     }
@@ -1479,27 +1635,103 @@ mod tests {
         let c = sql("INSERT INTO t (a, b, c) VALUES ($1, $2::int4, lower($3))");
         assert_eq!(
             c.param_hints[&1],
-            ParamHint::Column { qualifier: Some("t".into()), name: "a".into() }
+            ParamHint::Column {
+                qualifier: Some("t".into()),
+                name: "a".into()
+            }
         );
         assert_eq!(c.param_hints[&2], ParamHint::Type(PgType::Int4));
         assert!(!c.param_hints.contains_key(&3));
         let c = sql("insert into t values ($1, $2)");
-        assert_eq!(c.param_hints[&2], ParamHint::ColumnAt { table: "t".into(), index: 1 });
-        let c = sql("select * from t where u.a in ($1, $2) and b between $3 and $4 limit $5 offset $6");
         assert_eq!(
             c.param_hints[&2],
-            ParamHint::Column { qualifier: Some("u".into()), name: "a".into() }
+            ParamHint::ColumnAt {
+                table: "t".into(),
+                index: 1
+            }
         );
-        assert_eq!(c.param_hints[&3], ParamHint::Column { qualifier: None, name: "b".into() });
-        assert_eq!(c.param_hints[&4], ParamHint::Column { qualifier: None, name: "b".into() });
+        let c =
+            sql("select * from t where u.a in ($1, $2) and b between $3 and $4 limit $5 offset $6");
+        assert_eq!(
+            c.param_hints[&2],
+            ParamHint::Column {
+                qualifier: Some("u".into()),
+                name: "a".into()
+            }
+        );
+        assert_eq!(
+            c.param_hints[&3],
+            ParamHint::Column {
+                qualifier: None,
+                name: "b".into()
+            }
+        );
+        assert_eq!(
+            c.param_hints[&4],
+            ParamHint::Column {
+                qualifier: None,
+                name: "b".into()
+            }
+        );
         assert_eq!(c.param_hints[&5], ParamHint::Type(PgType::Int8));
         let c = sql("update t set a = $1 where $2 < t.b and c like $3 and $4 + 1.5 > 0");
-        assert_eq!(c.param_hints[&1], ParamHint::Column { qualifier: None, name: "a".into() });
+        assert_eq!(
+            c.param_hints[&1],
+            ParamHint::Column {
+                qualifier: None,
+                name: "a".into()
+            }
+        );
         assert_eq!(
             c.param_hints[&2],
-            ParamHint::Column { qualifier: Some("t".into()), name: "b".into() }
+            ParamHint::Column {
+                qualifier: Some("t".into()),
+                name: "b".into()
+            }
         );
         assert_eq!(c.param_hints[&3], ParamHint::Type(PgType::Text));
         assert_eq!(c.param_hints[&4], ParamHint::Type(PgType::Float8));
+    }
+
+    /// Every prefix and suffix of tricky statements goes through the whole front end
+    /// (split, classify, rewrite, infer) without panicking.
+    #[test]
+    fn fragments_never_panic() {
+        struct Nothing;
+        impl crate::sqlite::infer::Resolver for Nothing {
+            fn column(&self, _: Option<&str>, _: &str) -> Option<PgType> {
+                None
+            }
+            fn param(&self, _: u32) -> Option<PgType> {
+                None
+            }
+        }
+        let corpus = [
+            "SELECT $1::int8 + 1, 'a''b'::text, x::double precision FROM t AS u WHERE u.a IN ($2, $3)",
+            "INSERT INTO s.t (a, b) VALUES ($1, lower($2)), (3, 'x') RETURNING *, a::text",
+            "CREATE TABLE t (id serial PRIMARY KEY, at timestamptz DEFAULT now()::text, \
+             n int GENERATED BY DEFAULT AS IDENTITY (START 1))",
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT DISTINCT ON (n) n FROM c",
+            "UPDATE t SET a = $1 WHERE b BETWEEN $2 AND $3 AND c NOT LIKE $4 ESCAPE '!'",
+            "SELECT CASE WHEN a THEN E'x\\n' ELSE $$y$$ END, CAST(a AS int4), count(*) FILTER (WHERE b) OVER (PARTITION BY c)",
+            "SET LOCAL search_path TO a, \"B\"; SHOW TIME ZONE; RESET ALL; DISCARD ALL; DEALLOCATE PREPARE x",
+            "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE u SET x = CASE WHEN 1 THEN 2 END; END; SELECT 1",
+            "TRUNCATE TABLE ONLY a, public.b CASCADE; ROLLBACK WORK TO SAVEPOINT s; COPY t TO STDOUT",
+            "select (((((a)))))::int[], '{1}'::_int4, -1::int, pg_catalog.version(), current_user /* c */ -- d",
+        ];
+        for stmt in corpus {
+            let cuts = (0..=stmt.len()).filter(|&i| stmt.is_char_boundary(i));
+            for i in cuts {
+                for part in [&stmt[..i], &stmt[i..]] {
+                    for piece in split(part) {
+                        if let Command::Sql(c) = analyze(piece) {
+                            for item in &c.items {
+                                let _ = crate::sqlite::infer::item(item, &Nothing);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 
 use articdbm_pgwire::backend::encode::{PgError, Severity};
+
+use super::{PgResult, fail};
 use rusqlite::types::{Value, ValueRef};
 
 /// The PostgreSQL types a result column or parameter can have here.
@@ -181,8 +183,8 @@ pub(crate) fn cast_target(name: &str, array: bool) -> CastTarget {
             "float4" | "real" => (Some(PgType::Float4), Sqlite("REAL")),
             "float" | "float8" | "double precision" => (Some(PgType::Float8), Sqlite("REAL")),
             "numeric" | "decimal" => (Some(PgType::Numeric), Sqlite("NUMERIC")),
-            "text" | "varchar" | "character varying" | "char" | "character" | "bpchar"
-            | "name" | "citext" => (Some(PgType::Text), Sqlite("TEXT")),
+            "text" | "varchar" | "character varying" | "char" | "character" | "bpchar" | "name"
+            | "citext" => (Some(PgType::Text), Sqlite("TEXT")),
             "bytea" => (Some(PgType::Bytea), Function("pg_cast_bytea")),
             _ => (None, Strip),
         }
@@ -217,27 +219,27 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-fn parse_int(ty: PgType, s: &str) -> Result<i64, PgError> {
+fn parse_int(ty: PgType, s: &str) -> PgResult<i64> {
     let v: i64 = s.trim().parse().map_err(|_| invalid_input(ty, s))?;
     check_int_range(ty, v)
 }
 
-fn check_int_range(ty: PgType, v: i64) -> Result<i64, PgError> {
+fn check_int_range(ty: PgType, v: i64) -> PgResult<i64> {
     let ok = match ty {
         PgType::Int2 => i16::try_from(v).is_ok(),
         PgType::Int4 => i32::try_from(v).is_ok(),
         _ => true,
     };
-    if ok { Ok(v) } else { Err(out_of_range(ty)) }
+    if ok { Ok(v) } else { fail(out_of_range(ty)) }
 }
 
-fn parse_float(ty: PgType, s: &str) -> Result<f64, PgError> {
+fn parse_float(ty: PgType, s: &str) -> PgResult<f64> {
     let t = s.trim();
     match t.to_ascii_lowercase().as_str() {
         "infinity" | "+infinity" | "inf" | "+inf" => Ok(f64::INFINITY),
         "-infinity" | "-inf" => Ok(f64::NEG_INFINITY),
         "nan" => Ok(f64::NAN),
-        _ => t.parse().map_err(|_| invalid_input(ty, s)),
+        _ => t.parse().map_err(|_| Box::new(invalid_input(ty, s))),
     }
 }
 
@@ -274,7 +276,8 @@ pub(crate) fn parse_bytea(s: &str) -> Option<Vec<u8>> {
             if !oct.iter().all(|c| (b'0'..=b'7').contains(c)) {
                 return None;
             }
-            let v = u32::from(oct[0] - b'0') * 64 + u32::from(oct[1] - b'0') * 8
+            let v = u32::from(oct[0] - b'0') * 64
+                + u32::from(oct[1] - b'0') * 8
                 + u32::from(oct[2] - b'0');
             out.push(u8::try_from(v).ok()?);
             i += 4;
@@ -292,7 +295,7 @@ pub(crate) fn decode_param(
     binary: bool,
     raw: Option<&[u8]>,
     index: usize,
-) -> Result<Value, PgError> {
+) -> PgResult<Value> {
     let Some(raw) = raw else {
         return Ok(Value::Null);
     };
@@ -310,7 +313,7 @@ pub(crate) fn decode_param(
     }
 }
 
-fn decode_text(ty: Option<PgType>, s: &str) -> Result<Value, PgError> {
+fn decode_text(ty: Option<PgType>, s: &str) -> PgResult<Value> {
     let Some(ty) = ty else {
         return Ok(Value::Text(s.to_owned()));
     };
@@ -329,12 +332,15 @@ fn decode_text(ty: Option<PgType>, s: &str) -> Result<Value, PgError> {
     })
 }
 
-fn decode_binary(ty: Option<PgType>, raw: &[u8], index: usize) -> Result<Value, PgError> {
+fn decode_binary(ty: Option<PgType>, raw: &[u8], index: usize) -> PgResult<Value> {
     let bad = || {
         PgError::new(
             Severity::Error,
             "22P03",
-            format!("incorrect binary data format in bind parameter {}", index + 1),
+            format!(
+                "incorrect binary data format in bind parameter {}",
+                index + 1
+            ),
         )
     };
     let Some(ty) = ty else {
@@ -347,7 +353,7 @@ fn decode_binary(ty: Option<PgType>, raw: &[u8], index: usize) -> Result<Value, 
         PgType::Bool => match raw {
             [0] => Value::Integer(0),
             [_] => Value::Integer(1),
-            _ => return Err(bad()),
+            _ => return fail(bad()),
         },
         PgType::Int2 => Value::Integer(i64::from(i16::from_be_bytes(
             raw.try_into().map_err(|_| bad())?,
@@ -373,7 +379,7 @@ fn decode_binary(ty: Option<PgType>, raw: &[u8], index: usize) -> Result<Value, 
         ),
         PgType::Bytea => Value::Blob(raw.to_vec()),
         PgType::Numeric => {
-            return Err(PgError::new(
+            return fail(PgError::new(
                 Severity::Error,
                 "0A000",
                 format!(
@@ -462,7 +468,10 @@ fn as_int(v: ValueRef<'_>) -> Option<i64> {
     match v {
         ValueRef::Integer(i) => Some(i),
         // Only integral values in range: 2^63 as f64 is out of range.
-        ValueRef::Real(f) if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 => {
+        ValueRef::Real(f)
+            if f.fract() == 0.0
+                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) =>
+        {
             #[allow(clippy::cast_possible_truncation)]
             Some(f as i64)
         }
@@ -633,7 +642,10 @@ mod tests {
         assert_eq!(text(ValueRef::Real(3.0), PgType::Float8), "3");
         assert_eq!(text(ValueRef::Real(1e20), PgType::Float8), "1e+20");
         assert_eq!(text(ValueRef::Real(1.5e-5), PgType::Float8), "1.5e-05");
-        assert_eq!(text(ValueRef::Real(f64::INFINITY), PgType::Float8), "Infinity");
+        assert_eq!(
+            text(ValueRef::Real(f64::INFINITY), PgType::Float8),
+            "Infinity"
+        );
         assert_eq!(text(ValueRef::Blob(&[0, 255]), PgType::Bytea), "\\x00ff");
         assert_eq!(text(ValueRef::Text(b"ab"), PgType::Bytea), "\\x6162");
         assert_eq!(text(ValueRef::Integer(7), PgType::Text), "7");
@@ -643,9 +655,18 @@ mod tests {
 
     #[test]
     fn binary_output() {
-        assert_eq!(bin(ValueRef::Integer(1), PgType::Int8).unwrap(), 1i64.to_be_bytes());
-        assert_eq!(bin(ValueRef::Integer(1), PgType::Int4).unwrap(), 1i32.to_be_bytes());
-        assert_eq!(bin(ValueRef::Integer(2), PgType::Float8).unwrap(), 2f64.to_be_bytes());
+        assert_eq!(
+            bin(ValueRef::Integer(1), PgType::Int8).unwrap(),
+            1i64.to_be_bytes()
+        );
+        assert_eq!(
+            bin(ValueRef::Integer(1), PgType::Int4).unwrap(),
+            1i32.to_be_bytes()
+        );
+        assert_eq!(
+            bin(ValueRef::Integer(2), PgType::Float8).unwrap(),
+            2f64.to_be_bytes()
+        );
         assert_eq!(bin(ValueRef::Integer(1), PgType::Bool).unwrap(), [1]);
         assert_eq!(bin(ValueRef::Text(b"hi"), PgType::Text).unwrap(), b"hi");
         assert_eq!(bin(ValueRef::Blob(&[1, 2]), PgType::Bytea).unwrap(), [1, 2]);
@@ -660,9 +681,15 @@ mod tests {
         let t = |ty, s: &str| decode_param(Some(ty), false, Some(s.as_bytes()), 0);
         assert_eq!(t(Int8, " 42 ").unwrap(), Value::Integer(42));
         assert_eq!(t(Bool, "on").unwrap(), Value::Integer(1));
-        assert_eq!(t(Float8, "-Infinity").unwrap(), Value::Real(f64::NEG_INFINITY));
+        assert_eq!(
+            t(Float8, "-Infinity").unwrap(),
+            Value::Real(f64::NEG_INFINITY)
+        );
         assert_eq!(t(Bytea, "\\x0aff").unwrap(), Value::Blob(vec![10, 255]));
-        assert_eq!(t(Bytea, "a\\\\b\\001").unwrap(), Value::Blob(b"a\\b\x01".to_vec()));
+        assert_eq!(
+            t(Bytea, "a\\\\b\\001").unwrap(),
+            Value::Blob(b"a\\b\x01".to_vec())
+        );
         assert_eq!(t(Numeric, "1.5").unwrap(), Value::Real(1.5));
         assert_eq!(t(Int8, "x").unwrap_err().code, "22P02");
         assert_eq!(t(Int2, "40000").unwrap_err().code, "22003");
@@ -677,7 +704,10 @@ mod tests {
             decode_param(None, true, Some(&[0xff]), 0).unwrap(),
             Value::Blob(vec![0xff])
         );
-        assert_eq!(decode_param(Some(Int8), true, None, 0).unwrap(), Value::Null);
+        assert_eq!(
+            decode_param(Some(Int8), true, None, 0).unwrap(),
+            Value::Null
+        );
     }
 
     #[test]

@@ -17,8 +17,12 @@ fn startup(params: &[(&str, &str)]) -> StartupMessage {
 }
 
 fn session(db: &SqliteDb) -> Session {
-    let s = Session::start(db, &startup(&[("user", "u"), ("database", "d")]), Output::buffer())
-        .unwrap_or_else(|out| panic!("startup failed: {:?}", decode(out.buf)));
+    let s = Session::start(
+        db,
+        &startup(&[("user", "u"), ("database", "d")]),
+        Output::buffer(),
+    )
+    .unwrap_or_else(|out| panic!("startup failed: {:?}", decode(out.buf)));
     let mut s = s;
     s.out.buf.clear();
     s
@@ -65,11 +69,7 @@ fn render(m: &BackendMessage) -> String {
         b'Z' => format!("Z[{}]", char::from(m.ready_for_query().unwrap().as_byte())),
         b'E' | b'N' => {
             let f = m.error_fields().unwrap();
-            format!(
-                "{}[{}]",
-                char::from(m.tag()),
-                f.code().unwrap_or_default()
-            )
+            format!("{}[{}]", char::from(m.tag()), f.code().unwrap_or_default())
         }
         b't' => format!(
             "t[{}]",
@@ -144,7 +144,10 @@ fn startup_answers() {
         "S[session_authorization=alice]",
         "K",
     ] {
-        assert!(msgs.iter().any(|m| m == want), "{want} missing from {msgs:?}");
+        assert!(
+            msgs.iter().any(|m| m == want),
+            "{want} missing from {msgs:?}"
+        );
     }
     assert_eq!(msgs.last().map(String::as_str), Some("Z[I]"));
 }
@@ -179,7 +182,10 @@ fn simple_query_statements_and_tags() {
          D[1,a;b,1.5,t,\\x00ff,2] D[2,c,NULL,f,NULL,2.5] C[SELECT 2] Z[I]"
     );
     assert_eq!(
-        q(&mut s, "UPDATE t SET score = score + 1 WHERE id = 1; DELETE FROM t WHERE id > 5"),
+        q(
+            &mut s,
+            "UPDATE t SET score = score + 1 WHERE id = 1; DELETE FROM t WHERE id > 5"
+        ),
         "C[UPDATE 1] C[DELETE 0] Z[I]"
     );
     assert_eq!(q(&mut s, ""), "I Z[I]");
@@ -191,15 +197,31 @@ fn simple_query_statements_and_tags() {
     );
     // Unknown expression types fall back to the first row's value types.
     assert_eq!(
-        q(&mut s, "SELECT max(id) AS m, unknown_t FROM (SELECT id, 'z' AS unknown_t FROM t)"),
+        q(
+            &mut s,
+            "SELECT max(id) AS m, unknown_t FROM (SELECT id, 'z' AS unknown_t FROM t)"
+        ),
         "T[m:20,unknown_t:25] D[2,z] C[SELECT 1] Z[I]"
     );
     assert_eq!(
-        q(&mut s, "INSERT INTO t (name) VALUES ('r') RETURNING id, name"),
+        q(
+            &mut s,
+            "VALUES (1, 'a'); SELECT sum(value) FROM generate_series(1, 4)"
+        ),
+        "T[column1:20,column2:25] D[1,a] C[SELECT 1] T[sum:20] D[10] C[SELECT 1] Z[I]"
+    );
+    assert_eq!(
+        q(
+            &mut s,
+            "INSERT INTO t (name) VALUES ('r') RETURNING id, name"
+        ),
         "T[id:20,name:25] D[3,r] C[INSERT 0 1] Z[I]"
     );
     assert_eq!(
-        q(&mut s, "SELECT id::text, '5'::int8 + 1 AS six, 'yes'::bool, version() LIKE 'PostgreSQL 15%' FROM t WHERE id = 1"),
+        q(
+            &mut s,
+            "SELECT id::text, '5'::int8 + 1 AS six, 'yes'::bool, version() LIKE 'PostgreSQL 15%' FROM t WHERE id = 1"
+        ),
         "T[id:25,six:20,bool:16,?column?:16] D[1,6,t,t] C[SELECT 1] Z[I]"
     );
 }
@@ -208,7 +230,10 @@ fn simple_query_statements_and_tags() {
 fn errors_and_sqlstates() {
     let db = memory();
     let mut s = session(&db);
-    q(&mut s, "CREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE CHECK (v <> 'bad'))");
+    q(
+        &mut s,
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE CHECK (v <> 'bad'))",
+    );
     q(&mut s, "CREATE TABLE c (pid INTEGER REFERENCES p(id))");
     q(&mut s, "INSERT INTO p VALUES (1, 'a')");
     for (sql, code) in [
@@ -234,17 +259,29 @@ fn multi_statement_query_is_one_implicit_transaction() {
     let mut s = session(&db);
     q(&mut s, "CREATE TABLE t (a INTEGER UNIQUE)");
     assert_eq!(
-        q(&mut s, "INSERT INTO t VALUES (1); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)"),
+        q(
+            &mut s,
+            "INSERT INTO t VALUES (1); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)"
+        ),
         "C[INSERT 0 1] E[23505] Z[I]"
     );
-    assert_eq!(q(&mut s, "SELECT count(*) FROM t"), "T[count:20] D[0] C[SELECT 1] Z[I]");
+    assert_eq!(
+        q(&mut s, "SELECT count(*) FROM t"),
+        "T[count:20] D[0] C[SELECT 1] Z[I]"
+    );
     // BEGIN inside the string makes it an explicit block that stays open.
     assert_eq!(
-        q(&mut s, "INSERT INTO t VALUES (5); BEGIN; INSERT INTO t VALUES (6)"),
+        q(
+            &mut s,
+            "INSERT INTO t VALUES (5); BEGIN; INSERT INTO t VALUES (6)"
+        ),
         "C[INSERT 0 1] C[BEGIN] C[INSERT 0 1] Z[T]"
     );
     assert_eq!(q(&mut s, "ROLLBACK"), "C[ROLLBACK] Z[I]");
-    assert_eq!(q(&mut s, "SELECT count(*) FROM t"), "T[count:20] D[0] C[SELECT 1] Z[I]");
+    assert_eq!(
+        q(&mut s, "SELECT count(*) FROM t"),
+        "T[count:20] D[0] C[SELECT 1] Z[I]"
+    );
 }
 
 #[test]
@@ -257,15 +294,24 @@ fn failed_transaction_state() {
     assert_eq!(q(&mut s, "SELECT * FROM nope"), "E[42P01] Z[E]");
     assert_eq!(q(&mut s, "SELECT 1"), "E[25P02] Z[E]");
     assert_eq!(q(&mut s, "COMMIT"), "C[ROLLBACK] Z[I]");
-    assert_eq!(q(&mut s, "SELECT count(*) FROM t"), "T[count:20] D[0] C[SELECT 1] Z[I]");
+    assert_eq!(
+        q(&mut s, "SELECT count(*) FROM t"),
+        "T[count:20] D[0] C[SELECT 1] Z[I]"
+    );
     // Savepoints recover from a failed state.
     assert_eq!(
-        q(&mut s, "BEGIN; INSERT INTO t VALUES (1); SAVEPOINT s1; SELECT * FROM nope"),
+        q(
+            &mut s,
+            "BEGIN; INSERT INTO t VALUES (1); SAVEPOINT s1; SELECT * FROM nope"
+        ),
         "C[BEGIN] C[INSERT 0 1] C[SAVEPOINT] E[42P01] Z[E]"
     );
     assert_eq!(q(&mut s, "ROLLBACK TO SAVEPOINT s1"), "C[ROLLBACK] Z[T]");
     assert_eq!(q(&mut s, "COMMIT"), "C[COMMIT] Z[I]");
-    assert_eq!(q(&mut s, "SELECT count(*) FROM t"), "T[count:20] D[1] C[SELECT 1] Z[I]");
+    assert_eq!(
+        q(&mut s, "SELECT count(*) FROM t"),
+        "T[count:20] D[1] C[SELECT 1] Z[I]"
+    );
     // Warnings for misplaced transaction control.
     assert_eq!(q(&mut s, "COMMIT"), "N[25P01] C[COMMIT] Z[I]");
     assert_eq!(q(&mut s, "BEGIN; BEGIN"), "C[BEGIN] N[25001] C[BEGIN] Z[T]");
@@ -286,11 +332,17 @@ fn set_show_reset_discard() {
         q(&mut s, "SHOW application_name"),
         "T[application_name:25] D[x] C[SHOW] Z[I]"
     );
-    assert_eq!(q(&mut s, "SHOW TIME ZONE"), "T[timezone:25] D[UTC] C[SHOW] Z[I]");
+    assert_eq!(
+        q(&mut s, "SHOW TIME ZONE"),
+        "T[timezone:25] D[UTC] C[SHOW] Z[I]"
+    );
     assert_eq!(q(&mut s, "SHOW nope"), "E[42704] Z[I]");
     assert_eq!(q(&mut s, "SET server_version = '9'"), "E[55P02] Z[I]");
     assert_eq!(
-        q(&mut s, "SELECT current_setting('application_name'), current_user, current_database()"),
+        q(
+            &mut s,
+            "SELECT current_setting('application_name'), current_user, current_database()"
+        ),
         "T[current_setting:25,current_user:25,current_database:25] D[x,u,d] C[SELECT 1] Z[I]"
     );
     assert_eq!(
@@ -303,7 +355,10 @@ fn set_show_reset_discard() {
         "S[application_name=] C[DISCARD ALL] Z[I]"
     );
     assert_eq!(q(&mut s, "SELECT * FROM tmp"), "E[42P01] Z[I]");
-    assert_eq!(q(&mut s, "SHOW extra_float_digits"), "T[extra_float_digits:25] D[1] C[SHOW] Z[I]");
+    assert_eq!(
+        q(&mut s, "SHOW extra_float_digits"),
+        "T[extra_float_digits:25] D[1] C[SHOW] Z[I]"
+    );
     assert_eq!(q(&mut s, "BEGIN; DISCARD ALL"), "C[BEGIN] E[25001] Z[E]");
     q(&mut s, "ROLLBACK");
     assert_eq!(q(&mut s, "RESET ALL"), "C[RESET] Z[I]");
@@ -313,7 +368,14 @@ fn parse(b: &mut BytesMut, name: &str, sql: &str, types: &[u32]) {
     fe::parse(b, name, sql, types).unwrap();
 }
 
-fn bind(b: &mut BytesMut, portal: &str, stmt: &str, params: &[Option<&[u8]>], pf: &[i16], rf: &[i16]) {
+fn bind(
+    b: &mut BytesMut,
+    portal: &str,
+    stmt: &str,
+    params: &[Option<&[u8]>],
+    pf: &[i16],
+    rf: &[i16],
+) {
     fe::bind(b, portal, stmt, pf, params.iter().copied(), rf).unwrap();
 }
 
@@ -321,14 +383,36 @@ fn bind(b: &mut BytesMut, portal: &str, stmt: &str, params: &[Option<&[u8]>], pf
 fn extended_protocol_roundtrip() {
     let db = memory();
     let mut s = session(&db);
-    q(&mut s, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, ok BOOLEAN)");
+    q(
+        &mut s,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, ok BOOLEAN)",
+    );
     let mut b = BytesMut::new();
-    parse(&mut b, "ins", "INSERT INTO t (name, ok) VALUES ($1, $2) RETURNING id", &[]);
+    parse(
+        &mut b,
+        "ins",
+        "INSERT INTO t (name, ok) VALUES ($1, $2) RETURNING id",
+        &[],
+    );
     fe::describe(&mut b, Target::Statement, "ins").unwrap();
-    bind(&mut b, "", "ins", &[Some(b"alice"), Some(&[1])], &[0, 1], &[1]);
+    bind(
+        &mut b,
+        "",
+        "ins",
+        &[Some(b"alice"), Some(&[1])],
+        &[0, 1],
+        &[1],
+    );
     fe::describe(&mut b, Target::Portal, "").unwrap();
     fe::execute(&mut b, "", 0).unwrap();
-    bind(&mut b, "", "ins", &[Some(b"bob"), Some(b"false")], &[0], &[]);
+    bind(
+        &mut b,
+        "",
+        "ins",
+        &[Some(b"bob"), Some(b"false")],
+        &[0],
+        &[],
+    );
     fe::execute(&mut b, "", 0).unwrap();
     fe::sync(&mut b);
     assert_eq!(
@@ -340,7 +424,12 @@ fn extended_protocol_roundtrip() {
     // last row completes it (the backend knows no rows remain), and a finished portal
     // executes as empty.
     let mut b = BytesMut::new();
-    parse(&mut b, "", "SELECT id, name, $1::int8 + 1 AS n FROM t WHERE id >= $2 ORDER BY id", &[]);
+    parse(
+        &mut b,
+        "",
+        "SELECT id, name, $1::int8 + 1 AS n FROM t WHERE id >= $2 ORDER BY id",
+        &[],
+    );
     fe::describe(&mut b, Target::Statement, "").unwrap();
     bind(&mut b, "p", "", &[Some(b"41"), Some(b"1")], &[], &[]);
     fe::execute(&mut b, "p", 1).unwrap();
@@ -461,12 +550,21 @@ fn binary_results_for_each_type() {
 fn param_types_from_columns() {
     let db = memory();
     let mut s = session(&db);
-    q(&mut s, "CREATE TABLE t (id INTEGER, name VARCHAR(10), price REAL, ok BOOL, raw BYTEA)");
+    q(
+        &mut s,
+        "CREATE TABLE t (id INTEGER, name VARCHAR(10), price REAL, ok BOOL, raw BYTEA)",
+    );
     for (sql, want) in [
         ("SELECT * FROM t WHERE id = $1 AND name = $2", "t[20,25]"),
-        ("INSERT INTO t VALUES ($1, $2, $3, $4, $5)", "t[20,25,701,16,17]"),
+        (
+            "INSERT INTO t VALUES ($1, $2, $3, $4, $5)",
+            "t[20,25,701,16,17]",
+        ),
         ("UPDATE t SET price = $1 WHERE ok = $2", "t[701,16]"),
-        ("SELECT * FROM t x WHERE x.id IN ($1, $2) LIMIT $3", "t[20,20,20]"),
+        (
+            "SELECT * FROM t x WHERE x.id IN ($1, $2) LIMIT $3",
+            "t[20,20,20]",
+        ),
         ("SELECT $1", "t[25]"),
     ] {
         let mut b = BytesMut::new();
@@ -504,9 +602,18 @@ fn malformed_frame_is_fatal() {
 fn truncate_and_deallocate() {
     let db = memory();
     let mut s = session(&db);
-    q(&mut s, "CREATE TABLE a (x); CREATE TABLE b (y); INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)");
+    q(
+        &mut s,
+        "CREATE TABLE a (x); CREATE TABLE b (y); INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)",
+    );
     assert_eq!(q(&mut s, "TRUNCATE a, b"), "C[TRUNCATE TABLE] Z[I]");
-    assert_eq!(q(&mut s, "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) AS n"), "T[n:20] D[0] C[SELECT 1] Z[I]");
+    assert_eq!(
+        q(
+            &mut s,
+            "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) AS n"
+        ),
+        "T[n:20] D[0] C[SELECT 1] Z[I]"
+    );
     let mut b = BytesMut::new();
     parse(&mut b, "s1", "SELECT 1", &[]);
     fe::sync(&mut b);
@@ -520,8 +627,14 @@ fn two_sessions_share_a_memory_database() {
     let db = memory();
     let mut a = session(&db);
     let mut b = session(&db);
-    q(&mut a, "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7)");
-    assert_eq!(q(&mut b, "SELECT x FROM t"), "T[x:20] D[7] C[SELECT 1] Z[I]");
+    q(
+        &mut a,
+        "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7)",
+    );
+    assert_eq!(
+        q(&mut b, "SELECT x FROM t"),
+        "T[x:20] D[7] C[SELECT 1] Z[I]"
+    );
     // Another SqliteDb is another database.
     let other = memory();
     let mut c = session(&other);
