@@ -135,10 +135,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 
 fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
     let config = crate::config::Config::load(&args.config)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("articdbm")
-        .build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = config.server.workers {
+        builder.worker_threads(n);
+    }
+    let rt = builder.enable_all().thread_name("articdbm").build()?;
     rt.block_on(async move {
         let gw = crate::pg::Gateway::start(config).await?;
         // Scripts and tests wait for this line.

@@ -60,6 +60,9 @@ pub struct Server {
     /// Watch the config file, packs and plugin directory and apply changes without restarting.
     #[serde(default = "default_true")]
     pub watch: bool,
+    /// Worker threads serving connections (default: one per CPU).
+    #[serde(default)]
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -399,6 +402,9 @@ impl Config {
                 "server.max_startup_bytes: {} is too small (at least 64)",
                 server.max_startup_bytes
             )));
+        }
+        if server.workers == Some(0) {
+            return Err(err("server.workers: must be at least 1".into()));
         }
         if server.auth_timeout_secs == 0 {
             return Err(err("server.auth_timeout_secs: must be at least 1".into()));

@@ -397,7 +397,8 @@ async fn startup(
     for (k, v) in &params {
         let _ = be::parameter_status(&mut out, k, v);
     }
-    let (pid, secret, slot) = shared.register_cancel();
+    let (pid, secret, slot) =
+        shared.register_cancel(lease.as_ref().and_then(|l| l.conn.key.as_ref().map(|k| k.0)));
     let _ = be::backend_key_data(&mut out, pid, &secret);
     be::ready_for_query(&mut out, TransactionStatus::Idle);
     if let Some(l) = &lease {
@@ -1240,7 +1241,7 @@ fn is_read(f: &QueryFacts) -> bool {
         && !f.statements.is_empty()
         && f.statements
             .iter()
-            .all(|s| matches!(s, StatementKind::Select | StatementKind::Show))
+            .all(|s| matches!(s, StatementKind::Select))
         && f.tables.iter().all(|t| t.access == AccessMode::Read)
         && f.functions.iter().all(|c| {
             let name = c.name.strip_prefix("pg_catalog.").unwrap_or(&c.name);

@@ -77,11 +77,18 @@ impl Shared {
         id
     }
 
-    fn register_cancel(&self) -> (i32, [u8; 4], CancelSlot) {
+    /// A process id and secret for a new client. `preferred`: the server backend's pid in
+    /// session mode, so that `pg_backend_pid()` and notification pids match what the client
+    /// was told (taken unless another client already has it).
+    fn register_cancel(&self, preferred: Option<i32>) -> (i32, [u8; 4], CancelSlot) {
         let mut secret = [0u8; 4];
         getrandom::fill(&mut secret).expect("the OS random source works");
         let slot: CancelSlot = Arc::new(Mutex::new(None));
         let mut m = self.cancels.lock();
+        if let Some(pid) = preferred.filter(|p| *p > 0 && !m.contains_key(p)) {
+            m.insert(pid, (secret, Arc::clone(&slot)));
+            return (pid, secret, slot);
+        }
         loop {
             let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff;
             if pid != 0 && !m.contains_key(&pid) {

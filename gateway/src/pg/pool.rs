@@ -226,10 +226,11 @@ impl DbPool {
         };
         let now = Instant::now();
         loop {
-            let Some(conn) = backend.idle.lock().pop() else {
+            let Some(mut conn) = backend.idle.lock().pop() else {
                 break;
             };
-            if now.duration_since(conn.created) > self.settings.max_lifetime() {
+            if now.duration_since(conn.created) > self.settings.max_lifetime() || !conn.is_alive()
+            {
                 self.discard(backend, conn);
                 continue;
             }

@@ -363,6 +363,26 @@ impl ServerConn {
         }
     }
 
+    /// Whether an idle connection is still usable: the server has not closed it or sent
+    /// anything unasked (an idle server only speaks to say it is terminating the session).
+    /// One non-blocking read attempt; no syscall beyond it.
+    pub fn is_alive(&mut self) -> bool {
+        use std::pin::Pin;
+        use std::task::{Context, Poll, Waker};
+        use tokio::io::{AsyncRead, ReadBuf};
+        if !self.rbuf.is_empty() {
+            return false;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut byte = [0u8; 1];
+        let mut rb = ReadBuf::new(&mut byte);
+        match Pin::new(&mut self.r).poll_read(&mut cx, &mut rb) {
+            Poll::Pending => true,
+            Poll::Ready(Ok(())) => false, // EOF or unsolicited bytes
+            Poll::Ready(Err(_)) => false,
+        }
+    }
+
     /// Sends a CancelRequest for this connection's current query, on a new connection.
     pub async fn cancel(endpoint: &Endpoint, key: &(i32, Vec<u8>)) -> std::io::Result<()> {
         let Endpoint::Postgres { host, port, .. } = endpoint else {

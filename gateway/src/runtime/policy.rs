@@ -110,6 +110,70 @@ pub struct StatementContext {
     pub prepared_name: Option<String>,
 }
 
+/// The shape of a statement: its text with every integer literal outside strings, quoted
+/// identifiers and dollar quotes replaced by a NUL byte (which no SQL text holds), prefixed
+/// by the protocol. `None` when there is nothing to blank or the text has comments.
+fn shape_of(sql: &str, protocol: bindings::Protocol) -> Option<Vec<u8>> {
+    let b = sql.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 || c == b'.';
+    let mut out = Vec::with_capacity(b.len() + 1);
+    out.push(protocol as u8);
+    let mut blanked = false;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\'' | b'"' => {
+                let backslash = c == b'\'' && i > 0 && matches!(b[i - 1], b'e' | b'E');
+                let start = i;
+                i += 1;
+                while i < b.len() {
+                    if backslash && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == c {
+                        if b.get(i + 1) == Some(&c) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i = (i + 1).min(b.len());
+                out.extend_from_slice(&b[start..i]);
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => return None,
+            b'/' if b.get(i + 1) == Some(&b'*') => return None,
+            b'#' => return None, // MySQL comment
+            b'$' => return None, // dollar quoting or placeholders: keep it simple, exact text
+            b'0'..=b'9' if i == 0 || !ident(b[i - 1]) => {
+                let mut j = i;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                if j < b.len() && ident(b[j]) {
+                    // 1e5, 1.5, 0x1F, 12abc: copied as they are.
+                    while j < b.len() && ident(b[j]) {
+                        j += 1;
+                    }
+                    out.extend_from_slice(&b[i..j]);
+                } else {
+                    out.push(0);
+                    blanked = true;
+                }
+                i = j;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    blanked.then_some(out)
+}
+
 /// Rule id used for denials caused by plugin failures.
 pub const FAILURE_RULE: &str = "plugin.failure";
 
@@ -118,6 +182,12 @@ pub struct PolicyEngine {
     runtime: Arc<Runtime>,
     snapshot: ArcSwap<Snapshot>,
     facts: FactsCache<Query>,
+    /// Facts by statement shape (the text with its integer literals blanked): statements
+    /// that differ only in integer values have the same facts, unless the facts hold
+    /// something that depends on the values or their positions (constant comparisons,
+    /// comments), in which case the shape maps to `None` and the exact text is used.
+    shapes: RwLock<HashMap<Box<[u8]>, Option<Arc<Query>>>>,
+    shapes_capacity: usize,
 }
 
 impl PolicyEngine {
@@ -126,6 +196,8 @@ impl PolicyEngine {
             runtime,
             snapshot: ArcSwap::from_pointee(snapshot),
             facts: FactsCache::new(facts_capacity),
+            shapes: RwLock::new(HashMap::new()),
+            shapes_capacity: facts_capacity,
         }
     }
 
@@ -149,6 +221,37 @@ impl PolicyEngine {
     /// `Arc` clone; `prepared_name` is unset and `in_transaction` false (see
     /// [`PolicyEngine::query_in`]).
     pub fn query(&self, sql: &str, protocol: bindings::Protocol) -> Arc<Query> {
+        let Some(shape) = shape_of(sql, protocol) else {
+            return self.query_exact(sql, protocol);
+        };
+        let known = self.shapes.read().get(&shape[..]).cloned();
+        match known {
+            Some(Some(q)) => {
+                self.runtime.services.metrics.facts_cache_hits.inc();
+                Arc::new(Query {
+                    sql: sql.to_string(),
+                    facts: q.facts.clone(),
+                    prepared_name: None,
+                    in_transaction: false,
+                })
+            }
+            Some(None) => self.query_exact(sql, protocol),
+            None => {
+                let q = self.query_exact(sql, protocol);
+                let f = &q.facts;
+                let reusable =
+                    f.parsed && f.constant_comparisons.is_empty() && f.comments.is_empty();
+                let mut shapes = self.shapes.write();
+                if shapes.len() >= self.shapes_capacity {
+                    shapes.clear();
+                }
+                shapes.insert(shape.into_boxed_slice(), reusable.then(|| Arc::clone(&q)));
+                q
+            }
+        }
+    }
+
+    fn query_exact(&self, sql: &str, protocol: bindings::Protocol) -> Arc<Query> {
         let metrics = &self.runtime.services.metrics;
         let mut missed = false;
         let q = self
@@ -370,5 +473,41 @@ pub fn build_tenant(runtime: &Runtime, snap: &Snapshot, tenant: &str) -> TenantP
     TenantPolicy {
         bindings,
         audit_sample: effective.audit_sample,
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::shape_of;
+    use crate::runtime::bindings::Protocol;
+
+    fn shape(s: &str) -> Option<String> {
+        shape_of(s, Protocol::Postgres).map(|v| String::from_utf8_lossy(&v[1..]).replace('\0', "#"))
+    }
+
+    #[test]
+    fn integers_outside_strings_are_blanked() {
+        assert_eq!(
+            shape("SELECT abalance FROM pgbench_accounts WHERE aid = 80125;").as_deref(),
+            Some("SELECT abalance FROM pgbench_accounts WHERE aid = #;")
+        );
+        assert_eq!(shape("SELECT * FROM t1 WHERE a = 'x1' AND b = 7").as_deref(), Some("SELECT * FROM t1 WHERE a = 'x1' AND b = #"));
+        assert_eq!(shape("SELECT 1.5, 1e5, 0x1F, 3").as_deref(), Some("SELECT 1.5, 1e5, 0x1F, #"));
+        assert_eq!(shape(r"SELECT E'it\'s 5', 6").as_deref(), Some(r"SELECT E'it\'s 5', #"));
+    }
+
+    #[test]
+    fn nothing_to_blank_or_comments_means_no_shape() {
+        assert_eq!(shape("SELECT a FROM t"), None);
+        assert_eq!(shape("SELECT 1 -- 2"), None);
+        assert_eq!(shape("SELECT 1 /* 2 */"), None);
+        assert_eq!(shape("SELECT $1 + 2"), None);
+    }
+
+    #[test]
+    fn different_values_share_a_shape_different_structure_does_not() {
+        assert_eq!(shape("SELECT * FROM t WHERE id = 1"), shape("SELECT * FROM t WHERE id = 99999"));
+        assert_ne!(shape("SELECT * FROM t WHERE id = 1"), shape("SELECT * FROM t WHERE id = 1 OR 1=1"));
+        assert_ne!(shape("SELECT * FROM t WHERE id = 1"), shape("SELECT * FROM t WHERE id = '1'"));
     }
 }
