@@ -555,7 +555,9 @@ impl Config {
             }
             let pool = d.pool;
             if pool.health_check_secs == 0 {
-                return Err(err(format!("{at}.pool.health_check_secs: must be at least 1")));
+                return Err(err(format!(
+                    "{at}.pool.health_check_secs: must be at least 1"
+                )));
             }
             if pool.size == 0 {
                 return Err(err(format!("{at}.pool.size: must be at least 1")));
@@ -769,7 +771,10 @@ sqlite = "data/local.db"
     fn errors_name_the_field() {
         for (text, want) in [
             ("[server]\nlisten = 5\n", "line 2 column 10"),
-            ("[server]\nlisten_addr = \"x\"\n", "unknown field `listen_addr`"),
+            (
+                "[server]\nlisten_addr = \"x\"\n",
+                "unknown field `listen_addr`",
+            ),
             ("[[user]]\nname = \"a\"\n", "user[0] (a): needs `scram`"),
             (
                 "[[user]]\nname = \"a\"\nscram = \"nope\"\n",
@@ -779,7 +784,10 @@ sqlite = "data/local.db"
                 "[[user]]\nname = \"a\"\npassword = \"x\"\nexpires_at = \"tomorrow\"\n",
                 "user[0] (a).expires_at",
             ),
-            ("[[database]]\nname = \"d\"\n", "database[0] (d): needs `sqlite"),
+            (
+                "[[database]]\nname = \"d\"\n",
+                "database[0] (d): needs `sqlite",
+            ),
             (
                 "[[database]]\nname = \"d\"\n[[database.backend]]\nhost = \"h\"\nport = 1\nrole = \"replica\"\n",
                 "needs exactly one backend with role = \"primary\", found 0",

@@ -4,7 +4,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
-pub mod pg;
-pub mod sqlite;
 pub mod metrics;
+pub mod pg;
 pub mod runtime;
+pub mod sqlite;

@@ -107,7 +107,9 @@ async fn raw(gw: &Gateway) -> TcpStream {
                     fe::sasl_response(&mut out, f.client_final()).unwrap();
                     fin = Some(f);
                 }
-                Authentication::SaslFinal(d) => fin.as_ref().unwrap().verify_server_final(d).unwrap(),
+                Authentication::SaslFinal(d) => {
+                    fin.as_ref().unwrap().verify_server_final(d).unwrap()
+                }
                 Authentication::Ok => {}
                 other => panic!("unexpected {other:?}"),
             },
@@ -152,7 +154,10 @@ async fn main_job_sqlite_answers_and_refuses_injection() {
         .unwrap_err();
     assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e:?}");
     let e = c
-        .query("SELECT * FROM products WHERE id = 1; DROP TABLE products", &[])
+        .query(
+            "SELECT * FROM products WHERE id = 1; DROP TABLE products",
+            &[],
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e:?}");
@@ -173,7 +178,11 @@ async fn oversized_startup_packet_is_refused() {
     pkt.extend_from_slice(&196_608u32.to_be_bytes());
     s.write_all(&pkt).await.unwrap();
     let answer = drain(&mut s).await;
-    assert_eq!(error_code(&answer).as_deref(), Some("08P01"), "{answer:?}");
+    let code = error_code(&answer);
+    assert!(
+        matches!(code.as_deref(), Some("08P01") | Some("54000")),
+        "{code:?} {answer:?}"
+    );
     // The gateway still serves.
     client(&gw).await.simple_query("SELECT 1").await.unwrap();
 }
@@ -256,7 +265,10 @@ async fn random_frames_never_take_the_gateway_down() {
         let _ = s.shutdown().await;
         let mut sink = Vec::new();
         let r = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut sink)).await;
-        assert!(r.is_ok(), "the gateway kept a broken connection open: {wire:?}");
+        assert!(
+            r.is_ok(),
+            "the gateway kept a broken connection open: {wire:?}"
+        );
     }
     let c = client(&gw).await;
     c.simple_query("SELECT 1").await.unwrap();

@@ -191,10 +191,10 @@ macro_rules! export_policy {
                     let p = <$ty as $crate::Policy>::configure(&config_json)?;
                     __ARTICDBM_STATE.with(|cell| *cell.borrow_mut() = Some(p));
                     Ok(())
-        }
+                }
             }
 
-            bindings::export_raw!(__ArticdbmExport with_types_in bindings);
+    bindings::export_raw!(__ArticdbmExport with_types_in bindings);
         };
     };
 }

@@ -27,7 +27,9 @@ use std::time::Duration;
 use articdbm_pgwire::auth::scram::{ScramServer, ScramVerifier};
 use articdbm_pgwire::backend::encode::{self as be, PgError, Severity};
 use articdbm_pgwire::frontend::encode as fe;
-use articdbm_pgwire::{FrontendDecoder, FrontendMessage, StartupDecoder, StartupPacket, TransactionStatus};
+use articdbm_pgwire::{
+    FrontendDecoder, FrontendMessage, StartupDecoder, StartupPacket, TransactionStatus,
+};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
@@ -37,9 +39,7 @@ use super::split::{is_blank, split};
 use super::stream::BoxStream;
 use super::{CancelSlot, Shared};
 use crate::config::PoolMode;
-use crate::runtime::bindings::{
-    AccessMode, Connection, Protocol, QueryFacts, StatementKind,
-};
+use crate::runtime::bindings::{AccessMode, Connection, Protocol, QueryFacts, StatementKind};
 use crate::runtime::{Decision, FindingKind, StatementContext};
 
 /// Buffered bytes in one direction above which the gateway stops reading the other side.
@@ -63,7 +63,9 @@ enum Expect {
     /// Ends with ReadyForQuery.
     Sync,
     /// A simple query or function call: ends with ReadyForQuery.
-    Query { deny: Option<Bytes> },
+    Query {
+        deny: Option<Bytes>,
+    },
     /// Bytes the gateway sends the client itself when this entry reaches the front.
     Synth(Bytes),
 }
@@ -122,8 +124,8 @@ async fn startup(
     let decoder = StartupDecoder::with_max_len(max);
     let mut buf = BytesMut::with_capacity(512);
     let mut tls = false;
-    let auth_deadline = tokio::time::Instant::now()
-        + Duration::from_secs(config.server.auth_timeout_secs.max(1));
+    let auth_deadline =
+        tokio::time::Instant::now() + Duration::from_secs(config.server.auth_timeout_secs.max(1));
     let startup = loop {
         let packet = match decoder.decode(&mut buf) {
             Ok(Some(p)) => p,
@@ -189,7 +191,10 @@ async fn startup(
             .map_err(|e| std::io::Error::other(e.to_string()))?;
     }
     if config.server.tls.as_ref().is_some_and(|t| t.required) && !tls {
-        out.extend_from_slice(&fatal("28000", "this gateway requires TLS (use sslmode=require)"));
+        out.extend_from_slice(&fatal(
+            "28000",
+            "this gateway requires TLS (use sslmode=require)",
+        ));
         stream.write_all(&out).await?;
         shared.metrics.auth_failures.inc();
         return Ok(None);
@@ -210,7 +215,9 @@ async fn startup(
         None => ScramVerifier::mock(&user_name, shared.mock_secret.as_bytes()),
     };
     let fdec = FrontendDecoder::with_max_message_len(max);
-    let next = async |stream: &mut BoxStream, buf: &mut BytesMut| -> std::io::Result<Option<FrontendMessage>> {
+    let next = async |stream: &mut BoxStream,
+                      buf: &mut BytesMut|
+           -> std::io::Result<Option<FrontendMessage>> {
         loop {
             match fdec.decode(buf) {
                 Ok(Some(m)) => return Ok(Some(m)),
@@ -232,7 +239,12 @@ async fn startup(
             format!("password authentication failed for user \"{user_name}\""),
         )
     };
-    let cleartext = tls && config.server.tls.as_ref().is_some_and(|t| t.cleartext_password);
+    let cleartext = tls
+        && config
+            .server
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.cleartext_password);
     if cleartext {
         be::authentication_cleartext_password(&mut out);
         stream.write_all(&out).await?;
@@ -343,7 +355,10 @@ async fn startup(
             reason = %hit.reason, "connection refused by policy");
         out.extend_from_slice(&fatal(
             "42501",
-            format!("connection refused by policy rule {}: {}", hit.rule, hit.reason),
+            format!(
+                "connection refused by policy rule {}: {}",
+                hit.rule, hit.reason
+            ),
         ));
         stream.write_all(&out).await?;
         return Ok(None);
@@ -382,8 +397,12 @@ async fn startup(
     }
     let params = match &lease {
         Some(l) => {
-            let mut p: Vec<(String, String)> =
-                l.conn.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut p: Vec<(String, String)> = l
+                .conn
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             p.sort();
             for (k, v) in &client_params {
                 if let Some(x) = p.iter_mut().find(|(n, _)| n == k) {
@@ -397,8 +416,11 @@ async fn startup(
     for (k, v) in &params {
         let _ = be::parameter_status(&mut out, k, v);
     }
-    let (pid, secret, slot) =
-        shared.register_cancel(lease.as_ref().and_then(|l| l.conn.key.as_ref().map(|k| k.0)));
+    let (pid, secret, slot) = shared.register_cancel(
+        lease
+            .as_ref()
+            .and_then(|l| l.conn.key.as_ref().map(|k| k.0)),
+    );
     let _ = be::backend_key_data(&mut out, pid, &secret);
     be::ready_for_query(&mut out, TransactionStatus::Idle);
     if let Some(l) = &lease {
@@ -495,7 +517,9 @@ impl Session {
             };
             match ev {
                 Event::ClientWrote(Ok(n)) => self.cout.advance(n),
-                Event::ClientWrote(Err(_)) | Event::ClientRead(Err(_)) | Event::ClientRead(Ok(0)) => {
+                Event::ClientWrote(Err(_))
+                | Event::ClientRead(Err(_))
+                | Event::ClientRead(Ok(0)) => {
                     return End::ClientGone;
                 }
                 Event::ClientRead(Ok(_)) => {}
@@ -545,9 +569,7 @@ impl Session {
 
     /// The server connection failed under this client.
     fn server_lost(&mut self, why: &str) -> Option<End> {
-        let Some(l) = self.lease.take() else {
-            return None;
-        };
+        let l = self.lease.take()?;
         tracing::warn!(user = %self.conn.user, database = %self.db_name, backend = %l.pool.label(),
             error = why, "server connection lost");
         let db = Arc::clone(l.db());
@@ -555,10 +577,8 @@ impl Session {
         *self.cancel_slot.lock() = None;
         self.sout.clear();
         if self.mode == PoolMode::Session {
-            self.cout.extend_from_slice(&fatal(
-                "08006",
-                format!("server connection lost: {why}"),
-            ));
+            self.cout
+                .extend_from_slice(&fatal("08006", format!("server connection lost: {why}")));
             return Some(End::Fatal);
         }
         // Transaction pooling: the client stays; everything in flight fails.
@@ -597,12 +617,11 @@ impl Session {
             && !self.sync_pending
             && self.sout.is_empty()
             && self.tx == b'I'
+            && let Some(l) = self.lease.take()
         {
-            if let Some(l) = self.lease.take() {
-                *self.cancel_slot.lock() = None;
-                let db = Arc::clone(l.db());
-                db.release(l, true);
-            }
+            *self.cancel_slot.lock() = None;
+            let db = Arc::clone(l.db());
+            db.release(l, true);
         }
     }
 
@@ -676,14 +695,16 @@ impl Session {
                 pop = matches!(self.expect.front(), Some(Expect::Execute));
             }
             b'E' => {
-                if is_fatal(&frame) {
-                    if let Some(l) = self.lease.as_mut() {
-                        l.conn.broken = true;
-                    }
+                if is_fatal(&frame)
+                    && let Some(l) = self.lease.as_mut()
+                {
+                    l.conn.broken = true;
                 }
                 let mine = contains(&frame, self.shared.deny_marker.as_bytes());
                 let (replacement, forget, skip) = match self.expect.front_mut() {
-                    Some(Expect::Query { deny }) => (if mine { deny.take() } else { None }, None, false),
+                    Some(Expect::Query { deny }) => {
+                        (if mine { deny.take() } else { None }, None, false)
+                    }
                     Some(Expect::Parse { deny, hash, .. }) => {
                         (if mine { deny.take() } else { None }, *hash, true)
                     }
@@ -756,7 +777,12 @@ impl Session {
                     return Some(End::Fatal);
                 }
             };
-            if self.skip_until_sync && !matches!(msg, FrontendMessage::Sync(_) | FrontendMessage::Terminate(_)) {
+            if self.skip_until_sync
+                && !matches!(
+                    msg,
+                    FrontendMessage::Sync(_) | FrontendMessage::Terminate(_)
+                )
+            {
                 continue;
             }
             if let Some(err) = self.pending_error.take() {
@@ -825,10 +851,12 @@ impl Session {
                     Ok(())
                 }
                 FrontendMessage::Terminate(_) => return Some(End::Terminate),
-                FrontendMessage::AuthResponse(_) => Err(articdbm_pgwire::ProtocolError::WrongMessageType {
-                    expected: "a query or extended-protocol message (authentication is over)",
-                    tag: b'p',
-                }),
+                FrontendMessage::AuthResponse(_) => {
+                    Err(articdbm_pgwire::ProtocolError::WrongMessageType {
+                        expected: "a query or extended-protocol message (authentication is over)",
+                        tag: b'p',
+                    })
+                }
             };
             if let Err(e) = r {
                 self.shared
@@ -858,10 +886,18 @@ impl Session {
             }
             self.cout.clear();
         }
-        let route = if self.tx == b'I' { route } else { Route::Primary };
+        let route = if self.tx == b'I' {
+            route
+        } else {
+            Route::Primary
+        };
         let Some(db) = self.shared.database(&self.db_name) else {
             let mut b = BytesMut::new();
-            error(&mut b, "3D000", &format!("database \"{}\" no longer exists", self.db_name));
+            error(
+                &mut b,
+                "3D000",
+                &format!("database \"{}\" no longer exists", self.db_name),
+            );
             self.push(Expect::Synth(b.freeze()));
             return false;
         };
@@ -923,7 +959,10 @@ impl Session {
             &PgError::new(
                 Severity::Error,
                 "42501",
-                format!("statement refused by policy rule {}: {}", hit.rule, hit.reason),
+                format!(
+                    "statement refused by policy rule {}: {}",
+                    hit.rule, hit.reason
+                ),
             )
             .detail(format!("plugin {}, binding {}", hit.plugin, hit.binding)),
         );
@@ -938,8 +977,16 @@ impl Session {
         let sql = sql?;
         let mut route = Route::Read;
         let mut denied = None;
-        let pieces = if sql.contains(';') { split(sql) } else { Vec::new() };
-        let several = pieces.iter().filter(|p| !is_blank(&sql[p.start..p.end])).count() > 1;
+        let pieces = if sql.contains(';') {
+            split(sql)
+        } else {
+            Vec::new()
+        };
+        let several = pieces
+            .iter()
+            .filter(|p| !is_blank(&sql[p.start..p.end]))
+            .count()
+            > 1;
         if several {
             // The whole string first: stacking itself is evidence (`...; DROP TABLE`), and a
             // plugin sees every statement together. Then each statement, to refuse exactly
@@ -1001,7 +1048,10 @@ impl Session {
         Ok(())
     }
 
-    async fn on_parse(&mut self, p: &articdbm_pgwire::frontend::Parse) -> articdbm_pgwire::Result<()> {
+    async fn on_parse(
+        &mut self,
+        p: &articdbm_pgwire::frontend::Parse,
+    ) -> articdbm_pgwire::Result<()> {
         let name = p.statement_name()?;
         let sql = p.query()?;
         p.validate()?;
@@ -1012,7 +1062,12 @@ impl Session {
                 self.skip_until_sync = true;
                 return Ok(());
             }
-            fe::parse(&mut self.sout, "", &format!("SELECT {}()", self.shared.deny_marker), &[])?;
+            fe::parse(
+                &mut self.sout,
+                "",
+                &format!("SELECT {}()", self.shared.deny_marker),
+                &[],
+            )?;
             self.push(Expect::Parse {
                 swallow: false,
                 hash: None,
@@ -1035,7 +1090,11 @@ impl Session {
         }
         if self.stmts.contains_key(name) {
             let mut b = BytesMut::new();
-            error(&mut b, "42P05", &format!("prepared statement \"{name}\" already exists"));
+            error(
+                &mut b,
+                "42P05",
+                &format!("prepared statement \"{name}\" already exists"),
+            );
             self.push(Expect::Synth(b.freeze()));
             self.skip_until_sync = true;
             return Ok(());
@@ -1088,12 +1147,17 @@ impl Session {
         });
     }
 
-    async fn on_bind(&mut self, b: &articdbm_pgwire::frontend::Bind) -> articdbm_pgwire::Result<()> {
+    async fn on_bind(
+        &mut self,
+        b: &articdbm_pgwire::frontend::Bind,
+    ) -> articdbm_pgwire::Result<()> {
         let portal = b.portal()?;
         let stmt = b.statement()?;
         self.sync_pending = true;
         let Some(p) = self.stmts.remove(stmt) else {
-            return self.forward_extended(b.frame(), Expect::Bind, Route::Primary).await;
+            return self
+                .forward_extended(b.frame(), Expect::Bind, Route::Primary)
+                .await;
         };
         let ok = self.ensure_server(p.route).await;
         if ok {
@@ -1209,7 +1273,8 @@ fn param_status(frame: &[u8]) -> Option<(String, String)> {
 fn is_fatal(frame: &[u8]) -> bool {
     // Field 'S' (severity) comes first in PostgreSQL's ErrorResponse.
     let body = frame.get(5..).unwrap_or_default();
-    body.split(|b| *b == 0).any(|f| f == b"SFATAL" || f == b"SPANIC")
+    body.split(|b| *b == 0)
+        .any(|f| f == b"SFATAL" || f == b"SPANIC")
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -1222,15 +1287,73 @@ fn quote_literal(s: &str) -> String {
 
 /// Functions that only read: a statement calling only these may run on a replica.
 const READ_ONLY_FUNCTIONS: &[&str] = &[
-    "abs", "array_agg", "avg", "btrim", "ceil", "ceiling", "char_length", "coalesce", "concat",
-    "concat_ws", "count", "current_database", "current_date", "current_schema", "current_timestamp",
-    "current_user", "date_part", "date_trunc", "dense_rank", "every", "extract", "first_value",
-    "floor", "format", "generate_series", "greatest", "json_agg", "json_build_object",
-    "jsonb_agg", "jsonb_build_object", "lag", "last_value", "lead", "least", "left", "length",
-    "lower", "ltrim", "max", "md5", "min", "now", "nullif", "position", "rank", "regexp_replace",
-    "replace", "right", "round", "row_number", "rtrim", "session_user", "split_part",
-    "string_agg", "substr", "substring", "sum", "to_char", "to_date", "to_json", "to_jsonb",
-    "to_timestamp", "trim", "trunc", "unnest", "upper", "version",
+    "abs",
+    "array_agg",
+    "avg",
+    "btrim",
+    "ceil",
+    "ceiling",
+    "char_length",
+    "coalesce",
+    "concat",
+    "concat_ws",
+    "count",
+    "current_database",
+    "current_date",
+    "current_schema",
+    "current_timestamp",
+    "current_user",
+    "date_part",
+    "date_trunc",
+    "dense_rank",
+    "every",
+    "extract",
+    "first_value",
+    "floor",
+    "format",
+    "generate_series",
+    "greatest",
+    "json_agg",
+    "json_build_object",
+    "jsonb_agg",
+    "jsonb_build_object",
+    "lag",
+    "last_value",
+    "lead",
+    "least",
+    "left",
+    "length",
+    "lower",
+    "ltrim",
+    "max",
+    "md5",
+    "min",
+    "now",
+    "nullif",
+    "position",
+    "rank",
+    "regexp_replace",
+    "replace",
+    "right",
+    "round",
+    "row_number",
+    "rtrim",
+    "session_user",
+    "split_part",
+    "string_agg",
+    "substr",
+    "substring",
+    "sum",
+    "to_char",
+    "to_date",
+    "to_json",
+    "to_jsonb",
+    "to_timestamp",
+    "trim",
+    "trunc",
+    "unnest",
+    "upper",
+    "version",
 ];
 
 /// A statement that only reads and may run on a replica.

@@ -110,10 +110,10 @@ impl Shared {
                 _ => None,
             }
         };
-        if let Some((endpoint, key)) = target {
-            if let Err(e) = server::ServerConn::cancel(&endpoint, &key).await {
-                tracing::warn!(error = %e, "forwarding a cancel request failed");
-            }
+        if let Some((endpoint, key)) = target
+            && let Err(e) = server::ServerConn::cancel(&endpoint, &key).await
+        {
+            tracing::warn!(error = %e, "forwarding a cancel request failed");
         }
     }
 }
@@ -147,14 +147,13 @@ fn build_pools(
             "{:?}{:?}{}{secret}",
             db.target, db.pool, db.read_write_split
         );
-        if let (Some(old), Some(prev)) = (old, defs.get(name)) {
-            if *prev == def {
-                if let Some(p) = old.get(name) {
-                    out.insert(name.clone(), Arc::clone(p));
-                    new_defs.insert(name.clone(), def);
-                    continue;
-                }
-            }
+        if let (Some(old), Some(prev)) = (old, defs.get(name))
+            && *prev == def
+            && let Some(p) = old.get(name)
+        {
+            out.insert(name.clone(), Arc::clone(p));
+            new_defs.insert(name.clone(), def);
+            continue;
         }
         let (endpoints, ident) = match &db.target {
             Target::Sqlite(path) => {
@@ -277,10 +276,9 @@ impl Gateway {
             plugin_dir: config.server.plugin_dir.clone(),
             packs: config.server.packs.clone(),
         };
-        let (reloader, report) = tokio::task::spawn_blocking(move || {
-            Reloader::start(runtime, sources, 100_000)
-        })
-        .await??;
+        let (reloader, report) =
+            tokio::task::spawn_blocking(move || Reloader::start(runtime, sources, 100_000))
+                .await??;
         for e in &report.plugin_errors {
             tracing::warn!("{e}");
         }
@@ -290,9 +288,9 @@ impl Gateway {
         };
         let mut defs = HashMap::new();
         let dbs = build_pools(&config, &metrics, None, &mut defs).map_err(anyhow::Error::msg)?;
-        let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
-            anyhow::anyhow!("server.listen {}: {e}", config.server.listen)
-        })?;
+        let listener = TcpListener::bind(config.server.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("server.listen {}: {e}", config.server.listen))?;
         let pg_addr = listener.local_addr()?;
         let admin_listener = match config.server.admin_listen {
             Some(a) => Some(
@@ -302,7 +300,10 @@ impl Gateway {
             ),
             None => None,
         };
-        let admin_addr = admin_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+        let admin_addr = admin_listener
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()?;
         let watch_enabled = config.server.watch;
         let config_file = config.file.clone();
         let shared = Arc::new(Shared {
@@ -447,14 +448,20 @@ fn watch_config(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let name = file.file_name()?.to_owned();
     let mut w = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if let Ok(ev) = ev {
-            if ev.paths.iter().any(|p| p.file_name() == Some(name.as_os_str())) {
-                let _ = tx.send(());
-            }
+        if let Ok(ev) = ev
+            && ev
+                .paths
+                .iter()
+                .any(|p| p.file_name() == Some(name.as_os_str()))
+        {
+            let _ = tx.send(());
         }
     })
     .ok()?;
-    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     w.watch(dir, notify::RecursiveMode::NonRecursive).ok()?;
     let shared = Arc::clone(shared);
     let file = file.to_path_buf();

@@ -55,9 +55,7 @@ pub enum Route {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcquireError {
-    #[error(
-        "no server connection for database \"{0}\" became free within {1} ms (pool exhausted)"
-    )]
+    #[error("no server connection for database \"{0}\" became free within {1} ms (pool exhausted)")]
     Timeout(String, u64),
     #[error("database \"{0}\" is being shut down")]
     Closed(String),
@@ -229,8 +227,7 @@ impl DbPool {
             let Some(mut conn) = backend.idle.lock().pop() else {
                 break;
             };
-            if now.duration_since(conn.created) > self.settings.max_lifetime() || !conn.is_alive()
-            {
+            if now.duration_since(conn.created) > self.settings.max_lifetime() || !conn.is_alive() {
                 self.discard(backend, conn);
                 continue;
             }
@@ -305,7 +302,9 @@ impl DbPool {
     /// left mid-transaction, an I/O error...): it is then closed.
     pub fn release(&self, lease: Lease, reusable: bool) {
         let Lease {
-            mut conn, pool: backend, ..
+            mut conn,
+            pool: backend,
+            ..
         } = lease;
         self.gauge(&backend, "active").dec();
         if !reusable || conn.broken || self.closed.load(Ordering::Relaxed) {

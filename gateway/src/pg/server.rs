@@ -95,8 +95,7 @@ impl ServerConn {
         timeout: Duration,
     ) -> Result<ServerConn, ServerError> {
         let label = endpoint.label();
-        match tokio::time::timeout(timeout, Self::connect_inner(endpoint, ident, backend)).await
-        {
+        match tokio::time::timeout(timeout, Self::connect_inner(endpoint, ident, backend)).await {
             Ok(r) => r,
             Err(_) => Err(ServerError::Timeout(label)),
         }
@@ -238,7 +237,8 @@ impl ServerConn {
 
     async fn startup(&mut self, ident: &Identity) -> Result<(), ServerError> {
         let label = self.endpoint.label();
-        let proto = |e: articdbm_pgwire::ProtocolError| ServerError::Protocol(label.clone(), e.to_string());
+        let proto =
+            |e: articdbm_pgwire::ProtocolError| ServerError::Protocol(label.clone(), e.to_string());
         let mut out = BytesMut::new();
         fe::startup_message(
             &mut out,
@@ -269,10 +269,12 @@ impl ServerConn {
                     match auth {
                         Authentication::Ok => continue,
                         Authentication::CleartextPassword => {
-                            fe::password_message(&mut out, password()?.as_bytes()).map_err(proto)?;
+                            fe::password_message(&mut out, password()?.as_bytes())
+                                .map_err(proto)?;
                         }
                         Authentication::Md5Password { salt } => {
-                            let h = md5_password(ident.user.as_bytes(), password()?.as_bytes(), salt);
+                            let h =
+                                md5_password(ident.user.as_bytes(), password()?.as_bytes(), salt);
                             fe::password_message(&mut out, h.as_bytes()).map_err(proto)?;
                         }
                         Authentication::Sasl(mechs) => {
@@ -290,7 +292,10 @@ impl ServerConn {
                         }
                         Authentication::SaslContinue(data) => {
                             let c = scram.take().ok_or_else(|| {
-                                ServerError::Protocol(label.clone(), "unexpected SASL continue".into())
+                                ServerError::Protocol(
+                                    label.clone(),
+                                    "unexpected SASL continue".into(),
+                                )
                             })?;
                             let f = c
                                 .handle_server_first(data)

@@ -22,9 +22,8 @@ pub fn split(sql: &str) -> Vec<Piece> {
     while i < b.len() {
         match b[i] {
             b'\'' => {
-                let escapes = i > 0
-                    && matches!(b[i - 1], b'e' | b'E')
-                    && (i < 2 || !is_ident(b[i - 2]));
+                let escapes =
+                    i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !is_ident(b[i - 2]));
                 i = skip_quoted(b, i + 1, b'\'', escapes);
             }
             b'"' => i = skip_quoted(b, i + 1, b'"', false),
@@ -170,7 +169,10 @@ mod tests {
         assert_eq!(parts(r"select '\'; x"), vec![r"select '\'", " x"]);
         assert_eq!(parts("select \"a;b\"; x"), vec!["select \"a;b\"", " x"]);
         assert_eq!(parts("select 1 -- ;\n; x"), vec!["select 1 -- ;\n", " x"]);
-        assert_eq!(parts("select /* /* ; */ ; */ 1; x"), vec!["select /* /* ; */ ; */ 1", " x"]);
+        assert_eq!(
+            parts("select /* /* ; */ ; */ 1; x"),
+            vec!["select /* /* ; */ ; */ 1", " x"]
+        );
         assert_eq!(
             parts("do $f$ begin; end $f$; x"),
             vec!["do $f$ begin; end $f$", " x"]
@@ -183,7 +185,13 @@ mod tests {
 
     #[test]
     fn pieces_cover_all_text() {
-        for sql in ["a;b;c", "'unterminated; x", "$$ open; y", "/* open ; z", "x;;y"] {
+        for sql in [
+            "a;b;c",
+            "'unterminated; x",
+            "$$ open; y",
+            "/* open ; z",
+            "x;;y",
+        ] {
             let ps = split(sql);
             let mut at = 0;
             for p in &ps {

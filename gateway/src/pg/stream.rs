@@ -53,9 +53,7 @@ pub fn client_tls(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String
             let file = std::fs::File::open(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
             for c in CertificateDer::pem_reader_iter(BufReader::new(file)) {
                 let c = c.map_err(|e| format!("{}: {e}", ca.display()))?;
-                roots
-                    .add(c)
-                    .map_err(|e| format!("{}: {e}", ca.display()))?;
+                roots.add(c).map_err(|e| format!("{}: {e}", ca.display()))?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }

@@ -115,7 +115,8 @@ pub struct StatementContext {
 /// by the protocol. `None` when there is nothing to blank or the text has comments.
 fn shape_of(sql: &str, protocol: bindings::Protocol) -> Option<Vec<u8>> {
     let b = sql.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 || c == b'.';
+    let ident =
+        |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 || c == b'.';
     let mut out = Vec::with_capacity(b.len() + 1);
     out.push(protocol as u8);
     let mut blanked = false;
@@ -177,6 +178,9 @@ fn shape_of(sql: &str, protocol: bindings::Protocol) -> Option<Vec<u8>> {
 /// Rule id used for denials caused by plugin failures.
 pub const FAILURE_RULE: &str = "plugin.failure";
 
+/// Statement shape → the facts shared by every statement of that shape (`None`: not shared).
+type ShapeMap = HashMap<Box<[u8]>, Option<Arc<Query>>>;
+
 /// The policy engine of a gateway process.
 pub struct PolicyEngine {
     runtime: Arc<Runtime>,
@@ -186,7 +190,7 @@ pub struct PolicyEngine {
     /// that differ only in integer values have the same facts, unless the facts hold
     /// something that depends on the values or their positions (constant comparisons,
     /// comments), in which case the shape maps to `None` and the exact text is used.
-    shapes: RwLock<HashMap<Box<[u8]>, Option<Arc<Query>>>>,
+    shapes: RwLock<ShapeMap>,
     shapes_capacity: usize,
 }
 
@@ -491,9 +495,18 @@ mod shape_tests {
             shape("SELECT abalance FROM pgbench_accounts WHERE aid = 80125;").as_deref(),
             Some("SELECT abalance FROM pgbench_accounts WHERE aid = #;")
         );
-        assert_eq!(shape("SELECT * FROM t1 WHERE a = 'x1' AND b = 7").as_deref(), Some("SELECT * FROM t1 WHERE a = 'x1' AND b = #"));
-        assert_eq!(shape("SELECT 1.5, 1e5, 0x1F, 3").as_deref(), Some("SELECT 1.5, 1e5, 0x1F, #"));
-        assert_eq!(shape(r"SELECT E'it\'s 5', 6").as_deref(), Some(r"SELECT E'it\'s 5', #"));
+        assert_eq!(
+            shape("SELECT * FROM t1 WHERE a = 'x1' AND b = 7").as_deref(),
+            Some("SELECT * FROM t1 WHERE a = 'x1' AND b = #")
+        );
+        assert_eq!(
+            shape("SELECT 1.5, 1e5, 0x1F, 3").as_deref(),
+            Some("SELECT 1.5, 1e5, 0x1F, #")
+        );
+        assert_eq!(
+            shape(r"SELECT E'it\'s 5', 6").as_deref(),
+            Some(r"SELECT E'it\'s 5', #")
+        );
     }
 
     #[test]
@@ -506,8 +519,17 @@ mod shape_tests {
 
     #[test]
     fn different_values_share_a_shape_different_structure_does_not() {
-        assert_eq!(shape("SELECT * FROM t WHERE id = 1"), shape("SELECT * FROM t WHERE id = 99999"));
-        assert_ne!(shape("SELECT * FROM t WHERE id = 1"), shape("SELECT * FROM t WHERE id = 1 OR 1=1"));
-        assert_ne!(shape("SELECT * FROM t WHERE id = 1"), shape("SELECT * FROM t WHERE id = '1'"));
+        assert_eq!(
+            shape("SELECT * FROM t WHERE id = 1"),
+            shape("SELECT * FROM t WHERE id = 99999")
+        );
+        assert_ne!(
+            shape("SELECT * FROM t WHERE id = 1"),
+            shape("SELECT * FROM t WHERE id = 1 OR 1=1")
+        );
+        assert_ne!(
+            shape("SELECT * FROM t WHERE id = 1"),
+            shape("SELECT * FROM t WHERE id = '1'")
+        );
     }
 }

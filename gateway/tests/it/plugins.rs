@@ -159,7 +159,10 @@ fn statements_differing_only_in_values_are_judged_on_their_own_facts() {
     assert!(rule(&d).unwrap_or_default().starts_with("sqli."), "{d:?}");
     // Plain statements share facts: many values, all allowed, extraction done once.
     for id in 0..50 {
-        let d = f.query(&c, &format!("SELECT abalance FROM accounts WHERE aid = {id}"));
+        let d = f.query(
+            &c,
+            &format!("SELECT abalance FROM accounts WHERE aid = {id}"),
+        );
         assert!(d.is_allowed(), "{d:?}");
     }
     let m = f.metrics();
