@@ -17,17 +17,15 @@ use tokio::net::TcpStream;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-async fn gateway(extra_server: &str) -> (Gateway, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
+fn config_text(extra_server: &str, extra: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let text = format!(
+    format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
 packs = ["{packs}"]
 plugin_dir = "{plugins}"
 cache_dir = "{cache}"
-watch = false
 {extra_server}
 
 [[user]]
@@ -37,15 +35,20 @@ password = "demo"
 [[database]]
 name = "demo"
 sqlite = "demo.db"
+{extra}
 "#,
         packs = root.join("policies/default.toml").display(),
         plugins = articdbm_plugin_artifacts::PLUGIN_DIR,
         cache = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join("component-cache")
             .display(),
-    );
+    )
+}
+
+async fn gateway(extra_server: &str) -> (Gateway, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, config_text(extra_server, "")).unwrap();
     let gw = Gateway::start(Config::load(&path).unwrap()).await.unwrap();
     (gw, dir)
 }
@@ -135,7 +138,7 @@ fn error_code(bytes: &[u8]) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn main_job_sqlite_answers_and_refuses_injection() {
-    let (gw, _dir) = gateway("").await;
+    let (gw, _dir) = gateway("watch = false").await;
     let c = client(&gw).await;
     c.batch_execute(
         "CREATE TABLE products (id integer PRIMARY KEY, name text NOT NULL, price real);
@@ -171,7 +174,7 @@ async fn main_job_sqlite_answers_and_refuses_injection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_startup_packet_is_refused() {
-    let (gw, _dir) = gateway("max_startup_bytes = 1000").await;
+    let (gw, _dir) = gateway("watch = false\nmax_startup_bytes = 1000").await;
     let mut s = TcpStream::connect(gw.pg_addr()).await.unwrap();
     let mut pkt = Vec::new();
     pkt.extend_from_slice(&100_000u32.to_be_bytes());
@@ -189,7 +192,7 @@ async fn oversized_startup_packet_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_messages_close_the_connection_with_a_protocol_error() {
-    let (gw, _dir) = gateway("max_message_bytes = 4096").await;
+    let (gw, _dir) = gateway("watch = false\nmax_message_bytes = 4096").await;
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("oversized query", {
             let mut m = vec![b'Q'];
@@ -235,7 +238,7 @@ async fn malformed_messages_close_the_connection_with_a_protocol_error() {
 /// hang a connection; afterwards a well-behaved client is served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_frames_never_take_the_gateway_down() {
-    let (gw, _dir) = gateway("max_message_bytes = 65536").await;
+    let (gw, _dir) = gateway("watch = false\nmax_message_bytes = 65536").await;
     // xorshift: deterministic, no dependency.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut rnd = move || {
@@ -276,7 +279,7 @@ async fn random_frames_never_take_the_gateway_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_and_unknown_user_look_the_same() {
-    let (gw, _dir) = gateway("").await;
+    let (gw, _dir) = gateway("watch = false").await;
     let port = gw.pg_addr().port();
     let mut messages = Vec::new();
     for (user, pw) in [("demo", "nope"), ("ghost", "demo")] {
@@ -291,4 +294,48 @@ async fn wrong_password_and_unknown_user_look_the_same() {
         messages.push(e.as_db_error().unwrap().message().replace(user, "U"));
     }
     assert_eq!(messages[0], messages[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_changes_apply_without_restart_or_dropped_connections() {
+    let (gw, dir) = gateway("watch = true").await;
+    let before = client(&gw).await;
+    before.simple_query("SELECT 1").await.unwrap();
+    let port = gw.pg_addr().port();
+    let login = |user: &'static str, pw: &'static str| async move {
+        tokio_postgres::connect(
+            &format!("host=127.0.0.1 port={port} user={user} password={pw} dbname=demo"),
+            NoTls,
+        )
+        .await
+    };
+    assert!(login("second", "pw2").await.is_err());
+    // A file with one more user applies without a restart.
+    let path = dir.path().join("gateway.toml");
+    let text = config_text(
+        "watch = true",
+        "[[user]]\nname = \"second\"\npassword = \"pw2\"\n",
+    );
+    // A [[user]] after [[database]] is still a top-level table array in TOML.
+    std::fs::write(&path, text).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match login("second", "pw2").await {
+            Ok((c, conn)) => {
+                tokio::spawn(conn);
+                c.simple_query("SELECT 1").await.unwrap();
+                break;
+            }
+            Err(e) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the new user never worked: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    // The connection opened before the change was not dropped.
+    before.simple_query("SELECT 2").await.unwrap();
+    assert!(login("demo", "demo").await.is_ok());
 }
