@@ -62,8 +62,12 @@ fn main() {
     check_target();
 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // First-party plugins, loaded by a running gateway; the hostile and probe components of
+    // the runtime tests live apart so that no gateway ever loads them by accident.
     let out_plugins = root.join("target/plugins");
+    let out_test_plugins = root.join("target/test-plugins");
     fs::create_dir_all(&out_plugins).expect("create target/plugins");
+    fs::create_dir_all(&out_test_plugins).expect("create target/test-plugins");
     let mut consts = String::new();
 
     // Group by feature set: one nested cargo invocation per distinct feature list.
@@ -118,6 +122,16 @@ fn main() {
             );
         }
         for (stem, pkg, dir, _) in PLUGINS.iter().filter(|p| p.3 == features) {
+            let out_plugins = if dir.starts_with("plugins/testing/") {
+                &out_test_plugins
+            } else {
+                &out_plugins
+            };
+            // An older layout kept test components beside the real ones: remove them.
+            if dir.starts_with("plugins/testing/") {
+                let _ = fs::remove_file(root.join("target/plugins").join(format!("{stem}.wasm")));
+                let _ = fs::remove_file(root.join("target/plugins").join(format!("{stem}.json")));
+            }
             let built = target_dir
                 .join("wasm32-wasip2/release")
                 .join(format!("{}.wasm", pkg.replace('-', "_")));
@@ -150,8 +164,14 @@ fn main() {
     }
     writeln!(
         consts,
-        "/// The directory holding every built component and its manifest.\npub const PLUGIN_DIR: &str = {:?};",
+        "/// The directory holding the first-party plugin components and their manifests.\npub const PLUGIN_DIR: &str = {:?};",
         out_plugins.display().to_string()
+    )
+    .expect("write to string");
+    writeln!(
+        consts,
+        "/// The directory holding the test components (trap, spin, hog, echo, echo-v2).\npub const TEST_PLUGIN_DIR: &str = {:?};",
+        out_test_plugins.display().to_string()
     )
     .expect("write to string");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("paths.rs");

@@ -23,7 +23,12 @@ pub fn plugin_dir(dir: &Path) -> PathBuf {
 
 /// Copies the built component `name` (and its manifest) into `dir/plugins` as `as_name`.
 pub fn install(dir: &Path, name: &str, as_name: &str) {
-    let src = Path::new(articdbm_plugin_artifacts::PLUGIN_DIR);
+    let first_party = Path::new(articdbm_plugin_artifacts::PLUGIN_DIR);
+    let src = if first_party.join(format!("{name}.wasm")).exists() {
+        first_party
+    } else {
+        Path::new(articdbm_plugin_artifacts::TEST_PLUGIN_DIR)
+    };
     let dst = plugin_dir(dir);
     std::fs::create_dir_all(&dst).unwrap();
     let bytes = std::fs::read(src.join(format!("{name}.wasm"))).unwrap();
