@@ -339,3 +339,40 @@ async fn config_changes_apply_without_restart_or_dropped_connections() {
     before.simple_query("SELECT 2").await.unwrap();
     assert!(login("demo", "demo").await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_mode_forwards_and_counts_would_be_denials() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("monitor.toml");
+    std::fs::write(
+        &pack,
+        "version = 1\nname = \"trial\"\nkind = \"baseline\"\nmode = \"monitor\"\n\n\
+         [[binding]]\nid = \"sqli\"\nplugin = \"sqli-guard\"\nhooks = [\"query\"]\n",
+    )
+    .unwrap();
+    let text = config_text("watch = false", "").replace(
+        &format!(
+            "{}",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../policies/default.toml")
+                .display()
+        ),
+        &pack.display().to_string(),
+    );
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, text).unwrap();
+    let gw = Gateway::start(Config::load(&path).unwrap()).await.unwrap();
+    let c = client(&gw).await;
+    c.batch_execute("CREATE TABLE t (id integer, name text); INSERT INTO t VALUES (1, 'a')")
+        .await
+        .unwrap();
+    // Would be refused in enforce mode; monitor mode lets it through and records it.
+    let rows = c
+        .query("SELECT * FROM t WHERE name = '' OR '1'='1'", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let m = gw.shared.metrics.render();
+    assert!(m.contains("articdbm_sql_injection_attempts_total 1"), "{m}");
+    assert!(!m.contains("articdbm_denied_statements_total{"), "{m}");
+}
