@@ -471,7 +471,7 @@ struct Session {
     sync_pending: bool,
     /// An error was sent for an extended-protocol message: drop messages until Sync.
     skip_until_sync: bool,
-    stmts: HashMap<String, Prepared>,
+    stmts: HashMap<String, Arc<Prepared>>,
     cancel_pid: i32,
     cancel_slot: CancelSlot,
     /// The server connection was lost while nothing was in flight (idle in a transaction):
@@ -693,6 +693,17 @@ impl Session {
             b'2' | b'3' => pop = true,
             b'C' | b'I' | b's' => {
                 pop = matches!(self.expect.front(), Some(Expect::Execute));
+            }
+            b'E' if self.expect.is_empty() && self.mode == PoolMode::Transaction => {
+                // Unasked: the server is ending this connection (admin command, postmaster
+                // death, idle timeout). The client keeps its gateway connection: its next
+                // request gets the error instead of a message it did not ask for.
+                let why = error_message(&frame);
+                if let Some(l) = self.lease.as_mut() {
+                    l.conn.broken = true;
+                }
+                let _ = self.server_lost(&why);
+                return;
             }
             b'E' => {
                 if is_fatal(&frame)
@@ -1122,7 +1133,7 @@ impl Session {
             return Ok(());
         }
         self.prepare_on_server(&prepared, false);
-        self.stmts.insert(name.to_string(), prepared);
+        self.stmts.insert(name.to_string(), Arc::new(prepared));
         Ok(())
     }
 
@@ -1154,7 +1165,7 @@ impl Session {
         let portal = b.portal()?;
         let stmt = b.statement()?;
         self.sync_pending = true;
-        let Some(p) = self.stmts.remove(stmt) else {
+        let Some(p) = self.stmts.get(stmt).cloned() else {
             return self
                 .forward_extended(b.frame(), Expect::Bind, Route::Primary)
                 .await;
@@ -1175,7 +1186,6 @@ impl Session {
         } else {
             self.skip_until_sync = true;
         }
-        self.stmts.insert(stmt.to_string(), p);
         Ok(())
     }
 
@@ -1191,7 +1201,7 @@ impl Session {
                 .forward_extended(d.frame(), Expect::DescribePortal, Route::Primary)
                 .await;
         }
-        let Some(p) = self.stmts.remove(name) else {
+        let Some(p) = self.stmts.get(name).cloned() else {
             return self
                 .forward_extended(d.frame(), Expect::DescribeStatement, Route::Primary)
                 .await;
@@ -1203,7 +1213,6 @@ impl Session {
         } else {
             self.skip_until_sync = true;
         }
-        self.stmts.insert(name.to_string(), p);
         Ok(())
     }
 
@@ -1268,6 +1277,15 @@ fn param_status(frame: &[u8]) -> Option<(String, String)> {
     let k = std::str::from_utf8(it.next()?).ok()?;
     let v = std::str::from_utf8(it.next()?).ok()?;
     Some((k.to_string(), v.to_string()))
+}
+
+/// The message field of an ErrorResponse frame.
+fn error_message(frame: &[u8]) -> String {
+    let body = frame.get(5..).unwrap_or_default();
+    body.split(|b| *b == 0)
+        .find_map(|f| f.strip_prefix(b"M"))
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .unwrap_or_else(|| "the server ended the connection".into())
 }
 
 fn is_fatal(frame: &[u8]) -> bool {
