@@ -202,6 +202,11 @@ pub struct PoolSettings {
     /// Seconds between backend health checks.
     #[serde(default = "default_health_interval")]
     pub health_check_secs: u64,
+    /// Statements kept prepared on one server connection under transaction pooling; past
+    /// it, the least recently prepared is closed on the server (and prepared again if a
+    /// client needs it later).
+    #[serde(default = "default_max_prepared")]
+    pub max_prepared_statements: usize,
 }
 
 impl Default for PoolSettings {
@@ -361,6 +366,9 @@ fn default_reset_query() -> String {
 }
 fn default_health_interval() -> u64 {
     2
+}
+fn default_max_prepared() -> usize {
+    1000
 }
 
 impl Config {
@@ -557,6 +565,11 @@ impl Config {
             if pool.health_check_secs == 0 {
                 return Err(err(format!(
                     "{at}.pool.health_check_secs: must be at least 1"
+                )));
+            }
+            if pool.max_prepared_statements == 0 {
+                return Err(err(format!(
+                    "{at}.pool.max_prepared_statements: must be at least 1"
                 )));
             }
             if pool.size == 0 {

@@ -465,3 +465,36 @@ async fn admin_endpoints_report_health_and_metrics() {
     }
     drop(Arc::new(()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn server_side_prepared_statements_stay_bounded() {
+    let s = setup(
+        "{ mode = \"transaction\", size = 1, max_prepared_statements = 5 }",
+        "",
+    )
+    .await;
+    let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    let mut stmts = Vec::new();
+    for i in 0..20i32 {
+        stmts.push(c.prepare(&format!("SELECT $1::int * {i}")).await.unwrap());
+    }
+    // Every statement still works, in any order: evicted ones are prepared again.
+    for round in 0..2 {
+        for (i, st) in stmts.iter().enumerate().rev() {
+            let v: i32 = c.query_one(st, &[&(round + 1)]).await.unwrap().get(0);
+            assert_eq!(v, (round + 1) * i as i32);
+        }
+    }
+    let rows = c
+        .simple_query("SELECT count(*) FROM pg_prepared_statements")
+        .await
+        .unwrap();
+    let n: i64 = match &rows[1] {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).unwrap().parse().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        (1..=5).contains(&n),
+        "{n} statements prepared on the server connection"
+    );
+}

@@ -60,6 +60,8 @@ enum Expect {
     DescribePortal,
     Execute,
     Close,
+    /// A Close the gateway injected to evict a server-side statement: its answer is swallowed.
+    CloseInjected,
     /// Ends with ReadyForQuery.
     Sync,
     /// A simple query or function call: ends with ReadyForQuery.
@@ -561,6 +563,7 @@ impl Session {
             };
             if reusable && !db.settings.reset_query.is_empty() {
                 l.conn.prepared.clear();
+                l.conn.prepared_order.clear();
             }
             db.release(l, reusable);
         }
@@ -690,7 +693,11 @@ impl Session {
                 }
                 _ => self.desync(tag),
             },
-            b'2' | b'3' => pop = true,
+            b'2' => pop = true,
+            b'3' => {
+                pass = !matches!(self.expect.front(), Some(Expect::CloseInjected));
+                pop = true;
+            }
             b'C' | b'I' | b's' => {
                 pop = matches!(self.expect.front(), Some(Expect::Execute));
             }
@@ -1149,7 +1156,32 @@ impl Session {
             }
             return;
         }
+        let cap = l.db().settings.max_prepared_statements;
+        let mut evict = Vec::new();
+        while l.conn.prepared.len() >= cap {
+            let Some(old) = l.conn.prepared_order.pop_front() else {
+                break;
+            };
+            if l.conn.prepared.remove(&old) {
+                evict.push(old);
+            }
+        }
         l.conn.prepared.insert(p.hash);
+        l.conn.prepared_order.push_back(p.hash);
+        if l.conn.prepared_order.len() > 2 * cap {
+            // Entries of statements that failed to prepare: drop them.
+            let set = &l.conn.prepared;
+            l.conn.prepared_order.retain(|h| set.contains(h));
+        }
+        for old in evict {
+            // In stream order: a later Bind of the evicted statement re-prepares it.
+            let _ = fe::close(
+                &mut self.sout,
+                articdbm_pgwire::frontend::Target::Statement,
+                &format!("articdbm_s{old}"),
+            );
+            self.push(Expect::CloseInjected);
+        }
         self.sout.extend_from_slice(&p.parse);
         self.push(Expect::Parse {
             swallow: inject,

@@ -48,6 +48,7 @@ pub struct Shared {
     /// Keys the mock SCRAM verifiers of unknown users.
     pub mock_secret: String,
     statements: Mutex<HashMap<Bytes, u64>>,
+    next_statement: AtomicU64,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -72,7 +73,12 @@ impl Shared {
         if let Some(id) = m.get(parse_rest) {
             return *id;
         }
-        let id = m.len() as u64 + 1;
+        // Ids are never reused, so forgetting the registry when it grows large only costs
+        // re-preparing statements under new names.
+        if m.len() >= 100_000 {
+            m.clear();
+        }
+        let id = self.next_statement.fetch_add(1, Ordering::Relaxed);
         m.insert(Bytes::copy_from_slice(parse_rest), id);
         id
     }
@@ -318,6 +324,7 @@ impl Gateway {
             deny_marker: format!("articdbm_policy_denied_{}", random_hex(8)),
             mock_secret: random_hex(16),
             statements: Mutex::new(HashMap::new()),
+            next_statement: AtomicU64::new(1),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
 

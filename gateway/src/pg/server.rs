@@ -77,8 +77,10 @@ pub struct ServerConn {
     pub key: Option<(i32, Vec<u8>)>,
     pub created: Instant,
     pub idle_since: Instant,
-    /// Server-side names of the statements prepared on this connection.
+    /// Server-side names of the statements prepared on this connection, and the order they
+    /// were prepared in (oldest first) for eviction.
     pub prepared: HashSet<u64>,
+    pub prepared_order: std::collections::VecDeque<u64>,
     /// Index of the backend within its database.
     pub backend: usize,
     pub endpoint: Endpoint,
@@ -181,6 +183,7 @@ impl ServerConn {
             created: now,
             idle_since: now,
             prepared: HashSet::new(),
+            prepared_order: std::collections::VecDeque::new(),
             backend,
             endpoint: endpoint.clone(),
             broken: false,
