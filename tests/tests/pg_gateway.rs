@@ -415,6 +415,10 @@ async fn psql_and_pgbench_through_the_gateway() {
         };
         // Initialising goes through the gateway too (DDL and COPY are ordinary statements).
         run(&["-i", "-s", "1", "-q"]);
+        // One pgbench thread driving 8 clients over 4 server connections: its synchronous
+        // prepares must not wait in the pool queue behind its own clients' transactions.
+        let out = run(&["-M", "prepared", "-c", "8", "-j", "1", "-t", "50", "-S"]);
+        assert!(out.contains("number of failed transactions: 0"), "{out}");
         for mode in ["simple", "extended", "prepared"] {
             let out = run(&["-M", mode, "-c", "10", "-j", "2", "-t", "50", "-S"]);
             assert!(

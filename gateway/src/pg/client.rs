@@ -1135,6 +1135,17 @@ impl Session {
             server_name,
             route,
         };
+        if self.lease.is_none() && self.mode == PoolMode::Transaction {
+            // No server needed yet: the statement is prepared on whichever server connection
+            // first runs it (a Bind or Describe injects the Parse). A client preparing
+            // synchronously then never waits in the pool queue behind clients of its own
+            // thread; an error in the statement surfaces at its first use.
+            self.stmts.insert(name.to_string(), Arc::new(prepared));
+            let mut b = BytesMut::new();
+            be::parse_complete(&mut b);
+            self.push(Expect::Synth(b.freeze()));
+            return Ok(());
+        }
         if !self.ensure_server(route).await {
             self.skip_until_sync = true;
             return Ok(());
