@@ -195,10 +195,22 @@ impl Runtime {
             }
         }
         let compiled = self.engine.precompile_component(bytes)?;
-        std::fs::create_dir_all(dir)?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, &compiled)?;
-        std::fs::rename(&tmp, &path)?;
+        // Several processes (or runtimes) may compile the same component at once: each writes
+        // its own temporary file and renames it into place, so a reader only ever sees a
+        // whole artifact. Failing to cache is not failing to load.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(
+            "{hash}-{compat:016x}.{}.{n}.tmp",
+            std::process::id()
+        ));
+        let cached = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&tmp, &compiled))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = cached {
+            let _ = std::fs::remove_file(&tmp);
+            tracing::warn!(path = %path.display(), error = %e, "could not cache a compiled component");
+        }
         // SAFETY: these bytes were produced by `precompile_component` of this engine just now.
         unsafe { Component::deserialize(&self.engine, &compiled) }
     }
