@@ -8,3 +8,4 @@ pub mod metrics;
 pub mod pg;
 pub mod runtime;
 pub mod sqlite;
+mod sqltext;

@@ -302,7 +302,11 @@ async fn startup(
         };
         be::authentication_sasl_final(&mut out, &server_final);
     }
-    let user = user.expect("checked above");
+    // Both exchanges above refuse unknown users; this only names the known one.
+    let Some(user) = user else {
+        stream.write_all(&auth_failed(shared)).await?;
+        return Ok(None);
+    };
 
     let Some(db) = shared.database(&db_name) else {
         out.extend_from_slice(&fatal(

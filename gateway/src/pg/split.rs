@@ -4,6 +4,8 @@
 //! or inside parentheses (a `CREATE RULE` body). Each statement is then judged by policy on its
 //! own; whatever the split, the pieces cover the whole text, so no byte escapes judgement.
 
+use crate::sqltext::{block_comment_end, dollar_end, is_ident_cont, line_comment_end, quoted_end};
+
 /// One statement: its byte range in the original text, without the terminating `;`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Piece {
@@ -20,68 +22,20 @@ pub fn split(sql: &str) -> Vec<Piece> {
     let mut i = 0;
     let mut depth = 0usize;
     while i < b.len() {
+        if let Some(end) = skip(b, i) {
+            i = end;
+            continue;
+        }
         match b[i] {
-            b'\'' => {
-                let escapes =
-                    i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !is_ident(b[i - 2]));
-                i = skip_quoted(b, i + 1, b'\'', escapes);
-            }
-            b'"' => i = skip_quoted(b, i + 1, b'"', false),
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut nest = 1;
-                i += 2;
-                while i < b.len() && nest > 0 {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        nest += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        nest -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'$' if i == 0 || !is_ident(b[i - 1]) => {
-                // $tag$ ... $tag$ (tag: identifier chars, not starting with a digit, or empty).
-                let mut j = i + 1;
-                while j < b.len() && is_ident(b[j]) && b[j] != b'$' {
-                    j += 1;
-                }
-                let tag_ok = j < b.len()
-                    && b[j] == b'$'
-                    && !b.get(i + 1).is_some_and(|c| c.is_ascii_digit());
-                if tag_ok {
-                    let tag = &b[i..=j];
-                    let body = j + 1;
-                    match find(&b[body..], tag) {
-                        Some(k) => i = body + k + tag.len(),
-                        None => i = b.len(),
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            b'(' => {
-                depth += 1;
-                i += 1;
-            }
-            b')' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
             b';' if depth == 0 => {
                 out.push(Piece { start, end: i });
-                i += 1;
-                start = i;
+                start = i + 1;
             }
-            _ => i += 1,
+            _ => {}
         }
+        i += 1;
     }
     if start < b.len() || out.is_empty() {
         out.push(Piece {
@@ -97,58 +51,34 @@ pub fn is_blank(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        match b[i] {
-            c if c.is_ascii_whitespace() => i += 1,
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut nest = 1;
-                i += 2;
-                while i < b.len() && nest > 0 {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        nest += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        nest -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            _ => return false,
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+        } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
+            i = line_comment_end(b, i);
+        } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            i = block_comment_end(b, i);
+        } else {
+            return false;
         }
     }
     true
 }
 
-fn is_ident(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 || c == b'$'
-}
-
-fn skip_quoted(b: &[u8], mut i: usize, q: u8, backslash: bool) -> usize {
-    while i < b.len() {
-        if backslash && b[i] == b'\\' {
-            i += 2;
-            continue;
+/// The end of the string, quoted identifier, dollar quote or comment starting at `i`, if one
+/// starts there.
+fn skip(b: &[u8], i: usize) -> Option<usize> {
+    match b[i] {
+        b'\'' => {
+            let escapes =
+                i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !is_ident_cont(b[i - 2]));
+            Some(quoted_end(b, i, b'\'', escapes))
         }
-        if b[i] == q {
-            if b.get(i + 1) == Some(&q) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i += 1;
+        b'"' => Some(quoted_end(b, i, b'"', false)),
+        b'-' if b.get(i + 1) == Some(&b'-') => Some(line_comment_end(b, i)),
+        b'/' if b.get(i + 1) == Some(&b'*') => Some(block_comment_end(b, i)),
+        b'$' if i == 0 || !is_ident_cont(b[i - 1]) => dollar_end(b, i),
+        _ => None,
     }
-    b.len()
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]

@@ -126,24 +126,9 @@ fn shape_of(sql: &str, protocol: bindings::Protocol) -> Option<Vec<u8>> {
         match c {
             b'\'' | b'"' => {
                 let backslash = c == b'\'' && i > 0 && matches!(b[i - 1], b'e' | b'E');
-                let start = i;
-                i += 1;
-                while i < b.len() {
-                    if backslash && b[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == c {
-                        if b.get(i + 1) == Some(&c) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i = (i + 1).min(b.len());
-                out.extend_from_slice(&b[start..i]);
+                let end = crate::sqltext::quoted_end(b, i, c, backslash);
+                out.extend_from_slice(&b[i..end]);
+                i = end;
             }
             b'-' if b.get(i + 1) == Some(&b'-') => return None,
             b'/' if b.get(i + 1) == Some(&b'*') => return None,

@@ -5,6 +5,8 @@
 //! reports the syntax error). Token boundaries always fall on ASCII bytes or the end of the
 //! input, so every token text is a valid `&str` slice.
 
+use crate::sqltext::{block_comment_end, dollar_end, is_ident_cont, is_ident_start, quoted_end};
+
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -147,14 +149,6 @@ pub(crate) fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
-}
-
-fn is_ident_cont(b: u8) -> bool {
-    is_ident_start(b) || b.is_ascii_digit() || b == b'$'
-}
-
 const OP_CHARS: &[u8] = b"+-*/<>=~!@#%^&|`?";
 
 /// Split `sql` into tokens. Concatenating the token texts gives back `sql`.
@@ -237,72 +231,6 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token<'_>> {
         });
     }
     out
-}
-
-fn block_comment_end(b: &[u8], mut i: usize) -> usize {
-    let mut depth = 0usize;
-    while i < b.len() {
-        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            depth += 1;
-            i += 2;
-        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    b.len()
-}
-
-/// End (exclusive) of a quoted token starting at the opening quote `b[i]`.
-fn quoted_end(b: &[u8], mut i: usize, q: u8, backslash: bool) -> usize {
-    i += 1;
-    while i < b.len() {
-        if backslash && b[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if b[i] == q {
-            if b.get(i + 1) == Some(&q) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i += 1;
-    }
-    b.len()
-}
-
-/// `$tag$ ... $tag$` starting at `i`, if `b[i..]` opens one.
-fn dollar_end(b: &[u8], i: usize) -> Option<usize> {
-    let mut j = i + 1;
-    if b.get(j).is_some_and(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    while j < b.len() && b[j] != b'$' {
-        if !(is_ident_cont(b[j]) && b[j] != b'$') {
-            return None;
-        }
-        j += 1;
-    }
-    if j >= b.len() {
-        return None;
-    }
-    let tag = &b[i..=j];
-    let body = j + 1;
-    let mut k = body;
-    while k + tag.len() <= b.len() {
-        if &b[k..k + tag.len()] == tag {
-            return Some(k + tag.len());
-        }
-        k += 1;
-    }
-    Some(b.len())
 }
 
 fn number_end(b: &[u8], mut i: usize) -> usize {
