@@ -135,10 +135,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 
 fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
     let config = crate::config::Config::load(&args.config)?;
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = config.server.workers {
-        builder.worker_threads(n);
-    }
+    // One worker: a single-threaded runtime (no work stealing, no cross-thread wakeups),
+    // PgBouncer's model. More: tokio's multi-threaded scheduler.
+    let mut builder = match config.server.workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     let rt = builder.enable_all().thread_name("articdbm").build()?;
     rt.block_on(async move {
         let gw = crate::pg::Gateway::start(config).await?;

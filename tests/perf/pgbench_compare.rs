@@ -376,6 +376,7 @@ impl Gateway {
                  admin_listen = \"127.0.0.1:{admin}\"\n\
                  packs = [{pack:?}]\n\
                  plugin_dir = {plugins:?}\n\
+                 {workers}\n\
                  \n\
                  [[user]]\n\
                  name = \"{USER}\"\n\
@@ -398,6 +399,10 @@ impl Gateway {
                 supw = pg.password(),
                 host = pg.host(),
                 pgport = pg.port(),
+                workers = match std::env::var("ARTICDBM_BENCH_GATEWAY_WORKERS") {
+                    Ok(n) if !n.is_empty() => format!("workers = {n}"),
+                    _ => String::new(),
+                },
             ),
         )?;
         let log = dir.path().join("gateway.log");

@@ -131,6 +131,11 @@ impl Runtime {
             .memory_init_cow(true)
             .cranelift_opt_level(wasmtime::OptLevel::Speed)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // `ARTICDBM_WASM_PERFMAP=1` names plugin functions in `perf` profiles
+        // (/tmp/perf-PID.map); see docs/PLUGINS.md.
+        if std::env::var_os("ARTICDBM_WASM_PERFMAP").is_some_and(|v| v == "1") {
+            cfg.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&cfg).map_err(|e| EngineError::Engine(format!("{e:#}")))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)

@@ -186,122 +186,87 @@ struct Scanner<'a> {
     in_exec_comment: bool,
 }
 
-/// Words the scanner reacts to; everything else is `Kw::Other`.
-const KEYWORDS: &[(&str, Kw)] = &[
-    ("select", Kw::Select),
-    ("from", Kw::From),
-    ("group", Kw::Group),
-    ("set", Kw::Set),
-    ("values", Kw::Values),
-    ("limit", Kw::EndList),
-    ("offset", Kw::EndList),
-    ("fetch", Kw::EndList),
-    ("for", Kw::EndList),
-    ("procedure", Kw::EndList),
-    ("ascii", Kw::CharCode),
-    ("ord", Kw::CharCode),
-    ("unicode", Kw::CharCode),
-    ("substring", Kw::Slice),
-    ("substr", Kw::Slice),
-    ("mid", Kw::Slice),
-    ("left", Kw::Slice),
-    ("right", Kw::Slice),
-    ("substring_index", Kw::Slice),
-    ("concat", Kw::Concat),
-    ("concat_ws", Kw::Concat),
-    ("union", Kw::Union),
-    ("and", Kw::And),
-    ("or", Kw::Or),
-    ("not", Kw::Not),
-    ("where", Kw::Where),
-    ("when", Kw::When),
-    ("then", Kw::Then),
-    ("on", Kw::On),
-    ("having", Kw::Having),
-    ("order", Kw::Order),
-    ("by", Kw::By),
-    ("as", Kw::As),
-    ("cast", Kw::Cast),
-    ("chr", Kw::Chr),
-    ("char", Kw::Chr),
-    ("rand", Kw::Rand),
-    ("into", Kw::Into),
-    ("outfile", Kw::Outfile),
-    ("dumpfile", Kw::Outfile),
-    ("generate_series", Kw::Series),
-    ("benchmark", Kw::Series),
-    ("sleep", Kw::Delay),
-    ("pg_sleep", Kw::Delay),
-    ("pg_sleep_for", Kw::Delay),
-    ("pg_sleep_until", Kw::Delay),
-    ("waitfor", Kw::Waitfor),
-    ("extractvalue", Kw::Error),
-    ("updatexml", Kw::Error),
-    ("gtid_subset", Kw::Error),
-    ("gtid_subtract", Kw::Error),
-    ("load_file", Kw::File),
-    ("pg_read_file", Kw::File),
-    ("pg_read_binary_file", Kw::File),
-    ("pg_ls_dir", Kw::File),
-    ("lo_import", Kw::File),
-    ("lo_export", Kw::File),
-    ("drop", Kw::Verb),
-    ("alter", Kw::Verb),
-    ("grant", Kw::Verb),
-    ("update", Kw::Verb),
-    ("insert", Kw::Verb),
-    ("delete", Kw::Verb),
-    ("create", Kw::Verb),
-    ("truncate", Kw::Verb),
-    ("shutdown", Kw::Verb),
-    ("copy", Kw::Verb),
-    ("int", Kw::NumType),
-    ("int2", Kw::NumType),
-    ("int4", Kw::NumType),
-    ("int8", Kw::NumType),
-    ("integer", Kw::NumType),
-    ("smallint", Kw::NumType),
-    ("bigint", Kw::NumType),
-    ("numeric", Kw::NumType),
-    ("decimal", Kw::NumType),
-    ("real", Kw::NumType),
-    ("float", Kw::NumType),
-    ("float8", Kw::NumType),
-    ("double", Kw::NumType),
-    ("signed", Kw::NumType),
-    ("unsigned", Kw::NumType),
-];
+/// Longest word [`keyword`] and [`is_catalog`] react to; longer words are neither.
+const LONGEST_WORD: usize = 19;
 
-fn keyword(w: &[u8]) -> Kw {
-    KEYWORDS
-        .iter()
-        .find(|(k, _)| k.len() == w.len() && w.eq_ignore_ascii_case(k.as_bytes()))
-        .map_or(Kw::Other, |&(_, kw)| kw)
+/// Lower-cases `w` into `buf`; `None` when it is longer than any word the scanner reacts to.
+fn lowered<'b>(w: &[u8], buf: &'b mut [u8; LONGEST_WORD]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..w.len())?;
+    for (o, c) in out.iter_mut().zip(w) {
+        *o = c.to_ascii_lowercase();
+    }
+    Some(out)
 }
 
-/// Names of system catalogues and credential tables.
+/// The words the scanner reacts to (lower-cased); everything else is `Kw::Other`.
+fn keyword(w: &[u8]) -> Kw {
+    match w {
+        b"select" => Kw::Select,
+        b"from" => Kw::From,
+        b"group" => Kw::Group,
+        b"set" => Kw::Set,
+        b"values" => Kw::Values,
+        b"limit" | b"offset" | b"fetch" | b"for" | b"procedure" => Kw::EndList,
+        b"ascii" | b"ord" | b"unicode" => Kw::CharCode,
+        b"substring" | b"substr" | b"mid" | b"left" | b"right" | b"substring_index" => Kw::Slice,
+        b"concat" | b"concat_ws" => Kw::Concat,
+        b"union" => Kw::Union,
+        b"and" => Kw::And,
+        b"or" => Kw::Or,
+        b"not" => Kw::Not,
+        b"where" => Kw::Where,
+        b"when" => Kw::When,
+        b"then" => Kw::Then,
+        b"on" => Kw::On,
+        b"having" => Kw::Having,
+        b"order" => Kw::Order,
+        b"by" => Kw::By,
+        b"as" => Kw::As,
+        b"cast" => Kw::Cast,
+        b"chr" | b"char" => Kw::Chr,
+        b"rand" => Kw::Rand,
+        b"into" => Kw::Into,
+        b"outfile" | b"dumpfile" => Kw::Outfile,
+        b"generate_series" | b"benchmark" => Kw::Series,
+        b"sleep" | b"pg_sleep" | b"pg_sleep_for" | b"pg_sleep_until" => Kw::Delay,
+        b"waitfor" => Kw::Waitfor,
+        b"extractvalue" | b"updatexml" | b"gtid_subset" | b"gtid_subtract" => Kw::Error,
+        b"load_file"
+        | b"pg_read_file"
+        | b"pg_read_binary_file"
+        | b"pg_ls_dir"
+        | b"lo_import"
+        | b"lo_export" => Kw::File,
+        b"drop" | b"alter" | b"grant" | b"update" | b"insert" | b"delete" | b"create"
+        | b"truncate" | b"shutdown" | b"copy" => Kw::Verb,
+        b"int" | b"int2" | b"int4" | b"int8" | b"integer" | b"smallint" | b"bigint"
+        | b"numeric" | b"decimal" | b"real" | b"float" | b"float8" | b"double" | b"signed"
+        | b"unsigned" => Kw::NumType,
+        _ => Kw::Other,
+    }
+}
+
+/// Names of system catalogues and credential tables (lower-cased).
 fn is_catalog(w: &[u8]) -> bool {
-    const NAMES: &[&str] = &[
-        "information_schema",
-        "pg_catalog",
-        "pg_shadow",
-        "pg_authid",
-        "pg_user",
-        "pg_roles",
-        "pg_tables",
-        "pg_class",
-        "pg_namespace",
-        "pg_database",
-        "pg_proc",
-        "sqlite_master",
-        "sqlite_schema",
-        "sqlite_temp_master",
-        "performance_schema",
-        "dual",
-    ];
-    NAMES
-        .iter()
-        .any(|n| n.len() == w.len() && w.eq_ignore_ascii_case(n.as_bytes()))
+    matches!(
+        w,
+        b"information_schema"
+            | b"pg_catalog"
+            | b"pg_shadow"
+            | b"pg_authid"
+            | b"pg_user"
+            | b"pg_roles"
+            | b"pg_tables"
+            | b"pg_class"
+            | b"pg_namespace"
+            | b"pg_database"
+            | b"pg_proc"
+            | b"sqlite_master"
+            | b"sqlite_schema"
+            | b"sqlite_temp_master"
+            | b"performance_schema"
+            | b"dual"
+    )
 }
 
 impl Scanner<'_> {
@@ -564,25 +529,23 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                     sc.i += 1;
                 }
                 let w = &sc.s[start..sc.i];
-                if is_catalog(w) && !w.eq_ignore_ascii_case(b"dual") {
+                let mut buf = [0u8; LONGEST_WORD];
+                let lw = lowered(w, &mut buf).unwrap_or_default();
+                if is_catalog(lw) && lw != b"dual" {
                     sig.catalog_name = true;
                 }
-                if w.eq_ignore_ascii_case(b"mysql") && sc.peek(0) == b'.' {
+                if lw == b"mysql" && sc.peek(0) == b'.' {
                     let rest = &sc.s[sc.i + 1..];
                     if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"user") {
                         sig.catalog_name = true;
                     }
                 }
-                if w.eq_ignore_ascii_case(b"like") || w.eq_ignore_ascii_case(b"rlike") {
-                    Tok::Cmp(Cmp::Like)
-                } else if w.eq_ignore_ascii_case(b"between") {
-                    Tok::Cmp(Cmp::Between)
-                } else if w.eq_ignore_ascii_case(b"true") || w.eq_ignore_ascii_case(b"false") {
-                    Tok::Lit(Lit::Num { bit: true })
-                } else if w.eq_ignore_ascii_case(b"null") {
-                    Tok::Lit(Lit::Str)
-                } else {
-                    Tok::Word(keyword(w))
+                match lw {
+                    b"like" | b"rlike" => Tok::Cmp(Cmp::Like),
+                    b"between" => Tok::Cmp(Cmp::Between),
+                    b"true" | b"false" => Tok::Lit(Lit::Num { bit: true }),
+                    b"null" => Tok::Lit(Lit::Str),
+                    _ => Tok::Word(keyword(lw)),
                 }
             }
             b'(' => {
