@@ -1,0 +1,1465 @@
+//! The REST API under `/api/v1/` (see [`crate::openapi::ROUTES`] for the list), plus
+//! `/healthz` and `/metrics`.
+//!
+//! Every error is JSON: `{"error": {"code": "...", "message": "...", "field": "..."}}` with a
+//! 4xx status for bad input (the field named when there is one) and 5xx only for the
+//! manager's own failures. Writes are validated completely before anything is stored.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::auth::{Caller, Role, generate_key, hash_key, random_id};
+use crate::metrics::ManagerMetrics;
+use crate::store::{ApiKeyRow, AuditEvent, AuditFilter, GatewayRow, Store, StoreError, now_ms};
+use crate::validate;
+
+/// Largest JSON or pack body.
+pub const MAX_BODY: usize = 1 << 20;
+/// Largest plugin upload (component plus manifest).
+pub const MAX_UPLOAD: usize = 32 << 20;
+/// Longest a snapshot long-poll waits.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Shared state of the service.
+pub struct App {
+    pub store: Store,
+    pub metrics: ManagerMetrics,
+    /// The latest snapshot version; long-polls wait on it.
+    pub version: tokio::sync::watch::Sender<i64>,
+    /// Compiles uploaded components to check them against the WIT world.
+    pub validator: validate::ComponentValidator,
+}
+
+impl App {
+    fn published(&self, v: i64) {
+        self.version.send_if_modified(|cur| {
+            if v > *cur {
+                *cur = v;
+                true
+            } else {
+                false
+            }
+        });
+        self.metrics.snapshot_version.set(v);
+    }
+
+    async fn record(&self, caller: &Caller, tenant: &str, action: &str, target: &str) {
+        let e = AuditEvent {
+            id: random_id(16),
+            at: now_ms(),
+            tenant: tenant.to_string(),
+            actor: caller.actor(),
+            action: action.to_string(),
+            target: target.to_string(),
+            verdict: "ok".into(),
+            detail: Value::Null,
+        };
+        if let Err(e) = self.store.insert_audit(&[e]).await {
+            tracing::error!("audit event not stored: {e}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------- errors
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+    pub fn bad(field: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            field: Some(field.to_string()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid", message)
+        }
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+    pub fn store(e: StoreError) -> Self {
+        tracing::error!("{e}");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            e.to_string(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut err = json!({"code": self.code, "message": self.message});
+        if let Some(f) = self.field {
+            err["field"] = Value::String(f);
+        }
+        (self.status, Json(json!({ "error": err }))).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn ok(status: StatusCode, v: Value) -> ApiResult {
+    Ok((status, Json(v)).into_response())
+}
+
+/// A JSON body whose errors are JSON and name the field.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("request body larger than {MAX_BODY} bytes"),
+                )
+            } else {
+                ApiError::bad("body", e.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(Body).map_err(json_error)
+    }
+}
+
+fn json_error(e: serde_json::Error) -> ApiError {
+    let msg = e.to_string();
+    let field = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| {
+            let i = msg.find(p)? + p.len();
+            let j = msg[i..].find('`')?;
+            Some(msg[i..i + j].to_string())
+        })
+        .unwrap_or_else(|| "body".into());
+    ApiError::bad(&field, format!("invalid JSON body: {msg}"))
+}
+
+// ---------------------------------------------------------------- router
+
+pub fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        .route("/keys", get(list_keys).post(create_key))
+        .route("/keys/{id}", axum::routing::delete(revoke_key))
+        .route("/tenants", get(list_tenants).post(create_tenant))
+        .route("/tenants/{tenant}", get(get_tenant).delete(delete_tenant))
+        .route("/tenants/{tenant}/users", get(list_users).post(create_user))
+        .route(
+            "/tenants/{tenant}/users/{name}",
+            get(get_user).put(put_user).delete(delete_user),
+        )
+        .route(
+            "/tenants/{tenant}/databases",
+            get(list_databases).post(create_database),
+        )
+        .route(
+            "/tenants/{tenant}/databases/{name}",
+            get(get_database).put(put_database).delete(delete_database),
+        )
+        .route("/packs", get(list_packs))
+        .route(
+            "/packs/{name}",
+            get(get_pack).put(put_pack).delete(delete_pack),
+        )
+        .route(
+            "/plugins",
+            get(list_plugins)
+                .post(upload_plugin)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/plugins/{name}", get(get_plugin))
+        .route("/plugins/{name}/enable", post(enable_plugin))
+        .route("/plugins/{name}/disable", post(disable_plugin))
+        .route("/plugins/{name}/rollback", post(rollback_plugin))
+        .route("/gateways", get(list_gateways))
+        .route("/gateways/heartbeat", post(heartbeat))
+        .route("/snapshot", get(snapshot))
+        .route("/artifacts/{sha256}", get(artifact))
+        .route("/audit", get(query_audit).post(upload_audit))
+        .route("/openapi.json", get(openapi));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(no_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::metrics::count_requests,
+        ))
+        .with_state(app)
+}
+
+async fn no_route() -> ApiError {
+    ApiError::not_found("no such route; see /api/v1/openapi.json")
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> ApiResult {
+    match app.store.ping().await {
+        Ok(()) => ok(
+            StatusCode::OK,
+            json!({"status": "ok", "snapshot_version": *app.version.borrow()}),
+        ),
+        Err(e) => Err(ApiError::store(e)),
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+// ---------------------------------------------------------------- keys
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    role: String,
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+fn key_json(k: &ApiKeyRow) -> Value {
+    json!({"id": k.id, "role": k.role, "tenant": k.tenant, "name": k.name,
+           "created_at": k.created_at, "revoked_at": k.revoked_at})
+}
+
+async fn list_keys(State(app): State<Arc<App>>, caller: Caller) -> ApiResult {
+    caller.require(&[Role::Admin])?;
+    let keys = app.store.keys().await.map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"items": keys.iter().map(key_json).collect::<Vec<_>>()}),
+    )
+}
+
+async fn create_key(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Body(k): Body<NewKey>,
+) -> ApiResult {
+    caller.require(&[Role::Admin])?;
+    let role = Role::parse(&k.role).ok_or_else(|| {
+        ApiError::bad(
+            "role",
+            format!(
+                "unknown role '{}': admin, tenant-admin, auditor or gateway",
+                k.role
+            ),
+        )
+    })?;
+    match (role, &k.tenant) {
+        (Role::TenantAdmin, None) => {
+            return Err(ApiError::bad("tenant", "a tenant-admin key needs a tenant"));
+        }
+        (Role::TenantAdmin, Some(t)) => {
+            if app
+                .store
+                .get("tenant", "", t)
+                .await
+                .map_err(ApiError::store)?
+                .is_none()
+            {
+                return Err(ApiError::bad(
+                    "tenant",
+                    format!("tenant '{t}' does not exist"),
+                ));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::bad(
+                "tenant",
+                "only tenant-admin keys belong to a tenant",
+            ));
+        }
+        _ => {}
+    }
+    let key = generate_key();
+    let row = ApiKeyRow {
+        id: random_id(8),
+        role: role.as_str().into(),
+        tenant: k.tenant.clone(),
+        name: k.name.unwrap_or_default(),
+        created_at: now_ms(),
+        revoked_at: None,
+    };
+    app.store
+        .insert_key(&row, &hash_key(&key))
+        .await
+        .map_err(ApiError::store)?;
+    app.record(
+        &caller,
+        k.tenant.as_deref().unwrap_or(""),
+        "key.create",
+        &row.id,
+    )
+    .await;
+    let mut v = key_json(&row);
+    v["key"] = Value::String(key);
+    ok(StatusCode::CREATED, v)
+}
+
+async fn revoke_key(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    caller.require(&[Role::Admin])?;
+    if !app.store.revoke_key(&id).await.map_err(ApiError::store)? {
+        return Err(ApiError::not_found(format!("no live key with id '{id}'")));
+    }
+    app.record(&caller, "", "key.revoke", &id).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------- tenants
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+fn tenant_json(r: &crate::store::Resource) -> Value {
+    json!({"name": r.name, "description": r.body.get("description").cloned().unwrap_or(Value::Null),
+           "created_at": r.created_at})
+}
+
+async fn list_tenants(State(app): State<Arc<App>>, caller: Caller) -> ApiResult {
+    let all = app
+        .store
+        .list("tenant", Some(""))
+        .await
+        .map_err(ApiError::store)?;
+    let items: Vec<Value> = all
+        .iter()
+        .filter(|t| caller.can_read_tenant(&t.name))
+        .map(tenant_json)
+        .collect();
+    if caller.role == Role::Gateway {
+        return Err(ApiError::forbidden("the cluster key only reads snapshots"));
+    }
+    ok(StatusCode::OK, json!({ "items": items }))
+}
+
+async fn create_tenant(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Body(t): Body<NewTenant>,
+) -> ApiResult {
+    caller.require(&[Role::Admin])?;
+    validate::name("name", &t.name)?;
+    if app
+        .store
+        .get("tenant", "", &t.name)
+        .await
+        .map_err(ApiError::store)?
+        .is_some()
+    {
+        return Err(ApiError::conflict(format!("tenant '{}' exists", t.name)));
+    }
+    let (_, v) = app
+        .store
+        .put(
+            "tenant",
+            "",
+            &t.name,
+            &json!({"description": t.description}),
+        )
+        .await
+        .map_err(ApiError::store)?;
+    app.published(v);
+    app.record(&caller, &t.name, "tenant.create", &t.name).await;
+    let r = app
+        .store
+        .get("tenant", "", &t.name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::internal("tenant vanished"))?;
+    ok(StatusCode::CREATED, tenant_json(&r))
+}
+
+async fn tenant_exists(app: &App, caller: &Caller, tenant: &str) -> Result<(), ApiError> {
+    caller.read_tenant(tenant)?;
+    match app
+        .store
+        .get("tenant", "", tenant)
+        .await
+        .map_err(ApiError::store)?
+    {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(format!("tenant '{tenant}' not found"))),
+    }
+}
+
+async fn get_tenant(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    caller.read_tenant(&tenant)?;
+    let r = app
+        .store
+        .get("tenant", "", &tenant)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("tenant '{tenant}' not found")))?;
+    ok(StatusCode::OK, tenant_json(&r))
+}
+
+async fn delete_tenant(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    caller.read_tenant(&tenant)?;
+    caller.require(&[Role::Admin])?;
+    let v = app
+        .store
+        .delete("tenant", "", &tenant)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("tenant '{tenant}' not found")))?;
+    app.published(v);
+    app.record(&caller, &tenant, "tenant.delete", &tenant).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------- gateway users
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    name: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    scram: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    databases: Option<Vec<String>>,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+fn user_json(r: &crate::store::Resource) -> Value {
+    let mut v = r.body.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("scram");
+        o.insert("tenant".into(), Value::String(r.tenant.clone()));
+        o.insert("created_at".into(), json!(r.created_at));
+        o.insert("updated_at".into(), json!(r.updated_at));
+    }
+    v
+}
+
+async fn list_users(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    tenant_exists(&app, &caller, &tenant).await?;
+    let users = app
+        .store
+        .list("user", Some(&tenant))
+        .await
+        .map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"items": users.iter().map(user_json).collect::<Vec<_>>()}),
+    )
+}
+
+async fn get_user(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    tenant_exists(&app, &caller, &tenant).await?;
+    let r = app
+        .store
+        .get("user", &tenant, &name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("user '{name}' not found")))?;
+    ok(StatusCode::OK, user_json(&r))
+}
+
+async fn create_user(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Body(u): Body<NewUser>,
+) -> ApiResult {
+    save_user(&app, &caller, &tenant, None, u).await
+}
+
+async fn put_user(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+    Body(u): Body<NewUser>,
+) -> ApiResult {
+    save_user(&app, &caller, &tenant, Some(name), u).await
+}
+
+async fn save_user(
+    app: &App,
+    caller: &Caller,
+    tenant: &str,
+    path_name: Option<String>,
+    u: NewUser,
+) -> ApiResult {
+    tenant_exists(app, caller, tenant).await?;
+    caller.write_tenant(tenant)?;
+    validate::user_name("name", &u.name)?;
+    if let Some(p) = &path_name
+        && p != &u.name
+    {
+        return Err(ApiError::bad(
+            "name",
+            format!("the body names '{}' but the path names '{p}'", u.name),
+        ));
+    }
+    // Gateway users log in by name alone: a name belongs to one tenant.
+    for other in app
+        .store
+        .list("user", None)
+        .await
+        .map_err(ApiError::store)?
+    {
+        if other.name == u.name && other.tenant != tenant {
+            return Err(ApiError::conflict(format!(
+                "the user name '{}' is taken",
+                u.name
+            )));
+        }
+    }
+    let existing = app
+        .store
+        .get("user", tenant, &u.name)
+        .await
+        .map_err(ApiError::store)?;
+    if path_name.is_none() && existing.is_some() {
+        return Err(ApiError::conflict(format!(
+            "user '{}' exists; PUT /api/v1/tenants/{tenant}/users/{} replaces it",
+            u.name, u.name
+        )));
+    }
+    let scram = match (&u.password, &u.scram) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad(
+                "password",
+                "give password or scram, not both",
+            ));
+        }
+        (Some(p), None) => match existing
+            .as_ref()
+            .and_then(|e| e.body.get("scram").and_then(Value::as_str))
+            .and_then(|s| articdbm_pgwire::auth::scram::ScramVerifier::parse(s).ok())
+        {
+            // The same password again keeps its verifier: re-applying changes nothing.
+            Some(v) if v.verify_password(p.as_bytes()) => v.to_string(),
+            _ => validate::scram_from_password(p)?,
+        },
+        (None, Some(s)) => validate::scram_verifier(s)?,
+        (None, None) => match &existing {
+            Some(e) if path_name.is_some() => e
+                .body
+                .get("scram")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            _ => return Err(ApiError::bad("password", "a new user needs a password")),
+        },
+    };
+    if let Some(e) = &u.expires_at {
+        validate::timestamp("expires_at", e)?;
+    }
+    for (i, r) in u.roles.iter().enumerate() {
+        validate::user_name(&format!("roles[{i}]"), r)?;
+    }
+    let body = json!({"name": u.name, "scram": scram, "roles": u.roles,
+                      "databases": u.databases, "expires_at": u.expires_at});
+    let (created, v) = app
+        .store
+        .put("user", tenant, &u.name, &body)
+        .await
+        .map_err(ApiError::store)?;
+    app.published(v);
+    app.record(
+        caller,
+        tenant,
+        if created {
+            "user.create"
+        } else {
+            "user.update"
+        },
+        &u.name,
+    )
+    .await;
+    let r = app
+        .store
+        .get("user", tenant, &u.name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::internal("user vanished"))?;
+    ok(
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        user_json(&r),
+    )
+}
+
+async fn delete_user(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    delete_owned(&app, &caller, "user", &tenant, &name).await
+}
+
+async fn delete_owned(
+    app: &App,
+    caller: &Caller,
+    kind: &str,
+    tenant: &str,
+    name: &str,
+) -> ApiResult {
+    tenant_exists(app, caller, tenant).await?;
+    caller.write_tenant(tenant)?;
+    let v = app
+        .store
+        .delete(kind, tenant, name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("{kind} '{name}' not found")))?;
+    app.published(v);
+    app.record(caller, tenant, &format!("{kind}.delete"), name)
+        .await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------- databases
+
+async fn list_databases(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    tenant_exists(&app, &caller, &tenant).await?;
+    let dbs = app
+        .store
+        .list("database", Some(&tenant))
+        .await
+        .map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"items": dbs.iter().map(database_json).collect::<Vec<_>>()}),
+    )
+}
+
+fn database_json(r: &crate::store::Resource) -> Value {
+    let mut v = r.body.clone();
+    if let Some(o) = v.as_object_mut()
+        && o.contains_key("server_password")
+    {
+        o.insert("server_password".into(), Value::String("***".into()));
+    }
+    v
+}
+
+async fn get_database(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    tenant_exists(&app, &caller, &tenant).await?;
+    let r = app
+        .store
+        .get("database", &tenant, &name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("database '{name}' not found")))?;
+    ok(StatusCode::OK, database_json(&r))
+}
+
+async fn create_database(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Body(d): Body<Value>,
+) -> ApiResult {
+    save_database(&app, &caller, &tenant, None, d).await
+}
+
+async fn put_database(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+    Body(d): Body<Value>,
+) -> ApiResult {
+    save_database(&app, &caller, &tenant, Some(name), d).await
+}
+
+async fn save_database(
+    app: &App,
+    caller: &Caller,
+    tenant: &str,
+    path_name: Option<String>,
+    mut d: Value,
+) -> ApiResult {
+    tenant_exists(app, caller, tenant).await?;
+    caller.write_tenant(tenant)?;
+    let Some(obj) = d.as_object_mut() else {
+        return Err(ApiError::bad("body", "a database is a JSON object"));
+    };
+    let name = obj
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad("name", "missing field `name`"))?
+        .to_string();
+    validate::name("name", &name)?;
+    if let Some(p) = &path_name
+        && p != &name
+    {
+        return Err(ApiError::bad(
+            "name",
+            format!("the body names '{name}' but the path names '{p}'"),
+        ));
+    }
+    match obj.get("tenant") {
+        None => {
+            obj.insert("tenant".into(), Value::String(tenant.to_string()));
+        }
+        Some(Value::String(t)) if t == tenant => {}
+        Some(_) => {
+            return Err(ApiError::bad(
+                "tenant",
+                format!("the database belongs to the tenant in the path, '{tenant}'"),
+            ));
+        }
+    }
+    validate::database(&d)?;
+    for other in app
+        .store
+        .list("database", None)
+        .await
+        .map_err(ApiError::store)?
+    {
+        if other.name == name && other.tenant != tenant {
+            return Err(ApiError::conflict(format!(
+                "the database name '{name}' is taken"
+            )));
+        }
+    }
+    let existing = app
+        .store
+        .get("database", tenant, &name)
+        .await
+        .map_err(ApiError::store)?;
+    if path_name.is_none() && existing.is_some() {
+        return Err(ApiError::conflict(format!(
+            "database '{name}' exists; PUT /api/v1/tenants/{tenant}/databases/{name} replaces it"
+        )));
+    }
+    let (created, v) = app
+        .store
+        .put("database", tenant, &name, &d)
+        .await
+        .map_err(ApiError::store)?;
+    app.published(v);
+    app.record(
+        caller,
+        tenant,
+        if created {
+            "database.create"
+        } else {
+            "database.update"
+        },
+        &name,
+    )
+    .await;
+    ok(
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        database_json(&crate::store::Resource {
+            kind: "database".into(),
+            tenant: tenant.into(),
+            name,
+            body: d,
+            created_at: 0,
+            updated_at: 0,
+        }),
+    )
+}
+
+async fn delete_database(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    delete_owned(&app, &caller, "database", &tenant, &name).await
+}
+
+// ---------------------------------------------------------------- packs
+
+fn pack_json(r: &crate::store::Resource) -> Value {
+    json!({"name": r.name, "tenant": if r.tenant.is_empty() { Value::Null } else { Value::String(r.tenant.clone()) },
+           "kind": r.body.get("kind"), "mode": r.body.get("mode"),
+           "toml": r.body.get("toml"), "updated_at": r.updated_at})
+}
+
+async fn all_packs(app: &App) -> Result<Vec<crate::store::Resource>, ApiError> {
+    app.store.list("pack", None).await.map_err(ApiError::store)
+}
+
+async fn list_packs(State(app): State<Arc<App>>, caller: Caller) -> ApiResult {
+    if caller.role == Role::Gateway {
+        return Err(ApiError::forbidden("the cluster key only reads snapshots"));
+    }
+    let items: Vec<Value> = all_packs(&app)
+        .await?
+        .iter()
+        .filter(|p| p.tenant.is_empty() || caller.can_read_tenant(&p.tenant))
+        .map(pack_json)
+        .collect();
+    ok(StatusCode::OK, json!({ "items": items }))
+}
+
+async fn find_pack(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+) -> Result<crate::store::Resource, ApiError> {
+    if caller.role == Role::Gateway {
+        return Err(ApiError::forbidden("the cluster key only reads snapshots"));
+    }
+    all_packs(app)
+        .await?
+        .into_iter()
+        .find(|p| p.name == name && (p.tenant.is_empty() || caller.can_read_tenant(&p.tenant)))
+        .ok_or_else(|| ApiError::not_found(format!("pack '{name}' not found")))
+}
+
+async fn get_pack(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    let p = find_pack(&app, &caller, &name).await?;
+    ok(StatusCode::OK, pack_json(&p))
+}
+
+/// `PUT /api/v1/packs/{name}`: the body is the pack, TOML (any content type but JSON) or JSON.
+async fn put_pack(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    if caller.role == Role::Gateway || caller.role == Role::Auditor {
+        return Err(ApiError::forbidden(format!(
+            "the role {} cannot change anything",
+            caller.role.as_str()
+        )));
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let text = validate::pack_text(&body, is_json)?;
+    let pack = validate::parse_pack(&text, &name)?;
+    if pack.name != name {
+        return Err(ApiError::bad(
+            "name",
+            format!(
+                "the pack is named '{}' but the path names '{name}'",
+                pack.name
+            ),
+        ));
+    }
+    let tenant = pack.tenant.clone().unwrap_or_default();
+    match pack.kind {
+        articdbm_pack::PackKind::Baseline => caller.require(&[Role::Admin])?,
+        articdbm_pack::PackKind::Tenant => {
+            tenant_exists(&app, &caller, &tenant).await?;
+            caller.write_tenant(&tenant)?;
+        }
+    }
+    let packs = all_packs(&app).await?;
+    if let Some(other) = packs.iter().find(|p| p.name == name && p.tenant != tenant) {
+        if other.tenant.is_empty() || caller.can_read_tenant(&other.tenant) {
+            return Err(ApiError::conflict(format!(
+                "pack '{name}' belongs to {}",
+                if other.tenant.is_empty() {
+                    "the baseline".to_string()
+                } else {
+                    format!("tenant '{}'", other.tenant)
+                }
+            )));
+        }
+        return Err(ApiError::conflict(format!(
+            "the pack name '{name}' is taken"
+        )));
+    }
+    let plugins = app.store.active_plugins().await.map_err(ApiError::store)?;
+    let others: Vec<String> = packs
+        .iter()
+        .filter(|p| p.name != name)
+        .filter_map(|p| p.body.get("toml").and_then(Value::as_str).map(String::from))
+        .collect();
+    validate::pack_set(&pack, &others, &plugins)?;
+    let body = json!({"toml": text, "kind": match pack.kind {
+        articdbm_pack::PackKind::Baseline => "baseline",
+        articdbm_pack::PackKind::Tenant => "tenant",
+    }, "mode": format!("{:?}", pack.mode).to_lowercase()});
+    let (created, v) = app
+        .store
+        .put("pack", &tenant, &name, &body)
+        .await
+        .map_err(ApiError::store)?;
+    app.published(v);
+    app.record(
+        &caller,
+        &tenant,
+        if created {
+            "pack.create"
+        } else {
+            "pack.update"
+        },
+        &name,
+    )
+    .await;
+    let r = app
+        .store
+        .get("pack", &tenant, &name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::internal("pack vanished"))?;
+    let mut out = pack_json(&r);
+    out["snapshot_version"] = json!(v);
+    ok(
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        out,
+    )
+}
+
+async fn delete_pack(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    let p = find_pack(&app, &caller, &name).await?;
+    if p.tenant.is_empty() {
+        caller.require(&[Role::Admin])?;
+    } else {
+        caller.write_tenant(&p.tenant)?;
+    }
+    let v = app
+        .store
+        .delete("pack", &p.tenant, &name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("pack '{name}' not found")))?;
+    app.published(v);
+    app.record(&caller, &p.tenant, "pack.delete", &name).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------- plugins
+
+async fn list_plugins(State(app): State<Arc<App>>, caller: Caller) -> ApiResult {
+    caller.require(&[Role::Admin, Role::TenantAdmin, Role::Auditor])?;
+    let states = app.store.plugin_states().await.map_err(ApiError::store)?;
+    let active = app.store.active_plugins().await.map_err(ApiError::store)?;
+    let items: Vec<Value> = states
+        .iter()
+        .map(|s| {
+            let a = active.iter().find(|a| a.name == s.name);
+            json!({"name": s.name, "enabled": s.enabled, "active_version": s.active_version,
+                   "sha256": a.map(|a| a.sha256.clone()),
+                   "description": a.and_then(|a| a.manifest.get("description").cloned())})
+        })
+        .collect();
+    ok(StatusCode::OK, json!({ "items": items }))
+}
+
+async fn get_plugin(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    caller.require(&[Role::Admin, Role::TenantAdmin, Role::Auditor])?;
+    let states = app.store.plugin_states().await.map_err(ApiError::store)?;
+    let s = states
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("plugin '{name}' not found")))?;
+    let versions = app
+        .store
+        .plugin_versions(&name)
+        .await
+        .map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"name": s.name, "enabled": s.enabled, "active_version": s.active_version,
+               "versions": versions.iter().map(|v| json!({
+                   "version": v.version, "sha256": v.sha256, "size": v.size,
+                   "created_at": v.created_at,
+                   "manifest_version": v.manifest.get("version"),
+                   "config_schema": v.manifest.get("config_schema"),
+               })).collect::<Vec<_>>()}),
+    )
+}
+
+/// `POST /api/v1/plugins`, multipart: `manifest` (the plugin's JSON manifest) and `component`
+/// (the `.wasm` component). Validated against the WIT world before anything is stored.
+async fn upload_plugin(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult {
+    caller.require(&[Role::Admin])?;
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::bad(
+            "body",
+            format!("expected multipart/form-data with `manifest` and `component`: {e}"),
+        )
+    })?;
+    let mut manifest = None;
+    let mut component = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                let too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+                return Err(if too_large {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_large",
+                        format!("upload larger than {MAX_UPLOAD} bytes"),
+                    )
+                } else {
+                    ApiError::bad("body", format!("malformed multipart body: {e}"))
+                });
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("upload larger than {MAX_UPLOAD} bytes"),
+                )
+            } else {
+                ApiError::bad(&name, format!("cannot read the part: {e}"))
+            }
+        })?;
+        match name.as_str() {
+            "manifest" => manifest = Some(bytes),
+            "component" => component = Some(bytes),
+            other => {
+                return Err(ApiError::bad(
+                    other,
+                    format!("unknown part '{other}': send `manifest` and `component`"),
+                ));
+            }
+        }
+    }
+    let manifest = manifest.ok_or_else(|| ApiError::bad("manifest", "missing part `manifest`"))?;
+    let component =
+        component.ok_or_else(|| ApiError::bad("component", "missing part `component`"))?;
+    let (parsed, manifest_json) = validate::manifest(&manifest)?;
+    let validator = app.validator.clone();
+    let bytes = component.clone();
+    let m = parsed.clone();
+    let sha = tokio::task::spawn_blocking(move || validator.check(&bytes, m))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    // The new schema must accept the configs packs already give this plugin.
+    let packs = all_packs(&app).await?;
+    validate::packs_accept(&parsed, &packs)?;
+    let (version, v) = app
+        .store
+        .add_plugin_version(&parsed.name, &sha, &component, &manifest_json)
+        .await
+        .map_err(ApiError::store)?;
+    app.published(v);
+    app.record(
+        &caller,
+        "",
+        "plugin.upload",
+        &format!("{}@{version}", parsed.name),
+    )
+    .await;
+    ok(
+        StatusCode::CREATED,
+        json!({"name": parsed.name, "version": version, "sha256": sha, "size": component.len(),
+               "snapshot_version": v}),
+    )
+}
+
+async fn set_plugin(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+    version: Option<i64>,
+    enabled: Option<bool>,
+    action: &str,
+) -> ApiResult {
+    caller.require(&[Role::Admin])?;
+    if let Some(ver) = version {
+        let versions = app
+            .store
+            .plugin_versions(name)
+            .await
+            .map_err(ApiError::store)?;
+        let Some(pv) = versions.iter().find(|v| v.version == ver) else {
+            return Err(ApiError::bad(
+                "version",
+                format!("plugin '{name}' has no version {ver}"),
+            ));
+        };
+        let m = articdbm_pack::PluginManifest::parse(&pv.manifest.to_string(), name)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        validate::packs_accept(&m, &all_packs(app).await?)?;
+    }
+    let v = app
+        .store
+        .set_plugin(name, version, enabled)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("plugin '{name}' not found")))?;
+    app.published(v);
+    app.record(caller, "", action, name).await;
+    ok(StatusCode::OK, json!({"name": name, "snapshot_version": v}))
+}
+
+async fn enable_plugin(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    set_plugin(&app, &caller, &name, None, Some(true), "plugin.enable").await
+}
+
+async fn disable_plugin(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    set_plugin(&app, &caller, &name, None, Some(false), "plugin.disable").await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rollback {
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+/// Makes an earlier version active: the one given, or the one before the active one.
+async fn rollback_plugin(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(r): Body<Rollback>,
+) -> ApiResult {
+    caller.require(&[Role::Admin])?;
+    let version = match r.version {
+        Some(v) => v,
+        None => {
+            let states = app.store.plugin_states().await.map_err(ApiError::store)?;
+            let s = states
+                .iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| ApiError::not_found(format!("plugin '{name}' not found")))?;
+            let versions = app
+                .store
+                .plugin_versions(&name)
+                .await
+                .map_err(ApiError::store)?;
+            versions
+                .iter()
+                .rev()
+                .map(|v| v.version)
+                .find(|v| *v < s.active_version)
+                .ok_or_else(|| {
+                    ApiError::bad(
+                        "version",
+                        format!("plugin '{name}' has no version before {}", s.active_version),
+                    )
+                })?
+        }
+    };
+    set_plugin(&app, &caller, &name, Some(version), None, "plugin.rollback").await
+}
+
+// ---------------------------------------------------------------- gateways and snapshots
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Heartbeat {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    snapshot_version: i64,
+}
+
+async fn heartbeat(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Body(h): Body<Heartbeat>,
+) -> ApiResult {
+    caller.require(&[Role::Gateway, Role::Admin])?;
+    validate::user_name("id", &h.id)?;
+    app.store
+        .heartbeat(&GatewayRow {
+            id: h.id,
+            name: h.name,
+            version: h.version,
+            snapshot_version: h.snapshot_version,
+            last_seen: now_ms(),
+        })
+        .await
+        .map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"snapshot_version": *app.version.borrow()}),
+    )
+}
+
+async fn list_gateways(State(app): State<Arc<App>>, caller: Caller) -> ApiResult {
+    caller.require(&[Role::Admin, Role::Auditor])?;
+    let gws = app.store.gateways().await.map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"items": gws.iter().map(|g| json!({"id": g.id, "name": g.name, "version": g.version,
+            "snapshot_version": g.snapshot_version, "last_seen": g.last_seen})).collect::<Vec<_>>()}),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotQuery {
+    /// Answer only once the version is above this (long poll)...
+    #[serde(default)]
+    after: Option<i64>,
+    /// ...waiting at most this long (seconds, ≤ 60); then 304.
+    #[serde(default)]
+    wait: Option<u64>,
+}
+
+/// `GET /api/v1/snapshot`: everything a gateway enforces, as one versioned document.
+async fn snapshot(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    q: Result<Query<SnapshotQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    caller.require(&[Role::Gateway, Role::Admin])?;
+    let Query(q) = q.map_err(|e| ApiError::bad("query", e.body_text()))?;
+    if let Some(after) = q.after {
+        let wait = Duration::from_secs(q.wait.unwrap_or(30)).min(MAX_WAIT);
+        let mut rx = app.version.subscribe();
+        let reached = tokio::time::timeout(wait, rx.wait_for(|v| *v > after)).await;
+        if !matches!(reached, Ok(Ok(_))) {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
+        }
+    }
+    let doc = crate::snapshot::build(&app.store)
+        .await
+        .map_err(ApiError::store)?;
+    ok(StatusCode::OK, doc)
+}
+
+async fn artifact(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(sha): Path<String>,
+) -> ApiResult {
+    caller.require(&[Role::Gateway, Role::Admin])?;
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad("sha256", "expected 64 hex digits"));
+    }
+    let bytes = app
+        .store
+        .artifact(&sha.to_ascii_lowercase())
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("no artifact {sha}")))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/wasm")],
+        Bytes::from(bytes),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------- audit
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditUpload {
+    events: Vec<AuditEvent>,
+}
+
+/// `POST /api/v1/audit`: a batch of gateway events; ids make a resend harmless.
+async fn upload_audit(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Body(b): Body<AuditUpload>,
+) -> ApiResult {
+    caller.require(&[Role::Gateway])?;
+    if b.events.len() > 10_000 {
+        return Err(ApiError::bad("events", "at most 10000 events per batch"));
+    }
+    for (i, e) in b.events.iter().enumerate() {
+        if e.id.is_empty() || e.id.len() > 128 {
+            return Err(ApiError::bad(
+                &format!("events[{i}].id"),
+                "an event id is 1 to 128 characters",
+            ));
+        }
+    }
+    let new = app
+        .store
+        .insert_audit(&b.events)
+        .await
+        .map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"received": b.events.len(), "stored": new}),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    tenant: Option<String>,
+    actor: Option<String>,
+    verdict: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    limit: Option<i64>,
+    /// The `next` cursor of the previous page.
+    cursor: Option<String>,
+}
+
+async fn query_audit(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let Query(q) = q.map_err(|e| ApiError::bad("query", e.body_text()))?;
+    let tenant = match caller.role {
+        Role::Admin | Role::Auditor => q.tenant,
+        Role::TenantAdmin => {
+            let own = caller.tenant.clone();
+            if let Some(t) = &q.tenant
+                && Some(t) != own.as_ref()
+            {
+                return Err(ApiError::not_found(format!("tenant '{t}' not found")));
+            }
+            own
+        }
+        Role::Gateway => return Err(ApiError::forbidden("the cluster key only writes audit")),
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad("limit", "limit is 1 to 1000"));
+    }
+    let before = match &q.cursor {
+        None => None,
+        Some(c) => {
+            let (at, id) = c
+                .split_once('.')
+                .and_then(|(a, i)| Some((a.parse::<i64>().ok()?, i.to_string())))
+                .ok_or_else(|| ApiError::bad("cursor", "not a cursor from a previous page"))?;
+            Some((at, id))
+        }
+    };
+    let events = app
+        .store
+        .audit(&AuditFilter {
+            tenant,
+            actor: q.actor,
+            verdict: q.verdict,
+            since: q.since,
+            until: q.until,
+            before,
+            limit,
+        })
+        .await
+        .map_err(ApiError::store)?;
+    let next = if events.len() as i64 == limit {
+        events.last().map(|e| format!("{}.{}", e.at, e.id))
+    } else {
+        None
+    };
+    ok(StatusCode::OK, json!({"items": events, "next": next}))
+}

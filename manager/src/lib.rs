@@ -1,0 +1,237 @@
+//! The ArticDBM manager: REST API (axum) over a store (sqlx: embedded SQLite by default,
+//! PostgreSQL by `DATABASE_URL`), the plugin registry, rule packs, and the versioned
+//! configuration snapshot gateways pull. See docs/USAGE.md and docs/ARCHITECTURE.md.
+
+pub mod api;
+pub mod apply;
+pub mod auth;
+pub mod metrics;
+pub mod openapi;
+pub mod snapshot;
+pub mod store;
+pub mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::api::App;
+use crate::auth::{Role, generate_key, hash_key, random_id};
+use crate::store::{ApiKeyRow, Store, now_ms};
+
+/// What `articdbm-manager serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Store URL; default `sqlite:DATA_DIR/manager.db`.
+    pub database_url: Option<String>,
+    /// Admin key to create on first start (else one is generated and printed once).
+    pub bootstrap_key: Option<String>,
+    /// A cluster key (role `gateway`) to register if it is not yet.
+    pub cluster_key: Option<String>,
+    /// Components (`NAME.wasm` + `NAME.json`) registered at start when no version of that
+    /// plugin exists yet.
+    pub seed_plugins: Option<PathBuf>,
+    /// Pack files registered at start when no pack of that name exists yet.
+    pub seed_packs: Vec<PathBuf>,
+}
+
+/// A running manager.
+pub struct Manager {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Manager {
+    pub async fn start(opts: ServeOptions) -> anyhow::Result<Manager> {
+        std::fs::create_dir_all(&opts.data_dir)
+            .with_context(|| format!("--data-dir {}", opts.data_dir.display()))?;
+        let url = match &opts.database_url {
+            Some(u) => u.clone(),
+            None => format!(
+                "sqlite:{}?mode=rwc",
+                opts.data_dir.join("manager.db").display()
+            ),
+        };
+        let store = Store::open(&url)
+            .await
+            .with_context(|| format!("store {}", store::redact(&url)))?;
+        bootstrap(&store, &opts).await?;
+        let version = store.snapshot_version().await?;
+        let metrics = metrics::ManagerMetrics::new();
+        metrics.snapshot_version.set(version);
+        let app = Arc::new(App {
+            store,
+            metrics,
+            version: tokio::sync::watch::Sender::new(version),
+            validator: validate::ComponentValidator::new()?,
+        });
+        seed(&app, &opts).await?;
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .with_context(|| format!("--listen {}", opts.listen))?;
+        let addr = listener.local_addr()?;
+        let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+        let router = api::router(Arc::clone(&app));
+        let task = tokio::spawn(async move {
+            let stopped = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::error!("manager HTTP server failed: {e}");
+            }
+        });
+        Ok(Manager {
+            addr,
+            app,
+            shutdown,
+            task,
+        })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        // Long polls end with the connections; don't wait for them.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.task).await;
+    }
+}
+
+async fn bootstrap(store: &Store, opts: &ServeOptions) -> anyhow::Result<()> {
+    if store.key_count().await? == 0 {
+        let (key, generated) = match &opts.bootstrap_key {
+            Some(k) if k.len() >= 16 => (k.clone(), false),
+            Some(_) => anyhow::bail!("ARTICDBM_BOOTSTRAP_KEY: at least 16 characters"),
+            None => (generate_key(), true),
+        };
+        store
+            .insert_key(
+                &ApiKeyRow {
+                    id: random_id(8),
+                    role: Role::Admin.as_str().into(),
+                    tenant: None,
+                    name: "bootstrap".into(),
+                    created_at: now_ms(),
+                    revoked_at: None,
+                },
+                &hash_key(&key),
+            )
+            .await?;
+        if generated {
+            // Printed once, never stored in clear.
+            println!("articdbm-manager bootstrap admin key (shown once): {key}");
+        } else {
+            tracing::info!("bootstrap admin key registered from ARTICDBM_BOOTSTRAP_KEY");
+        }
+    }
+    if let Some(k) = &opts.cluster_key {
+        if k.len() < 16 {
+            anyhow::bail!("ARTICDBM_CLUSTER_KEY: at least 16 characters");
+        }
+        if store.key_by_hash(&hash_key(k)).await?.is_none() {
+            store
+                .insert_key(
+                    &ApiKeyRow {
+                        id: random_id(8),
+                        role: Role::Gateway.as_str().into(),
+                        tenant: None,
+                        name: "cluster".into(),
+                        created_at: now_ms(),
+                        revoked_at: None,
+                    },
+                    &hash_key(k),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Registers seed plugins and packs that are not registered yet.
+async fn seed(app: &Arc<App>, opts: &ServeOptions) -> anyhow::Result<()> {
+    if let Some(dir) = &opts.seed_plugins {
+        let known: Vec<String> = app
+            .store
+            .plugin_states()
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("--seed-plugins {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+            .collect();
+        entries.sort();
+        for wasm in entries {
+            let name = wasm
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if known.contains(&name) {
+                continue;
+            }
+            let bytes = std::fs::read(&wasm)?;
+            let mtext = std::fs::read(wasm.with_extension("json"))
+                .with_context(|| format!("{}: its manifest", wasm.display()))?;
+            let (m, mjson) = validate::manifest(&mtext)
+                .map_err(|e| anyhow::anyhow!("{}: {}", wasm.display(), e.message))?;
+            let v = app.validator.clone();
+            let b2 = bytes.clone();
+            let sha = tokio::task::spawn_blocking(move || v.check(&b2, m))
+                .await?
+                .map_err(|e| anyhow::anyhow!("{}: {}", wasm.display(), e.message))?;
+            let (_, ver) = app
+                .store
+                .add_plugin_version(&name, &sha, &bytes, &mjson)
+                .await?;
+            app.version.send_replace(ver);
+            tracing::info!(plugin = %name, "seed plugin registered");
+        }
+    }
+    for file in &opts.seed_packs {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--seed-pack {}", file.display()))?;
+        let pack = validate::parse_pack(&text, &file.display().to_string())
+            .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))?;
+        let tenant = pack.tenant.clone().unwrap_or_default();
+        if app.store.get("pack", &tenant, &pack.name).await?.is_some() {
+            continue;
+        }
+        let kind = match pack.kind {
+            articdbm_pack::PackKind::Baseline => "baseline",
+            articdbm_pack::PackKind::Tenant => "tenant",
+        };
+        let (_, ver) = app
+            .store
+            .put(
+                "pack",
+                &tenant,
+                &pack.name,
+                &serde_json::json!({"toml": text, "kind": kind, "mode": format!("{:?}", pack.mode).to_lowercase()}),
+            )
+            .await?;
+        app.version.send_replace(ver);
+        tracing::info!(pack = %pack.name, "seed pack registered");
+    }
+    Ok(())
+}
+
+/// The default data directory: `$XDG_DATA_HOME/articdbm-manager` or `~/.local/share/...`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return Path::new(&d).join("articdbm-manager");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return Path::new(&h).join(".local/share/articdbm-manager");
+    }
+    PathBuf::from("articdbm-manager-data")
+}

@@ -1,0 +1,82 @@
+//! The manager's Prometheus metrics.
+
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use crate::api::App;
+
+pub struct ManagerMetrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub auth_failures: IntCounter,
+    pub snapshot_version: IntGauge,
+}
+
+impl Default for ManagerMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ManagerMetrics {
+    pub fn new() -> ManagerMetrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "articdbm_manager_http_requests_total",
+                "API requests by route and status",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("constant metric definition");
+        let auth_failures = IntCounter::new(
+            "articdbm_manager_auth_failures_total",
+            "Requests with an unknown or revoked API key",
+        )
+        .expect("constant metric definition");
+        let snapshot_version = IntGauge::new(
+            "articdbm_manager_snapshot_version",
+            "Version of the configuration snapshot served to gateways",
+        )
+        .expect("constant metric definition");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(auth_failures.clone()),
+            Box::new(snapshot_version.clone()),
+        ] {
+            registry.register(c).expect("metric registered once");
+        }
+        ManagerMetrics {
+            registry,
+            requests,
+            auth_failures,
+            snapshot_version,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// Counts every request by its route template (never the raw path: bounded label values).
+pub async fn count_requests(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    app.metrics
+        .requests
+        .with_label_values(&[method.as_str(), route.as_str(), resp.status().as_str()])
+        .inc();
+    resp
+}

@@ -1,0 +1,352 @@
+//! The OpenAPI 3.1 document of the API, served at `/api/v1/openapi.json`. [`ROUTES`] is the
+//! one list of routes; a test requests every entry from a running manager, so the document
+//! and the router cannot drift apart silently.
+
+use serde_json::{Map, Value, json};
+
+/// A documented route.
+pub struct Route {
+    pub method: &'static str,
+    /// OpenAPI path template (`{name}` parameters), without the `/api/v1` prefix when `api`.
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Roles allowed (`cluster` is the gateway key).
+    pub roles: &'static str,
+    /// Request body: "json", "toml", "multipart" or "".
+    pub body: &'static str,
+}
+
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    roles: &'static str,
+    body: &'static str,
+) -> Route {
+    Route {
+        method,
+        path,
+        summary,
+        roles,
+        body,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    r(
+        "get",
+        "/healthz",
+        "Liveness and store reachability",
+        "none",
+        "",
+    ),
+    r("get", "/metrics", "Prometheus metrics", "none", ""),
+    r("get", "/api/v1/openapi.json", "This document", "none", ""),
+    r(
+        "get",
+        "/api/v1/keys",
+        "List API keys (never the keys themselves)",
+        "admin",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/keys",
+        "Create an API key; the key is shown once",
+        "admin",
+        "json",
+    ),
+    r(
+        "delete",
+        "/api/v1/keys/{id}",
+        "Revoke an API key",
+        "admin",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants",
+        "List tenants (a tenant-admin sees its own)",
+        "admin, tenant-admin, auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/tenants",
+        "Create a tenant",
+        "admin",
+        "json",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants/{tenant}",
+        "Get a tenant",
+        "admin, tenant-admin (own), auditor",
+        "",
+    ),
+    r(
+        "delete",
+        "/api/v1/tenants/{tenant}",
+        "Delete a tenant and everything it owns",
+        "admin",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants/{tenant}/users",
+        "List gateway users",
+        "admin, tenant-admin (own), auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/tenants/{tenant}/users",
+        "Create a gateway user (password turned into a SCRAM verifier)",
+        "admin, tenant-admin (own)",
+        "json",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants/{tenant}/users/{name}",
+        "Get a gateway user",
+        "admin, tenant-admin (own), auditor",
+        "",
+    ),
+    r(
+        "put",
+        "/api/v1/tenants/{tenant}/users/{name}",
+        "Create or replace a gateway user",
+        "admin, tenant-admin (own)",
+        "json",
+    ),
+    r(
+        "delete",
+        "/api/v1/tenants/{tenant}/users/{name}",
+        "Delete a gateway user",
+        "admin, tenant-admin (own)",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants/{tenant}/databases",
+        "List databases",
+        "admin, tenant-admin (own), auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/tenants/{tenant}/databases",
+        "Create a database (the gateway config's [[database]] table as JSON)",
+        "admin, tenant-admin (own)",
+        "json",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants/{tenant}/databases/{name}",
+        "Get a database (server password masked)",
+        "admin, tenant-admin (own), auditor",
+        "",
+    ),
+    r(
+        "put",
+        "/api/v1/tenants/{tenant}/databases/{name}",
+        "Create or replace a database",
+        "admin, tenant-admin (own)",
+        "json",
+    ),
+    r(
+        "delete",
+        "/api/v1/tenants/{tenant}/databases/{name}",
+        "Delete a database",
+        "admin, tenant-admin (own)",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/packs",
+        "List rule packs (baseline and readable tenant packs)",
+        "admin, tenant-admin, auditor",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/packs/{name}",
+        "Get a rule pack",
+        "admin, tenant-admin, auditor",
+        "",
+    ),
+    r(
+        "put",
+        "/api/v1/packs/{name}",
+        "Create or replace a rule pack (TOML, or JSON with Content-Type application/json); validated against plugin schemas",
+        "admin; tenant-admin for its own tenant pack",
+        "toml",
+    ),
+    r(
+        "delete",
+        "/api/v1/packs/{name}",
+        "Delete a rule pack",
+        "admin; tenant-admin for its own tenant pack",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/plugins",
+        "List plugins with their active version",
+        "admin, tenant-admin, auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/plugins",
+        "Upload a plugin version (multipart: manifest, component); validated against the WIT world",
+        "admin",
+        "multipart",
+    ),
+    r(
+        "get",
+        "/api/v1/plugins/{name}",
+        "Get a plugin and its versions",
+        "admin, tenant-admin, auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/plugins/{name}/enable",
+        "Enable a plugin",
+        "admin",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/plugins/{name}/disable",
+        "Disable a plugin (its bindings fail as configured)",
+        "admin",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/plugins/{name}/rollback",
+        "Make an earlier version active (`{\"version\": N}`, or the previous one)",
+        "admin",
+        "json",
+    ),
+    r(
+        "get",
+        "/api/v1/gateways",
+        "Registered gateways and the snapshot each applied",
+        "admin, auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/gateways/heartbeat",
+        "A gateway reports itself",
+        "cluster",
+        "json",
+    ),
+    r(
+        "get",
+        "/api/v1/snapshot",
+        "The configuration snapshot; `?after=N&wait=S` long-polls for a newer one (304 on timeout)",
+        "cluster, admin",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/artifacts/{sha256}",
+        "A plugin component by content hash",
+        "cluster, admin",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/audit",
+        "Audit events, newest first (filters: tenant, actor, verdict, since, until; `cursor` pages)",
+        "admin, auditor, tenant-admin (own)",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/audit",
+        "A batch of gateway audit events; ids make resends harmless",
+        "cluster",
+        "json",
+    ),
+];
+
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let entry = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        let params: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut op = json!({
+            "summary": route.summary,
+            "description": format!("Roles: {}.", route.roles),
+            "responses": {
+                "200": {"description": "OK"},
+                "400": {"$ref": "#/components/responses/Error"},
+                "401": {"$ref": "#/components/responses/Error"},
+                "403": {"$ref": "#/components/responses/Error"},
+                "404": {"$ref": "#/components/responses/Error"},
+            },
+        });
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        if route.roles == "none" {
+            op["security"] = json!([]);
+        }
+        let content = match route.body {
+            "json" => Some(json!({"application/json": {"schema": {"type": "object"}}})),
+            "toml" => Some(json!({
+                "application/toml": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            })),
+            "multipart" => Some(json!({"multipart/form-data": {"schema": {
+                "type": "object",
+                "required": ["manifest", "component"],
+                "properties": {
+                    "manifest": {"type": "string", "format": "binary"},
+                    "component": {"type": "string", "format": "binary"},
+                },
+            }}})),
+            _ => None,
+        };
+        if let Some(c) = content {
+            op["requestBody"] = json!({"required": true, "content": c});
+        }
+        entry[route.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ArticDBM manager",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Tenants, gateway users, databases, plugins, rule packs, snapshots for gateways, audit. See docs/USAGE.md.",
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": {
+                "description": "An error",
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"error": {"type": "object", "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "field": {"type": "string"},
+                    }}},
+                }}},
+            }},
+        },
+    })
+}

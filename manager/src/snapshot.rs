@@ -1,0 +1,48 @@
+//! The configuration snapshot gateways pull: one versioned JSON document with everything a
+//! gateway enforces. Plugin components are referenced by content hash and fetched from
+//! `/api/v1/artifacts/{sha256}`, so an unchanged plugin is never downloaded twice.
+//!
+//! ```json
+//! {"version": 7,
+//!  "plugins": [{"name": "sqli-guard", "version": 2, "sha256": "…", "manifest": {…}}],
+//!  "packs": [{"name": "default", "tenant": null, "toml": "…"}],
+//!  "config": "[[user]]\n…\n[[database]]\n…"}
+//! ```
+//!
+//! `config` holds `[[user]]` and `[[database]]` tables in the gateway's own config format,
+//! which the gateway appends to its file and parses with the same strict parser.
+
+use serde_json::{Value, json};
+
+use crate::store::{Result, Store};
+use crate::validate::config_toml;
+
+pub async fn build(store: &Store) -> Result<Value> {
+    // Read the version first: anything changed after it shows up in a later version.
+    let version = store.snapshot_version().await?;
+    let plugins = store.active_plugins().await?;
+    let packs = store.list("pack", None).await?;
+    let users = store.list("user", None).await?;
+    let dbs = store.list("database", None).await?;
+    let users: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let mut v = u.body.clone();
+            v["tenant"] = Value::String(u.tenant.clone());
+            v
+        })
+        .collect();
+    let dbs: Vec<Value> = dbs.iter().map(|d| d.body.clone()).collect();
+    Ok(json!({
+        "version": version,
+        "plugins": plugins.iter().map(|p| json!({
+            "name": p.name, "version": p.version, "sha256": p.sha256, "manifest": p.manifest,
+        })).collect::<Vec<_>>(),
+        "packs": packs.iter().map(|p| json!({
+            "name": p.name,
+            "tenant": if p.tenant.is_empty() { Value::Null } else { Value::String(p.tenant.clone()) },
+            "toml": p.body.get("toml"),
+        })).collect::<Vec<_>>(),
+        "config": config_toml(&users, &dbs),
+    }))
+}
