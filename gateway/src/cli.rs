@@ -52,6 +52,19 @@ pub struct RunArgs {
     /// The gateway configuration file (TOML; see docs/CONFIGURATION.md).
     #[arg(long, env = "ARTICDBM_CONFIG")]
     pub config: PathBuf,
+    /// Take users, databases, plugins and packs from this manager's snapshots (managed mode).
+    #[arg(long, env = "ARTICDBM_MANAGER_URL")]
+    pub manager: Option<String>,
+    /// The cluster key (an API key with the `gateway` role) presented to the manager.
+    #[arg(long, env = "ARTICDBM_CLUSTER_KEY", hide_env_values = true, requires = "manager")]
+    pub cluster_key: Option<String>,
+    /// Where managed mode keeps snapshots and plugin artifacts (default: next to the config
+    /// file, `articdbm-state/`).
+    #[arg(long, env = "ARTICDBM_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Name this gateway reports to the manager.
+    #[arg(long, env = "ARTICDBM_GATEWAY_NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Args)]
@@ -135,6 +148,28 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 
 fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
     let config = crate::config::Config::load(&args.config)?;
+    let managed = match &args.manager {
+        None => None,
+        Some(url) => {
+            let key = args.cluster_key.clone().ok_or_else(|| {
+                anyhow::anyhow!("--manager needs --cluster-key (or ARTICDBM_CLUSTER_KEY)")
+            })?;
+            let state_dir = args.state_dir.clone().unwrap_or_else(|| {
+                args.config
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .join("articdbm-state")
+            });
+            Some(Arc::new(crate::managed::Managed::new(
+                crate::managed::ManagedOptions {
+                    url: url.clone(),
+                    cluster_key: key,
+                    state_dir,
+                    name: args.name.clone(),
+                },
+            )?))
+        }
+    };
     // One worker: a single-threaded runtime (no work stealing, no cross-thread wakeups),
     // PgBouncer's model. More: tokio's multi-threaded scheduler.
     let mut builder = match config.server.workers {
@@ -148,7 +183,21 @@ fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
     };
     let rt = builder.enable_all().thread_name("articdbm").build()?;
     rt.block_on(async move {
-        let gw = crate::pg::Gateway::start(config).await?;
+        let gw = match &managed {
+            None => crate::pg::Gateway::start(config).await?,
+            Some(m) => {
+                let overlay = m.initial().await?;
+                let config = crate::config::Config::load_with(&args.config, Some(&overlay))?;
+                let gw = crate::pg::Gateway::start_with(config, Some(overlay)).await?;
+                Arc::clone(m).spawn(
+                    Arc::clone(&gw.shared),
+                    Arc::clone(gw.reloader()),
+                    args.config.clone(),
+                    gw.stopped(),
+                );
+                gw
+            }
+        };
         // Scripts and tests wait for this line.
         println!(
             "articdbm-gateway listening postgres={} admin={}",

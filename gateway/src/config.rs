@@ -24,6 +24,15 @@ pub struct Config {
     pub databases: BTreeMap<String, Database>,
 }
 
+/// What a manager snapshot adds to the config file (see `crate::managed`): its `[[user]]` and
+/// `[[database]]` tables, and the directories its plugins and packs were written to.
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    pub text: String,
+    pub plugin_dir: PathBuf,
+    pub packs: PathBuf,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
@@ -379,6 +388,24 @@ impl Config {
             message: format!("cannot read: {e}"),
         })?;
         Self::parse(&text, path)
+    }
+
+    /// Reads `path` with a manager snapshot's users and databases appended; the snapshot's
+    /// plugins and packs replace `server.plugin_dir` and `server.packs`.
+    pub fn load_with(path: &Path, overlay: Option<&Overlay>) -> Result<Config, ConfigError> {
+        let Some(o) = overlay else {
+            return Self::load(path);
+        };
+        let mut text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        text.push('\n');
+        text.push_str(&o.text);
+        let mut c = Self::parse(&text, path)?;
+        c.server.plugin_dir = o.plugin_dir.clone();
+        c.server.packs = vec![o.packs.clone()];
+        Ok(c)
     }
 
     /// Parses and validates `text`; `path` names the file in errors and anchors relative paths.

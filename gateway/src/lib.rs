@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod managed;
 pub mod metrics;
 pub mod pg;
 pub mod runtime;

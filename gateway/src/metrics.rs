@@ -34,6 +34,10 @@ pub struct Metrics {
     pub pool_timeouts: IntCounterVec,
     pub backend_up: IntGaugeVec,
     pub backend_connect_failures: IntCounterVec,
+    // Managed mode (snapshots from the manager).
+    pub snapshot_version: IntGauge,
+    pub manager_reachable: IntGauge,
+    pub snapshot_applies: IntCounterVec,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -267,6 +271,33 @@ impl Metrics {
                         "Failed attempts to open a server connection",
                     ),
                     &["database", "backend"],
+                )
+                .expect("valid metric"),
+            ),
+            snapshot_version: reg(
+                &r,
+                IntGauge::new(
+                    "articdbm_snapshot_version",
+                    "Version of the manager snapshot in force (0: standalone)",
+                )
+                .expect("valid metric"),
+            ),
+            manager_reachable: reg(
+                &r,
+                IntGauge::new(
+                    "articdbm_manager_reachable",
+                    "1 while the manager answers, 0 while the gateway runs on its last good snapshot",
+                )
+                .expect("valid metric"),
+            ),
+            snapshot_applies: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_snapshot_applies_total",
+                        "Manager snapshots applied, by result",
+                    ),
+                    &["result"],
                 )
                 .expect("valid metric"),
             ),

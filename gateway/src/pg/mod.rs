@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{BackendRole, Config, Target};
+use crate::config::{BackendRole, Config, Overlay, Target};
 use crate::metrics::Metrics;
 use crate::runtime::host::HostServices;
 use crate::runtime::indicators::NoIndicators;
@@ -49,6 +49,10 @@ pub struct Shared {
     pub mock_secret: String,
     statements: Mutex<HashMap<Bytes, u64>>,
     next_statement: AtomicU64,
+    /// Managed mode: the manager snapshot's users, databases, plugin and pack directories.
+    overlay: ArcSwapOption<Overlay>,
+    /// Each database's definition, to keep the pools of unchanged ones across reloads.
+    pool_defs: Mutex<HashMap<String, String>>,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -255,6 +259,14 @@ pub struct Gateway {
 impl Gateway {
     /// Loads plugins and packs, builds the pools, binds the listeners and starts serving.
     pub async fn start(config: Config) -> anyhow::Result<Gateway> {
+        Self::start_with(config, None).await
+    }
+
+    /// [`Gateway::start`] with a manager snapshot's overlay already applied to `config`
+    /// ([`Config::load_with`]). The snapshot's directories are not watched: the manager
+    /// client reloads them when a new snapshot is in place.
+    pub async fn start_with(config: Config, overlay: Option<Overlay>) -> anyhow::Result<Gateway> {
+        let managed = overlay.is_some();
         let metrics = Arc::new(Metrics::new());
         let services = Arc::new(HostServices::new(
             Arc::new(MemoryKv::default()),
@@ -325,6 +337,8 @@ impl Gateway {
             mock_secret: random_hex(16),
             statements: Mutex::new(HashMap::new()),
             next_statement: AtomicU64::new(1),
+            overlay: ArcSwapOption::new(overlay.map(Arc::new)),
+            pool_defs: Mutex::new(defs),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
 
@@ -370,14 +384,18 @@ impl Gateway {
         }
 
         let (watch_handle, config_watch) = if watch_enabled {
-            let w = match reloader.watch() {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot watch plugins and packs; reload by restart");
-                    None
+            let w = if managed {
+                None
+            } else {
+                match reloader.watch() {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot watch plugins and packs; reload by restart");
+                        None
+                    }
                 }
             };
-            let cw = watch_config(&shared, &config_file, defs);
+            let cw = watch_config(&shared, &config_file);
             (w, cw)
         } else {
             (None, None)
@@ -404,6 +422,11 @@ impl Gateway {
 
     pub fn reloader(&self) -> &Arc<Reloader> {
         &self.reloader
+    }
+
+    /// Changes to true when the gateway shuts down.
+    pub fn stopped(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     /// Stops accepting clients and closes idle server connections. Sessions in progress end
@@ -446,11 +469,7 @@ fn health(shared: &Shared, reloader: &Reloader) -> crate::admin::Health {
 
 /// Watches the config file: users, databases and backends apply without a restart; sessions
 /// keep their connections.
-fn watch_config(
-    shared: &Arc<Shared>,
-    file: &Path,
-    defs: HashMap<String, String>,
-) -> Option<notify::RecommendedWatcher> {
+fn watch_config(shared: &Arc<Shared>, file: &Path) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let name = file.file_name()?.to_owned();
@@ -473,12 +492,11 @@ fn watch_config(
     let shared = Arc::clone(shared);
     let file = file.to_path_buf();
     tokio::spawn(async move {
-        let mut defs = defs;
         while rx.recv().await.is_some() {
             // Debounce a burst of events (editors write in several steps).
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             while rx.try_recv().is_ok() {}
-            reload_config(&shared, &file, &mut defs);
+            reload_config(&shared, &file);
         }
     });
     Some(w)
@@ -486,8 +504,9 @@ fn watch_config(
 
 /// Applies a changed config file. An invalid file is refused as a whole and logged; the
 /// running configuration stays.
-pub fn reload_config(shared: &Shared, file: &Path, defs: &mut HashMap<String, String>) {
-    let config = match Config::load(file) {
+pub fn reload_config(shared: &Shared, file: &Path) {
+    let overlay = shared.overlay.load_full();
+    let config = match Config::load_with(file, overlay.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("config reload refused, previous configuration kept: {e}");
@@ -495,7 +514,8 @@ pub fn reload_config(shared: &Shared, file: &Path, defs: &mut HashMap<String, St
         }
     };
     let old = shared.dbs.load_full();
-    match build_pools(&config, &shared.metrics, Some(&old), defs) {
+    let mut defs = shared.pool_defs.lock();
+    match build_pools(&config, &shared.metrics, Some(&old), &mut defs) {
         Ok(dbs) => {
             let tls = match &config.server.tls {
                 Some(t) => match stream::server_tls(&t.cert, &t.key) {
@@ -514,4 +534,11 @@ pub fn reload_config(shared: &Shared, file: &Path, defs: &mut HashMap<String, St
         }
         Err(e) => tracing::error!("config reload refused, previous configuration kept: {e}"),
     }
+}
+
+/// Managed mode: a new snapshot's users and databases (and directories) take effect, exactly as
+/// a config file change would.
+pub fn apply_overlay(shared: &Shared, file: &Path, overlay: Overlay) {
+    shared.overlay.store(Some(Arc::new(overlay)));
+    reload_config(shared, file);
 }

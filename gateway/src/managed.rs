@@ -1,0 +1,385 @@
+//! Managed mode: the gateway takes its users, databases, plugins and packs from the manager's
+//! versioned snapshot (`articdbm-gateway run --config FILE --manager URL --cluster-key KEY`).
+//!
+//! - Each snapshot is written to `STATE_DIR/snapshots/vN/` (plugins by content hash, fetched
+//!   once into `STATE_DIR/artifacts/`, each checked against its SHA-256), then
+//!   `STATE_DIR/current` is switched to it with an atomic symlink rename. A gateway restarted
+//!   while the manager is unreachable starts from `current`: the last good snapshot.
+//! - New versions arrive by long poll (`GET /api/v1/snapshot?after=N&wait=30`): the manager
+//!   answers the moment its version moves, so a change is applied well within a second. A
+//!   failed poll is retried with jittered backoff, and the gateway keeps enforcing what it has.
+//! - Applying swaps the policy snapshot (plugins and packs, as a file reload does) and the
+//!   config overlay (users and databases, as a config reload does); no connection is dropped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::config::Overlay;
+use crate::pg::Shared;
+use crate::runtime::reload::Reloader;
+
+/// How long a long poll asks the manager to wait.
+const POLL_WAIT_SECS: u64 = 30;
+/// How often the gateway reports itself.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct ManagedOptions {
+    pub url: String,
+    pub cluster_key: String,
+    pub state_dir: PathBuf,
+    pub name: Option<String>,
+}
+
+pub struct Managed {
+    opts: ManagedOptions,
+    http: reqwest::Client,
+    id: String,
+    version: AtomicI64,
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    let _ = getrandom::fill(&mut b);
+    hex::encode(b)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", random_hex(4)));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+impl Managed {
+    pub fn new(opts: ManagedOptions) -> anyhow::Result<Managed> {
+        std::fs::create_dir_all(opts.state_dir.join("snapshots"))
+            .with_context(|| format!("--state-dir {}", opts.state_dir.display()))?;
+        std::fs::create_dir_all(opts.state_dir.join("artifacts"))?;
+        let id_file = opts.state_dir.join("gateway-id");
+        let id = match std::fs::read_to_string(&id_file) {
+            Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+            _ => {
+                let id = random_hex(8);
+                write_atomic(&id_file, id.as_bytes())?;
+                id
+            }
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .build()?;
+        Ok(Managed {
+            opts,
+            http,
+            id,
+            version: AtomicI64::new(0),
+        })
+    }
+
+    pub fn version(&self) -> i64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    fn base(&self) -> &str {
+        self.opts.url.trim_end_matches('/')
+    }
+
+    /// The overlay of the snapshot in `current`.
+    pub fn overlay(&self) -> anyhow::Result<Overlay> {
+        let cur = self.opts.state_dir.join("current");
+        let text = std::fs::read_to_string(cur.join("config.toml"))
+            .with_context(|| format!("{}", cur.join("config.toml").display()))?;
+        Ok(Overlay {
+            text,
+            plugin_dir: cur.join("plugins"),
+            packs: cur.join("packs"),
+        })
+    }
+
+    /// The first snapshot: from the manager, or else the last good one on disk.
+    pub async fn initial(&self) -> anyhow::Result<Overlay> {
+        match self.fetch(None, Duration::from_secs(5)).await {
+            Ok(Some(doc)) => {
+                let v = self.materialize(&doc).await?;
+                tracing::info!(version = v, manager = %self.opts.url, "manager snapshot applied");
+            }
+            Ok(None) => anyhow::bail!("manager {}: no snapshot", self.opts.url),
+            Err(e) => {
+                let saved = self.opts.state_dir.join("current").join("snapshot.json");
+                let text = std::fs::read_to_string(&saved).map_err(|_| {
+                    anyhow::anyhow!(
+                        "manager {} unreachable ({e}) and no saved snapshot in {}",
+                        self.opts.url,
+                        self.opts.state_dir.display()
+                    )
+                })?;
+                let v = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|d| d["version"].as_i64())
+                    .unwrap_or(0);
+                self.version.store(v, Ordering::SeqCst);
+                tracing::warn!(
+                    version = v,
+                    "manager {} unreachable ({e}): starting from the last good snapshot",
+                    self.opts.url
+                );
+            }
+        }
+        self.overlay()
+    }
+
+    /// `Ok(None)`: nothing newer within the wait.
+    async fn fetch(&self, after: Option<i64>, timeout: Duration) -> Result<Option<Value>, String> {
+        let mut req = self
+            .http
+            .get(format!("{}/api/v1/snapshot", self.base()))
+            .bearer_auth(&self.opts.cluster_key)
+            .timeout(timeout);
+        if let Some(a) = after {
+            req = req.query(&[("after", a.to_string()), ("wait", POLL_WAIT_SECS.to_string())]);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        match resp.status() {
+            reqwest::StatusCode::NOT_MODIFIED => Ok(None),
+            s if s.is_success() => resp.json().await.map(Some).map_err(|e| e.to_string()),
+            s => {
+                let body = resp.text().await.unwrap_or_default();
+                Err(format!("{s}: {}", body.chars().take(300).collect::<String>()))
+            }
+        }
+    }
+
+    async fn artifact(&self, sha: &str) -> anyhow::Result<PathBuf> {
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            anyhow::bail!("snapshot names an artifact with a malformed hash '{sha}'");
+        }
+        let path = self
+            .opts
+            .state_dir
+            .join("artifacts")
+            .join(format!("{sha}.wasm"));
+        if path.is_file() {
+            return Ok(path);
+        }
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/artifacts/{sha}", self.base()))
+            .bearer_auth(&self.opts.cluster_key)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await?
+            .error_for_status()?;
+        let bytes = resp.bytes().await?;
+        let got = hex::encode(Sha256::digest(&bytes));
+        if got != sha {
+            anyhow::bail!("artifact {sha}: the manager sent content hashing to {got}");
+        }
+        write_atomic(&path, &bytes)?;
+        Ok(path)
+    }
+
+    /// Writes the snapshot to `snapshots/vN` and points `current` at it; returns N.
+    async fn materialize(&self, doc: &Value) -> anyhow::Result<i64> {
+        let version = doc["version"]
+            .as_i64()
+            .context("snapshot without a version")?;
+        let snaps = self.opts.state_dir.join("snapshots");
+        let tmp = snaps.join(format!(".v{version}.tmp-{}", random_hex(4)));
+        std::fs::create_dir_all(tmp.join("plugins"))?;
+        std::fs::create_dir_all(tmp.join("packs"))?;
+        for p in doc["plugins"].as_array().into_iter().flatten() {
+            let name = p["name"].as_str().context("plugin without a name")?;
+            if name.is_empty() || name.contains(['/', '\\', '.']) {
+                anyhow::bail!("snapshot names a plugin '{name}'");
+            }
+            let sha = p["sha256"].as_str().context("plugin without a hash")?;
+            let art = self.artifact(sha).await?;
+            let dst = tmp.join("plugins").join(format!("{name}.wasm"));
+            if std::fs::hard_link(&art, &dst).is_err() {
+                std::fs::copy(&art, &dst)?;
+            }
+            std::fs::write(
+                tmp.join("plugins").join(format!("{name}.json")),
+                serde_json::to_vec_pretty(&p["manifest"])?,
+            )?;
+        }
+        for (i, p) in doc["packs"].as_array().into_iter().flatten().enumerate() {
+            let toml = p["toml"].as_str().context("pack without text")?;
+            std::fs::write(tmp.join("packs").join(format!("{i:04}.toml")), toml)?;
+        }
+        std::fs::write(
+            tmp.join("config.toml"),
+            doc["config"].as_str().unwrap_or_default(),
+        )?;
+        std::fs::write(
+            tmp.join("snapshot.json"),
+            serde_json::to_vec(&serde_json::json!({"version": version}))?,
+        )?;
+        let dir = snaps.join(format!("v{version}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::rename(&tmp, &dir)?;
+        let link_tmp = self
+            .opts
+            .state_dir
+            .join(format!(".current.tmp-{}", random_hex(4)));
+        std::os::unix::fs::symlink(Path::new("snapshots").join(format!("v{version}")), &link_tmp)?;
+        std::fs::rename(&link_tmp, self.opts.state_dir.join("current"))?;
+        self.version.store(version, Ordering::SeqCst);
+        // Keep this snapshot and the one before it.
+        let previous = self.version_dirs(&snaps, version);
+        for (v, p) in previous.iter().rev().skip(1) {
+            if *v < version {
+                let _ = std::fs::remove_dir_all(p);
+            }
+        }
+        Ok(version)
+    }
+
+    fn version_dirs(&self, snaps: &Path, below: i64) -> Vec<(i64, PathBuf)> {
+        let mut v: Vec<(i64, PathBuf)> = std::fs::read_dir(snaps)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let n = e.file_name().to_str()?.strip_prefix('v')?.parse().ok()?;
+                (n < below).then(|| (n, e.path()))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    async fn heartbeat(&self) -> Result<(), String> {
+        let name = self
+            .opts
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("gateway-{}", &self.id[..6]));
+        self.http
+            .post(format!("{}/api/v1/gateways/heartbeat", self.base()))
+            .bearer_auth(&self.opts.cluster_key)
+            .timeout(Duration::from_secs(5))
+            .json(&serde_json::json!({
+                "id": self.id, "name": name, "version": env!("CARGO_PKG_VERSION"),
+                "snapshot_version": self.version(),
+            }))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Follows the manager until `stop`: long polls, applies each new snapshot, heartbeats.
+    pub fn spawn(
+        self: Arc<Self>,
+        shared: Arc<Shared>,
+        reloader: Arc<Reloader>,
+        config_file: PathBuf,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let me = Arc::clone(&self);
+        let mut stop2 = stop.clone();
+        tokio::spawn(async move {
+            loop {
+                let _ = me.heartbeat().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(HEARTBEAT) => {}
+                    _ = stop2.changed() => return,
+                }
+            }
+        });
+        tokio::spawn(async move {
+            let metrics = Arc::clone(&shared.metrics);
+            metrics.snapshot_version.set(self.version());
+            let mut failures: u32 = 0;
+            loop {
+                let polled = tokio::select! {
+                    r = self.fetch(Some(self.version()), Duration::from_secs(POLL_WAIT_SECS + 10)) => r,
+                    _ = stop.changed() => return,
+                };
+                match polled {
+                    Ok(None) => {
+                        metrics.manager_reachable.set(1);
+                        failures = 0;
+                    }
+                    Ok(Some(doc)) => {
+                        metrics.manager_reachable.set(1);
+                        failures = 0;
+                        match self.apply(&doc, &shared, &reloader, &config_file).await {
+                            Ok(v) => {
+                                metrics.snapshot_version.set(v);
+                                metrics.snapshot_applies.with_label_values(&["ok"]).inc();
+                                let _ = self.heartbeat().await;
+                            }
+                            Err(e) => {
+                                metrics.snapshot_applies.with_label_values(&["error"]).inc();
+                                tracing::error!("manager snapshot not applied, previous kept: {e:#}");
+                                failures += 1;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if failures == 0 {
+                            tracing::warn!(
+                                "manager {} unreachable ({e}); enforcing snapshot {} until it returns",
+                                self.opts.url,
+                                self.version()
+                            );
+                        }
+                        metrics.manager_reachable.set(0);
+                        failures += 1;
+                    }
+                }
+                if failures > 0 {
+                    // Jittered backoff: 0.5 s doubling to 8 s, ±50%.
+                    let base = 500u64 << failures.min(5).saturating_sub(1);
+                    let mut b = [0u8; 2];
+                    let _ = getrandom::fill(&mut b);
+                    let jitter = u64::from(u16::from_le_bytes(b)) % base;
+                    let wait = Duration::from_millis(base / 2 + jitter);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => return,
+                    }
+                }
+            }
+        });
+    }
+
+    async fn apply(
+        &self,
+        doc: &Value,
+        shared: &Arc<Shared>,
+        reloader: &Arc<Reloader>,
+        config_file: &Path,
+    ) -> anyhow::Result<i64> {
+        let started = std::time::Instant::now();
+        let v = self.materialize(doc).await?;
+        let overlay = self.overlay()?;
+        // Users and databases first, so a pack naming a new tenant finds its users.
+        crate::pg::apply_overlay(shared, config_file, overlay);
+        let r = Arc::clone(reloader);
+        let report = tokio::task::spawn_blocking(move || r.reload()).await?;
+        if let Some(e) = report.pack_error {
+            anyhow::bail!("snapshot {v}: packs refused: {e}");
+        }
+        if !report.plugin_errors.is_empty() {
+            anyhow::bail!("snapshot {v}: {}", report.plugin_errors.join("; "));
+        }
+        tracing::info!(
+            version = v,
+            ms = started.elapsed().as_millis() as u64,
+            "manager snapshot applied"
+        );
+        Ok(v)
+    }
+}
