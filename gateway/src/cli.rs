@@ -56,7 +56,12 @@ pub struct RunArgs {
     #[arg(long, env = "ARTICDBM_MANAGER_URL")]
     pub manager: Option<String>,
     /// The cluster key (an API key with the `gateway` role) presented to the manager.
-    #[arg(long, env = "ARTICDBM_CLUSTER_KEY", hide_env_values = true, requires = "manager")]
+    #[arg(
+        long,
+        env = "ARTICDBM_CLUSTER_KEY",
+        hide_env_values = true,
+        requires = "manager"
+    )]
     pub cluster_key: Option<String>,
     /// Where managed mode keeps snapshots and plugin artifacts (default: next to the config
     /// file, `articdbm-state/`).
@@ -160,18 +165,14 @@ fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
                     .unwrap_or(std::path::Path::new("."))
                     .join("articdbm-state")
             });
-            Some(Arc::new(crate::managed::Managed::new(
-                crate::managed::ManagedOptions {
-                    url: url.clone(),
-                    cluster_key: key,
-                    state_dir,
-                    name: args.name.clone(),
-                },
-            )?))
+            Some(crate::managed::ManagedOptions {
+                url: url.clone(),
+                cluster_key: key,
+                state_dir,
+                name: args.name.clone(),
+            })
         }
     };
-    // One worker: a single-threaded runtime (no work stealing, no cross-thread wakeups),
-    // PgBouncer's model. More: tokio's multi-threaded scheduler.
     let mut builder = match config.server.workers {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
         Some(n) => {
@@ -183,20 +184,9 @@ fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
     };
     let rt = builder.enable_all().thread_name("articdbm").build()?;
     rt.block_on(async move {
-        let gw = match &managed {
+        let gw = match managed {
             None => crate::pg::Gateway::start(config).await?,
-            Some(m) => {
-                let overlay = m.initial().await?;
-                let config = crate::config::Config::load_with(&args.config, Some(&overlay))?;
-                let gw = crate::pg::Gateway::start_with(config, Some(overlay)).await?;
-                Arc::clone(m).spawn(
-                    Arc::clone(&gw.shared),
-                    Arc::clone(gw.reloader()),
-                    args.config.clone(),
-                    gw.stopped(),
-                );
-                gw
-            }
+            Some(opts) => crate::managed::start(&args.config, opts).await?.0,
         };
         // Scripts and tests wait for this line.
         println!(

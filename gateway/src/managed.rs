@@ -41,7 +41,10 @@ pub struct Managed {
     opts: ManagedOptions,
     http: reqwest::Client,
     id: String,
+    /// The snapshot in force (applied completely).
     version: AtomicI64,
+    /// The newest snapshot fetched, applied or not (the long poll waits for one after it).
+    seen: AtomicI64,
 }
 
 fn random_hex(n: usize) -> String {
@@ -55,6 +58,25 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", random_hex(4)));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Starts a gateway in managed mode: the first snapshot (or the last good one), then the
+/// gateway, then the follower task.
+pub async fn start(
+    config_file: &Path,
+    opts: ManagedOptions,
+) -> anyhow::Result<(crate::pg::Gateway, Arc<Managed>)> {
+    let m = Arc::new(Managed::new(opts)?);
+    let overlay = m.initial().await?;
+    let config = crate::config::Config::load_with(config_file, Some(&overlay))?;
+    let gw = crate::pg::Gateway::start_with(config, Some(overlay)).await?;
+    Arc::clone(&m).spawn(
+        Arc::clone(&gw.shared),
+        Arc::clone(gw.reloader()),
+        config_file.to_path_buf(),
+        gw.stopped(),
+    );
+    Ok((gw, m))
 }
 
 impl Managed {
@@ -79,9 +101,11 @@ impl Managed {
             http,
             id,
             version: AtomicI64::new(0),
+            seen: AtomicI64::new(0),
         })
     }
 
+    /// The snapshot version in force.
     pub fn version(&self) -> i64 {
         self.version.load(Ordering::SeqCst)
     }
@@ -107,6 +131,7 @@ impl Managed {
         match self.fetch(None, Duration::from_secs(5)).await {
             Ok(Some(doc)) => {
                 let v = self.materialize(&doc).await?;
+                self.version.store(v, Ordering::SeqCst);
                 tracing::info!(version = v, manager = %self.opts.url, "manager snapshot applied");
             }
             Ok(None) => anyhow::bail!("manager {}: no snapshot", self.opts.url),
@@ -124,6 +149,7 @@ impl Managed {
                     .and_then(|d| d["version"].as_i64())
                     .unwrap_or(0);
                 self.version.store(v, Ordering::SeqCst);
+                self.seen.store(v, Ordering::SeqCst);
                 tracing::warn!(
                     version = v,
                     "manager {} unreachable ({e}): starting from the last good snapshot",
@@ -142,7 +168,10 @@ impl Managed {
             .bearer_auth(&self.opts.cluster_key)
             .timeout(timeout);
         if let Some(a) = after {
-            req = req.query(&[("after", a.to_string()), ("wait", POLL_WAIT_SECS.to_string())]);
+            req = req.query(&[
+                ("after", a.to_string()),
+                ("wait", POLL_WAIT_SECS.to_string()),
+            ]);
         }
         let resp = req.send().await.map_err(|e| e.to_string())?;
         match resp.status() {
@@ -150,7 +179,10 @@ impl Managed {
             s if s.is_success() => resp.json().await.map(Some).map_err(|e| e.to_string()),
             s => {
                 let body = resp.text().await.unwrap_or_default();
-                Err(format!("{s}: {}", body.chars().take(300).collect::<String>()))
+                Err(format!(
+                    "{s}: {}",
+                    body.chars().take(300).collect::<String>()
+                ))
             }
         }
     }
@@ -230,9 +262,12 @@ impl Managed {
             .opts
             .state_dir
             .join(format!(".current.tmp-{}", random_hex(4)));
-        std::os::unix::fs::symlink(Path::new("snapshots").join(format!("v{version}")), &link_tmp)?;
+        std::os::unix::fs::symlink(
+            Path::new("snapshots").join(format!("v{version}")),
+            &link_tmp,
+        )?;
         std::fs::rename(&link_tmp, self.opts.state_dir.join("current"))?;
-        self.version.store(version, Ordering::SeqCst);
+        self.seen.store(version, Ordering::SeqCst);
         // Keep this snapshot and the one before it.
         let previous = self.version_dirs(&snaps, version);
         for (v, p) in previous.iter().rev().skip(1) {
@@ -303,7 +338,7 @@ impl Managed {
             let mut failures: u32 = 0;
             loop {
                 let polled = tokio::select! {
-                    r = self.fetch(Some(self.version()), Duration::from_secs(POLL_WAIT_SECS + 10)) => r,
+                    r = self.fetch(Some(self.seen.load(Ordering::SeqCst)), Duration::from_secs(POLL_WAIT_SECS + 10)) => r,
                     _ = stop.changed() => return,
                 };
                 match polled {
@@ -322,7 +357,9 @@ impl Managed {
                             }
                             Err(e) => {
                                 metrics.snapshot_applies.with_label_values(&["error"]).inc();
-                                tracing::error!("manager snapshot not applied, previous kept: {e:#}");
+                                tracing::error!(
+                                    "manager snapshot not applied, previous kept: {e:#}"
+                                );
                                 failures += 1;
                             }
                         }
@@ -375,6 +412,7 @@ impl Managed {
         if !report.plugin_errors.is_empty() {
             anyhow::bail!("snapshot {v}: {}", report.plugin_errors.join("; "));
         }
+        self.version.store(v, Ordering::SeqCst);
         tracing::info!(
             version = v,
             ms = started.elapsed().as_millis() as u64,

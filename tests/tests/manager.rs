@@ -1,0 +1,1105 @@
+//! The manager with real parts: its REST API (roles, validation, hostile input, OpenAPI in step
+//! with the router), its store on SQLite and on a real PostgreSQL, `apply`, and gateways in
+//! managed mode following its snapshots under pgbench load, surviving its absence and
+//! restarting from their last good snapshot.
+
+mod gw_support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use articdbm_gateway::managed::{Managed, ManagedOptions};
+use articdbm_gateway::pg::Gateway;
+use articdbm_manager::{Manager, ServeOptions};
+use articdbm_tests::PgServer;
+use gw_support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin-key-for-tests-0123456789";
+const CLUSTER: &str = "cluster-key-for-tests-0123456789";
+
+fn opts(data_dir: &Path, database_url: Option<String>, listen: Option<SocketAddr>) -> ServeOptions {
+    ServeOptions {
+        listen: listen.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
+        data_dir: data_dir.to_path_buf(),
+        database_url,
+        bootstrap_key: Some(ADMIN.into()),
+        cluster_key: Some(CLUSTER.into()),
+        seed_plugins: Some(articdbm_plugin_artifacts::PLUGIN_DIR.into()),
+        seed_packs: vec![root().join("policies/default.toml")],
+    }
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(addr: SocketAddr) -> Api {
+        Api {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+        let mut r = self.http.request(m, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let resp = r.send().await.expect("manager answers");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn ok(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let (s, v) = self.call(method, path, Some(ADMIN), body).await;
+        assert!(s.is_success(), "{method} {path}: {s} {v}");
+        v
+    }
+
+    async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let resp = self
+            .http
+            .request(m, format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("manager answers");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn upload(&self, key: &str, manifest: &[u8], component: Vec<u8>) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "manifest",
+                reqwest::multipart::Part::bytes(manifest.to_vec()),
+            )
+            .part("component", reqwest::multipart::Part::bytes(component));
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/plugins", self.base))
+            .bearer_auth(key)
+            .multipart(form)
+            .send()
+            .await
+            .expect("manager answers");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn version(&self) -> i64 {
+        self.ok("get", "/healthz", None).await["snapshot_version"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+fn plugin_files(name: &str) -> (Vec<u8>, Vec<u8>) {
+    let dir = Path::new(articdbm_plugin_artifacts::PLUGIN_DIR);
+    (
+        std::fs::read(dir.join(format!("{name}.json"))).unwrap(),
+        std::fs::read(dir.join(format!("{name}.wasm"))).unwrap(),
+    )
+}
+
+/// The manifest of `name` with its `version` field replaced: a new plugin version.
+fn manifest_version(name: &str, version: &str) -> Vec<u8> {
+    let (m, _) = plugin_files(name);
+    let mut v: Value = serde_json::from_slice(&m).unwrap();
+    v["version"] = json!(version);
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_validation_hostile_input_and_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(dir.path(), None, None)).await.unwrap();
+    let api = Api::new(m.addr);
+
+    // Two tenants, each with a user, a database and a tenant pack.
+    for t in ["a", "b"] {
+        api.ok("post", "/api/v1/tenants", Some(&json!({"name": t})))
+            .await;
+        api.ok(
+            "post",
+            &format!("/api/v1/tenants/{t}/users"),
+            Some(&json!({"name": format!("user-{t}"), "password": "password-1234"})),
+        )
+        .await;
+        api.ok(
+            "post",
+            &format!("/api/v1/tenants/{t}/databases"),
+            Some(&json!({"name": format!("db-{t}"), "sqlite": dir.path().join(format!("{t}.db"))})),
+        )
+        .await;
+        let pack = format!(
+            "version = 1\nname = \"pack-{t}\"\nkind = \"tenant\"\ntenant = \"{t}\"\n\n\
+             [[binding]]\nid = \"rl\"\nplugin = \"rate-limit\"\nhooks = [\"query\"]\n\
+             [binding.config]\nper_user_qps = 1000\n"
+        );
+        let (s, v) = api
+            .raw(
+                "PUT",
+                &format!("/api/v1/packs/pack-{t}"),
+                ADMIN,
+                "application/toml",
+                pack.into_bytes(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let mut keys = std::collections::HashMap::new();
+    for (name, body) in [
+        ("ta", json!({"role": "tenant-admin", "tenant": "a"})),
+        ("tb", json!({"role": "tenant-admin", "tenant": "b"})),
+        ("aud", json!({"role": "auditor"})),
+    ] {
+        let v = api.ok("post", "/api/v1/keys", Some(&body)).await;
+        let key = v["key"].as_str().unwrap().to_string();
+        assert!(key.starts_with("adbm_") && key.len() > 40);
+        keys.insert(name, key);
+    }
+    // The store never holds a key or a password in clear.
+    let db = std::fs::read(dir.path().join("manager.db")).unwrap();
+    let hay = String::from_utf8_lossy(&db);
+    assert!(!hay.contains(keys["ta"].as_str()) && !hay.contains("password-1234"));
+
+    // The role matrix: every kind of route, as admin, tenant-admin of the resource's tenant,
+    // tenant-admin of another tenant, auditor, the cluster key and no key. Bodies are made
+    // per caller so creations do not collide.
+    type Body = fn(&str) -> Option<Value>;
+    let none: Body = |_| None;
+    let cases: Vec<(&str, &str, Body, [u16; 6])> = vec![
+        // method, path, body, [admin, own, other, auditor, cluster, no key]
+        (
+            "get",
+            "/api/v1/tenants/a",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/tenants/a/users",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/tenants/a/users/user-a",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "post",
+            "/api/v1/tenants/a/users",
+            |who| Some(json!({"name": format!("new-{who}"), "password": "password-1234"})),
+            [201, 201, 404, 403, 403, 401],
+        ),
+        (
+            "put",
+            "/api/v1/tenants/a/users/user-a",
+            |_| Some(json!({"name": "user-a", "roles": ["reader"]})),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/tenants/a/databases",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/tenants/a/databases/db-a",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/packs/pack-a",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/packs/default",
+            none,
+            [200, 200, 200, 200, 403, 401],
+        ),
+        ("get", "/api/v1/keys", none, [200, 403, 403, 403, 403, 401]),
+        (
+            "post",
+            "/api/v1/tenants",
+            |who| Some(json!({"name": format!("t-{who}")})),
+            [201, 403, 403, 403, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/plugins",
+            none,
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/plugins/acl",
+            none,
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            "post",
+            "/api/v1/plugins/acl/enable",
+            none,
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/gateways",
+            none,
+            [200, 403, 403, 200, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/snapshot",
+            none,
+            [200, 403, 403, 403, 200, 401],
+        ),
+        ("get", "/api/v1/audit", none, [200, 200, 200, 200, 403, 401]),
+        (
+            "get",
+            "/api/v1/audit?tenant=a",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "post",
+            "/api/v1/gateways/heartbeat",
+            |who| Some(json!({"id": format!("gw-{who}")})),
+            [200, 403, 403, 403, 200, 401],
+        ),
+        (
+            "delete",
+            "/api/v1/tenants/a/users/nobody",
+            none,
+            [404, 404, 404, 403, 403, 401],
+        ),
+    ];
+    let callers: [(&str, Option<&str>); 6] = [
+        ("admin", Some(ADMIN)),
+        ("own", Some(&keys["ta"])),
+        ("other", Some(&keys["tb"])),
+        ("auditor", Some(&keys["aud"])),
+        ("cluster", Some(CLUSTER)),
+        ("nokey", None),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, body, expect) in &cases {
+        for (i, (who, key)) in callers.iter().enumerate() {
+            let b = body(who);
+            let (s, v) = api.call(method, path, *key, b.as_ref()).await;
+            if s.as_u16() != expect[i] {
+                failures.push(format!(
+                    "{method} {path} as {who}: {s}, expected {} ({v})",
+                    expect[i]
+                ));
+            }
+            if !s.is_success() {
+                assert!(
+                    v["error"]["message"].is_string(),
+                    "{method} {path} as {who}: error body {v}"
+                );
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // A wrong key is a 401 too.
+    let (s, _) = api
+        .call("get", "/api/v1/tenants", Some("adbm_not-a-key"), None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // What tenant-admin A sees of the lists: only its own.
+    let (_, v) = api
+        .call("get", "/api/v1/tenants", Some(&keys["ta"]), None)
+        .await;
+    let names: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a"]);
+    let (_, v) = api
+        .call("get", "/api/v1/packs", Some(&keys["ta"]), None)
+        .await;
+    assert!(!v.to_string().contains("pack-b"), "{v}");
+    // It cannot write a pack for tenant b either.
+    let (s, _) = api
+        .raw(
+            "PUT",
+            "/api/v1/packs/sneaky",
+            &keys["ta"],
+            "application/toml",
+            b"version = 1\nname = \"sneaky\"\nkind = \"tenant\"\ntenant = \"b\"\n".to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Nor a baseline.
+    let (s, _) = api
+        .raw(
+            "PUT",
+            "/api/v1/packs/default",
+            &keys["ta"],
+            "application/toml",
+            std::fs::read(root().join("policies/default.toml")).unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Hostile input: 4xx naming the problem, and nothing changes.
+    let before = api.version().await;
+    let (s, v) = api
+        .raw(
+            "POST",
+            "/api/v1/tenants",
+            ADMIN,
+            "application/json",
+            b"{\"name\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants",
+            Some(ADMIN),
+            Some(&json!({"name": "c", "colour": 1})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("colour")),
+        "{v}"
+    );
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants",
+            Some(ADMIN),
+            Some(&json!({"name": "Bad Name"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("name")),
+        "{v}"
+    );
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants/a/databases",
+            Some(ADMIN),
+            Some(&json!({"name": "x", "sqlite": "x.db", "pool": {"size": "big"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("pool.size")),
+        "{v}"
+    );
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants/a/users",
+            Some(ADMIN),
+            Some(&json!({"name": "short", "password": "123"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("password")),
+        "{v}"
+    );
+    // A pack whose config the plugin's schema refuses.
+    let (s, v) = api
+        .raw(
+            "PUT",
+            "/api/v1/packs/pack-a",
+            ADMIN,
+            "application/toml",
+            b"version = 1\nname = \"pack-a\"\nkind = \"tenant\"\ntenant = \"a\"\n[[binding]]\nid = \"rl\"\nplugin = \"rate-limit\"\n[binding.config]\nper_user_qps = \"fast\"\n".to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("per_user_qps"),
+        "{v}"
+    );
+    // A pack binding a plugin that is not registered.
+    let (s, v) = api
+        .raw(
+            "PUT",
+            "/api/v1/packs/pack-a",
+            ADMIN,
+            "application/toml",
+            b"version = 1\nname = \"pack-a\"\nkind = \"tenant\"\ntenant = \"a\"\n[[binding]]\nplugin = \"nonesuch\"\n".to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // Oversized JSON.
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(2 << 20));
+    let (s, _) = api
+        .raw(
+            "POST",
+            "/api/v1/tenants",
+            ADMIN,
+            "application/json",
+            big.into_bytes(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    // Uploads that are not a policy component.
+    let (manifest, wasm) = plugin_files("acl");
+    for (what, m, c) in [
+        ("garbage", manifest.clone(), b"not wasm at all".to_vec()),
+        ("core module", manifest.clone(), b"\0asm\x01\0\0\0".to_vec()),
+        (
+            "feed-parser manifest",
+            {
+                let mut v: Value = serde_json::from_slice(&manifest).unwrap();
+                v["world"] = json!("feed-parser");
+                serde_json::to_vec(&v).unwrap()
+            },
+            wasm.clone(),
+        ),
+        ("manifest not JSON", b"{".to_vec(), wasm.clone()),
+    ] {
+        let (s, v) = api.upload(ADMIN, &m, c).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{what}: {v}");
+    }
+    let (s, _) = api.upload(ADMIN, &manifest, vec![0u8; 33 << 20]).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    let (s, _) = api.upload(&keys["ta"], &manifest, wasm.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = api
+        .raw(
+            "POST",
+            "/api/v1/plugins",
+            ADMIN,
+            "application/json",
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        api.version().await,
+        before,
+        "refused writes changed nothing"
+    );
+
+    // Versions: upload, roll back, disable.
+    let (s, v) = api
+        .upload(ADMIN, &manifest_version("acl", "0.2.0"), wasm.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["version"], 2);
+    let v = api.ok("get", "/api/v1/plugins/acl", None).await;
+    assert_eq!(v["active_version"], 2);
+    assert_eq!(v["versions"].as_array().unwrap().len(), 2);
+    api.ok("post", "/api/v1/plugins/acl/rollback", Some(&json!({})))
+        .await;
+    let v = api.ok("get", "/api/v1/plugins/acl", None).await;
+    assert_eq!(v["active_version"], 1);
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/plugins/acl/rollback",
+            Some(ADMIN),
+            Some(&json!({"version": 9})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("version"))
+    );
+    api.ok("post", "/api/v1/plugins/acl/disable", None).await;
+    let snap = api.ok("get", "/api/v1/snapshot", None).await;
+    assert!(
+        !snap["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "acl"),
+        "a disabled plugin is not in the snapshot"
+    );
+
+    // Gateway audit events: a resend never duplicates.
+    let events: Vec<Value> = (0..25)
+        .map(|i| {
+            json!({"id": format!("ev-{i:03}"), "at": 1_000 + i, "tenant": if i % 2 == 0 { "a" } else { "b" },
+                   "actor": "user-a", "action": "query", "target": "db-a", "verdict": if i % 5 == 0 { "deny" } else { "allow" }})
+        })
+        .collect();
+    for expected in [25, 0] {
+        let (s, v) = api
+            .call(
+                "post",
+                "/api/v1/audit",
+                Some(CLUSTER),
+                Some(&json!({"events": events})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["stored"], expected);
+    }
+    // Filters and pages.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = "/api/v1/audit?actor=user-a&limit=4".to_string();
+        if let Some(c) = &cursor {
+            path += &format!("&cursor={c}");
+        }
+        let v = api.ok("get", &path, None).await;
+        for e in v["items"].as_array().unwrap() {
+            seen.push(e["id"].as_str().unwrap().to_string());
+        }
+        match v["next"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        (seen.len(), sorted.len()),
+        (25, 25),
+        "every event once, in pages"
+    );
+    let (_, v) = api
+        .call("get", "/api/v1/audit?verdict=deny", Some(&keys["ta"]), None)
+        .await;
+    let items = v["items"].as_array().unwrap();
+    assert!(
+        !items.is_empty()
+            && items
+                .iter()
+                .all(|e| e["tenant"] == "a" && e["verdict"] == "deny"),
+        "{v}"
+    );
+    // Management changes are audited too.
+    let v = api.ok("get", "/api/v1/audit?tenant=a", None).await;
+    assert!(v.to_string().contains("user.create"), "{v}");
+    m.stop().await;
+}
+
+/// Every route of the OpenAPI document is served (no 404 "no such route", no 405).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_matches_the_router() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(dir.path(), None, None)).await.unwrap();
+    let api = Api::new(m.addr);
+    let doc = api.ok("get", "/api/v1/openapi.json", None).await;
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(
+        paths
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum::<usize>(),
+        articdbm_manager::openapi::ROUTES.len()
+    );
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let concrete = path
+                .replace("{tenant}", "t")
+                .replace("{name}", "n")
+                .replace("{id}", "i")
+                .replace("{sha256}", &"0".repeat(64));
+            let (s, v) = api
+                .call(method, &concrete, Some(ADMIN), Some(&json!({})))
+                .await;
+            assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(
+                !(s == StatusCode::NOT_FOUND && v.to_string().contains("no such route")),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+    // And an undocumented path is not routed.
+    let (s, v) = api
+        .call("get", "/api/v1/nothing-here", Some(ADMIN), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(v.to_string().contains("no such route"));
+    m.stop().await;
+}
+
+fn gateway_config(dir: &Path) -> PathBuf {
+    let path = dir.join("gateway.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ncache_dir = \"{}\"\n",
+            Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join("component-cache")
+                .display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+async fn managed_gateway(
+    config: &Path,
+    state: &Path,
+    manager: SocketAddr,
+) -> (Gateway, Arc<Managed>) {
+    articdbm_gateway::managed::start(
+        config,
+        ManagedOptions {
+            url: format!("http://{manager}"),
+            cluster_key: CLUSTER.into(),
+            state_dir: state.to_path_buf(),
+            name: None,
+        },
+    )
+    .await
+    .expect("managed gateway starts")
+}
+
+fn active_manifest_version(gw: &Gateway, plugin: &str) -> Option<String> {
+    gw.reloader()
+        .engine()
+        .snapshot()
+        .plugins
+        .get(plugin)
+        .map(|p| p.manifest.version.clone())
+}
+
+/// Waits until every gateway has `v` in force; returns how long that took from `since`.
+async fn until_applied(gws: &[&(Gateway, Arc<Managed>)], v: i64, since: Instant) -> Duration {
+    poll(
+        "gateways apply the snapshot",
+        Duration::from_secs(20),
+        || async {
+            let behind: Vec<i64> = gws
+                .iter()
+                .map(|(_, m)| m.version())
+                .filter(|got| *got < v)
+                .collect();
+            if behind.is_empty() {
+                Ok(since.elapsed())
+            } else {
+                Err(format!("versions behind {v}: {behind:?}"))
+            }
+        },
+    )
+    .await
+}
+
+fn pgbench(port: u16, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(articdbm_tests::tools::pgbench().unwrap())
+        .args(args)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            APP_USER,
+            "shop",
+        ])
+        .env("PGPASSWORD", APP_PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_gateways_follow_the_manager_under_pgbench() {
+    let pg = tokio::task::spawn_blocking(|| {
+        let pg = PgServer::start().unwrap();
+        create_shop(&pg);
+        pg
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(&dir.path().join("manager"), None, None))
+        .await
+        .unwrap();
+    let api = Api::new(m.addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
+        .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/shop/users",
+        Some(&json!({"name": APP_USER, "password": APP_PASSWORD})),
+    )
+    .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/shop/databases",
+        Some(
+            &json!({"name": "shop", "server_user": OWNER, "server_password": OWNER_PASSWORD,
+                     "server_database": "shop", "tls": "disable",
+                     "pool": {"mode": "transaction", "size": 4},
+                     "backend": [{"host": "127.0.0.1", "port": pg.port()}]}),
+        ),
+    )
+    .await;
+    let config = gateway_config(dir.path());
+    let g1 = managed_gateway(&config, &dir.path().join("state1"), m.addr).await;
+    let g2 = managed_gateway(&config, &dir.path().join("state2"), m.addr).await;
+    for (gw, _) in [&g1, &g2] {
+        let c = connect(gw, "shop").await.unwrap();
+        assert_eq!(
+            simple_value(&c, "SELECT count(*) FROM items")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("100")
+        );
+        let e = c
+            .simple_query("SELECT * FROM items WHERE id = 1 OR 1=1")
+            .await
+            .unwrap_err();
+        assert!(describe(&e).contains("42501"), "{}", describe(&e));
+    }
+    // pgbench tables, through a gateway.
+    let port1 = g1.0.pg_addr().port();
+    let port2 = g2.0.pg_addr().port();
+    let out = tokio::task::spawn_blocking(move || {
+        pgbench(port1, &["-i", "-s", "1", "-q"])
+            .wait_with_output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Load through both gateways while a plugin version and a pack change are published.
+    let load: Vec<std::process::Child> = [port1, port2]
+        .iter()
+        .map(|p| {
+            pgbench(
+                *p,
+                &["-c", "4", "-j", "2", "-T", "8", "-S", "-M", "prepared"],
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, wasm) = plugin_files("sqli-guard");
+    let t0 = Instant::now();
+    let (s, v) = api
+        .upload(ADMIN, &manifest_version("sqli-guard", "9.9.9"), wasm)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let plugin_delay =
+        until_applied(&[&g1, &g2], v["snapshot_version"].as_i64().unwrap(), t0).await;
+    for (gw, _) in [&g1, &g2] {
+        assert_eq!(
+            active_manifest_version(gw, "sqli-guard").as_deref(),
+            Some("9.9.9")
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pack = "version = 1\nname = \"shop\"\nkind = \"tenant\"\ntenant = \"shop\"\n\n\
+                [[binding]]\nid = \"rl\"\nplugin = \"rate-limit\"\nhooks = [\"query\"]\n\
+                [binding.config]\nper_user_qps = 1000000\n";
+    let t1 = Instant::now();
+    let (s, v) = api
+        .raw(
+            "PUT",
+            "/api/v1/packs/shop",
+            ADMIN,
+            "application/toml",
+            pack.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let pack_delay = until_applied(&[&g1, &g2], v["snapshot_version"].as_i64().unwrap(), t1).await;
+    for (gw, _) in [&g1, &g2] {
+        assert!(
+            gw.reloader()
+                .engine()
+                .snapshot()
+                .packs
+                .tenant_pack("shop")
+                .is_some(),
+            "the tenant pack is in force"
+        );
+    }
+    println!(
+        "new plugin version serving on both gateways after {:.0} ms; pack change after {:.0} ms",
+        plugin_delay.as_secs_f64() * 1e3,
+        pack_delay.as_secs_f64() * 1e3
+    );
+    for child in load {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "pgbench under snapshot changes: {text}"
+        );
+        let processed = text
+            .lines()
+            .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+            .and_then(|n| n.split(['/', ' ']).next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        assert!(processed > 100, "{text}");
+        if let Some(failed) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("number of failed transactions: "))
+        {
+            assert!(failed.starts_with("0 "), "{text}");
+        }
+    }
+    // The manager knows both gateways and the version each applied.
+    let v = api.ok("get", "/api/v1/gateways", None).await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 2, "{v}");
+    drop(g1);
+    drop(g2);
+    m.stop().await;
+    drop(pg);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_outlives_the_manager_and_restarts_from_its_last_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mdir = dir.path().join("manager");
+    let m = Manager::start(opts(&mdir, None, None)).await.unwrap();
+    let addr = m.addr;
+    let api = Api::new(addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "lite"})))
+        .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/lite/users",
+        Some(&json!({"name": APP_USER, "password": APP_PASSWORD})),
+    )
+    .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/lite/databases",
+        Some(&json!({"name": "lite", "sqlite": dir.path().join("lite.db")})),
+    )
+    .await;
+    let config = gateway_config(dir.path());
+    let state = dir.path().join("state");
+    let check = |gw: &Gateway| {
+        let gw_conn = gw_connstr(gw, "lite");
+        async move {
+            let (c, conn) = tokio_postgres::connect(&gw_conn, tokio_postgres::NoTls)
+                .await
+                .expect("gateway admits the user");
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            c.simple_query("CREATE TABLE IF NOT EXISTS t (a int)")
+                .await
+                .unwrap();
+            assert!(simple_value(&c, "SELECT count(*) FROM t").await.is_ok());
+            let e = c
+                .simple_query("SELECT * FROM t WHERE a = 1 OR 1=1")
+                .await
+                .unwrap_err();
+            assert!(describe(&e).contains("42501"), "{}", describe(&e));
+        }
+    };
+    let (gw, _mg) = managed_gateway(&config, &state, addr).await;
+    check(&gw).await;
+
+    // Manager gone: the gateway keeps enforcing and says so in its metrics.
+    m.stop().await;
+    check(&gw).await;
+    poll(
+        "manager_reachable drops to 0",
+        Duration::from_secs(20),
+        || async {
+            let text = http_get(&gw, "/metrics").await;
+            match metric(&text, "articdbm_manager_reachable") {
+                Some(v) if v == 0.0 => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    // Restarted while the manager is still away: up from the last good snapshot.
+    drop(gw);
+    drop(_mg);
+    let (gw, mg) = managed_gateway(&config, &state, addr).await;
+    check(&gw).await;
+    let saved = mg.version();
+    assert!(saved > 0);
+
+    // The manager returns on the same address: the gateway reconnects and follows again.
+    let m = Manager::start(opts(&mdir, None, Some(addr))).await.unwrap();
+    api.ok(
+        "post",
+        "/api/v1/tenants/lite/users",
+        Some(&json!({"name": "late", "password": "late-password"})),
+    )
+    .await;
+    let v = api.version().await;
+    poll(
+        "the gateway follows the returned manager",
+        Duration::from_secs(30),
+        || async {
+            if mg.version() >= v {
+                Ok(())
+            } else {
+                Err(format!("at {}", mg.version()))
+            }
+        },
+    )
+    .await;
+    let conn = gw_connstr(&gw, "lite")
+        .replace(&format!("user={APP_USER}"), "user=late")
+        .replace(
+            &format!("password={APP_PASSWORD}"),
+            "password=late-password",
+        );
+    let (c, h) = tokio_postgres::connect(&conn, tokio_postgres::NoTls)
+        .await
+        .expect("a user created after the outage can log in");
+    tokio::spawn(async move {
+        let _ = h.await;
+    });
+    assert!(simple_value(&c, "SELECT 1").await.is_ok());
+    drop(gw);
+    m.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_on_postgresql_and_idempotent_apply() {
+    let pg = tokio::task::spawn_blocking(|| PgServer::start().unwrap())
+        .await
+        .unwrap();
+    pg.psql("CREATE DATABASE manager").unwrap();
+    let url = format!(
+        "postgres://{}:{}@127.0.0.1:{}/manager",
+        pg.superuser(),
+        pg.password(),
+        pg.port()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(dir.path(), Some(url.clone()), None))
+        .await
+        .unwrap();
+    let addr = m.addr;
+    let api = Api::new(addr);
+    // Seeded plugins went into PostgreSQL (components as bytea).
+    let v = api.ok("get", "/api/v1/plugins", None).await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 4, "{v}");
+    let snap = api.ok("get", "/api/v1/snapshot", None).await;
+    let sha = snap["plugins"][0]["sha256"].as_str().unwrap().to_string();
+    let resp = reqwest::Client::new()
+        .get(format!("http://{addr}/api/v1/artifacts/{sha}"))
+        .bearer_auth(CLUSTER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(articdbm_gateway::runtime::content_hash(&bytes), sha);
+
+    // apply: a tenant file and a tenant pack, twice; the second run changes nothing.
+    let files = dir.path().join("policies");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(
+        files.join("acme.toml"),
+        "[tenant]\nname = \"acme\"\ndescription = \"Acme\"\n\n[[user]]\nname = \"acme-app\"\npassword = \"acme-password\"\nroles = [\"writer\"]\n\n[[database]]\nname = \"acme\"\nsqlite = \"/tmp/acme-never-opened.db\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        files.join("pack-acme.toml"),
+        "version = 1\nname = \"acme\"\nkind = \"tenant\"\ntenant = \"acme\"\n[[binding]]\nid = \"rl\"\nplugin = \"rate-limit\"\n[binding.config]\nper_user_qps = 50\n",
+    )
+    .unwrap();
+    let apply = || {
+        articdbm_manager::apply::apply(articdbm_manager::apply::ApplyOptions {
+            manager: format!("http://{addr}"),
+            key: ADMIN.into(),
+            files: vec![files.clone()],
+        })
+    };
+    apply().await.expect("first apply");
+    let after_first = api.version().await;
+    apply().await.expect("second apply");
+    assert_eq!(
+        api.version().await,
+        after_first,
+        "re-applying changed nothing"
+    );
+    let snap = api.ok("get", "/api/v1/snapshot", None).await;
+    assert!(snap["config"].as_str().unwrap().contains("acme-app"));
+    assert!(
+        !snap.to_string().contains("acme-password"),
+        "no clear password in the snapshot"
+    );
+
+    // Everything survives a restart of the manager.
+    m.stop().await;
+    let m = Manager::start(opts(dir.path(), Some(url), None))
+        .await
+        .unwrap();
+    let api = Api::new(m.addr);
+    assert_eq!(api.version().await, after_first);
+    let v = api
+        .ok("get", "/api/v1/tenants/acme/users/acme-app", None)
+        .await;
+    assert_eq!(v["roles"], json!(["writer"]));
+    m.stop().await;
+    drop(pg);
+}
