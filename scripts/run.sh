@@ -1,24 +1,67 @@
 #!/usr/bin/env bash
-# The main job, from a fresh clone with only the Rust toolchain: builds the gateway and every
-# plugin component, then runs the gateway with the shipped baseline pack in front of an
-# embedded SQLite database (examples/gateway.toml):
+# The main job, from a fresh clone with only the Rust toolchain: builds the manager, the
+# gateway and every plugin component, then runs
 #
-#   PostgreSQL protocol on 127.0.0.1:6432, user "demo", password "demo", database "demo"
-#   admin endpoints on http://127.0.0.1:9187/healthz and /metrics
+#   - the manager (REST API on http://127.0.0.1:9180, SQLite store in target/articdbm-demo/),
+#     seeded with the first-party plugins and the baseline pack, and the demo tenant of
+#     examples/manager/demo.toml applied;
+#   - a gateway attached to it (examples/gateway-managed.toml), serving the demo tenant's
+#     embedded SQLite database:
+#       PostgreSQL protocol on 127.0.0.1:6432, user "demo", password "demo-password",
+#       database "demo"; admin endpoints on http://127.0.0.1:9187/healthz and /metrics.
 #
-# Connect with: PGPASSWORD=demo psql -h 127.0.0.1 -p 6432 -U demo demo
-# Pass another config with: scripts/run.sh --config FILE
+# The admin API key is generated on the first run and kept in target/articdbm-demo/admin.key
+# (set ARTICDBM_BOOTSTRAP_KEY to choose it). docs/USAGE.md walks through the API with curl.
+# Ctrl-C stops both. `scripts/run.sh --config FILE` runs a standalone gateway instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
-cargo build --release --locked -p articdbm-plugin-artifacts -p articdbm-gateway
-
-config=examples/gateway.toml
-if [ "${1:-}" = "--config" ] && [ -n "${2:-}" ]; then
-    config=$2
-fi
+cargo build --release --locked -p articdbm-plugin-artifacts -p articdbm-gateway -p articdbm-manager
 export ARTICDBM_LOG=${ARTICDBM_LOG:-info}
-exec target/release/articdbm-gateway run --config "$config"
+
+if [ "${1:-}" = "--config" ] && [ -n "${2:-}" ]; then
+    exec target/release/articdbm-gateway run --config "$2"
+fi
+
+state=target/articdbm-demo
+mkdir -p "$state"
+key_file() { # NAME: a random key kept in $state/NAME.key
+    local f="$state/$1.key"
+    if [ ! -s "$f" ]; then
+        (umask 077; printf 'adbm_%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" > "$f")
+    fi
+    cat "$f"
+}
+admin_key=${ARTICDBM_BOOTSTRAP_KEY:-$(key_file admin)}
+cluster_key=${ARTICDBM_CLUSTER_KEY:-$(key_file cluster)}
+manager=http://127.0.0.1:9180
+
+ARTICDBM_BOOTSTRAP_KEY=$admin_key ARTICDBM_CLUSTER_KEY=$cluster_key \
+    target/release/articdbm-manager serve --listen 127.0.0.1:9180 --data-dir "$state/manager" \
+    --seed-plugins target/plugins --seed-pack policies/default.toml &
+manager_pid=$!
+gateway_pid=""
+stop() {
+    trap - EXIT INT TERM
+    [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null || true
+    kill "$manager_pid" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+for _ in $(seq 1 100); do
+    if (exec 3<>/dev/tcp/127.0.0.1/9180) 2>/dev/null; then break; fi
+    if ! kill -0 "$manager_pid" 2>/dev/null; then echo "the manager did not start" >&2; exit 1; fi
+    sleep 0.1
+done
+target/release/articdbm-manager apply --manager "$manager" --key "$admin_key" -f examples/manager/
+
+echo "manager: $manager (admin key in $state/admin.key)"
+target/release/articdbm-gateway run --config examples/gateway-managed.toml \
+    --manager "$manager" --cluster-key "$cluster_key" --state-dir "$state/gateway" &
+gateway_pid=$!
+wait "$gateway_pid"

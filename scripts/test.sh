@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 log() { printf '\n==> %s\n' "$*"; }
 
 # Servers and clients the end-to-end tests start themselves (tests/src: PostgreSQL, PgBouncer,
-# psql, pgbench, a Python venv for psycopg). Each is detected by its binary and installed only
+# Redis, psql, pgbench, a Python venv for psycopg). Each is detected by its binary and installed only
 # when missing, so a second run installs nothing.
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 { command -v psql && command -v pgbench; } >/dev/null 2>&1 || missing+=(postgresql-client)
 { command -v pgbouncer || [ -x /usr/sbin/pgbouncer ]; } >/dev/null 2>&1 || missing+=(pgbouncer)
 /usr/bin/python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     sudo=()
@@ -36,7 +37,7 @@ if compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null; then
         if [ -w "$cluster/start.conf" ]; then echo disabled >"$cluster/start.conf"; fi
     done
 fi
-for svc in postgresql pgbouncer; do
+for svc in postgresql pgbouncer redis-server; do
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
         systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi

@@ -42,6 +42,10 @@ pub struct Server {
     /// Address of the HTTP admin endpoints (`/healthz`, `/metrics`); none when unset.
     #[serde(default)]
     pub admin_listen: Option<SocketAddr>,
+    /// Redis shared by the gateways of a cluster for plugin key-value state (rate limits);
+    /// `redis://[:password@]host:port[/db]`. Unset: state is local to this gateway.
+    #[serde(default)]
+    pub redis: Option<String>,
     /// TLS for clients. Without it, SSLRequest is answered `N`.
     #[serde(default)]
     pub tls: Option<ServerTls>,

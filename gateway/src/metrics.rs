@@ -38,6 +38,7 @@ pub struct Metrics {
     pub snapshot_version: IntGauge,
     pub manager_reachable: IntGauge,
     pub snapshot_applies: IntCounterVec,
+    pub kv_remote_up: IntGauge,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -298,6 +299,14 @@ impl Metrics {
                         "Manager snapshots applied, by result",
                     ),
                     &["result"],
+                )
+                .expect("valid metric"),
+            ),
+            kv_remote_up: reg(
+                &r,
+                IntGauge::new(
+                    "articdbm_kv_remote_up",
+                    "1 while the shared key-value store (Redis) answers; 0 while counters are local only",
                 )
                 .expect("valid metric"),
             ),

@@ -15,7 +15,9 @@ pub mod net;
 pub mod pg;
 pub mod privilege;
 pub mod process;
+pub mod redis;
 pub mod tools;
 
 pub use bouncer::{PgBouncer, PoolMode};
 pub use pg::{HostAuth, PgOptions, PgServer};
+pub use redis::RedisServer;

@@ -1103,3 +1103,137 @@ async fn store_on_postgresql_and_idempotent_apply() {
     m.stop().await;
     drop(pg);
 }
+
+/// Two gateways sharing rate-limit state through a real Redis: a tenant quota holds across
+/// both; with Redis stopped each keeps enforcing on its local state; after Redis comes back
+/// empty the count is restored, not forgotten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_hold_across_gateways_through_redis() {
+    const QUOTA: usize = 30;
+    let mut redis = tokio::task::spawn_blocking(|| articdbm_tests::RedisServer::start().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("quota.toml");
+    std::fs::write(
+        &pack,
+        format!(
+            "version = 1\nname = \"quota\"\nkind = \"tenant\"\ntenant = \"q\"\n\n\
+             [[binding]]\nid = \"quota\"\nplugin = \"rate-limit\"\nhooks = [\"query\"]\n\
+             [binding.config]\nper_tenant_hourly = {QUOTA}\n"
+        ),
+    )
+    .unwrap();
+    let mut gws = Vec::new();
+    for i in 0..2 {
+        let path = dir.path().join(format!("gw{i}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
+                 packs = [{:?}, {:?}]\nplugin_dir = {:?}\nwatch = false\nredis = {:?}\n\n\
+                 [[user]]\nname = \"{APP_USER}\"\npassword = \"{APP_PASSWORD}\"\ntenant = \"q\"\n\n\
+                 [[database]]\nname = \"lite\"\ntenant = \"q\"\nsqlite = {:?}\n",
+                root().join("policies/default.toml").display().to_string(),
+                pack.display().to_string(),
+                articdbm_plugin_artifacts::PLUGIN_DIR,
+                redis.url(),
+                dir.path().join(format!("gw{i}.db")).display().to_string(),
+            ),
+        )
+        .unwrap();
+        let config = articdbm_gateway::config::Config::load(&path).unwrap();
+        gws.push(Gateway::start(config).await.unwrap());
+    }
+    let kv_up = |want: f64| {
+        let gws = &gws;
+        async move {
+            for gw in gws {
+                poll("articdbm_kv_remote_up", Duration::from_secs(20), || async {
+                    let text = http_get(gw, "/metrics").await;
+                    match metric(&text, "articdbm_kv_remote_up") {
+                        Some(v) if v == want => Ok(()),
+                        other => Err(format!("{other:?}")),
+                    }
+                })
+                .await;
+            }
+        }
+    };
+    kv_up(1.0).await;
+    let mut clients = Vec::new();
+    for gw in &gws {
+        clients.push(connect(gw, "lite").await.unwrap());
+    }
+    // One statement every 10 ms, alternating gateways: what each admits counts on both.
+    let run = |n: usize| {
+        let clients = &clients;
+        async move {
+            let mut admitted = 0;
+            let mut refused = 0;
+            for i in 0..n {
+                match clients[i % 2].simple_query("SELECT 1").await {
+                    Ok(_) => admitted += 1,
+                    Err(e) => {
+                        let d = describe(&e);
+                        assert!(d.contains("rate.tenant-quota"), "{d}");
+                        refused += 1;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            (admitted, refused)
+        }
+    };
+    let (admitted, refused) = run(100).await;
+    println!("shared quota {QUOTA}: {admitted} admitted, {refused} refused across two gateways");
+    assert!(
+        (QUOTA..=QUOTA + 8).contains(&admitted),
+        "the quota holds across gateways (alone each would admit {QUOTA}: {} in all): {admitted} admitted",
+        2 * QUOTA
+    );
+
+    // Redis gone: both keep enforcing what they know.
+    redis.stop();
+    kv_up(0.0).await;
+    let (admitted, _) = run(20).await;
+    assert_eq!(
+        admitted, 0,
+        "still refused on local state while Redis is down"
+    );
+
+    // Redis back, empty: the count is written back, not forgotten.
+    tokio::task::block_in_place(|| redis.restart()).unwrap();
+    kv_up(1.0).await;
+    // Wait for the gateways to write the count back into the empty Redis.
+    let url = redis.url();
+    poll(
+        "the quota counter is restored in Redis",
+        Duration::from_secs(20),
+        || {
+            let url = url.clone();
+            async move {
+                let mut c = redis::Client::open(url)
+                    .and_then(|c| c.get_connection())
+                    .map_err(|e| e.to_string())?;
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg("articdbm:kv:*")
+                    .query(&mut c)
+                    .map_err(|e| e.to_string())?;
+                for k in &keys {
+                    let v: Option<i64> = redis::cmd("GET").arg(k).query(&mut c).unwrap_or(None);
+                    if v.is_some_and(|v| v >= QUOTA as i64) {
+                        return Ok(());
+                    }
+                }
+                Err(format!("keys {keys:?}"))
+            }
+        },
+    )
+    .await;
+    let (admitted, _) = run(20).await;
+    assert_eq!(
+        admitted, 0,
+        "the quota still holds after Redis lost its data"
+    );
+}

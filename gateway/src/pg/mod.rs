@@ -268,8 +268,15 @@ impl Gateway {
     pub async fn start_with(config: Config, overlay: Option<Overlay>) -> anyhow::Result<Gateway> {
         let managed = overlay.is_some();
         let metrics = Arc::new(Metrics::new());
+        let kv: Arc<dyn crate::runtime::kv::KvBackend> = match &config.server.redis {
+            Some(url) => Arc::new(
+                crate::runtime::redis_kv::RedisKv::start(url, Arc::clone(&metrics))
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            None => Arc::new(MemoryKv::default()),
+        };
         let services = Arc::new(HostServices::new(
-            Arc::new(MemoryKv::default()),
+            kv,
             Box::new(NoIndicators),
             Arc::clone(&metrics),
         ));

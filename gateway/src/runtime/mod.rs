@@ -11,6 +11,7 @@ pub mod instance;
 pub mod kv;
 pub mod plugin;
 pub mod policy;
+pub mod redis_kv;
 pub mod reload;
 
 pub use bindings::{Connection, Protocol, Query, Verdict};
