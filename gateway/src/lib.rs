@@ -2,6 +2,7 @@
 //! evaluator. The binary in `main.rs` is a thin CLI over it.
 
 pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod managed;

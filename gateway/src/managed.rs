@@ -70,6 +70,14 @@ pub async fn start(
     let overlay = m.initial().await?;
     let config = crate::config::Config::load_with(config_file, Some(&overlay))?;
     let gw = crate::pg::Gateway::start_with(config, Some(overlay)).await?;
+    let sink = crate::audit::AuditSink::new(m.opts.state_dir.join("audit-spool"))?;
+    sink.spawn_sender(
+        m.http.clone(),
+        m.opts.url.clone(),
+        m.opts.cluster_key.clone(),
+        gw.stopped(),
+    );
+    gw.shared.audit.store(Some(sink));
     Arc::clone(&m).spawn(
         Arc::clone(&gw.shared),
         Arc::clone(gw.reloader()),

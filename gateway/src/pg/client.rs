@@ -350,6 +350,7 @@ async fn startup(
     };
     let d = shared.engine.evaluate_connect(&conn);
     log_findings(&d, &conn, None);
+    audit(shared, &conn, "connect", &db_name, &d, None);
     if let Some(hit) = &d.denied {
         shared.metrics.auth_failures.inc();
         shared
@@ -958,6 +959,14 @@ impl Session {
         };
         let d = engine.evaluate_query(&self.conn, &q, &ctx);
         log_findings(&d, &self.conn, Some(sql));
+        audit(
+            &self.shared,
+            &self.conn,
+            "query",
+            &self.db_name,
+            &d,
+            Some(sql),
+        );
         let route = if is_read(&q.facts) {
             Route::Read
         } else {
@@ -1435,6 +1444,72 @@ fn is_read(f: &QueryFacts) -> bool {
             let name = c.name.strip_prefix("pg_catalog.").unwrap_or(&c.name);
             READ_ONLY_FUNCTIONS.contains(&name)
         })
+}
+
+/// Managed mode: refusals, would-denies and audits always, allowed statements at the pack's
+/// `audit_sample` rate, become audit events for the manager.
+fn audit(
+    shared: &Shared,
+    conn: &Connection,
+    action: &str,
+    database: &str,
+    d: &Decision,
+    sql: Option<&str>,
+) {
+    let Some(sink) = shared.audit.load_full() else {
+        return;
+    };
+    let (verdict, hit) = if let Some(h) = &d.denied {
+        ("deny", Some(h))
+    } else if let Some(f) = d.findings.iter().find(|f| f.kind == FindingKind::WouldDeny) {
+        ("would-deny", Some(&f.hit))
+    } else if let Some(f) = d.findings.first() {
+        ("audit", Some(&f.hit))
+    } else {
+        let p = shared.engine.audit_sample(&conn.tenant);
+        if p <= 0.0 || !sample(p) {
+            return;
+        }
+        ("allow", None)
+    };
+    let mut e = crate::audit::AuditEvent::new(&conn.tenant, &conn.user, action, database, verdict);
+    let mut detail = serde_json::json!({"client_addr": conn.client_addr});
+    if let Some(h) = hit {
+        detail["rule"] = h.rule.clone().into();
+        detail["plugin"] = h.plugin.clone().into();
+        detail["binding"] = h.binding.clone().into();
+        detail["reason"] = h.reason.clone().into();
+    }
+    if let Some(sql) = sql {
+        let cut = sql
+            .char_indices()
+            .nth(2000)
+            .map(|(i, _)| i)
+            .unwrap_or(sql.len());
+        detail["sql"] = sql[..cut].into();
+    }
+    e.detail = detail;
+    sink.record(e);
+}
+
+/// True with probability `p` (a per-thread xorshift; sampling, not security).
+fn sample(p: f64) -> bool {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut b = [0u8; 8];
+            let _ = getrandom::fill(&mut b);
+            u64::from_le_bytes(b) | 1
+        });
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64 <= p
+    })
 }
 
 fn log_findings(d: &Decision, conn: &Connection, sql: Option<&str>) {

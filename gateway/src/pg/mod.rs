@@ -53,6 +53,8 @@ pub struct Shared {
     overlay: ArcSwapOption<Overlay>,
     /// Each database's definition, to keep the pools of unchanged ones across reloads.
     pool_defs: Mutex<HashMap<String, String>>,
+    /// Managed mode: where audit events go (none standalone).
+    pub audit: ArcSwapOption<crate::audit::AuditSink>,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -346,6 +348,7 @@ impl Gateway {
             next_statement: AtomicU64::new(1),
             overlay: ArcSwapOption::new(overlay.map(Arc::new)),
             pool_defs: Mutex::new(defs),
+            audit: ArcSwapOption::empty(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
 

@@ -425,6 +425,12 @@ impl PolicyEngine {
         decision
     }
 
+    /// The fraction of allowed statements the tenant's effective pack wants audited.
+    pub fn audit_sample(&self, tenant: &str) -> f64 {
+        let snap = self.snapshot.load();
+        self.tenant_policy(&snap, tenant).audit_sample
+    }
+
     fn tenant_policy(&self, snap: &Snapshot, tenant: &str) -> Arc<TenantPolicy> {
         if let Some(t) = snap.tenants.read().get(tenant) {
             return t.clone();
