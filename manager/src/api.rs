@@ -298,20 +298,20 @@ async fn create_key(
         (Role::TenantAdmin, None) => {
             return Err(ApiError::bad("tenant", "a tenant-admin key needs a tenant"));
         }
-        (Role::TenantAdmin, Some(t)) => {
+        (Role::TenantAdmin, Some(t))
             if app
                 .store
                 .get("tenant", "", t)
                 .await
                 .map_err(ApiError::store)?
-                .is_none()
-            {
-                return Err(ApiError::bad(
-                    "tenant",
-                    format!("tenant '{t}' does not exist"),
-                ));
-            }
+                .is_none() =>
+        {
+            return Err(ApiError::bad(
+                "tenant",
+                format!("tenant '{t}' does not exist"),
+            ));
         }
+        (Role::TenantAdmin, Some(_)) => {}
         (_, Some(_)) => {
             return Err(ApiError::bad(
                 "tenant",
