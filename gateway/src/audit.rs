@@ -21,7 +21,9 @@ const MAX_QUEUE: usize = 50_000;
 const BATCH: usize = 5_000;
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
+/// One audit event, the wire format of `POST /api/v1/audit` (the manager stores it as is).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditEvent {
     pub id: String,
     pub at: i64,
@@ -30,6 +32,7 @@ pub struct AuditEvent {
     pub action: String,
     pub target: String,
     pub verdict: String,
+    #[serde(default)]
     pub detail: serde_json::Value,
 }
 

@@ -507,16 +507,7 @@ async fn list_users(
     caller: Caller,
     Path(tenant): Path<String>,
 ) -> ApiResult {
-    tenant_exists(&app, &caller, &tenant).await?;
-    let users = app
-        .store
-        .list("user", Some(&tenant))
-        .await
-        .map_err(ApiError::store)?;
-    ok(
-        StatusCode::OK,
-        json!({"items": users.iter().map(user_json).collect::<Vec<_>>()}),
-    )
+    list_owned(&app, &caller, "user", &tenant, user_json).await
 }
 
 async fn get_user(
@@ -524,14 +515,7 @@ async fn get_user(
     caller: Caller,
     Path((tenant, name)): Path<(String, String)>,
 ) -> ApiResult {
-    tenant_exists(&app, &caller, &tenant).await?;
-    let r = app
-        .store
-        .get("user", &tenant, &name)
-        .await
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("user '{name}' not found")))?;
-    ok(StatusCode::OK, user_json(&r))
+    get_owned(&app, &caller, "user", &tenant, &name, user_json).await
 }
 
 async fn create_user(
@@ -671,6 +655,44 @@ async fn delete_user(
     delete_owned(&app, &caller, "user", &tenant, &name).await
 }
 
+/// A tenant's resources of one kind, rendered for the caller.
+async fn list_owned(
+    app: &App,
+    caller: &Caller,
+    kind: &str,
+    tenant: &str,
+    render: fn(&crate::store::Resource) -> Value,
+) -> ApiResult {
+    tenant_exists(app, caller, tenant).await?;
+    let items = app
+        .store
+        .list(kind, Some(tenant))
+        .await
+        .map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"items": items.iter().map(render).collect::<Vec<_>>()}),
+    )
+}
+
+async fn get_owned(
+    app: &App,
+    caller: &Caller,
+    kind: &str,
+    tenant: &str,
+    name: &str,
+    render: fn(&crate::store::Resource) -> Value,
+) -> ApiResult {
+    tenant_exists(app, caller, tenant).await?;
+    let r = app
+        .store
+        .get(kind, tenant, name)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("{kind} '{name}' not found")))?;
+    ok(StatusCode::OK, render(&r))
+}
+
 async fn delete_owned(
     app: &App,
     caller: &Caller,
@@ -699,16 +721,7 @@ async fn list_databases(
     caller: Caller,
     Path(tenant): Path<String>,
 ) -> ApiResult {
-    tenant_exists(&app, &caller, &tenant).await?;
-    let dbs = app
-        .store
-        .list("database", Some(&tenant))
-        .await
-        .map_err(ApiError::store)?;
-    ok(
-        StatusCode::OK,
-        json!({"items": dbs.iter().map(database_json).collect::<Vec<_>>()}),
-    )
+    list_owned(&app, &caller, "database", &tenant, database_json).await
 }
 
 fn database_json(r: &crate::store::Resource) -> Value {
@@ -726,14 +739,7 @@ async fn get_database(
     caller: Caller,
     Path((tenant, name)): Path<(String, String)>,
 ) -> ApiResult {
-    tenant_exists(&app, &caller, &tenant).await?;
-    let r = app
-        .store
-        .get("database", &tenant, &name)
-        .await
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("database '{name}' not found")))?;
-    ok(StatusCode::OK, database_json(&r))
+    get_owned(&app, &caller, "database", &tenant, &name, database_json).await
 }
 
 async fn create_database(

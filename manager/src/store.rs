@@ -104,18 +104,8 @@ pub struct GatewayRow {
     pub last_seen: i64,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct AuditEvent {
-    pub id: String,
-    pub at: i64,
-    pub tenant: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub verdict: String,
-    #[serde(default)]
-    pub detail: serde_json::Value,
-}
+/// The audit event, as gateways send it.
+pub use articdbm_gateway::audit::AuditEvent;
 
 /// Filters of an audit query.
 #[derive(Debug, Default, Clone)]

@@ -488,8 +488,8 @@ async fn roles_validation_hostile_input_and_audit() {
     // The manager answers 413 as soon as the limit is passed and closes the connection, so
     // the client may see the close before the answer: either is a refusal.
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(2 << 20));
-    let s = api
-        .http
+    // A client of its own: the manager closes the connection, which must not be reused.
+    let s = reqwest::Client::new()
         .post(format!("{}/api/v1/tenants", api.base))
         .bearer_auth(ADMIN)
         .header("content-type", "application/json")
@@ -531,8 +531,8 @@ async fn roles_validation_hostile_input_and_audit() {
             "component",
             reqwest::multipart::Part::bytes(vec![0u8; 33 << 20]),
         );
-    let s = api
-        .http
+    // A client of its own: the manager closes the connection, which must not be reused.
+    let s = reqwest::Client::new()
         .post(format!("{}/api/v1/plugins", api.base))
         .bearer_auth(ADMIN)
         .multipart(form)
