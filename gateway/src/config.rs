@@ -112,6 +112,10 @@ struct RawUser {
     databases: Option<Vec<String>>,
     #[serde(default)]
     expires_at: Option<String>,
+    #[serde(default)]
+    require_tls: bool,
+    #[serde(default)]
+    allowed_networks: Option<Vec<String>>,
 }
 
 /// A gateway user.
@@ -125,6 +129,10 @@ pub struct User {
     pub databases: Option<Vec<String>>,
     /// Account expiry, ms since the Unix epoch (checked by the network plugin).
     pub expires_at_ms: Option<u64>,
+    /// Only over TLS (checked by the gateway itself, after authentication).
+    pub require_tls: bool,
+    /// Client networks the user may connect from; `None` means any.
+    pub allowed_networks: Option<Vec<ipnet::IpNet>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -490,6 +498,19 @@ impl Config {
             if let Some(t) = &u.tenant {
                 check_tenant(&format!("{at}.tenant"), t).map_err(&err)?;
             }
+            let allowed_networks = match &u.allowed_networks {
+                None => None,
+                Some(list) => Some(
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, n)| parse_network(n).ok_or_else(|| {
+                            err(format!(
+                                "{at}.allowed_networks[{i}]: {n:?} is not an address or CIDR such as 10.0.0.0/8"
+                            ))
+                        }))
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
             let user = User {
                 name: u.name.clone(),
                 verifier,
@@ -497,6 +518,8 @@ impl Config {
                 roles: u.roles,
                 databases: u.databases,
                 expires_at_ms,
+                require_tls: u.require_tls,
+                allowed_networks,
             };
             if users.insert(u.name.clone(), user).is_some() {
                 return Err(err(format!("{at}: user {:?} is defined twice", u.name)));
@@ -644,6 +667,14 @@ impl Config {
 }
 
 impl User {
+    /// Whether a client at `addr` may log in as this user.
+    pub fn may_connect_from(&self, addr: std::net::IpAddr) -> bool {
+        let addr = addr.to_canonical();
+        self.allowed_networks
+            .as_ref()
+            .is_none_or(|nets| nets.iter().any(|n| n.contains(&addr)))
+    }
+
     pub fn may_use(&self, database: &str) -> bool {
         match &self.databases {
             None => true,
@@ -677,6 +708,13 @@ fn toml_message(e: &toml::de::Error, text: &str) -> String {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` (optionally with fractional seconds) to ms since the epoch.
+/// An address (a /32 or /128) or a CIDR network.
+fn parse_network(s: &str) -> Option<ipnet::IpNet> {
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
 pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
     let s = s.strip_suffix('Z')?;
     let (date, time) = s.split_once('T')?;

@@ -297,6 +297,54 @@ async fn wrong_password_and_unknown_user_look_the_same() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_user_tls_requirement_and_allowed_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &path,
+        config_text(
+            "watch = false",
+            "[[user]]\nname = \"tlsonly\"\npassword = \"pw\"\nrequire_tls = true\n\n\
+             [[user]]\nname = \"elsewhere\"\npassword = \"pw\"\nallowed_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\n\n\
+             [[user]]\nname = \"here\"\npassword = \"pw\"\nallowed_networks = [\"10.0.0.0/8\", \"127.0.0.1\"]\n",
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::start(Config::load(&path).unwrap()).await.unwrap();
+    let port = gw.pg_addr().port();
+    let login = |user: &'static str| async move {
+        tokio_postgres::connect(
+            &format!("host=127.0.0.1 port={port} user={user} password=pw dbname=demo"),
+            NoTls,
+        )
+        .await
+    };
+    for (user, why) in [
+        ("tlsonly", "only connect over TLS"),
+        ("elsewhere", "may not connect from 127.0.0.1"),
+    ] {
+        let e = login(user).await.err().expect("refused");
+        assert_eq!(
+            e.code(),
+            Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION),
+            "{e:?}"
+        );
+        assert!(e.as_db_error().unwrap().message().contains(why), "{e:?}");
+    }
+    let (c, conn) = login("here").await.expect("127.0.0.1 is allowed");
+    tokio::spawn(conn);
+    c.simple_query("SELECT 1").await.unwrap();
+    // A bad network is a config error naming the field.
+    let e = Config::parse(
+        "[[user]]\nname = \"x\"\npassword = \"pw\"\nallowed_networks = [\"10.0.0.0/33\"]\n",
+        &path,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("allowed_networks[0]"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_changes_apply_without_restart_or_dropped_connections() {
     let (gw, dir) = gateway("watch = true").await;
     let before = client(&gw).await;

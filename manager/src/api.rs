@@ -489,6 +489,12 @@ struct NewUser {
     databases: Option<Vec<String>>,
     #[serde(default)]
     expires_at: Option<String>,
+    /// Only over TLS.
+    #[serde(default)]
+    require_tls: bool,
+    /// Client addresses or CIDRs the user may connect from; absent: any.
+    #[serde(default)]
+    allowed_networks: Option<Vec<String>>,
 }
 
 fn user_json(r: &crate::store::Resource) -> Value {
@@ -613,7 +619,9 @@ async fn save_user(
         validate::user_name(&format!("roles[{i}]"), r)?;
     }
     let body = json!({"name": u.name, "scram": scram, "roles": u.roles,
-                      "databases": u.databases, "expires_at": u.expires_at});
+                      "databases": u.databases, "expires_at": u.expires_at,
+                      "require_tls": u.require_tls, "allowed_networks": u.allowed_networks});
+    validate::user(&body)?;
     let (created, v) = app
         .store
         .put("user", tenant, &u.name, &body)

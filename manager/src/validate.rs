@@ -142,6 +142,31 @@ pub fn database(d: &Value) -> Result<(), ApiError> {
         })
 }
 
+/// A gateway user as the gateway config's `[[user]]` table, checked by the gateway's parser.
+pub fn user(u: &Value) -> Result<(), ApiError> {
+    let text = config_toml(std::slice::from_ref(u), &[]);
+    articdbm_gateway::config::Config::parse(&text, Path::new("user"))
+        .map(|_| ())
+        .map_err(|e| {
+            let msg = e.to_string();
+            let field = [
+                "allowed_networks",
+                "expires_at",
+                "require_tls",
+                "roles",
+                "databases",
+            ]
+            .into_iter()
+            .find(|f| msg.contains(f))
+            .unwrap_or("body");
+            let msg = match msg.find("]: ") {
+                Some(i) => msg[i + 3..].to_string(),
+                None => msg.replacen("user: ", "", 1),
+            };
+            ApiError::bad(field, msg)
+        })
+}
+
 /// The dotted field an error at "line N column M" of the generated `text` is about.
 fn field_of(text: &str, msg: &str) -> Option<String> {
     let i = msg.find("line ")? + 5;

@@ -455,6 +455,19 @@ async fn roles_validation_hostile_input_and_audit() {
         (StatusCode::BAD_REQUEST, Some("password")),
         "{v}"
     );
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants/a/users",
+            Some(ADMIN),
+            Some(&json!({"name": "netuser", "password": "password-1234", "allowed_networks": ["10.0.0.0/40"]})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("allowed_networks")),
+        "{v}"
+    );
     // A pack whose config the plugin's schema refuses.
     let (s, v) = api
         .raw(

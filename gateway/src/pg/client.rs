@@ -316,6 +316,28 @@ async fn startup(
         stream.write_all(&out).await?;
         return Ok(None);
     };
+    // After authentication, so that a probe learns nothing about which users exist.
+    if user.require_tls && !tls {
+        shared.metrics.auth_failures.inc();
+        out.extend_from_slice(&fatal(
+            "28000",
+            format!("user \"{user_name}\" may only connect over TLS"),
+        ));
+        stream.write_all(&out).await?;
+        return Ok(None);
+    }
+    if !user.may_connect_from(peer.ip()) {
+        shared.metrics.auth_failures.inc();
+        out.extend_from_slice(&fatal(
+            "28000",
+            format!(
+                "user \"{user_name}\" may not connect from {}",
+                peer.ip().to_canonical()
+            ),
+        ));
+        stream.write_all(&out).await?;
+        return Ok(None);
+    }
     if !user.may_use(&db_name) {
         shared.metrics.auth_failures.inc();
         out.extend_from_slice(&fatal(
