@@ -11,3 +11,4 @@ pub mod pg;
 pub mod runtime;
 pub mod sqlite;
 mod sqltext;
+pub mod usage;

@@ -41,6 +41,10 @@ pub struct Managed {
     opts: ManagedOptions,
     http: reqwest::Client,
     id: String,
+    /// This process's run: usage totals restart from zero with it.
+    run: String,
+    /// Set once the gateway is up: its usage counters, sent with heartbeats.
+    shared: std::sync::OnceLock<Arc<Shared>>,
     /// The snapshot in force (applied completely).
     version: AtomicI64,
     /// The newest snapshot fetched, applied or not (the long poll waits for one after it).
@@ -108,6 +112,8 @@ impl Managed {
             opts,
             http,
             id,
+            run: random_hex(8),
+            shared: std::sync::OnceLock::new(),
             version: AtomicI64::new(0),
             seen: AtomicI64::new(0),
         })
@@ -312,7 +318,8 @@ impl Managed {
             .timeout(Duration::from_secs(5))
             .json(&serde_json::json!({
                 "id": self.id, "name": name, "version": env!("CARGO_PKG_VERSION"),
-                "snapshot_version": self.version(),
+                "snapshot_version": self.version(), "run": self.run,
+                "usage": self.shared.get().map(|s| s.usage.totals()).unwrap_or_default(),
             }))
             .send()
             .await
@@ -329,6 +336,7 @@ impl Managed {
         config_file: PathBuf,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
+        let _ = self.shared.set(Arc::clone(&shared));
         let me = Arc::clone(&self);
         let mut stop2 = stop.clone();
         tokio::spawn(async move {

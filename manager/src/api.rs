@@ -180,6 +180,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/keys/{id}", axum::routing::delete(revoke_key))
         .route("/tenants", get(list_tenants).post(create_tenant))
         .route("/tenants/{tenant}", get(get_tenant).delete(delete_tenant))
+        .route("/tenants/{tenant}/usage", get(tenant_usage))
         .route("/tenants/{tenant}/users", get(list_users).post(create_user))
         .route(
             "/tenants/{tenant}/users/{name}",
@@ -471,6 +472,21 @@ async fn delete_tenant(
     app.published(v);
     app.record(&caller, &tenant, "tenant.delete", &tenant).await;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A tenant's connections, statements and refusals, summed over every gateway.
+async fn tenant_usage(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    tenant_exists(&app, &caller, &tenant).await?;
+    let [connections, queries, denials] =
+        app.store.usage(&tenant).await.map_err(ApiError::store)?;
+    ok(
+        StatusCode::OK,
+        json!({"tenant": tenant, "connections": connections, "queries": queries, "denials": denials}),
+    )
 }
 
 // ---------------------------------------------------------------- gateway users
@@ -1284,6 +1300,20 @@ struct Heartbeat {
     version: String,
     #[serde(default)]
     snapshot_version: i64,
+    /// The gateway process's run id; usage totals are per run.
+    #[serde(default)]
+    run: Option<String>,
+    /// `{"tenant": {"connections": n, "queries": n, "denials": n}}`: totals of this run.
+    #[serde(default)]
+    usage: Option<std::collections::BTreeMap<String, UsageTotals>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageTotals {
+    connections: i64,
+    queries: i64,
+    denials: i64,
 }
 
 async fn heartbeat(
@@ -1293,6 +1323,17 @@ async fn heartbeat(
 ) -> ApiResult {
     caller.require(&[Role::Gateway, Role::Admin])?;
     validate::user_name("id", &h.id)?;
+    if let (Some(run), Some(usage)) = (&h.run, &h.usage) {
+        validate::user_name("run", run)?;
+        let totals: Vec<(String, [i64; 3])> = usage
+            .iter()
+            .map(|(t, u)| (t.clone(), [u.connections, u.queries, u.denials]))
+            .collect();
+        app.store
+            .report_usage(&h.id, run, &totals)
+            .await
+            .map_err(ApiError::store)?;
+    }
     app.store
         .heartbeat(&GatewayRow {
             id: h.id,

@@ -21,24 +21,33 @@ pub enum Backend {
 }
 
 /// Migrations in order; `{bytes}` is the dialect's byte-string type.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE snapshot_version (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)",
-    "INSERT INTO snapshot_version (id, version) VALUES (1, 1)",
-    "CREATE TABLE api_keys (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL, \
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE snapshot_version (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)",
+        "INSERT INTO snapshot_version (id, version) VALUES (1, 1)",
+        "CREATE TABLE api_keys (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL, \
      tenant TEXT, name TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT)",
-    "CREATE TABLE resources (kind TEXT NOT NULL, tenant TEXT NOT NULL, name TEXT NOT NULL, \
+        "CREATE TABLE resources (kind TEXT NOT NULL, tenant TEXT NOT NULL, name TEXT NOT NULL, \
      body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, \
      PRIMARY KEY (kind, tenant, name))",
-    "CREATE TABLE artifacts (sha256 TEXT PRIMARY KEY, bytes {bytes} NOT NULL, created_at BIGINT NOT NULL)",
-    "CREATE TABLE plugin_versions (name TEXT NOT NULL, version BIGINT NOT NULL, sha256 TEXT NOT NULL, \
+        "CREATE TABLE artifacts (sha256 TEXT PRIMARY KEY, bytes {bytes} NOT NULL, created_at BIGINT NOT NULL)",
+        "CREATE TABLE plugin_versions (name TEXT NOT NULL, version BIGINT NOT NULL, sha256 TEXT NOT NULL, \
      manifest TEXT NOT NULL, size BIGINT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (name, version))",
-    "CREATE TABLE plugins (name TEXT PRIMARY KEY, active_version BIGINT NOT NULL, enabled BIGINT NOT NULL)",
-    "CREATE TABLE gateways (id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, \
+        "CREATE TABLE plugins (name TEXT PRIMARY KEY, active_version BIGINT NOT NULL, enabled BIGINT NOT NULL)",
+        "CREATE TABLE gateways (id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, \
      snapshot_version BIGINT NOT NULL, last_seen BIGINT NOT NULL)",
-    "CREATE TABLE audit (id TEXT PRIMARY KEY, at BIGINT NOT NULL, tenant TEXT NOT NULL, actor TEXT NOT NULL, \
+        "CREATE TABLE audit (id TEXT PRIMARY KEY, at BIGINT NOT NULL, tenant TEXT NOT NULL, actor TEXT NOT NULL, \
      action TEXT NOT NULL, target TEXT NOT NULL, verdict TEXT NOT NULL, detail TEXT NOT NULL)",
-    "CREATE INDEX audit_at ON audit (at)",
-]];
+        "CREATE INDEX audit_at ON audit (at)",
+    ],
+    &[
+        // Totals per (gateway, run, tenant) as last reported: a resent heartbeat overwrites, never
+        // adds, and a gateway restart starts a new run.
+        "CREATE TABLE usage (gateway TEXT NOT NULL, run TEXT NOT NULL, tenant TEXT NOT NULL, \
+     connections BIGINT NOT NULL, queries BIGINT NOT NULL, denials BIGINT NOT NULL, \
+     updated_at BIGINT NOT NULL, PRIMARY KEY (gateway, run, tenant))",
+    ],
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -606,6 +615,69 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Records a gateway run's usage totals (overwriting that run's previous report).
+    pub async fn report_usage(
+        &self,
+        gateway: &str,
+        run: &str,
+        totals: &[(String, [i64; 3])],
+    ) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        for (tenant, [c, q, d]) in totals {
+            let n = sqlx::query(
+                "UPDATE usage SET connections = $1, queries = $2, denials = $3, updated_at = $4 \
+                 WHERE gateway = $5 AND run = $6 AND tenant = $7",
+            )
+            .bind(*c)
+            .bind(*q)
+            .bind(*d)
+            .bind(now)
+            .bind(gateway)
+            .bind(run)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                sqlx::query(
+                    "INSERT INTO usage (gateway, run, tenant, connections, queries, denials, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(gateway)
+                .bind(run)
+                .bind(tenant)
+                .bind(*c)
+                .bind(*q)
+                .bind(*d)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A tenant's usage over every gateway and run: (connections, queries, denials).
+    pub async fn usage(&self, tenant: &str) -> Result<[i64; 3]> {
+        let r = sqlx::query(
+            "SELECT COALESCE(SUM(connections), 0) AS c, COALESCE(SUM(queries), 0) AS q, \
+             COALESCE(SUM(denials), 0) AS d FROM usage WHERE tenant = $1",
+        )
+        .bind(tenant)
+        .fetch_one(&self.pool)
+        .await?;
+        // SUM is numeric on PostgreSQL and integer on SQLite: read either.
+        let get = |c: &str| -> Result<i64> {
+            r.try_get::<i64, _>(c)
+                .or_else(|_| r.try_get::<f64, _>(c).map(|f| f as i64))
+                .or_else(|_| r.try_get::<String, _>(c).map(|s| s.parse().unwrap_or(0)))
+                .map_err(StoreError::from)
+        };
+        Ok([get("c")?, get("q")?, get("d")?])
     }
 
     pub async fn gateways(&self) -> Result<Vec<GatewayRow>> {

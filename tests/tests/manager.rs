@@ -223,6 +223,12 @@ async fn roles_validation_hostile_input_and_audit() {
         ),
         (
             "get",
+            "/api/v1/tenants/a/usage",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "get",
             "/api/v1/tenants/a/users/user-a",
             none,
             [200, 200, 404, 200, 403, 401],
@@ -949,6 +955,25 @@ async fn two_gateways_follow_the_manager_under_pgbench() {
     // The manager knows both gateways and the version each applied.
     let v = api.ok("get", "/api/v1/gateways", None).await;
     assert_eq!(v["items"].as_array().unwrap().len(), 2, "{v}");
+    // Usage of the tenant, summed over both gateways' heartbeats: every pgbench connection,
+    // every statement run (each Execute of a prepared one), the two refused injections.
+    let usage = poll(
+        "usage reaches the manager",
+        Duration::from_secs(30),
+        || async {
+            let v = api.ok("get", "/api/v1/tenants/shop/usage", None).await;
+            if v["denials"].as_i64() >= Some(2)
+                && v["connections"].as_i64() >= Some(10)
+                && v["queries"].as_i64() > Some(200)
+            {
+                Ok(v)
+            } else {
+                Err(v.to_string())
+            }
+        },
+    )
+    .await;
+    assert!(usage["denials"].as_i64() == Some(2), "{usage}");
     drop(g1);
     drop(g2);
     m.stop().await;

@@ -41,6 +41,7 @@ use super::{CancelSlot, Shared};
 use crate::config::PoolMode;
 use crate::runtime::bindings::{AccessMode, Connection, Protocol, QueryFacts, StatementKind};
 use crate::runtime::{Decision, FindingKind, StatementContext};
+use crate::usage::TenantUsage;
 
 /// Buffered bytes in one direction above which the gateway stops reading the other side.
 const HIGH_WATER: usize = 256 * 1024;
@@ -373,7 +374,9 @@ async fn startup(
     let d = shared.engine.evaluate_connect(&conn);
     log_findings(&d, &conn, None);
     audit(shared, &conn, "connect", &db_name, &d, None);
+    let usage = shared.usage.tenant(&conn.tenant);
     if let Some(hit) = &d.denied {
+        TenantUsage::add(&usage.denials);
         shared.metrics.auth_failures.inc();
         shared
             .metrics
@@ -393,6 +396,7 @@ async fn startup(
         return Ok(None);
     }
 
+    TenantUsage::add(&usage.connections);
     be::authentication_ok(&mut out);
     // Session pooling: the client's own server connection, held until it leaves.
     let mut lease = None;
@@ -462,6 +466,7 @@ async fn startup(
         shared: Arc::clone(shared),
         db_name,
         conn,
+        usage,
         mode,
         cr,
         cw,
@@ -485,6 +490,7 @@ struct Session {
     shared: Arc<Shared>,
     db_name: String,
     conn: Connection,
+    usage: Arc<TenantUsage>,
     mode: PoolMode,
     cr: ReadHalf<BoxStream>,
     cw: WriteHalf<BoxStream>,
@@ -855,6 +861,8 @@ impl Session {
                 FrontendMessage::Bind(b) => self.on_bind(&b).await,
                 FrontendMessage::Describe(d) => self.on_describe(&d).await,
                 FrontendMessage::Execute(e) => {
+                    // Usage counts executions; the statement was judged at its Parse.
+                    TenantUsage::add(&self.usage.queries);
                     self.forward_extended(e.frame(), Expect::Execute, Route::Primary)
                         .await
                 }
@@ -980,6 +988,9 @@ impl Session {
             prepared_name: prepared.filter(|n| !n.is_empty()).map(str::to_string),
         };
         let d = engine.evaluate_query(&self.conn, &q, &ctx);
+        if d.denied.is_some() {
+            TenantUsage::add(&self.usage.denials);
+        }
         log_findings(&d, &self.conn, Some(sql));
         audit(
             &self.shared,
@@ -1035,11 +1046,15 @@ impl Session {
         } else {
             Vec::new()
         };
-        let several = pieces
+        let statements = pieces
             .iter()
             .filter(|p| !is_blank(&sql[p.start..p.end]))
-            .count()
-            > 1;
+            .count();
+        let several = statements > 1;
+        // Usage counts statements run (the extended protocol counts each Execute).
+        self.usage
+            .queries
+            .fetch_add(statements.max(1) as u64, Ordering::Relaxed);
         if several {
             // The whole string first: stacking itself is evidence (`...; DROP TABLE`), and a
             // plugin sees every statement together. Then each statement, to refuse exactly

@@ -55,6 +55,8 @@ pub struct Shared {
     pool_defs: Mutex<HashMap<String, String>>,
     /// Managed mode: where audit events go (none standalone).
     pub audit: ArcSwapOption<crate::audit::AuditSink>,
+    /// Connections, statements and refusals per tenant (reported to the manager).
+    pub usage: crate::usage::Usage,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -349,6 +351,7 @@ impl Gateway {
             overlay: ArcSwapOption::new(overlay.map(Arc::new)),
             pool_defs: Mutex::new(defs),
             audit: ArcSwapOption::empty(),
+            usage: crate::usage::Usage::default(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
 
