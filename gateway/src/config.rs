@@ -116,6 +116,30 @@ struct RawUser {
     require_tls: bool,
     #[serde(default)]
     allowed_networks: Option<Vec<String>>,
+    #[serde(default)]
+    tokens: Vec<RawToken>,
+}
+
+/// A temporary access token, as the manager's snapshot gives it: never the token itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    id: String,
+    sha256: String,
+    expires_at: String,
+    #[serde(default)]
+    max_uses: Option<u64>,
+}
+
+/// A temporary access token: usable once or a few times as the user's password in clear,
+/// over TLS, until it expires. Uses are counted in the key-value store (cluster-wide with
+/// `server.redis`).
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub id: String,
+    pub sha256: [u8; 32],
+    pub expires_at_ms: u64,
+    pub max_uses: Option<u64>,
 }
 
 /// A gateway user.
@@ -133,6 +157,8 @@ pub struct User {
     pub require_tls: bool,
     /// Client networks the user may connect from; `None` means any.
     pub allowed_networks: Option<Vec<ipnet::IpNet>>,
+    /// Temporary access tokens (managed mode).
+    pub tokens: Vec<AccessToken>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -511,6 +537,25 @@ impl Config {
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
             };
+            let mut tokens = Vec::new();
+            for (i, t) in u.tokens.iter().enumerate() {
+                let at = format!("{at}.tokens[{i}]");
+                let mut sha256 = [0u8; 32];
+                hex::decode_to_slice(&t.sha256, &mut sha256)
+                    .map_err(|_| err(format!("{at}.sha256: not 64 hex digits")))?;
+                let expires_at_ms = parse_rfc3339_ms(&t.expires_at).ok_or_else(|| {
+                    err(format!(
+                        "{at}.expires_at: {:?} is not an RFC 3339 UTC time",
+                        t.expires_at
+                    ))
+                })?;
+                tokens.push(AccessToken {
+                    id: t.id.clone(),
+                    sha256,
+                    expires_at_ms,
+                    max_uses: t.max_uses,
+                });
+            }
             let user = User {
                 name: u.name.clone(),
                 verifier,
@@ -520,6 +565,7 @@ impl Config {
                 expires_at_ms,
                 require_tls: u.require_tls,
                 allowed_networks,
+                tokens,
             };
             if users.insert(u.name.clone(), user).is_some() {
                 return Err(err(format!("{at}: user {:?} is defined twice", u.name)));

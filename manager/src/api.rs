@@ -187,6 +187,14 @@ pub fn router(app: Arc<App>) -> Router {
             get(get_user).put(put_user).delete(delete_user),
         )
         .route(
+            "/tenants/{tenant}/users/{name}/tokens",
+            get(list_tokens).post(create_token),
+        )
+        .route(
+            "/tenants/{tenant}/users/{name}/tokens/{id}",
+            axum::routing::delete(revoke_token),
+        )
+        .route(
             "/tenants/{tenant}/databases",
             get(list_databases).post(create_database),
         )
@@ -736,6 +744,116 @@ async fn delete_owned(
     app.record(caller, tenant, &format!("{kind}.delete"), name)
         .await;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------- temporary access tokens
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    /// RFC 3339; default: one hour from now; at most 30 days ahead.
+    #[serde(default)]
+    expires_at: Option<String>,
+    /// Logins allowed; default 1; `0` would be useless and is refused.
+    #[serde(default)]
+    max_uses: Option<u64>,
+}
+
+fn token_json(r: &crate::store::Resource) -> Value {
+    json!({"id": r.body.get("id"), "user": r.body.get("user"), "expires_at": r.body.get("expires_at"),
+           "max_uses": r.body.get("max_uses"), "created_at": r.created_at})
+}
+
+/// Tokens are stored under the key `USER/ID` so that a user's are listed together.
+fn token_key(user: &str, id: &str) -> String {
+    format!("{user}/{id}")
+}
+
+async fn list_tokens(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> ApiResult {
+    tenant_exists(&app, &caller, &tenant).await?;
+    let items: Vec<Value> = app
+        .store
+        .list("token", Some(&tenant))
+        .await
+        .map_err(ApiError::store)?
+        .iter()
+        .filter(|t| t.body.get("user").and_then(Value::as_str) == Some(name.as_str()))
+        .map(token_json)
+        .collect();
+    ok(StatusCode::OK, json!({ "items": items }))
+}
+
+/// `POST .../users/{name}/tokens`: a temporary access token, usable as the user's password
+/// over TLS (the gateway's `cleartext_password`) until it expires or is used up. Shown once;
+/// only its SHA-256 is stored and distributed.
+async fn create_token(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+    Body(t): Body<NewToken>,
+) -> ApiResult {
+    tenant_exists(&app, &caller, &tenant).await?;
+    caller.write_tenant(&tenant)?;
+    if app
+        .store
+        .get("user", &tenant, &name)
+        .await
+        .map_err(ApiError::store)?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!("user '{name}' not found")));
+    }
+    let now = now_ms();
+    let expires_ms = match &t.expires_at {
+        None => now + 3_600_000,
+        Some(e) => {
+            validate::timestamp("expires_at", e)?;
+            articdbm_gateway::config::parse_rfc3339_ms(e).unwrap_or(0) as i64
+        }
+    };
+    if expires_ms <= now {
+        return Err(ApiError::bad("expires_at", "the expiry is in the past"));
+    }
+    if expires_ms > now + 30 * 86_400_000 {
+        return Err(ApiError::bad(
+            "expires_at",
+            "a temporary token lives at most 30 days",
+        ));
+    }
+    let max_uses = t.max_uses.unwrap_or(1);
+    if max_uses == 0 {
+        return Err(ApiError::bad("max_uses", "at least 1"));
+    }
+    let token = generate_key().replacen("adbm_", "adbt_", 1);
+    let id = random_id(8);
+    let expires_at = validate::rfc3339(expires_ms);
+    let body = json!({"id": id, "user": name, "sha256": hash_key(&token),
+                      "expires_at": expires_at, "max_uses": max_uses});
+    let (_, v) = app
+        .store
+        .put("token", &tenant, &token_key(&name, &id), &body)
+        .await
+        .map_err(ApiError::store)?;
+    app.published(v);
+    app.record(&caller, &tenant, "token.create", &format!("{name}/{id}"))
+        .await;
+    ok(
+        StatusCode::CREATED,
+        json!({"id": id, "user": name, "token": token, "expires_at": expires_at,
+               "max_uses": max_uses, "snapshot_version": v}),
+    )
+}
+
+async fn revoke_token(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name, id)): Path<(String, String, String)>,
+) -> ApiResult {
+    delete_owned(&app, &caller, "token", &tenant, &token_key(&name, &id)).await
 }
 
 // ---------------------------------------------------------------- databases

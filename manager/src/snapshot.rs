@@ -24,11 +24,33 @@ pub async fn build(store: &Store) -> Result<Value> {
     let packs = store.list("pack", None).await?;
     let users = store.list("user", None).await?;
     let dbs = store.list("database", None).await?;
+    let tokens = store.list("token", None).await?;
+    let now = crate::store::now_ms();
     let users: Vec<Value> = users
         .iter()
         .map(|u| {
             let mut v = u.body.clone();
             v["tenant"] = Value::String(u.tenant.clone());
+            // Live tokens only, as hashes: the gateway never sees a token itself.
+            let mine: Vec<Value> = tokens
+                .iter()
+                .filter(|t| {
+                    t.tenant == u.tenant
+                        && t.body.get("user").and_then(Value::as_str) == Some(u.name.as_str())
+                        && t.body
+                            .get("expires_at")
+                            .and_then(Value::as_str)
+                            .and_then(articdbm_gateway::config::parse_rfc3339_ms)
+                            .is_some_and(|e| e as i64 > now)
+                })
+                .map(|t| {
+                    json!({"id": t.body.get("id"), "sha256": t.body.get("sha256"),
+                           "expires_at": t.body.get("expires_at"), "max_uses": t.body.get("max_uses")})
+                })
+                .collect();
+            if !mine.is_empty() {
+                v["tokens"] = Value::Array(mine);
+            }
             v
         })
         .collect();

@@ -87,6 +87,29 @@ pub fn timestamp(field: &str, s: &str) -> Result<(), ApiError> {
         })
 }
 
+/// Unix milliseconds as RFC 3339 UTC (`2026-12-31T23:59:59Z`).
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// JSON to TOML; nulls are dropped (TOML has none: an absent key means the default).
 pub fn json_to_toml(v: &Value) -> Option<toml::Value> {
     Some(match v {
@@ -140,6 +163,22 @@ pub fn database(d: &Value) -> Result<(), ApiError> {
             };
             ApiError::bad(&field, msg)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_round_trips_through_the_gateway_parser() {
+        for ms in [0i64, 951_782_400_000, 1_767_225_599_000, 4_102_444_800_000] {
+            let s = super::rfc3339(ms);
+            assert_eq!(
+                articdbm_gateway::config::parse_rfc3339_ms(&s),
+                Some(ms as u64),
+                "{s}"
+            );
+        }
+        assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
 }
 
 /// A gateway user as the gateway config's `[[user]]` table, checked by the gateway's parser.

@@ -1329,3 +1329,175 @@ async fn rate_limits_hold_across_gateways_through_redis() {
         "the quota still holds after Redis lost its data"
     );
 }
+
+/// Temporary access tokens: created through the API, usable as the password over TLS as many
+/// times as granted, refused once used up or revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_access_tokens_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(&dir.path().join("manager"), None, None))
+        .await
+        .unwrap();
+    let api = Api::new(m.addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "tok"})))
+        .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/tok/users",
+        Some(&json!({"name": "support", "password": "long-secret-password", "require_tls": true})),
+    )
+    .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/tok/databases",
+        Some(&json!({"name": "tok", "sqlite": dir.path().join("tok.db")})),
+    )
+    .await;
+    // A self-signed certificate for the gateway's client side.
+    let openssl = articdbm_tests::tools::find("openssl", &[]).expect("openssl CLI");
+    articdbm_tests::process::run(
+        std::process::Command::new(openssl)
+            .current_dir(dir.path())
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args([
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "gw.key",
+                "-out",
+                "gw.crt",
+            ]),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
+         tls = { cert = \"gw.crt\", key = \"gw.key\", cleartext_password = true }\n",
+    )
+    .unwrap();
+    let (gw, mg) = managed_gateway(&config, &dir.path().join("state"), m.addr).await;
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants/tok/users/support/tokens",
+            Some(ADMIN),
+            Some(&json!({"max_uses": 2})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let token = v["token"].as_str().unwrap().to_string();
+    let id = v["id"].as_str().unwrap().to_string();
+    let version = v["snapshot_version"].as_i64().unwrap();
+    poll(
+        "the gateway has the token",
+        Duration::from_secs(20),
+        || async {
+            if mg.version() >= version {
+                Ok(())
+            } else {
+                Err(format!("at {}", mg.version()))
+            }
+        },
+    )
+    .await;
+    let port = gw.pg_addr().port();
+    let login = |password: String, sslmode: &'static str| {
+        tokio::task::spawn_blocking(move || {
+            psql_conn(
+                &format!(
+                    "host=127.0.0.1 port={port} user=support dbname=tok sslmode={sslmode} connect_timeout=10"
+                ),
+                &password,
+                "SELECT 1",
+            )
+        })
+    };
+    // The user's own password still works; the token twice, then no more.
+    let (ok, _, err) = login("long-secret-password".into(), "require")
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    for i in 0..2 {
+        let (ok, out, err) = login(token.clone(), "require").await.unwrap();
+        assert!(ok && out == "1", "use {i}: {err}");
+    }
+    let (ok, _, err) = login(token.clone(), "require").await.unwrap();
+    assert!(
+        !ok && err.contains("password authentication failed"),
+        "{err}"
+    );
+    // Not in clear, whatever the password: require_tls holds for tokens too.
+    let (ok, _, _) = login("long-secret-password".into(), "disable")
+        .await
+        .unwrap();
+    assert!(!ok);
+    // Listing never shows the token; a revoked token stops working at once.
+    let v = api
+        .ok("get", "/api/v1/tenants/tok/users/support/tokens", None)
+        .await;
+    assert!(
+        !v.to_string().contains(&token) && v.to_string().contains(&id),
+        "{v}"
+    );
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants/tok/users/support/tokens",
+            Some(ADMIN),
+            Some(&json!({"max_uses": 5})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let second = v["token"].as_str().unwrap().to_string();
+    let second_id = v["id"].as_str().unwrap().to_string();
+    let (s, _) = api
+        .call(
+            "delete",
+            &format!("/api/v1/tenants/tok/users/support/tokens/{second_id}"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let v = api.version().await;
+    poll(
+        "the gateway drops the revoked token",
+        Duration::from_secs(20),
+        || async {
+            if mg.version() >= v {
+                Ok(())
+            } else {
+                Err(format!("at {}", mg.version()))
+            }
+        },
+    )
+    .await;
+    let (ok, _, _) = login(second, "require").await.unwrap();
+    assert!(!ok, "a revoked token is refused");
+    // Bad requests.
+    for (body, field) in [
+        (json!({"max_uses": 0}), "max_uses"),
+        (json!({"expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
+        (json!({"expires_at": "next week"}), "expires_at"),
+    ] {
+        let (s, v) = api
+            .call(
+                "post",
+                "/api/v1/tenants/tok/users/support/tokens",
+                Some(ADMIN),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{v}"
+        );
+    }
+    drop(gw);
+    m.stop().await;
+}

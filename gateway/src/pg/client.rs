@@ -256,7 +256,12 @@ async fn startup(
             shared.metrics.auth_failures.inc();
             return Ok(None);
         };
-        let ok = pw.password().is_ok_and(|p| verifier.verify_password(p));
+        let ok = pw.password().is_ok_and(|p| {
+            verifier.verify_password(p)
+                || user
+                    .as_ref()
+                    .is_some_and(|u| token_admits(shared, &u.tenant, &u.tokens, p))
+        });
         if !ok || user.is_none() {
             tracing::info!(user = %user_name, %peer, "authentication failed");
             stream.write_all(&auth_failed(shared)).await?;
@@ -1481,6 +1486,50 @@ fn is_read(f: &QueryFacts) -> bool {
             let name = c.name.strip_prefix("pg_catalog.").unwrap_or(&c.name);
             READ_ONLY_FUNCTIONS.contains(&name)
         })
+}
+
+/// A temporary access token given as the password: known, not expired, and within its uses
+/// (counted in the key-value store, so across gateways when it is Redis).
+fn token_admits(
+    shared: &Shared,
+    tenant: &str,
+    tokens: &[crate::config::AccessToken],
+    password: &[u8],
+) -> bool {
+    use sha2::Digest;
+    if tokens.is_empty() {
+        return false;
+    }
+    let digest: [u8; 32] = sha2::Sha256::digest(password).into();
+    let Some(t) = tokens.iter().find(|t| t.sha256 == digest) else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(u64::MAX);
+    if now >= t.expires_at_ms {
+        tracing::info!(token = %t.id, "access token expired");
+        return false;
+    }
+    let Some(max) = t.max_uses else {
+        return true;
+    };
+    let kv = &shared.engine.runtime().services().kv;
+    let key = format!("{tenant}\u{1f}gateway\u{1f}token-uses\u{1f}{}", t.id);
+    let ttl = Duration::from_millis(t.expires_at_ms - now + 60_000);
+    match kv.incr(&key, 1, Some(ttl)) {
+        Ok(n) if n >= 1 && (n as u64) <= max => true,
+        Ok(n) => {
+            tracing::info!(token = %t.id, uses = n, max, "access token used up");
+            false
+        }
+        Err(e) => {
+            // Cannot count: refuse rather than allow more uses than granted.
+            tracing::warn!(token = %t.id, "access token refused, uses cannot be counted: {e}");
+            false
+        }
+    }
 }
 
 /// Managed mode: refusals, would-denies and audits always, allowed statements at the pack's
