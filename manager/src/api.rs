@@ -195,6 +195,14 @@ pub fn router(app: Arc<App>) -> Router {
             axum::routing::delete(revoke_token),
         )
         .route(
+            "/tenants/{tenant}/permissions",
+            get(list_permissions).post(create_permission),
+        )
+        .route(
+            "/tenants/{tenant}/permissions/{id}",
+            axum::routing::delete(delete_permission),
+        )
+        .route(
             "/tenants/{tenant}/databases",
             get(list_databases).post(create_database),
         )
@@ -746,6 +754,78 @@ async fn delete_owned(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+// ---------------------------------------------------------------- permissions
+
+/// The binding id under which a tenant's permissions reach gateways (reserved in packs).
+pub const PERMISSIONS_BINDING: &str = "manager-permissions";
+
+fn permission_json(r: &crate::store::Resource) -> Value {
+    let mut v = r.body.clone();
+    v["id"] = Value::String(r.name.clone());
+    v["created_at"] = json!(r.created_at);
+    v
+}
+
+async fn list_permissions(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    list_owned(&app, &caller, "permission", &tenant, permission_json).await
+}
+
+/// `POST .../permissions`: a grant of the `acl` plugin (users or roles, databases, tables,
+/// actions, optional expiry or `effect = "deny"`). A tenant's permissions reach its gateways as
+/// one `acl` binding with `default = "deny"`: once a tenant has permissions, what none of them
+/// grants is refused.
+async fn create_permission(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Body(grant): Body<Value>,
+) -> ApiResult {
+    tenant_exists(&app, &caller, &tenant).await?;
+    caller.write_tenant(&tenant)?;
+    if !grant.is_object() {
+        return Err(ApiError::bad("body", "a permission is a JSON object"));
+    }
+    let plugins = app.store.active_plugins().await.map_err(ApiError::store)?;
+    let acl = plugins.iter().find(|p| p.name == "acl").ok_or_else(|| {
+        ApiError::conflict(
+            "permissions need the acl plugin, which is not registered or is disabled",
+        )
+    })?;
+    let m = articdbm_pack::PluginManifest::parse(&acl.manifest.to_string(), "acl")
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Err(v) = m.validate_config(&json!({"default": "deny", "grants": [grant]})) {
+        let first = v.first().map(|v| v.to_string()).unwrap_or_default();
+        return Err(ApiError::bad(
+            "body",
+            format!("not a valid acl grant: {first}"),
+        ));
+    }
+    let id = random_id(8);
+    let (_, v) = app
+        .store
+        .put("permission", &tenant, &id, &grant)
+        .await
+        .map_err(ApiError::store)?;
+    app.published(v);
+    app.record(&caller, &tenant, "permission.create", &id).await;
+    let mut out = grant;
+    out["id"] = Value::String(id);
+    out["snapshot_version"] = json!(v);
+    ok(StatusCode::CREATED, out)
+}
+
+async fn delete_permission(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult {
+    delete_owned(&app, &caller, "permission", &tenant, &id).await
+}
+
 // ---------------------------------------------------------------- temporary access tokens
 
 #[derive(Deserialize)]
@@ -1106,6 +1186,14 @@ async fn put_pack(
         return Err(ApiError::conflict(format!(
             "the pack name '{name}' is taken"
         )));
+    }
+    if pack.bindings.iter().any(|b| b.id == PERMISSIONS_BINDING) {
+        return Err(ApiError::bad(
+            "binding.id",
+            format!(
+                "the binding id '{PERMISSIONS_BINDING}' is reserved for the tenant's permissions"
+            ),
+        ));
     }
     let plugins = app.store.active_plugins().await.map_err(ApiError::store)?;
     let others: Vec<String> = packs

@@ -14,8 +14,46 @@
 
 use serde_json::{Value, json};
 
-use crate::store::{Result, Store};
-use crate::validate::config_toml;
+use std::collections::BTreeMap;
+
+use crate::api::PERMISSIONS_BINDING;
+use crate::store::{Resource, Result, Store};
+use crate::validate::{config_toml, json_to_toml};
+
+/// Each tenant's permissions become one `acl` binding (`default = "deny"`) appended to its
+/// tenant pack, or to a pack made for them when the tenant has none.
+fn with_permissions(mut packs: Vec<Resource>, permissions: Vec<Resource>) -> Vec<Resource> {
+    let mut by_tenant: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for p in permissions {
+        by_tenant.entry(p.tenant).or_default().push(p.body);
+    }
+    for (tenant, grants) in by_tenant {
+        let binding = json!({"binding": [{
+            "id": PERMISSIONS_BINDING, "plugin": "acl", "hooks": ["query"],
+            "config": {"default": "deny", "grants": grants},
+        }]});
+        let text = json_to_toml(&binding)
+            .and_then(|t| toml::to_string(&t).ok())
+            .unwrap_or_default();
+        match packs.iter_mut().find(|p| p.tenant == tenant) {
+            Some(p) => {
+                let base = p.body.get("toml").and_then(Value::as_str).unwrap_or_default();
+                p.body["toml"] = Value::String(format!("{base}\n{text}"));
+            }
+            None => packs.push(Resource {
+                kind: "pack".into(),
+                name: format!("{tenant}-permissions"),
+                body: json!({"toml": format!(
+                    "version = 1\nname = \"{tenant}-permissions\"\nkind = \"tenant\"\ntenant = \"{tenant}\"\n\n{text}"
+                )}),
+                tenant,
+                created_at: 0,
+                updated_at: 0,
+            }),
+        }
+    }
+    packs
+}
 
 pub async fn build(store: &Store) -> Result<Value> {
     // Read the version first: anything changed after it shows up in a later version.
@@ -55,6 +93,7 @@ pub async fn build(store: &Store) -> Result<Value> {
         })
         .collect();
     let dbs: Vec<Value> = dbs.iter().map(|d| d.body.clone()).collect();
+    let packs = with_permissions(packs, store.list("permission", None).await?);
     Ok(json!({
         "version": version,
         "plugins": plugins.iter().map(|p| json!({

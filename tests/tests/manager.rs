@@ -438,6 +438,29 @@ async fn roles_validation_hostile_input_and_audit() {
             none,
             [404, 404, 404, 403, 403, 401],
         ),
+        (
+            "get",
+            "/api/v1/tenants/a/permissions",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "post",
+            "/api/v1/tenants/a/permissions",
+            |who| {
+                Some(
+                    json!({"users": [format!("user-{who}")], "tables": ["public.x"],
+                            "actions": ["read"]}),
+                )
+            },
+            [201, 201, 404, 403, 403, 401],
+        ),
+        (
+            "delete",
+            "/api/v1/tenants/a/permissions/nonesuch",
+            none,
+            [404, 404, 404, 403, 403, 401],
+        ),
         // The admin deletes the tenant it created above; the others never see it.
         (
             "delete",
@@ -1636,6 +1659,115 @@ async fn temporary_access_tokens_over_tls() {
             "{v}"
         );
     }
+    drop(gw);
+    m.stop().await;
+}
+
+/// Permissions are acl grants kept by the manager; gateways enforce them with default deny.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_become_acl_grants_on_gateways() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(&dir.path().join("manager"), None, None))
+        .await
+        .unwrap();
+    let api = Api::new(m.addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "perm"})))
+        .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/perm/users",
+        Some(&json!({"name": APP_USER, "password": APP_PASSWORD})),
+    )
+    .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/perm/databases",
+        Some(&json!({"name": "perm", "sqlite": dir.path().join("perm.db")})),
+    )
+    .await;
+    let config = gateway_config(dir.path());
+    let (gw, mg) = managed_gateway(&config, &dir.path().join("state"), m.addr).await;
+    let c = connect(&gw, "perm").await.unwrap();
+    c.simple_query("CREATE TABLE t (a int)").await.unwrap();
+    c.simple_query("INSERT INTO t VALUES (1)").await.unwrap();
+
+    let wait = |v: i64| {
+        let mg = &mg;
+        async move {
+            poll(
+                "the gateway applies the snapshot",
+                Duration::from_secs(20),
+                || async {
+                    if mg.version() >= v {
+                        Ok(())
+                    } else {
+                        Err(format!("at {}", mg.version()))
+                    }
+                },
+            )
+            .await
+        }
+    };
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants/perm/permissions",
+            Some(ADMIN),
+            Some(
+                &json!({"users": [APP_USER], "tables": ["public.t"], "actions": ["read"],
+                         "description": "read-only"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    wait(v["snapshot_version"].as_i64().unwrap()).await;
+    assert_eq!(
+        simple_value(&c, "SELECT count(*) FROM t")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1")
+    );
+    let e = c
+        .simple_query("INSERT INTO t VALUES (2)")
+        .await
+        .unwrap_err();
+    assert!(describe(&e).contains("acl.table"), "{}", describe(&e));
+
+    // Removing it lifts the default deny again.
+    let (s, _) = api
+        .call(
+            "delete",
+            &format!("/api/v1/tenants/perm/permissions/{id}"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    wait(api.version().await).await;
+    c.simple_query("INSERT INTO t VALUES (2)").await.unwrap();
+
+    // A grant the acl schema refuses, and the reserved binding id in a pack.
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants/perm/permissions",
+            Some(ADMIN),
+            Some(&json!({"users": [APP_USER], "tables": ["t"], "actions": ["fly"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = api
+        .raw(
+            "PUT",
+            "/api/v1/packs/perm",
+            ADMIN,
+            "application/toml",
+            b"version = 1\nname = \"perm\"\nkind = \"tenant\"\ntenant = \"perm\"\n[[binding]]\nid = \"manager-permissions\"\nplugin = \"acl\"\n".to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     drop(gw);
     m.stop().await;
 }
