@@ -39,19 +39,17 @@ pub struct App {
     pub version: tokio::sync::watch::Sender<i64>,
     /// Compiles uploaded components to check them against the WIT world.
     pub validator: validate::ComponentValidator,
+    /// Tells other replicas (through Redis) of this one's changes.
+    pub publisher: Option<crate::notify::Publisher>,
 }
 
 impl App {
     fn published(&self, v: i64) {
-        self.version.send_if_modified(|cur| {
-            if v > *cur {
-                *cur = v;
-                true
-            } else {
-                false
-            }
-        });
+        crate::notify::raise(&self.version, v);
         self.metrics.snapshot_version.set(v);
+        if let Some(p) = &self.publisher {
+            p.publish(v);
+        }
     }
 
     async fn record(&self, caller: &Caller, tenant: &str, action: &str, target: &str) {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod apply;
 pub mod auth;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod snapshot;
 pub mod store;
@@ -37,6 +38,8 @@ pub struct ServeOptions {
     pub seed_plugins: Option<PathBuf>,
     /// Pack files registered at start when no pack of that name exists yet.
     pub seed_packs: Vec<PathBuf>,
+    /// Redis for telling other replicas (sharing a PostgreSQL store) of new versions at once.
+    pub redis: Option<String>,
 }
 
 /// A running manager.
@@ -45,6 +48,8 @@ pub struct Manager {
     pub app: Arc<App>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// Ends the Redis threads.
+    stopped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Manager {
@@ -65,12 +70,23 @@ impl Manager {
         let version = store.snapshot_version().await?;
         let metrics = metrics::ManagerMetrics::new();
         metrics.snapshot_version.set(version);
+        let version = tokio::sync::watch::Sender::new(version);
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let publisher = match &opts.redis {
+            Some(url) => Some(
+                notify::redis(url, version.clone(), Arc::clone(&stopped))
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            None => None,
+        };
         let app = Arc::new(App {
             store,
             metrics,
-            version: tokio::sync::watch::Sender::new(version),
+            version,
             validator: validate::ComponentValidator::new()?,
+            publisher,
         });
+        notify::poll_store(&app);
         seed(&app, &opts).await?;
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
@@ -94,10 +110,13 @@ impl Manager {
             app,
             shutdown,
             task,
+            stopped,
         })
     }
 
     pub async fn stop(self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.shutdown.send(true);
         // Long polls end with the connections; don't wait for them.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.task).await;
@@ -193,7 +212,7 @@ async fn seed(app: &Arc<App>, opts: &ServeOptions) -> anyhow::Result<()> {
                 .store
                 .add_plugin_version(&name, &sha, &bytes, &mjson)
                 .await?;
-            app.version.send_replace(ver);
+            notify::raise(&app.version, ver);
             tracing::info!(plugin = %name, "seed plugin registered");
         }
     }
@@ -219,7 +238,7 @@ async fn seed(app: &Arc<App>, opts: &ServeOptions) -> anyhow::Result<()> {
                 &serde_json::json!({"toml": text, "kind": kind, "mode": format!("{:?}", pack.mode).to_lowercase()}),
             )
             .await?;
-        app.version.send_replace(ver);
+        notify::raise(&app.version, ver);
         tracing::info!(pack = %pack.name, "seed pack registered");
     }
     Ok(())

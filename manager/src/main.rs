@@ -43,6 +43,10 @@ struct ServeArgs {
     /// Pack files registered at start when no pack of that name exists.
     #[arg(long = "seed-pack")]
     seed_packs: Vec<PathBuf>,
+    /// Redis (redis://host:port) through which replicas sharing a PostgreSQL store tell each
+    /// other of new snapshot versions at once; without it they poll the store every second.
+    #[arg(long, env = "ARTICDBM_REDIS_URL", hide_env_values = true)]
+    redis: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -111,6 +115,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         cluster_key: std::env::var("ARTICDBM_CLUSTER_KEY").ok(),
         seed_plugins: a.seed_plugins,
         seed_packs: a.seed_packs,
+        redis: a.redis,
     };
     let m = articdbm_manager::Manager::start(opts).await?;
     // Scripts and tests wait for this line.
