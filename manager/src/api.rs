@@ -1661,6 +1661,8 @@ async fn upload_audit(
 struct AuditQuery {
     tenant: Option<String>,
     actor: Option<String>,
+    /// The gateway user of query events (the same as `actor`).
+    user: Option<String>,
     verdict: Option<String>,
     since: Option<i64>,
     until: Option<i64>,
@@ -1706,7 +1708,12 @@ async fn query_audit(
         .store
         .audit(&AuditFilter {
             tenant,
-            actor: q.actor,
+            actor: match (q.actor, q.user) {
+                (Some(a), Some(u)) if a != u => {
+                    return Err(ApiError::bad("user", "give actor or user, not both"));
+                }
+                (a, u) => a.or(u),
+            },
             verdict: q.verdict,
             since: q.since,
             until: q.until,

@@ -1589,11 +1589,19 @@ async fn temporary_access_tokens_over_tls() {
         Duration::from_secs(60),
     )
     .unwrap();
+    // Token uses are counted in Redis, exactly (one round trip per use).
+    let redis_server =
+        tokio::task::spawn_blocking(|| articdbm_tests::RedisServer::start().unwrap())
+            .await
+            .unwrap();
     let config = dir.path().join("gateway.toml");
     std::fs::write(
         &config,
-        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
-         tls = { cert = \"gw.crt\", key = \"gw.key\", cleartext_password = true }\n",
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nredis = {:?}\n\
+             tls = {{ cert = \"gw.crt\", key = \"gw.key\", cleartext_password = true }}\n",
+            redis_server.url()
+        ),
     )
     .unwrap();
     let (gw, mg) = managed_gateway(&config, &dir.path().join("state"), m.addr).await;
@@ -1646,6 +1654,21 @@ async fn temporary_access_tokens_over_tls() {
     assert!(
         !ok && err.contains("password authentication failed"),
         "{err}"
+    );
+    let mut r = redis::Client::open(redis_server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let uses: Option<i64> = redis::cmd("GET")
+        .arg(format!(
+            "articdbm:kv:tok\u{1f}gateway\u{1f}token-uses\u{1f}{id}"
+        ))
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(
+        uses,
+        Some(3),
+        "two admitted uses and one refused, counted in Redis"
     );
     // Not in clear, whatever the password: require_tls holds for tokens too.
     let (ok, _, _) = login("long-secret-password".into(), "disable")

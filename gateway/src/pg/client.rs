@@ -256,12 +256,14 @@ async fn startup(
             shared.metrics.auth_failures.inc();
             return Ok(None);
         };
-        let ok = pw.password().is_ok_and(|p| {
-            verifier.verify_password(p)
-                || user
-                    .as_ref()
-                    .is_some_and(|u| token_admits(shared, &u.tenant, &u.tokens, p))
-        });
+        let ok = match pw.password() {
+            Err(_) => false,
+            Ok(p) if verifier.verify_password(p) => true,
+            Ok(p) => match &user {
+                Some(u) => token_admits(shared, &u.tenant, &u.tokens, p).await,
+                None => false,
+            },
+        };
         if !ok || user.is_none() {
             tracing::info!(user = %user_name, %peer, "authentication failed");
             stream.write_all(&auth_failed(shared)).await?;
@@ -1490,7 +1492,7 @@ fn is_read(f: &QueryFacts) -> bool {
 
 /// A temporary access token given as the password: known, not expired, and within its uses
 /// (counted in the key-value store, so across gateways when it is Redis).
-fn token_admits(
+async fn token_admits(
     shared: &Shared,
     tenant: &str,
     tokens: &[crate::config::AccessToken],
@@ -1515,10 +1517,14 @@ fn token_admits(
     let Some(max) = t.max_uses else {
         return true;
     };
-    let kv = &shared.engine.runtime().services().kv;
+    let kv = Arc::clone(&shared.engine.runtime().services().kv);
     let key = format!("{tenant}\u{1f}gateway\u{1f}token-uses\u{1f}{}", t.id);
     let ttl = Duration::from_millis(t.expires_at_ms - now + 60_000);
-    match kv.incr(&key, 1, Some(ttl)) {
+    // Exact across gateways (one Redis round trip), off the async workers.
+    let counted = tokio::task::spawn_blocking(move || kv.incr_exact(&key, 1, Some(ttl)))
+        .await
+        .unwrap_or_else(|e| Err(crate::runtime::kv::KvFailure::Unavailable(e.to_string())));
+    match counted {
         Ok(n) if n >= 1 && (n as u64) <= max => true,
         Ok(n) => {
             tracing::info!(token = %t.id, uses = n, max, "access token used up");

@@ -27,6 +27,12 @@ pub trait KvBackend: Send + Sync + 'static {
     /// applies when this call creates the key.
     fn incr(&self, key: &str, delta: i64, ttl: Option<Duration>) -> Result<i64, KvFailure>;
     fn delete(&self, key: &str) -> Result<(), KvFailure>;
+    /// [`KvBackend::incr`] agreed with every gateway before it returns, for counts that must
+    /// never be exceeded (access-token uses). Blocking: call it off the async workers. The
+    /// default is `incr`, exact for a store local to one gateway.
+    fn incr_exact(&self, key: &str, delta: i64, ttl: Option<Duration>) -> Result<i64, KvFailure> {
+        self.incr(key, delta, ttl)
+    }
 }
 
 struct Entry {

@@ -70,6 +70,7 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    client: redis::Client,
     up: AtomicBool,
     stop: AtomicBool,
     max_entries: usize,
@@ -87,6 +88,7 @@ impl RedisKv {
         let client = redis::Client::open(url).map_err(|e| format!("server.redis {url}: {e}"))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
+            client: client.clone(),
             up: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             max_entries: 1_000_000,
@@ -215,6 +217,31 @@ impl KvBackend for RedisKv {
         st.entries.remove(key);
         st.deletes.insert(key.to_string());
         Ok(())
+    }
+
+    /// One round trip to Redis (`INCRBY`, TTL set if new); unavailable when Redis is, so
+    /// the caller can refuse rather than over-admit.
+    fn incr_exact(&self, key: &str, delta: i64, ttl: Option<Duration>) -> Result<i64, KvFailure> {
+        let unavailable = |e: redis::RedisError| KvFailure::Unavailable(e.to_string());
+        let mut conn = self
+            .shared
+            .client
+            .get_connection_with_timeout(Duration::from_millis(500))
+            .map_err(unavailable)?;
+        conn.set_read_timeout(Some(Duration::from_millis(500)))
+            .map_err(unavailable)?;
+        let k = format!("{PREFIX}{key}");
+        let mut pipe = redis::pipe();
+        pipe.cmd("INCRBY").arg(&k).arg(delta);
+        if let Some(t) = ttl {
+            pipe.cmd("PEXPIRE")
+                .arg(&k)
+                .arg(t.as_millis().max(1) as u64)
+                .arg("NX")
+                .ignore();
+        }
+        let (n,): (i64,) = pipe.query(&mut conn).map_err(unavailable)?;
+        Ok(n)
     }
 }
 
