@@ -9,7 +9,7 @@
 //! Tenant files go first, so tenant packs find their tenant. Applying the same files twice
 //! changes nothing the second time.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -141,8 +141,4 @@ pub async fn apply(opts: ApplyOptions) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-pub fn is_toml(p: &Path) -> bool {
-    p.extension().is_some_and(|x| x == "toml")
 }
