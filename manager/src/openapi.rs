@@ -128,6 +128,55 @@ pub const ROUTES: &[Route] = &[
     ),
     r(
         "get",
+        "/api/v1/tenants/{tenant}/usage",
+        "Connections, statements run and refusals of the tenant, summed over gateways",
+        "admin, tenant-admin (own), auditor",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants/{tenant}/users/{name}/tokens",
+        "List a user's temporary access tokens (never the tokens)",
+        "admin, tenant-admin (own), auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/tenants/{tenant}/users/{name}/tokens",
+        "Create a temporary access token (`expires_at`, `max_uses`); shown once, usable as the password over TLS",
+        "admin, tenant-admin (own)",
+        "json",
+    ),
+    r(
+        "delete",
+        "/api/v1/tenants/{tenant}/users/{name}/tokens/{id}",
+        "Revoke a temporary access token",
+        "admin, tenant-admin (own)",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants/{tenant}/permissions",
+        "List the tenant's permissions (acl grants)",
+        "admin, tenant-admin (own), auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/tenants/{tenant}/permissions",
+        "Add a permission: an acl grant (users or roles, databases, tables, actions, expires_at); a tenant's permissions are enforced with default deny",
+        "admin, tenant-admin (own)",
+        "json",
+    ),
+    r(
+        "delete",
+        "/api/v1/tenants/{tenant}/permissions/{id}",
+        "Remove a permission",
+        "admin, tenant-admin (own)",
+        "",
+    ),
+    r(
+        "get",
         "/api/v1/tenants/{tenant}/databases",
         "List databases",
         "admin, tenant-admin (own), auditor",
@@ -349,4 +398,61 @@ pub fn document() -> Value {
             }},
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every `.route(...)` of the router, with its methods, is in [`super::ROUTES`] and the
+    /// other way round. (A test against a running manager checks that each entry is served.)
+    #[test]
+    fn route_table_lists_every_route_of_the_router() {
+        let src = include_str!("api.rs");
+        let start = src.find("pub fn router(").expect("router()");
+        let end = src[start..].find("\n}\n").expect("end of router()") + start;
+        let body = &src[start..end];
+        let mut routed = BTreeSet::new();
+        for chunk in body.split(".route(").skip(1) {
+            let path = chunk.split('"').nth(1).expect("a path literal");
+            let full = if path.starts_with("/healthz") || path.starts_with("/metrics") {
+                path.to_string()
+            } else {
+                format!("/api/v1{path}")
+            };
+            // The handler expression ends at the route's closing parenthesis.
+            let mut depth = 1;
+            let mut handlers = String::new();
+            for c in chunk.chars() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+                handlers.push(c);
+            }
+            for m in ["get", "post", "put", "delete"] {
+                if handlers.contains(&format!("{m}(")) {
+                    routed.insert((m.to_string(), full.clone()));
+                }
+            }
+        }
+        let documented: BTreeSet<(String, String)> = super::ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        assert_eq!(
+            routed.difference(&documented).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "routed but not documented"
+        );
+        assert_eq!(
+            documented.difference(&routed).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "documented but not routed"
+        );
+    }
 }
