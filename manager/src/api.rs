@@ -591,30 +591,7 @@ async fn save_user(
         ));
     }
     // Gateway users log in by name alone: a name belongs to one tenant.
-    for other in app
-        .store
-        .list("user", None)
-        .await
-        .map_err(ApiError::store)?
-    {
-        if other.name == u.name && other.tenant != tenant {
-            return Err(ApiError::conflict(format!(
-                "the user name '{}' is taken",
-                u.name
-            )));
-        }
-    }
-    let existing = app
-        .store
-        .get("user", tenant, &u.name)
-        .await
-        .map_err(ApiError::store)?;
-    if path_name.is_none() && existing.is_some() {
-        return Err(ApiError::conflict(format!(
-            "user '{}' exists; PUT /api/v1/tenants/{tenant}/users/{} replaces it",
-            u.name, u.name
-        )));
-    }
+    let existing = claim_name(app, "user", tenant, &u.name, path_name.is_some()).await?;
     let scram = match (&u.password, &u.scram) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad(
@@ -652,37 +629,14 @@ async fn save_user(
                       "databases": u.databases, "expires_at": u.expires_at,
                       "require_tls": u.require_tls, "allowed_networks": u.allowed_networks});
     validate::user(&body)?;
-    let (created, v) = app
-        .store
-        .put("user", tenant, &u.name, &body)
-        .await
-        .map_err(ApiError::store)?;
-    app.published(v);
-    app.record(
-        caller,
-        tenant,
-        if created {
-            "user.create"
-        } else {
-            "user.update"
-        },
-        &u.name,
-    )
-    .await;
+    let (created, _) = commit_owned(app, caller, "user", tenant, &u.name, &body).await?;
     let r = app
         .store
         .get("user", tenant, &u.name)
         .await
         .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::internal("user vanished"))?;
-    ok(
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        user_json(&r),
-    )
+    ok(saved_status(created), user_json(&r))
 }
 
 async fn delete_user(
@@ -691,6 +645,59 @@ async fn delete_user(
     Path((tenant, name)): Path<(String, String)>,
 ) -> ApiResult {
     delete_owned(&app, &caller, "user", &tenant, &name).await
+}
+
+/// Checks that `name` of `kind` is free for `tenant` (names are unique across tenants) and,
+/// for a POST (`replacing` false), not taken yet; returns the tenant's current one, if any.
+async fn claim_name(
+    app: &App,
+    kind: &str,
+    tenant: &str,
+    name: &str,
+    replacing: bool,
+) -> Result<Option<crate::store::Resource>, ApiError> {
+    let all = app.store.list(kind, None).await.map_err(ApiError::store)?;
+    if all.iter().any(|o| o.name == name && o.tenant != tenant) {
+        return Err(ApiError::conflict(format!(
+            "the {kind} name '{name}' is taken"
+        )));
+    }
+    let existing = all.into_iter().find(|o| o.name == name);
+    if !replacing && existing.is_some() {
+        return Err(ApiError::conflict(format!(
+            "{kind} '{name}' exists; PUT /api/v1/tenants/{tenant}/{kind}s/{name} replaces it"
+        )));
+    }
+    Ok(existing)
+}
+
+/// Stores a validated resource, wakes the long polls and audits the change; returns whether it
+/// was created and the new snapshot version.
+async fn commit_owned(
+    app: &App,
+    caller: &Caller,
+    kind: &str,
+    tenant: &str,
+    name: &str,
+    body: &Value,
+) -> Result<(bool, i64), ApiError> {
+    let (created, v) = app
+        .store
+        .put(kind, tenant, name, body)
+        .await
+        .map_err(ApiError::store)?;
+    app.published(v);
+    let action = format!("{kind}.{}", if created { "create" } else { "update" });
+    app.record(caller, tenant, &action, name).await;
+    Ok((created, v))
+}
+
+fn saved_status(created: bool) -> StatusCode {
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// A tenant's resources of one kind, rendered for the caller.
@@ -1019,51 +1026,11 @@ async fn save_database(
         }
     }
     validate::database(&d)?;
-    for other in app
-        .store
-        .list("database", None)
-        .await
-        .map_err(ApiError::store)?
-    {
-        if other.name == name && other.tenant != tenant {
-            return Err(ApiError::conflict(format!(
-                "the database name '{name}' is taken"
-            )));
-        }
-    }
-    let existing = app
-        .store
-        .get("database", tenant, &name)
-        .await
-        .map_err(ApiError::store)?;
-    if path_name.is_none() && existing.is_some() {
-        return Err(ApiError::conflict(format!(
-            "database '{name}' exists; PUT /api/v1/tenants/{tenant}/databases/{name} replaces it"
-        )));
-    }
-    let (created, v) = app
-        .store
-        .put("database", tenant, &name, &d)
-        .await
-        .map_err(ApiError::store)?;
-    app.published(v);
-    app.record(
-        caller,
-        tenant,
-        if created {
-            "database.create"
-        } else {
-            "database.update"
-        },
-        &name,
-    )
-    .await;
+    // Clients connect by database name alone: a name belongs to one tenant.
+    claim_name(app, "database", tenant, &name, path_name.is_some()).await?;
+    let (created, _) = commit_owned(app, caller, "database", tenant, &name, &d).await?;
     ok(
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
+        saved_status(created),
         database_json(&crate::store::Resource {
             kind: "database".into(),
             tenant: tenant.into(),
@@ -1200,27 +1167,8 @@ async fn put_pack(
         .filter_map(|p| p.body.get("toml").and_then(Value::as_str).map(String::from))
         .collect();
     validate::pack_set(&pack, &others, &plugins)?;
-    let body = json!({"toml": text, "kind": match pack.kind {
-        articdbm_pack::PackKind::Baseline => "baseline",
-        articdbm_pack::PackKind::Tenant => "tenant",
-    }, "mode": format!("{:?}", pack.mode).to_lowercase()});
-    let (created, v) = app
-        .store
-        .put("pack", &tenant, &name, &body)
-        .await
-        .map_err(ApiError::store)?;
-    app.published(v);
-    app.record(
-        &caller,
-        &tenant,
-        if created {
-            "pack.create"
-        } else {
-            "pack.update"
-        },
-        &name,
-    )
-    .await;
+    let body = validate::pack_body(&text, &pack);
+    let (created, v) = commit_owned(&app, &caller, "pack", &tenant, &name, &body).await?;
     let r = app
         .store
         .get("pack", &tenant, &name)
@@ -1229,14 +1177,7 @@ async fn put_pack(
         .ok_or_else(|| ApiError::internal("pack vanished"))?;
     let mut out = pack_json(&r);
     out["snapshot_version"] = json!(v);
-    ok(
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        out,
-    )
+    ok(saved_status(created), out)
 }
 
 async fn delete_pack(

@@ -225,17 +225,13 @@ async fn seed(app: &Arc<App>, opts: &ServeOptions) -> anyhow::Result<()> {
         if app.store.get("pack", &tenant, &pack.name).await?.is_some() {
             continue;
         }
-        let kind = match pack.kind {
-            articdbm_pack::PackKind::Baseline => "baseline",
-            articdbm_pack::PackKind::Tenant => "tenant",
-        };
         let (_, ver) = app
             .store
             .put(
                 "pack",
                 &tenant,
                 &pack.name,
-                &serde_json::json!({"toml": text, "kind": kind, "mode": format!("{:?}", pack.mode).to_lowercase()}),
+                &validate::pack_body(&text, &pack),
             )
             .await?;
         notify::raise(&app.version, ver);

@@ -249,6 +249,15 @@ pub fn pack_text(body: &[u8], is_json: bool) -> Result<String, ApiError> {
     }
 }
 
+/// How a pack is stored: its text, kind and mode.
+pub fn pack_body(text: &str, pack: &Pack) -> Value {
+    let kind = match pack.kind {
+        articdbm_pack::PackKind::Baseline => "baseline",
+        articdbm_pack::PackKind::Tenant => "tenant",
+    };
+    serde_json::json!({"toml": text, "kind": kind, "mode": format!("{:?}", pack.mode).to_lowercase()})
+}
+
 pub fn parse_pack(text: &str, name: &str) -> Result<Pack, ApiError> {
     Pack::parse(text, name).map_err(|e| ApiError::bad("pack", e.to_string()))
 }

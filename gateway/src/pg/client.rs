@@ -1558,7 +1558,7 @@ fn audit(
     } else if let Some(f) = d.findings.first() {
         ("audit", Some(&f.hit))
     } else {
-        let p = shared.engine.audit_sample(&conn.tenant);
+        let p = d.audit_sample;
         if p <= 0.0 || !sample(p) {
             return;
         }

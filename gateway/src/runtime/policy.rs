@@ -95,6 +95,9 @@ pub struct Decision {
     pub denied: Option<RuleHit>,
     /// Audits, would-denies and failed-open calls, in binding order.
     pub findings: Vec<Finding>,
+    /// The fraction of allowed statements the tenant's effective pack wants audited.
+    #[serde(skip)]
+    pub audit_sample: f64,
 }
 
 impl Decision {
@@ -355,7 +358,10 @@ impl PolicyEngine {
         hook: Hook,
         call: impl Fn(&BindingRuntime) -> Result<Verdict, PluginFailure>,
     ) -> Decision {
-        let mut decision = Decision::default();
+        let mut decision = Decision {
+            audit_sample: tenant.audit_sample,
+            ..Decision::default()
+        };
         for b in &tenant.bindings {
             if !b.binding.hooks.contains(&hook) {
                 continue;
@@ -423,12 +429,6 @@ impl PolicyEngine {
             }
         }
         decision
-    }
-
-    /// The fraction of allowed statements the tenant's effective pack wants audited.
-    pub fn audit_sample(&self, tenant: &str) -> f64 {
-        let snap = self.snapshot.load();
-        self.tenant_policy(&snap, tenant).audit_sample
     }
 
     fn tenant_policy(&self, snap: &Snapshot, tenant: &str) -> Arc<TenantPolicy> {
