@@ -24,6 +24,20 @@ const PLUGINS: &[(&str, &str, &str, &str)] = &[
         "plugins/rate-limit",
         "",
     ),
+    (
+        "threat-match",
+        "articdbm-plugin-threat-match",
+        "plugins/threat-match",
+        "",
+    ),
+    ("feed-stix", "articdbm-feed-stix", "plugins/feed-stix", ""),
+    (
+        "feed-openioc",
+        "articdbm-feed-openioc",
+        "plugins/feed-openioc",
+        "",
+    ),
+    ("feed-misp", "articdbm-feed-misp", "plugins/feed-misp", ""),
     ("trap", "articdbm-test-trap", "plugins/testing/trap", ""),
     ("spin", "articdbm-test-spin", "plugins/testing/spin", ""),
     ("hog", "articdbm-test-hog", "plugins/testing/hog", ""),
@@ -47,6 +61,7 @@ fn main() {
         "wit",
         "plugin-sdk/src",
         "plugin-sdk/Cargo.toml",
+        "plugin-sdk/feed",
         "gateway/facts/src",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
@@ -66,7 +81,10 @@ fn main() {
     // the runtime tests live apart so that no gateway ever loads them by accident.
     let out_plugins = root.join("target/plugins");
     let out_test_plugins = root.join("target/test-plugins");
+    // Feed parsers are not policies: a gateway's plugin directory must not hold them.
+    let out_feed_parsers = root.join("target/feed-parsers");
     fs::create_dir_all(&out_plugins).expect("create target/plugins");
+    fs::create_dir_all(&out_feed_parsers).expect("create target/feed-parsers");
     fs::create_dir_all(&out_test_plugins).expect("create target/test-plugins");
     let mut consts = String::new();
 
@@ -124,6 +142,8 @@ fn main() {
         for (stem, pkg, dir, _) in PLUGINS.iter().filter(|p| p.3 == features) {
             let out_plugins = if dir.starts_with("plugins/testing/") {
                 &out_test_plugins
+            } else if dir.starts_with("plugins/feed-") {
+                &out_feed_parsers
             } else {
                 &out_plugins
             };
@@ -166,6 +186,12 @@ fn main() {
         consts,
         "/// The directory holding the first-party plugin components and their manifests.\npub const PLUGIN_DIR: &str = {:?};",
         out_plugins.display().to_string()
+    )
+    .expect("write to string");
+    writeln!(
+        consts,
+        "/// The directory holding the feed-parser components (feed-stix, feed-openioc, feed-misp).\npub const FEED_PARSER_DIR: &str = {:?};",
+        out_feed_parsers.display().to_string()
     )
     .expect("write to string");
     writeln!(
