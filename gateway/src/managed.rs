@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -22,12 +22,16 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Overlay;
 use crate::pg::Shared;
+use crate::runtime::indicators::ThreatStore;
 use crate::runtime::reload::Reloader;
+use crate::threat::{Bypass, ChangePage, IndicatorChange, IndicatorLog};
 
 /// How long a long poll asks the manager to wait.
 const POLL_WAIT_SECS: u64 = 30;
 /// How often the gateway reports itself.
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// Indicator changes asked for per request.
+const INDICATOR_PAGE: u64 = 20_000;
 
 #[derive(Debug, Clone)]
 pub struct ManagedOptions {
@@ -49,6 +53,15 @@ pub struct Managed {
     version: AtomicI64,
     /// The newest snapshot fetched, applied or not (the long poll waits for one after it).
     seen: AtomicI64,
+    /// The threat-intelligence indicators lookups use, kept in step with the manager's
+    /// change stream and persisted in `STATE_DIR/indicators.log`.
+    threats: Arc<ThreatStore>,
+    indicator_log: IndicatorLog,
+    /// The indicator sequence number applied, and the one the newest snapshot announced.
+    indicator_seq: AtomicU64,
+    indicator_target: AtomicU64,
+    /// One indicator sync at a time.
+    indicator_sync: tokio::sync::Mutex<()>,
 }
 
 fn random_hex(n: usize) -> String {
@@ -108,6 +121,14 @@ impl Managed {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .build()?;
+        // The indicators this gateway had: enforced from the start, whatever the manager does.
+        let indicator_log = IndicatorLog::new(opts.state_dir.join("indicators.log"));
+        let (seq, held) = indicator_log
+            .load()
+            .with_context(|| format!("{}", opts.state_dir.join("indicators.log").display()))?;
+        let threats = Arc::new(ThreatStore::new());
+        let changes: Vec<IndicatorChange> = held.into_iter().map(IndicatorChange::Upsert).collect();
+        threats.apply(&changes);
         Ok(Managed {
             opts,
             http,
@@ -116,7 +137,106 @@ impl Managed {
             shared: std::sync::OnceLock::new(),
             version: AtomicI64::new(0),
             seen: AtomicI64::new(0),
+            threats,
+            indicator_log,
+            indicator_seq: AtomicU64::new(seq),
+            indicator_target: AtomicU64::new(seq),
+            indicator_sync: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The indicator store this gateway's lookups must use.
+    pub fn threats(&self) -> Arc<ThreatStore> {
+        Arc::clone(&self.threats)
+    }
+
+    /// The indicator sequence number applied.
+    pub fn indicator_seq(&self) -> u64 {
+        self.indicator_seq.load(Ordering::SeqCst)
+    }
+
+    /// Takes the snapshot's threat section: bypass rules now, indicators up to its sequence
+    /// number by [`Managed::sync_indicators`].
+    fn take_threat(&self, threat: &Value) {
+        let bypass: std::collections::HashMap<String, Bypass> = threat["bypass"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(t, b)| match serde_json::from_value::<Bypass>(b.clone()) {
+                Ok(b) => Some((t.clone(), b)),
+                Err(e) => {
+                    tracing::warn!(tenant = %t, "snapshot bypass rules ignored: {e}");
+                    None
+                }
+            })
+            .collect();
+        self.threats.set_bypass(bypass);
+        if let Some(target) = threat["indicators_seq"].as_u64() {
+            self.indicator_target.store(target, Ordering::SeqCst);
+        }
+    }
+
+    /// Fetches and applies indicator changes until the announced sequence number is reached.
+    /// A manager whose sequence went backwards (its store was replaced) is followed from
+    /// scratch.
+    pub async fn sync_indicators(&self) -> Result<(), String> {
+        let _one = self.indicator_sync.lock().await;
+        let target = self.indicator_target.load(Ordering::SeqCst);
+        let mut after = self.indicator_seq.load(Ordering::SeqCst);
+        if target < after {
+            tracing::warn!(
+                held = after,
+                manager = target,
+                "the manager's indicator sequence went back; reloading all indicators"
+            );
+            self.threats.clear();
+            self.indicator_log.reset().map_err(|e| e.to_string())?;
+            after = 0;
+            self.indicator_seq.store(0, Ordering::SeqCst);
+        }
+        while after < target {
+            let resp = self
+                .http
+                .get(format!("{}/api/v1/indicators/changes", self.base()))
+                .bearer_auth(&self.opts.cluster_key)
+                .query(&[("after", after), ("limit", INDICATOR_PAGE)])
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !resp.status().is_success() {
+                return Err(format!("indicator changes: HTTP {}", resp.status()));
+            }
+            let page: ChangePage = resp.json().await.map_err(|e| e.to_string())?;
+            let report = self.threats.apply(&page.changes);
+            if report.rejected > 0 {
+                tracing::warn!(rejected = report.rejected, "indicators refused: {:?}", report.messages);
+            }
+            self.indicator_log
+                .append(&page)
+                .map_err(|e| format!("{}: {e}", self.opts.state_dir.join("indicators.log").display()))?;
+            if page.last <= after && page.more {
+                return Err("the manager's indicator stream did not advance".into());
+            }
+            after = page.last.max(after);
+            self.indicator_seq.store(after, Ordering::SeqCst);
+            if !page.more {
+                break;
+            }
+        }
+        if let Some(shared) = self.shared.get() {
+            shared.metrics.threat_indicators.set(self.threats.len() as i64);
+        }
+        Ok(())
+    }
+
+    /// Syncs indicators when behind, logging (not failing) on error: the next poll retries.
+    async fn catch_up_indicators(&self) {
+        if self.indicator_seq.load(Ordering::SeqCst) != self.indicator_target.load(Ordering::SeqCst)
+            && let Err(e) = self.sync_indicators().await
+        {
+            tracing::warn!("indicators not synced, retrying with the next poll: {e}");
+        }
     }
 
     /// The snapshot version in force.
@@ -146,7 +266,10 @@ impl Managed {
             Ok(Some(doc)) => {
                 let v = self.materialize(&doc).await?;
                 self.version.store(v, Ordering::SeqCst);
-                tracing::info!(version = v, manager = %self.opts.url, "manager snapshot applied");
+                self.take_threat(&doc["threat"]);
+                self.catch_up_indicators().await;
+                tracing::info!(version = v, manager = %self.opts.url,
+                    indicators = self.threats.len(), "manager snapshot applied");
             }
             Ok(None) => anyhow::bail!("manager {}: no snapshot", self.opts.url),
             Err(e) => {
@@ -158,10 +281,14 @@ impl Managed {
                         self.opts.state_dir.display()
                     )
                 })?;
-                let v = serde_json::from_str::<Value>(&text)
-                    .ok()
-                    .and_then(|d| d["version"].as_i64())
-                    .unwrap_or(0);
+                let saved: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                let v = saved["version"].as_i64().unwrap_or(0);
+                // Bypass rules as last seen; indicators from the log, already loaded.
+                let mut threat = saved["threat"].clone();
+                if let Some(t) = threat.as_object_mut() {
+                    t.remove("indicators_seq");
+                }
+                self.take_threat(&threat);
                 self.version.store(v, Ordering::SeqCst);
                 self.seen.store(v, Ordering::SeqCst);
                 tracing::warn!(
@@ -265,7 +392,7 @@ impl Managed {
         )?;
         std::fs::write(
             tmp.join("snapshot.json"),
-            serde_json::to_vec(&serde_json::json!({"version": version}))?,
+            serde_json::to_vec(&serde_json::json!({"version": version, "threat": doc["threat"]}))?,
         )?;
         let dir = snaps.join(format!("v{version}"));
         if dir.exists() {
@@ -361,6 +488,7 @@ impl Managed {
                     Ok(None) => {
                         metrics.manager_reachable.set(1);
                         failures = 0;
+                        self.catch_up_indicators().await;
                     }
                     Ok(Some(doc)) => {
                         metrics.manager_reachable.set(1);
@@ -429,9 +557,12 @@ impl Managed {
             anyhow::bail!("snapshot {v}: {}", report.plugin_errors.join("; "));
         }
         self.version.store(v, Ordering::SeqCst);
+        self.take_threat(&doc["threat"]);
+        self.catch_up_indicators().await;
         tracing::info!(
             version = v,
             ms = started.elapsed().as_millis() as u64,
+            indicators = self.threats.len(),
             "manager snapshot applied"
         );
         Ok(v)

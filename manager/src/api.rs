@@ -41,10 +41,12 @@ pub struct App {
     pub validator: validate::ComponentValidator,
     /// Tells other replicas (through Redis) of this one's changes.
     pub publisher: Option<crate::notify::Publisher>,
+    /// Threat feeds: the parser sandbox, the HTTP client, per-feed fetch locks.
+    pub feeds: crate::feeds::Feeds,
 }
 
 impl App {
-    fn published(&self, v: i64) {
+    pub(crate) fn published(&self, v: i64) {
         crate::notify::raise(&self.version, v);
         self.metrics.snapshot_version.set(v);
         if let Some(p) = &self.publisher {
@@ -52,7 +54,7 @@ impl App {
         }
     }
 
-    async fn record(&self, caller: &Caller, tenant: &str, action: &str, target: &str) {
+    pub(crate) async fn record(&self, caller: &Caller, tenant: &str, action: &str, target: &str) {
         let e = AuditEvent {
             id: random_id(16),
             at: now_ms(),
@@ -80,7 +82,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -129,9 +131,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
-fn ok(status: StatusCode, v: Value) -> ApiResult {
+pub(crate) fn ok(status: StatusCode, v: Value) -> ApiResult {
     Ok((status, Json(v)).into_response())
 }
 
@@ -228,7 +230,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/snapshot", get(snapshot))
         .route("/artifacts/{sha256}", get(artifact))
         .route("/audit", get(query_audit).post(upload_audit))
-        .route("/openapi.json", get(openapi));
+        .route("/openapi.json", get(openapi))
+        .merge(crate::feeds::api::routes());
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
@@ -442,7 +445,7 @@ async fn create_tenant(
     ok(StatusCode::CREATED, tenant_json(&r))
 }
 
-async fn tenant_exists(app: &App, caller: &Caller, tenant: &str) -> Result<(), ApiError> {
+pub(crate) async fn tenant_exists(app: &App, caller: &Caller, tenant: &str) -> Result<(), ApiError> {
     caller.read_tenant(tenant)?;
     match app
         .store
@@ -477,6 +480,12 @@ async fn delete_tenant(
 ) -> ApiResult {
     caller.read_tenant(&tenant)?;
     caller.require(&[Role::Admin])?;
+    // The tenant's feeds go with it, and so do their indicators.
+    let feeds = app
+        .store
+        .list("feed", Some(&tenant))
+        .await
+        .map_err(ApiError::store)?;
     let v = app
         .store
         .delete("tenant", "", &tenant)
@@ -484,6 +493,17 @@ async fn delete_tenant(
         .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::not_found(format!("tenant '{tenant}' not found")))?;
     app.published(v);
+    for f in feeds {
+        let key = crate::feeds::feed_key(Some(&tenant), &f.name);
+        if let Some(v) = app
+            .store
+            .drop_feed_indicators(&key)
+            .await
+            .map_err(ApiError::store)?
+        {
+            app.published(v);
+        }
+    }
     app.record(&caller, &tenant, "tenant.delete", &tenant).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

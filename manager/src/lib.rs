@@ -5,6 +5,7 @@
 pub mod api;
 pub mod apply;
 pub mod auth;
+pub mod feeds;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
@@ -79,15 +80,19 @@ impl Manager {
             ),
             None => None,
         };
+        let feeds = feeds::Feeds::new()?;
         let app = Arc::new(App {
             store,
             metrics,
             version,
-            validator: validate::ComponentValidator::new()?,
+            validator: validate::ComponentValidator::new(feeds.sandbox.clone())?,
             publisher,
+            feeds,
         });
         notify::poll_store(&app);
+        feeds::seed_builtin(&app).await?;
         seed(&app, &opts).await?;
+        feeds::spawn_scheduler(Arc::clone(&app), Arc::clone(&stopped));
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
             .with_context(|| format!("--listen {}", opts.listen))?;

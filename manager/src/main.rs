@@ -19,6 +19,37 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pack and tenant files declaratively (idempotent).
     Apply(ApplyArgs),
+    /// Threat-feed tools.
+    #[command(subcommand)]
+    Feed(FeedCommand),
+}
+
+#[derive(Subcommand)]
+enum FeedCommand {
+    /// Parse a feed document with the sandboxed parser the manager uses; prints one JSON line
+    /// per indicator (type, value, confidence, valid_until, source_id), then a summary line.
+    Parse(FeedParseArgs),
+}
+
+#[derive(clap::Args)]
+struct FeedParseArgs {
+    /// Document format: stix, openioc, misp, or misp-feed (FILE is then a directory with
+    /// manifest.json and one <uuid>.json per event).
+    #[arg(long, value_parser = parse_format)]
+    format: articdbm_manager::feeds::Format,
+    /// A feed-parser component to use instead of the built-in one.
+    #[arg(long)]
+    parser: Option<PathBuf>,
+    /// Confidence printed for indicators whose document states none.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    default_confidence: Option<u8>,
+    /// The document (or MISP feed directory).
+    file: PathBuf,
+}
+
+fn parse_format(s: &str) -> Result<articdbm_manager::feeds::Format, String> {
+    articdbm_manager::feeds::Format::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a format: use stix, openioc, misp or misp-feed"))
 }
 
 #[derive(clap::Args)]
@@ -68,6 +99,24 @@ struct ApplyArgs {
 
 fn main() {
     let cli = Cli::parse();
+    if let Command::Feed(FeedCommand::Parse(a)) = cli.command {
+        // No runtime, no logging to set up: parse and print.
+        let opts = articdbm_manager::feeds::cli::ParseOptions {
+            format: a.format,
+            parser: a.parser,
+            default_confidence: a.default_confidence,
+            file: a.file,
+        };
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let result = articdbm_manager::feeds::cli::parse(opts, &mut out);
+        let flushed = std::io::Write::flush(&mut out);
+        if let Err(e) = result.and(flushed.map_err(anyhow::Error::from)) {
+            eprintln!("articdbm-manager: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ARTICDBM_LOG")
@@ -96,6 +145,7 @@ fn main() {
                 })
                 .await
             }
+            Command::Feed(_) => Ok(()),
         }
     });
     if let Err(e) = result {

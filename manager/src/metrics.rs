@@ -5,7 +5,9 @@ use std::sync::Arc;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::api::App;
 
@@ -14,6 +16,12 @@ pub struct ManagerMetrics {
     pub requests: IntCounterVec,
     pub auth_failures: IntCounter,
     pub snapshot_version: IntGauge,
+    /// Live indicators per feed.
+    pub feed_indicators: IntGaugeVec,
+    /// Unix time of each feed's last successful fetch.
+    pub feed_last_success: IntGaugeVec,
+    /// Fetches per feed and result (`ok`, `error`).
+    pub feed_fetches: IntCounterVec,
 }
 
 impl Default for ManagerMetrics {
@@ -43,10 +51,37 @@ impl ManagerMetrics {
             "Version of the configuration snapshot served to gateways",
         )
         .expect("constant metric definition");
+        let feed_indicators = IntGaugeVec::new(
+            Opts::new(
+                "articdbm_manager_feed_indicators",
+                "Live indicators held per threat feed",
+            ),
+            &["feed"],
+        )
+        .expect("constant metric definition");
+        let feed_last_success = IntGaugeVec::new(
+            Opts::new(
+                "articdbm_manager_feed_last_success_timestamp_seconds",
+                "Unix time of each threat feed's last successful fetch",
+            ),
+            &["feed"],
+        )
+        .expect("constant metric definition");
+        let feed_fetches = IntCounterVec::new(
+            Opts::new(
+                "articdbm_manager_feed_fetches_total",
+                "Threat feed fetches by feed and result (ok, error)",
+            ),
+            &["feed", "result"],
+        )
+        .expect("constant metric definition");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(auth_failures.clone()),
             Box::new(snapshot_version.clone()),
+            Box::new(feed_indicators.clone()),
+            Box::new(feed_last_success.clone()),
+            Box::new(feed_fetches.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -55,6 +90,9 @@ impl ManagerMetrics {
             requests,
             auth_failures,
             snapshot_version,
+            feed_indicators,
+            feed_last_success,
+            feed_fetches,
         }
     }
 

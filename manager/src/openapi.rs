@@ -322,6 +322,90 @@ pub const ROUTES: &[Route] = &[
         "cluster",
         "json",
     ),
+    r(
+        "get",
+        "/api/v1/feeds",
+        "Threat feeds with their health (a tenant-admin sees global feeds and its own)",
+        "admin, tenant-admin, auditor",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/feeds",
+        "Create a threat feed: a URL or a TAXII 2.1 collection, format, parser, interval, default confidence, scope",
+        "admin, tenant-admin (own tenant's feeds)",
+        "json",
+    ),
+    r(
+        "get",
+        "/api/v1/feeds/{name}",
+        "A threat feed and its health (secrets redacted)",
+        "admin, tenant-admin, auditor",
+        "",
+    ),
+    r(
+        "put",
+        "/api/v1/feeds/{name}",
+        "Replace a threat feed (a redacted secret sent back keeps the stored one)",
+        "admin, tenant-admin (own tenant's feeds)",
+        "json",
+    ),
+    r(
+        "delete",
+        "/api/v1/feeds/{name}",
+        "Delete a threat feed and its indicators",
+        "admin, tenant-admin (own tenant's feeds)",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/feeds/{name}/fetch",
+        "Fetch, parse and merge the feed now; returns what changed",
+        "admin, tenant-admin (own tenant's feeds)",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/feeds/{name}/document",
+        "Parse and merge an uploaded document as the feed's whole list",
+        "admin, tenant-admin (own tenant's feeds)",
+        "document",
+    ),
+    r(
+        "get",
+        "/api/v1/indicators",
+        "Live indicators with provenance (filters: feed, kind, value, id, tenant; `after` pages)",
+        "admin, auditor, tenant-admin (global and own)",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/indicators/changes",
+        "Indicator changes after a sequence number, for gateways (`after`, `limit`)",
+        "cluster, admin",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/tenants/{tenant}/threat-bypass",
+        "A tenant's threat-intelligence bypass rules (addresses, users, indicator ids)",
+        "admin, tenant-admin, auditor",
+        "",
+    ),
+    r(
+        "put",
+        "/api/v1/tenants/{tenant}/threat-bypass",
+        "Replace a tenant's bypass rules",
+        "admin, tenant-admin",
+        "json",
+    ),
+    r(
+        "delete",
+        "/api/v1/tenants/{tenant}/threat-bypass",
+        "Remove a tenant's bypass rules",
+        "admin, tenant-admin",
+        "",
+    ),
 ];
 
 pub fn document() -> Value {
@@ -367,6 +451,10 @@ pub fn document() -> Value {
                     "component": {"type": "string", "format": "binary"},
                 },
             }}})),
+            "document" => Some(json!({"application/octet-stream": {"schema": {
+                "type": "string", "format": "binary",
+                "description": "The feed document (STIX JSON, OpenIOC XML, MISP JSON), at most 64 MiB",
+            }}})),
             _ => None,
         };
         if let Some(c) = content {
@@ -379,7 +467,7 @@ pub fn document() -> Value {
         "info": {
             "title": "ArticDBM manager",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Tenants, gateway users, databases, plugins, rule packs, snapshots for gateways, audit. See docs/USAGE.md.",
+            "description": "Tenants, gateway users, databases, plugins, rule packs, threat feeds and indicators, snapshots for gateways, audit. See docs/USAGE.md and docs/THREAT-INTELLIGENCE.md.",
         },
         "security": [{"bearer": []}],
         "paths": paths,

@@ -6,8 +6,13 @@
 //! {"version": 7,
 //!  "plugins": [{"name": "sqli-guard", "version": 2, "sha256": "…", "manifest": {…}}],
 //!  "packs": [{"name": "default", "tenant": null, "toml": "…"}],
-//!  "config": "[[user]]\n…\n[[database]]\n…"}
+//!  "config": "[[user]]\n…\n[[database]]\n…",
+//!  "threat": {"indicators_seq": 5120, "bypass": {"acme": {"addresses": […], …}}}}
 //! ```
+//!
+//! Indicators are not in the snapshot: `threat.indicators_seq` says how far the indicator
+//! change stream (`/api/v1/indicators/changes`) has gone, and a gateway fetches only the
+//! changes after the last sequence number it applied.
 //!
 //! `config` holds `[[user]]` and `[[database]]` tables in the gateway's own config format,
 //! which the gateway appends to its file and parses with the same strict parser.
@@ -94,6 +99,18 @@ pub async fn build(store: &Store) -> Result<Value> {
         .collect();
     let dbs: Vec<Value> = dbs.iter().map(|d| d.body.clone()).collect();
     let packs = with_permissions(packs, store.list("permission", None).await?);
+    // Feed parsers run in the manager; gateways load policies only.
+    let plugins: Vec<_> = plugins
+        .into_iter()
+        .filter(|p| p.manifest.get("world").and_then(Value::as_str) != Some("feed-parser"))
+        .collect();
+    let bypass: BTreeMap<String, Value> = store
+        .list(crate::feeds::api::BYPASS_KIND, None)
+        .await?
+        .into_iter()
+        .map(|r| (r.tenant, r.body))
+        .collect();
+    let indicators_seq = store.indicator_seq().await?;
     Ok(json!({
         "version": version,
         "plugins": plugins.iter().map(|p| json!({
@@ -105,5 +122,6 @@ pub async fn build(store: &Store) -> Result<Value> {
             "toml": p.body.get("toml"),
         })).collect::<Vec<_>>(),
         "config": config_toml(&users, &dbs),
+        "threat": {"indicators_seq": indicators_seq, "bypass": bypass},
     }))
 }

@@ -47,6 +47,18 @@ const MIGRATIONS: &[&[&str]] = &[
      connections BIGINT NOT NULL, queries BIGINT NOT NULL, denials BIGINT NOT NULL, \
      updated_at BIGINT NOT NULL, PRIMARY KEY (gateway, run, tenant))",
     ],
+    &[
+        // Threat-intelligence indicators by (feed, kind, value). A removed indicator stays as a
+        // tombstone (`removed` 1) so gateways following `seq` learn of the removal; `seq` is
+        // unique and only grows (see feeds::store).
+        "CREATE TABLE indicators (feed TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
+     tenant TEXT NOT NULL, id TEXT NOT NULL, confidence BIGINT NOT NULL, valid_from BIGINT, \
+     valid_until BIGINT, labels TEXT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, \
+     seq BIGINT NOT NULL, removed BIGINT NOT NULL, PRIMARY KEY (feed, kind, value))",
+        "CREATE INDEX indicators_seq ON indicators (seq)",
+        "CREATE TABLE feed_status (feed TEXT PRIMARY KEY, last_attempt BIGINT, last_success BIGINT, \
+     last_error TEXT, indicators BIGINT NOT NULL, unsupported TEXT NOT NULL, cursor TEXT)",
+    ],
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +143,7 @@ pub struct AuditFilter {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     pub backend: Backend,
 }
 
@@ -234,7 +246,7 @@ impl Store {
         )
     }
 
-    async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64> {
+    pub(crate) async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64> {
         sqlx::query("UPDATE snapshot_version SET version = version + 1 WHERE id = 1")
             .execute(&mut **tx)
             .await?;

@@ -329,10 +329,12 @@ pub fn manifest(bytes: &[u8]) -> Result<(PluginManifest, Value), ApiError> {
 #[derive(Clone)]
 pub struct ComponentValidator {
     runtime: Arc<Runtime>,
+    /// Feed-parser components are checked in the feed sandbox.
+    feeds: crate::feeds::sandbox::Sandbox,
 }
 
 impl ComponentValidator {
-    pub fn new() -> anyhow::Result<ComponentValidator> {
+    pub fn new(feeds: crate::feeds::sandbox::Sandbox) -> anyhow::Result<ComponentValidator> {
         let services = Arc::new(HostServices::new(
             Arc::new(MemoryKv::default()),
             Box::new(NoIndicators),
@@ -347,11 +349,18 @@ impl ComponentValidator {
         )?;
         Ok(ComponentValidator {
             runtime: Arc::new(runtime),
+            feeds,
         })
     }
 
     /// Returns the content hash of a valid component.
     pub fn check(&self, bytes: &[u8], manifest: PluginManifest) -> Result<String, ApiError> {
+        if manifest.world == articdbm_pack::manifest::World::FeedParser {
+            self.feeds
+                .check(bytes)
+                .map_err(|e| ApiError::bad("component", e.to_string()))?;
+            return Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)));
+        }
         let name = manifest.name.clone();
         LoadedPlugin::load_bytes(&self.runtime, bytes, manifest, Path::new(&name))
             .map(|p| p.hash.clone())

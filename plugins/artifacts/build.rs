@@ -180,6 +180,16 @@ fn main() {
                 dest_manifest.display().to_string()
             )
             .expect("write to string");
+            if dir.starts_with("plugins/feed-") {
+                // The manager embeds the built-in feed parsers.
+                writeln!(
+                    consts,
+                    "/// The `{stem}` component's bytes.\npub static {ident}_WASM: &[u8] = include_bytes!({:?});\n/// The `{stem}` manifest's text.\npub static {ident}_MANIFEST_JSON: &str = include_str!({:?});",
+                    dest.display().to_string(),
+                    dest_manifest.display().to_string()
+                )
+                .expect("write to string");
+            }
         }
     }
     writeln!(

@@ -1,6 +1,6 @@
 //! Real servers and clients for end-to-end tests: PostgreSQL (primary and streaming replica),
-//! PgBouncer, psql / pgbench and a Python venv with psycopg, all on loopback, in temporary
-//! directories, on free ports.
+//! PgBouncer, Redis, a TAXII 2.1 server (medallion), psql / pgbench and a Python venv with
+//! psycopg, all on loopback, in temporary directories, on free ports.
 //!
 //! Everything here is synchronous (`std::process`): from a `#[tokio::test]` that also runs a
 //! server in-process, use `flavor = "multi_thread"` or `spawn_blocking`, or the blocking call
@@ -16,8 +16,10 @@ pub mod pg;
 pub mod privilege;
 pub mod process;
 pub mod redis;
+pub mod taxii;
 pub mod tools;
 
 pub use bouncer::{PgBouncer, PoolMode};
 pub use pg::{HostAuth, PgOptions, PgServer};
 pub use redis::RedisServer;
+pub use taxii::{FileServer, TaxiiServer};

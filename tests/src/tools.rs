@@ -120,9 +120,13 @@ pub fn workspace_dir() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
-/// The Python interpreter of a venv with `psycopg[binary]`, created once under
-/// `target/pyvenv` and reused by later runs. Concurrent test binaries serialise on a lock
-/// file; a half-made venv (no `.ready` marker) is made again.
+/// What the test venv holds: psycopg for the Python driver tests, medallion (a TAXII 2.1
+/// server) for the threat-feed tests.
+const PY_PACKAGES: &[&str] = &["psycopg[binary]", "medallion"];
+
+/// The Python interpreter of a venv with [`PY_PACKAGES`], created once under `target/pyvenv`
+/// and reused by later runs. Concurrent test binaries serialise on a lock file; a half-made
+/// venv (no `.ready` marker) is made again, and one made with fewer packages gets the rest.
 pub fn python_venv() -> Result<PathBuf> {
     static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     VENV.get_or_init(|| make_venv().map_err(|e| format!("{e:#}")))
@@ -137,7 +141,21 @@ fn make_venv() -> Result<PathBuf> {
     let python = dir.join("bin").join("python");
     let ready = dir.join(".ready");
     let _lock = FileLock::acquire(&target.join("pyvenv.lock"))?;
-    if ready.is_file() && python.is_file() {
+    let wanted = PY_PACKAGES.join("\n");
+    let made = std::fs::read_to_string(&ready).ok();
+    if made.as_deref() == Some(wanted.as_str()) && python.is_file() {
+        return Ok(python);
+    }
+    if made.is_some() && python.is_file() {
+        // An older venv: add what it lacks.
+        crate::process::run(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(PY_PACKAGES),
+            Duration::from_secs(600),
+        )
+        .with_context(|| format!("installing {} into the venv", PY_PACKAGES.join(", ")))?;
+        std::fs::write(&ready, wanted.as_bytes())?;
         return Ok(python);
     }
     if dir.exists() {
@@ -157,15 +175,17 @@ fn make_venv() -> Result<PathBuf> {
     )
     .context("creating the Python venv (is python3-venv installed?)")?;
     crate::process::run(
-        Command::new(&python).args(["-m", "pip", "install", "--quiet", "psycopg[binary]"]),
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(PY_PACKAGES),
         Duration::from_secs(600),
     )
-    .context("installing psycopg[binary] into the venv")?;
+    .with_context(|| format!("installing {} into the venv", PY_PACKAGES.join(", ")))?;
     crate::process::run(
         Command::new(&python).args(["-c", "import psycopg; print(psycopg.__version__)"]),
         Duration::from_secs(60),
     )?;
-    std::fs::write(&ready, b"")?;
+    std::fs::write(&ready, wanted.as_bytes())?;
     Ok(python)
 }
 
