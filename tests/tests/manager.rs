@@ -4,6 +4,7 @@
 //! restarting from their last good snapshot.
 
 mod gw_support;
+mod mgr_support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,129 +16,9 @@ use articdbm_gateway::pg::Gateway;
 use articdbm_manager::{Manager, ServeOptions};
 use articdbm_tests::PgServer;
 use gw_support::*;
+use mgr_support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const ADMIN: &str = "admin-key-for-tests-0123456789";
-const CLUSTER: &str = "cluster-key-for-tests-0123456789";
-
-fn opts(data_dir: &Path, database_url: Option<String>, listen: Option<SocketAddr>) -> ServeOptions {
-    ServeOptions {
-        listen: listen.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
-        data_dir: data_dir.to_path_buf(),
-        database_url,
-        bootstrap_key: Some(ADMIN.into()),
-        cluster_key: Some(CLUSTER.into()),
-        seed_plugins: Some(articdbm_plugin_artifacts::PLUGIN_DIR.into()),
-        seed_packs: vec![root().join("policies/default.toml")],
-        redis: None,
-    }
-}
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    fn new(addr: SocketAddr) -> Api {
-        Api {
-            base: format!("http://{addr}"),
-            // A fresh connection per request: the manager closes a connection whose request
-            // body it refused unread, and a POST on such a pooled connection would fail in
-            // the client, not in the manager.
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
-        }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        key: Option<&str>,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
-        let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
-        let mut r = self.http.request(m, format!("{}{path}", self.base));
-        if let Some(k) = key {
-            r = r.bearer_auth(k);
-        }
-        if let Some(b) = body {
-            r = r.json(b);
-        }
-        let resp = r.send().await.expect("manager answers");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn ok(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let (s, v) = self.call(method, path, Some(ADMIN), body).await;
-        assert!(s.is_success(), "{method} {path}: {s} {v}");
-        v
-    }
-
-    async fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        key: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> (StatusCode, Value) {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let resp = self
-            .http
-            .request(m, format!("{}{path}", self.base))
-            .bearer_auth(key)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("manager answers");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn upload(&self, key: &str, manifest: &[u8], component: Vec<u8>) -> (StatusCode, Value) {
-        let form = reqwest::multipart::Form::new()
-            .part(
-                "manifest",
-                reqwest::multipart::Part::bytes(manifest.to_vec()),
-            )
-            .part("component", reqwest::multipart::Part::bytes(component));
-        let resp = self
-            .http
-            .post(format!("{}/api/v1/plugins", self.base))
-            .bearer_auth(key)
-            .multipart(form)
-            .send()
-            .await
-            .expect("manager answers");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn version(&self) -> i64 {
-        self.ok("get", "/healthz", None).await["snapshot_version"]
-            .as_i64()
-            .unwrap()
-    }
-}
 
 fn plugin_files(name: &str) -> (Vec<u8>, Vec<u8>) {
     let dir = Path::new(articdbm_plugin_artifacts::PLUGIN_DIR);
@@ -467,6 +348,75 @@ async fn roles_validation_hostile_input_and_audit() {
             "/api/v1/tenants/a/permissions/nonesuch",
             none,
             [404, 404, 404, 403, 403, 401],
+        ),
+        // Threat feeds: a tenant-admin's feeds are its tenant's; global ones are admin-only.
+        ("get", "/api/v1/feeds", none, [200, 200, 200, 200, 403, 401]),
+        (
+            "post",
+            "/api/v1/feeds",
+            |who| {
+                Some(json!({"name": format!("feed-{who}"), "tenant": "a", "format": "stix",
+                            "url": "http://127.0.0.1:9/feed.json", "interval": "manual"}))
+            },
+            [201, 201, 404, 403, 403, 401],
+        ),
+        (
+            "get",
+            "/api/v1/feeds/feed-admin",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "put",
+            "/api/v1/feeds/feed-admin",
+            |_| {
+                Some(json!({"name": "feed-admin", "tenant": "a", "format": "stix",
+                            "url": "http://127.0.0.1:9/other.json", "interval": "manual"}))
+            },
+            [200, 200, 409, 403, 403, 401],
+        ),
+        (
+            "post",
+            "/api/v1/feeds/feed-admin/fetch",
+            none,
+            [502, 502, 404, 403, 403, 401],
+        ),
+        (
+            "post",
+            "/api/v1/feeds/feed-admin/document",
+            |_| Some(json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": []})),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        ("get", "/api/v1/indicators", none, [200, 200, 200, 200, 403, 401]),
+        (
+            "get",
+            "/api/v1/indicators/changes?after=0",
+            none,
+            [200, 403, 403, 403, 200, 401],
+        ),
+        (
+            "get",
+            "/api/v1/tenants/a/threat-bypass",
+            none,
+            [200, 200, 404, 200, 403, 401],
+        ),
+        (
+            "put",
+            "/api/v1/tenants/a/threat-bypass",
+            |_| Some(json!({"addresses": ["10.0.0.0/8"], "users": ["ops"]})),
+            [200, 200, 404, 403, 403, 401],
+        ),
+        (
+            "delete",
+            "/api/v1/tenants/a/threat-bypass",
+            none,
+            [204, 204, 404, 403, 403, 401],
+        ),
+        (
+            "delete",
+            "/api/v1/feeds/feed-admin",
+            none,
+            [204, 404, 404, 404, 403, 401],
         ),
         // The admin deletes the tenant it created above; the others never see it.
         (
@@ -886,39 +836,6 @@ async fn openapi_document_matches_the_router() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v.to_string().contains("no such route"));
     m.stop().await;
-}
-
-fn gateway_config(dir: &Path) -> PathBuf {
-    let path = dir.join("gateway.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ncache_dir = \"{}\"\n",
-            Path::new(env!("CARGO_TARGET_TMPDIR"))
-                .join("component-cache")
-                .display()
-        ),
-    )
-    .unwrap();
-    path
-}
-
-async fn managed_gateway(
-    config: &Path,
-    state: &Path,
-    manager: SocketAddr,
-) -> (Gateway, Arc<Managed>) {
-    articdbm_gateway::managed::start(
-        config,
-        ManagedOptions {
-            url: format!("http://{manager}"),
-            cluster_key: CLUSTER.into(),
-            state_dir: state.to_path_buf(),
-            name: None,
-        },
-    )
-    .await
-    .expect("managed gateway starts")
 }
 
 fn active_manifest_version(gw: &Gateway, plugin: &str) -> Option<String> {

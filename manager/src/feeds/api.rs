@@ -157,6 +157,7 @@ async fn create_feed(
     caller: Caller,
     Body(mut spec): Body<FeedSpec>,
 ) -> ApiResult {
+    caller.require(&[Role::Admin, Role::TenantAdmin])?;
     if caller.role == Role::TenantAdmin && spec.tenant.is_none() {
         // A tenant-admin's feeds are its tenant's.
         spec.tenant = caller.tenant.clone();
@@ -178,6 +179,7 @@ async fn put_feed(
     Path(name): Path<String>,
     Body(mut spec): Body<FeedSpec>,
 ) -> ApiResult {
+    caller.require(&[Role::Admin, Role::TenantAdmin])?;
     if spec.name != name {
         return Err(ApiError::bad(
             "name",

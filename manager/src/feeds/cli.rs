@@ -50,7 +50,7 @@ pub fn parse(opts: ParseOptions, out: &mut impl Write) -> anyhow::Result<()> {
             let bytes = std::fs::read(p).with_context(|| format!("--parser {}", p.display()))?;
             let limits = std::fs::read_to_string(p.with_extension("json"))
                 .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
                 .map(|m| manifest_limits(&m))
                 .unwrap_or_default();
             (p.display().to_string(), bytes, limits)
@@ -61,7 +61,7 @@ pub fn parse(opts: ParseOptions, out: &mut impl Write) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|(n, _, _)| *n == want)
                 .ok_or_else(|| anyhow::anyhow!("no built-in parser {want}"))?;
-            let limits: Limits = serde_json::from_str(manifest)
+            let limits: Limits = serde_json::from_str::<serde_json::Value>(manifest)
                 .map(|m| manifest_limits(&m))
                 .unwrap_or_default();
             (name.to_string(), bytes.to_vec(), limits)
