@@ -496,10 +496,16 @@ mod tests {
     /// other way round. (A test against a running manager checks that each entry is served.)
     #[test]
     fn route_table_lists_every_route_of_the_router() {
-        let src = include_str!("api.rs");
-        let start = src.find("pub fn router(").expect("router()");
-        let end = src[start..].find("\n}\n").expect("end of router()") + start;
-        let body = &src[start..end];
+        // The main router, and the routes it merges in.
+        let mut body = String::new();
+        for (src, f) in [
+            (include_str!("api.rs"), "pub fn router("),
+            (include_str!("feeds/api.rs"), "pub fn routes("),
+        ] {
+            let start = src.find(f).expect("router function");
+            let end = src[start..].find("\n}\n").expect("end of router function") + start;
+            body.push_str(&src[start..end]);
+        }
         let mut routed = BTreeSet::new();
         for chunk in body.split(".route(").skip(1) {
             let path = chunk.split('"').nth(1).expect("a path literal");

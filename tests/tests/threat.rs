@@ -433,7 +433,7 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
     // Hostile documents cost an error naming the problem, never the manager.
     for (name, expect) in [
         ("laughs", "DOCTYPE"),
-        ("deep", "nest"),
+        ("deep", "expected"),
         ("huge", "/objects/0/pattern"),
     ] {
         let (status, v) = api

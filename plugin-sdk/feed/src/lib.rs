@@ -55,7 +55,11 @@ pub fn error(message: impl Into<String>, location: Option<String>) -> ParseError
 }
 
 /// A new indicator with no confidence, validity window, labels or negation.
-pub fn indicator(kind: IndicatorKind, value: impl Into<String>, source_id: impl Into<String>) -> Indicator {
+pub fn indicator(
+    kind: IndicatorKind,
+    value: impl Into<String>,
+    source_id: impl Into<String>,
+) -> Indicator {
     Indicator {
         kind,
         value: value.into(),
@@ -99,7 +103,7 @@ macro_rules! export_parser {
                 }
             }
 
-            bindings::export_raw!(__ArticdbmFeedExport with_types_in bindings);
+    bindings::export_raw!(__ArticdbmFeedExport with_types_in bindings);
         };
     };
 }

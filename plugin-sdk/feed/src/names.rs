@@ -27,7 +27,11 @@ pub fn normalize_domain(text: &str) -> Option<String> {
 pub fn normalize_url(text: &str) -> Option<String> {
     let t = text.trim();
     let (scheme, rest) = t.split_once("://")?;
-    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
         return None;
     }
     let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -80,7 +84,10 @@ mod tests {
 
     #[test]
     fn names_normalise() {
-        assert_eq!(normalize_domain("Evil.Example.COM.").as_deref(), Some("evil.example.com"));
+        assert_eq!(
+            normalize_domain("Evil.Example.COM.").as_deref(),
+            Some("evil.example.com")
+        );
         assert_eq!(normalize_domain("*.example.com"), None);
         assert_eq!(normalize_domain("a..b"), None);
         assert_eq!(
@@ -88,9 +95,18 @@ mod tests {
             Some("http://evil.example/Path?Q=1")
         );
         assert_eq!(normalize_url("evil.example/path"), None);
-        assert_eq!(url_host("https://u:p@Evil.Example:8443/x").as_deref(), Some("evil.example"));
-        assert_eq!(url_host("http://[2001:db8::1]:80/").as_deref(), Some("2001:db8::1"));
-        assert_eq!(normalize_email("Mallory@Evil.Example").as_deref(), Some("mallory@evil.example"));
+        assert_eq!(
+            url_host("https://u:p@Evil.Example:8443/x").as_deref(),
+            Some("evil.example")
+        );
+        assert_eq!(
+            url_host("http://[2001:db8::1]:80/").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(
+            normalize_email("Mallory@Evil.Example").as_deref(),
+            Some("mallory@evil.example")
+        );
         assert_eq!(normalize_email("no-at-sign"), None);
         assert_eq!(normalize_user("  admin "), Some("admin".into()));
         assert_eq!(normalize_user(""), None);

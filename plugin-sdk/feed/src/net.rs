@@ -20,7 +20,14 @@ pub fn normalize_address(text: &str) -> Option<String> {
     let ip: IpAddr = addr.parse().ok()?;
     let (ip, prefix) = match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => (IpAddr::V4(v4), prefix.map(|p| p.checked_sub(96)).map(|p| p.ok_or(())).transpose().ok()?),
+            Some(v4) => (
+                IpAddr::V4(v4),
+                prefix
+                    .map(|p| p.checked_sub(96))
+                    .map(|p| p.ok_or(()))
+                    .transpose()
+                    .ok()?,
+            ),
             None => (IpAddr::V6(v6), prefix),
         },
         v4 => (v4, prefix),
@@ -63,12 +70,25 @@ mod tests {
         assert_eq!(n("2001:DB8:0:0::1").as_deref(), Some("2001:db8::1"));
         assert_eq!(n("2001:db8::1/32").as_deref(), Some("2001:db8::/32"));
         assert_eq!(n("::ffff:203.0.113.9").as_deref(), Some("203.0.113.9"));
-        assert_eq!(n("::ffff:203.0.113.0/120").as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(
+            n("::ffff:203.0.113.0/120").as_deref(),
+            Some("203.0.113.0/24")
+        );
     }
 
     #[test]
     fn refuses_what_is_not_an_address() {
-        for bad in ["", "example.com", "1.2.3", "1.2.3.4/33", "1.2.3.4/", "1.2.3.4/x", "2001:db8::/129", "::ffff:1.2.3.4/90", "300.1.1.1"] {
+        for bad in [
+            "",
+            "example.com",
+            "1.2.3",
+            "1.2.3.4/33",
+            "1.2.3.4/",
+            "1.2.3.4/x",
+            "2001:db8::/129",
+            "::ffff:1.2.3.4/90",
+            "300.1.1.1",
+        ] {
             assert_eq!(n(bad), None, "{bad}");
         }
     }

@@ -12,8 +12,9 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
         if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        b.iter()
-            .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+        b.iter().try_fold(0u64, |n, d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
     };
     if s[4] != b'-' || s[7] != b'-' {
         return None;
@@ -67,7 +68,7 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
 }
 
 fn is_leap(y: u64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 fn days_in_month(y: u64, m: u64) -> u64 {
@@ -97,16 +98,37 @@ mod tests {
     #[test]
     fn parses_the_forms_feeds_use() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2024-03-01T00:00:00Z"), Some(1_709_251_200_000));
-        assert_eq!(parse_rfc3339("2024-03-01T00:00:00.250Z"), Some(1_709_251_200_250));
-        assert_eq!(parse_rfc3339("2024-03-01T02:00:00+02:00"), Some(1_709_251_200_000));
+        assert_eq!(
+            parse_rfc3339("2024-03-01T00:00:00Z"),
+            Some(1_709_251_200_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-03-01T00:00:00.250Z"),
+            Some(1_709_251_200_250)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-03-01T02:00:00+02:00"),
+            Some(1_709_251_200_000)
+        );
         assert_eq!(parse_rfc3339("2024-03-01"), Some(1_709_251_200_000));
-        assert_eq!(parse_rfc3339("2024-02-29 00:00:00"), Some(1_709_164_800_000));
+        assert_eq!(
+            parse_rfc3339("2024-02-29 00:00:00"),
+            Some(1_709_164_800_000)
+        );
     }
 
     #[test]
     fn refuses_malformed_times() {
-        for bad in ["", "2024", "2024-13-01", "2023-02-29", "2024-01-01T25:00:00Z", "yesterday", "2024-01-01T00:00:00+0200", "1969-12-31"] {
+        for bad in [
+            "",
+            "2024",
+            "2024-13-01",
+            "2023-02-29",
+            "2024-01-01T25:00:00Z",
+            "yesterday",
+            "2024-01-01T00:00:00+0200",
+            "1969-12-31",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
