@@ -12,7 +12,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bundle(n: usize) -> Vec<u8> {
     let mut s = String::with_capacity(n * 400);
-    s.push_str(r#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":["#);
+    s.push_str(
+        r#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":["#,
+    );
     for i in 0..n {
         if i > 0 {
             s.push(',');
@@ -21,7 +23,7 @@ fn bundle(n: usize) -> Vec<u8> {
         let pattern = match i % 4 {
             0 | 1 => format!("[ipv4-addr:value = '10.{a}.{b}.{c}']"),
             2 => format!("[domain-name:value = 'h{i}.bad.example']"),
-            _ => format!("[ipv4-addr:value = '172.{}.{b}.0/24']", 16 + (a & 15)),
+            _ => format!("[ipv4-addr:value = '{}.{b}.{c}.0/24']", 100 + a),
         };
         s.push_str(&format!(
             r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-{i:012}","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"listed host {i}","indicator_types":["malicious-activity"],"pattern":"{pattern}","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z","confidence":80}}"#
@@ -53,12 +55,10 @@ fn bench(c: &mut Criterion) {
         .parse("feed-stix", &component, limits, "stix", &doc)
         .expect("the bundle parses");
     assert_eq!(out.indicators.len(), n);
-    eprintln!(
-        "bundle: {n} indicators, {:.1} MB",
-        doc.len() as f64 / 1e6
-    );
+    eprintln!("bundle: {n} indicators, {:.1} MB", doc.len() as f64 / 1e6);
     let mut g = c.benchmark_group("feed");
-    g.sample_size(10).measurement_time(Duration::from_secs(if full { 30 } else { 1 }));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(if full { 30 } else { 1 }));
     g.bench_function(format!("stix_parse_{n}"), |b| {
         b.iter(|| {
             sandbox

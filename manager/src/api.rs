@@ -445,7 +445,11 @@ async fn create_tenant(
     ok(StatusCode::CREATED, tenant_json(&r))
 }
 
-pub(crate) async fn tenant_exists(app: &App, caller: &Caller, tenant: &str) -> Result<(), ApiError> {
+pub(crate) async fn tenant_exists(
+    app: &App,
+    caller: &Caller,
+    tenant: &str,
+) -> Result<(), ApiError> {
     caller.read_tenant(tenant)?;
     match app
         .store

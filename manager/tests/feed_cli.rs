@@ -58,7 +58,11 @@ fn parses_each_format_and_summarises() {
     let feed = dir.path().join("misp");
     std::fs::create_dir(&feed).unwrap();
     let uuid = "5f1e7c2a-0000-4000-8000-000000000001";
-    std::fs::write(feed.join("manifest.json"), format!(r#"{{"{uuid}": {{"timestamp": "1700000000"}}}}"#)).unwrap();
+    std::fs::write(
+        feed.join("manifest.json"),
+        format!(r#"{{"{uuid}": {{"timestamp": "1700000000"}}}}"#),
+    )
+    .unwrap();
     std::fs::write(
         feed.join(format!("{uuid}.json")),
         r#"{"Event":{"uuid":"5f1e7c2a-0000-4000-8000-000000000001","info":"x","threat_level_id":"1",

@@ -147,7 +147,11 @@ async fn save(app: &App, caller: &Caller, spec: &FeedSpec) -> Result<(bool, i64)
         .await
         .map_err(ApiError::store)?;
     app.published(v);
-    let action = if created { "feed.create" } else { "feed.update" };
+    let action = if created {
+        "feed.create"
+    } else {
+        "feed.update"
+    };
     app.record(caller, &tenant, action, &spec.name).await;
     Ok((created, v))
 }
@@ -163,7 +167,12 @@ async fn create_feed(
         spec.tenant = caller.tenant.clone();
     }
     validate(&app, &caller, &spec).await?;
-    if all(&app).await.map_err(internal)?.iter().any(|f| f.name == spec.name) {
+    if all(&app)
+        .await
+        .map_err(internal)?
+        .iter()
+        .any(|f| f.name == spec.name)
+    {
         return Err(ApiError::conflict(format!(
             "feed '{}' exists; PUT /api/v1/feeds/{} replaces it",
             spec.name, spec.name
@@ -193,7 +202,9 @@ async fn put_feed(
         .find(|f| f.name == name);
     if let Some(old) = &existing {
         if !can_read(&caller, old.tenant.as_deref()) {
-            return Err(ApiError::conflict(format!("the feed name '{name}' is taken")));
+            return Err(ApiError::conflict(format!(
+                "the feed name '{name}' is taken"
+            )));
         }
         if caller.role == Role::TenantAdmin && spec.tenant.is_none() {
             spec.tenant = caller.tenant.clone();
@@ -262,7 +273,10 @@ async fn run_and_report(
     match super::run(app, spec, upload).await {
         Ok(report) => {
             app.record(caller, &tenant, action, &spec.name).await;
-            ok(StatusCode::OK, json!({ "feed": spec.key(), "report": report }))
+            ok(
+                StatusCode::OK,
+                json!({ "feed": spec.key(), "report": report }),
+            )
         }
         Err(e) => Err(ApiError {
             status: StatusCode::BAD_GATEWAY,
@@ -354,7 +368,10 @@ async fn list_indicators(
     {
         return Err(ApiError::bad(
             "kind",
-            format!("'{k}' is not an indicator kind: {}", articdbm_gateway::threat::KINDS.join(", ")),
+            format!(
+                "'{k}' is not an indicator kind: {}",
+                articdbm_gateway::threat::KINDS.join(", ")
+            ),
         ));
     }
     let rows = app
@@ -394,7 +411,10 @@ async fn indicator_changes(
     let Query(q) = q.map_err(|e| ApiError::bad("query", e.body_text()))?;
     let after = q.after.unwrap_or(0);
     if after < 0 {
-        return Err(ApiError::bad("after", "after is a sequence number, 0 or more"));
+        return Err(ApiError::bad(
+            "after",
+            "after is a sequence number, 0 or more",
+        ));
     }
     let limit = q.limit.unwrap_or(20_000);
     if !(1..=100_000).contains(&limit) {
@@ -419,7 +439,10 @@ pub fn validate_bypass(b: &Bypass) -> Result<(), ApiError> {
         ("indicators", &b.indicators),
     ] {
         if list.len() > MAX_BYPASS {
-            return Err(ApiError::bad(field, format!("at most {MAX_BYPASS} entries")));
+            return Err(ApiError::bad(
+                field,
+                format!("at most {MAX_BYPASS} entries"),
+            ));
         }
         for (i, v) in list.iter().enumerate() {
             let at = format!("{field}[{i}]");

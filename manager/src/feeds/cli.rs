@@ -76,7 +76,13 @@ pub fn parse(opts: ParseOptions, out: &mut impl Write) -> anyhow::Result<()> {
     let count = docs.len();
     for (path, bytes) in docs {
         let result = sandbox
-            .parse(&name, &component, limits, opts.format.parser_format(), &bytes)
+            .parse(
+                &name,
+                &component,
+                limits,
+                opts.format.parser_format(),
+                &bytes,
+            )
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         for (k, n) in result.unsupported {
             *unsupported.entry(k).or_default() += u64::from(n);

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::api::{ApiError, App};
 use crate::store::now_ms;
-use sandbox::{FeedError, Limits, Parsed, ParseResult, Sandbox};
+use sandbox::{FeedError, Limits, ParseResult, Parsed, Sandbox};
 use store::{IngestReport, NewIndicator};
 
 /// What stored secrets are rendered as; sending it back in a PUT keeps the stored secret.
@@ -180,7 +180,10 @@ impl FeedSpec {
         }
         match (&self.url, &self.taxii) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::bad("taxii", "give either `url` or `taxii`, not both"));
+                return Err(ApiError::bad(
+                    "taxii",
+                    "give either `url` or `taxii`, not both",
+                ));
             }
             (None, None) => {
                 return Err(ApiError::bad(
@@ -198,7 +201,10 @@ impl FeedSpec {
                     ));
                 }
                 if t.collection.trim().is_empty() {
-                    return Err(ApiError::bad("taxii.collection", "name the collection (id or title)"));
+                    return Err(ApiError::bad(
+                        "taxii.collection",
+                        "name the collection (id or title)",
+                    ));
                 }
                 if t.page_size == 0 || t.page_size > 10_000 {
                     return Err(ApiError::bad("taxii.page_size", "must be 1..=10000"));
@@ -208,7 +214,10 @@ impl FeedSpec {
         }
         if let Some(a) = &self.auth {
             if self.taxii.is_some() {
-                return Err(ApiError::bad("auth", "TAXII credentials go in `taxii.auth`"));
+                return Err(ApiError::bad(
+                    "auth",
+                    "TAXII credentials go in `taxii.auth`",
+                ));
             }
             check_auth("auth", a)?;
         }
@@ -312,7 +321,11 @@ pub fn parse_interval(s: &str) -> Result<Option<Duration>, String> {
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
         "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("'{s}' is not an interval: use 30s, 15m, 6h, 1d or manual")),
+        _ => {
+            return Err(format!(
+                "'{s}' is not an interval: use 30s, 15m, 6h, 1d or manual"
+            ));
+        }
     };
     let d = Duration::from_secs(secs);
     if d < MIN_INTERVAL {
@@ -326,7 +339,11 @@ pub fn builtin_parsers() -> [(&'static str, &'static [u8], &'static str); 3] {
     use articdbm_plugin_artifacts as a;
     [
         ("feed-stix", a::FEED_STIX_WASM, a::FEED_STIX_MANIFEST_JSON),
-        ("feed-openioc", a::FEED_OPENIOC_WASM, a::FEED_OPENIOC_MANIFEST_JSON),
+        (
+            "feed-openioc",
+            a::FEED_OPENIOC_WASM,
+            a::FEED_OPENIOC_MANIFEST_JSON,
+        ),
         ("feed-misp", a::FEED_MISP_WASM, a::FEED_MISP_MANIFEST_JSON),
     ]
 }
@@ -372,7 +389,11 @@ impl Feeds {
     }
 
     fn lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks.lock().entry(key.to_string()).or_default().clone()
+        self.locks
+            .lock()
+            .entry(key.to_string())
+            .or_default()
+            .clone()
     }
 }
 
@@ -410,14 +431,20 @@ pub async fn parse_blocking(
 ) -> Result<ParseResult, FeedError> {
     let sandbox = sandbox.clone();
     let plugin = plugin.to_string();
-    tokio::task::spawn_blocking(move || sandbox.parse(&plugin, &component, limits, format, &document))
-        .await
-        .map_err(|e| FeedError::Trap(format!("parser thread: {e}")))?
+    tokio::task::spawn_blocking(move || {
+        sandbox.parse(&plugin, &component, limits, format, &document)
+    })
+    .await
+    .map_err(|e| FeedError::Trap(format!("parser thread: {e}")))?
 }
 
 /// Turns parsed indicators into store rows: negated ones are left out (and counted), a
 /// missing confidence becomes the feed's default.
-pub fn to_new(parsed: Vec<Parsed>, default_confidence: u8, negated: &mut usize) -> Vec<NewIndicator> {
+pub fn to_new(
+    parsed: Vec<Parsed>,
+    default_confidence: u8,
+    negated: &mut usize,
+) -> Vec<NewIndicator> {
     let clamp = |v: Option<u64>| v.map(|v| v.min(i64::MAX as u64) as i64);
     parsed
         .into_iter()
@@ -442,15 +469,27 @@ pub fn to_new(parsed: Vec<Parsed>, default_confidence: u8, negated: &mut usize) 
 
 /// Fetches (or, with `upload`, takes the given document), parses and merges one feed, and
 /// records its health. Returns the report, or the error also recorded as `last_error`.
-pub async fn run(app: &App, spec: &FeedSpec, upload: Option<Vec<u8>>) -> Result<FetchReport, String> {
+pub async fn run(
+    app: &App,
+    spec: &FeedSpec,
+    upload: Option<Vec<u8>>,
+) -> Result<FetchReport, String> {
     let key = spec.key();
     let lock = app.feeds.lock(&key);
     let _guard = lock.lock().await;
-    let mut status = app.store.feed_status(&key).await.map_err(|e| e.to_string())?;
+    let mut status = app
+        .store
+        .feed_status(&key)
+        .await
+        .map_err(|e| e.to_string())?;
     let started = now_ms();
     status.last_attempt = Some(started);
     let outcome = run_locked(app, spec, upload, status.cursor.as_deref()).await;
-    let live = app.store.live_count(&key).await.unwrap_or(status.indicators);
+    let live = app
+        .store
+        .live_count(&key)
+        .await
+        .unwrap_or(status.indicators);
     status.indicators = live;
     app.metrics
         .feed_indicators
@@ -537,11 +576,20 @@ async fn run_locked(
         for (k, n) in out.unsupported {
             *report.unsupported.entry(k).or_default() += u64::from(n);
         }
-        items.extend(to_new(out.indicators, spec.default_confidence, &mut report.negated));
+        items.extend(to_new(
+            out.indicators,
+            spec.default_confidence,
+            &mut report.negated,
+        ));
     }
     report.ingest = app
         .store
-        .ingest(&spec.key(), spec.tenant.as_deref().unwrap_or(""), items, fetched.complete)
+        .ingest(
+            &spec.key(),
+            spec.tenant.as_deref().unwrap_or(""),
+            items,
+            fetched.complete,
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok((report, fetched.cursor))
@@ -549,7 +597,11 @@ async fn run_locked(
 
 /// All stored feeds.
 pub async fn all(app: &App) -> Result<Vec<FeedSpec>, String> {
-    let rows = app.store.list("feed", None).await.map_err(|e| e.to_string())?;
+    let rows = app
+        .store
+        .list("feed", None)
+        .await
+        .map_err(|e| e.to_string())?;
     rows.into_iter()
         .map(|r| {
             serde_json::from_value::<FeedSpec>(r.body)
@@ -564,7 +616,8 @@ pub fn spawn_scheduler(app: Arc<App>, stopped: Arc<std::sync::atomic::AtomicBool
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let running: Arc<parking_lot::Mutex<std::collections::HashSet<String>>> = Default::default();
+        let running: Arc<parking_lot::Mutex<std::collections::HashSet<String>>> =
+            Default::default();
         loop {
             tick.tick().await;
             if stopped.load(std::sync::atomic::Ordering::Relaxed) {
@@ -659,7 +712,10 @@ mod tests {
         }))
         .unwrap();
         let shown = stored.redacted();
-        assert_eq!(shown.taxii.as_ref().unwrap().auth.password.as_deref(), Some(REDACTED));
+        assert_eq!(
+            shown.taxii.as_ref().unwrap().auth.password.as_deref(),
+            Some(REDACTED)
+        );
         let mut back = shown.clone();
         back.keep_secrets(&stored);
         assert_eq!(back, stored);
@@ -673,9 +729,14 @@ mod tests {
         };
         use serde_json::json;
         assert_eq!(bad(json!({"name": "f", "format": "stix"})), "url");
-        assert_eq!(bad(json!({"name": "f", "format": "stix", "url": "ftp://x/y"})), "url");
         assert_eq!(
-            bad(json!({"name": "f", "format": "misp", "taxii": {"url": "http://h/taxii2/", "collection": "c"}})),
+            bad(json!({"name": "f", "format": "stix", "url": "ftp://x/y"})),
+            "url"
+        );
+        assert_eq!(
+            bad(
+                json!({"name": "f", "format": "misp", "taxii": {"url": "http://h/taxii2/", "collection": "c"}})
+            ),
             "format"
         );
         assert_eq!(
@@ -683,11 +744,15 @@ mod tests {
             "interval"
         );
         assert_eq!(
-            bad(json!({"name": "f", "format": "stix", "url": "http://h/x", "default_confidence": 101})),
+            bad(
+                json!({"name": "f", "format": "stix", "url": "http://h/x", "default_confidence": 101})
+            ),
             "default_confidence"
         );
         assert_eq!(
-            bad(json!({"name": "f", "format": "stix", "url": "http://h/x", "auth": {"password": "p"}})),
+            bad(
+                json!({"name": "f", "format": "stix", "url": "http://h/x", "auth": {"password": "p"}})
+            ),
             "auth"
         );
     }

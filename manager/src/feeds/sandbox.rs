@@ -68,7 +68,9 @@ pub enum FeedError {
         message: String,
         location: Option<String>,
     },
-    #[error("the parser needed more than its {0} MiB of memory (the document is too large or hostile)")]
+    #[error(
+        "the parser needed more than its {0} MiB of memory (the document is too large or hostile)"
+    )]
     Memory(u64),
     #[error("the parser ran past its {0} ms CPU deadline")]
     Deadline(u64),
@@ -302,16 +304,20 @@ impl Sandbox {
         let trap = |store: &Store<ParserState>, e: wasmtime::Error| -> FeedError {
             if store.data().memory_exceeded {
                 FeedError::Memory(limits.memory_mib)
-            } else if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+            } else if matches!(
+                e.downcast_ref::<wasmtime::Trap>(),
+                Some(wasmtime::Trap::Interrupt)
+            ) {
                 FeedError::Deadline(limits.deadline_ms)
             } else {
                 FeedError::Trap(format!("{e:#}"))
             }
         };
-        let parser = match bindings::FeedParser::instantiate(&mut store, &component, &self.inner.linker) {
-            Ok(p) => p,
-            Err(e) => return Err(trap(&store, e)),
-        };
+        let parser =
+            match bindings::FeedParser::instantiate(&mut store, &component, &self.inner.linker) {
+                Ok(p) => p,
+                Err(e) => return Err(trap(&store, e)),
+            };
         let out = match parser
             .articdbm_policy_parser()
             .call_parse(&mut store, format, document)

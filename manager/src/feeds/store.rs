@@ -252,13 +252,13 @@ impl Store {
 
     /// Live indicators of a feed.
     pub async fn live_count(&self, feed: &str) -> Result<i64> {
-        Ok(sqlx::query(
-            "SELECT COUNT(*) AS n FROM indicators WHERE feed = $1 AND removed = 0",
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM indicators WHERE feed = $1 AND removed = 0")
+                .bind(feed)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?,
         )
-        .bind(feed)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?)
     }
 
     /// Removes every indicator of a feed (the feed was deleted); returns the new snapshot
