@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::Metrics;
 use crate::runtime::bindings::{Connection, Protocol};
 use crate::runtime::host::HostServices;
-use crate::runtime::indicators::NoIndicators;
+use crate::runtime::indicators::ThreatStore;
 use crate::runtime::kv::MemoryKv;
 use crate::runtime::reload::{Reloader, Sources};
 use crate::runtime::{
@@ -220,9 +220,10 @@ fn engine(
         );
     }
     let metrics = Arc::new(Metrics::new());
+    let threats = Arc::new(ThreatStore::with_metrics(&metrics));
     let services = Arc::new(HostServices::new(
         Arc::new(MemoryKv::default()),
-        Box::new(NoIndicators),
+        Box::new(threats),
         metrics,
     ));
     let cache_dir = common.cache_dir.clone().or_else(default_cache_dir);

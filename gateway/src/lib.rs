@@ -10,6 +10,6 @@ pub mod metrics;
 pub mod pg;
 pub mod runtime;
 pub mod sqlite;
-pub mod threat;
 mod sqltext;
+pub mod threat;
 pub mod usage;

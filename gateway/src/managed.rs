@@ -86,7 +86,7 @@ pub async fn start(
     let m = Arc::new(Managed::new(opts)?);
     let overlay = m.initial().await?;
     let config = crate::config::Config::load_with(config_file, Some(&overlay))?;
-    let gw = crate::pg::Gateway::start_with(config, Some(overlay)).await?;
+    let gw = crate::pg::Gateway::start_with(config, Some(overlay), Some(m.threats())).await?;
     let sink = crate::audit::AuditSink::new(m.opts.state_dir.join("audit-spool"))?;
     sink.spawn_sender(
         m.http.clone(),
@@ -178,56 +178,86 @@ impl Managed {
 
     /// Fetches and applies indicator changes until the announced sequence number is reached.
     /// A manager whose sequence went backwards (its store was replaced) is followed from
-    /// scratch.
+    /// scratch: the whole list is fetched first and swapped in at once, so lookups never see
+    /// an empty set in between.
     pub async fn sync_indicators(&self) -> Result<(), String> {
         let _one = self.indicator_sync.lock().await;
         let target = self.indicator_target.load(Ordering::SeqCst);
-        let mut after = self.indicator_seq.load(Ordering::SeqCst);
+        let after = self.indicator_seq.load(Ordering::SeqCst);
+        let log_err = |e: std::io::Error| {
+            format!(
+                "{}: {e}",
+                self.opts.state_dir.join("indicators.log").display()
+            )
+        };
         if target < after {
             tracing::warn!(
                 held = after,
                 manager = target,
                 "the manager's indicator sequence went back; reloading all indicators"
             );
-            self.threats.clear();
-            self.indicator_log.reset().map_err(|e| e.to_string())?;
-            after = 0;
-            self.indicator_seq.store(0, Ordering::SeqCst);
+            let mut all = ChangePage {
+                changes: Vec::new(),
+                last: 0,
+                more: false,
+            };
+            loop {
+                let page = self.indicator_page(all.last).await?;
+                all.changes.extend(page.changes);
+                all.last = page.last.max(all.last);
+                if !page.more {
+                    break;
+                }
+            }
+            self.warn_rejected(&self.threats.replace_all(&all.changes));
+            self.indicator_log.reset().map_err(log_err)?;
+            self.indicator_log.append(&all).map_err(log_err)?;
+            self.indicator_seq.store(all.last, Ordering::SeqCst);
+            return Ok(());
         }
+        let mut after = after;
         while after < target {
-            let resp = self
-                .http
-                .get(format!("{}/api/v1/indicators/changes", self.base()))
-                .bearer_auth(&self.opts.cluster_key)
-                .query(&[("after", after), ("limit", INDICATOR_PAGE)])
-                .timeout(Duration::from_secs(60))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if !resp.status().is_success() {
-                return Err(format!("indicator changes: HTTP {}", resp.status()));
-            }
-            let page: ChangePage = resp.json().await.map_err(|e| e.to_string())?;
-            let report = self.threats.apply(&page.changes);
-            if report.rejected > 0 {
-                tracing::warn!(rejected = report.rejected, "indicators refused: {:?}", report.messages);
-            }
-            self.indicator_log
-                .append(&page)
-                .map_err(|e| format!("{}: {e}", self.opts.state_dir.join("indicators.log").display()))?;
-            if page.last <= after && page.more {
-                return Err("the manager's indicator stream did not advance".into());
-            }
+            let page = self.indicator_page(after).await?;
+            self.warn_rejected(&self.threats.apply(&page.changes));
+            self.indicator_log.append(&page).map_err(log_err)?;
             after = page.last.max(after);
             self.indicator_seq.store(after, Ordering::SeqCst);
             if !page.more {
                 break;
             }
         }
-        if let Some(shared) = self.shared.get() {
-            shared.metrics.threat_indicators.set(self.threats.len() as i64);
-        }
         Ok(())
+    }
+
+    /// One page of the manager's indicator change stream after `after`.
+    async fn indicator_page(&self, after: u64) -> Result<ChangePage, String> {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/indicators/changes", self.base()))
+            .bearer_auth(&self.opts.cluster_key)
+            .query(&[("after", after), ("limit", INDICATOR_PAGE)])
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("indicator changes: HTTP {}", resp.status()));
+        }
+        let page: ChangePage = resp.json().await.map_err(|e| e.to_string())?;
+        if page.more && page.last <= after {
+            return Err("the manager's indicator stream did not advance".into());
+        }
+        Ok(page)
+    }
+
+    fn warn_rejected(&self, report: &crate::runtime::indicators::ApplyReport) {
+        if report.rejected > 0 {
+            tracing::warn!(
+                rejected = report.rejected,
+                "indicators refused: {:?}",
+                report.errors
+            );
+        }
     }
 
     /// Syncs indicators when behind, logging (not failing) on error: the next poll retries.

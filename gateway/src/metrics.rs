@@ -39,6 +39,9 @@ pub struct Metrics {
     pub manager_reachable: IntGauge,
     pub snapshot_applies: IntCounterVec,
     pub kv_remote_up: IntGauge,
+    // Threat intelligence (the gateway's ThreatStore).
+    pub threat_indicators: IntGauge,
+    pub threat_lookups: IntCounterVec,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -307,6 +310,25 @@ impl Metrics {
                 IntGauge::new(
                     "articdbm_kv_remote_up",
                     "1 while the shared key-value store (Redis) answers; 0 while counters are local only",
+                )
+                .expect("valid metric"),
+            ),
+            threat_indicators: reg(
+                &r,
+                IntGauge::new(
+                    "articdbm_threat_indicators",
+                    "Threat-intelligence indicators held by the gateway (one per feed, kind and value)",
+                )
+                .expect("valid metric"),
+            ),
+            threat_lookups: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_threat_lookups_total",
+                        "Indicator lookups by plugins, by result (hit / miss)",
+                    ),
+                    &["result"],
                 )
                 .expect("valid metric"),
             ),

@@ -138,7 +138,11 @@ impl IndicatorLog {
             let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
             let page = LogLine {
                 last,
-                changes: entries.iter().cloned().map(IndicatorChange::Upsert).collect(),
+                changes: entries
+                    .iter()
+                    .cloned()
+                    .map(IndicatorChange::Upsert)
+                    .collect(),
             };
             serde_json::to_writer(&mut w, &page)?;
             std::io::Write::write_all(&mut w, b"\n")?;
@@ -220,7 +224,8 @@ mod tests {
             .append(true)
             .open(dir.path().join("indicators.log"))
             .unwrap();
-        f.write_all(b"{\"last\":9,\"changes\":[{\"op\":\"ups").unwrap();
+        f.write_all(b"{\"last\":9,\"changes\":[{\"op\":\"ups")
+            .unwrap();
         drop(f);
         let (last, live) = log.load().unwrap();
         assert_eq!(last, 4);

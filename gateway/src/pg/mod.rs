@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use crate::config::{BackendRole, Config, Overlay, Target};
 use crate::metrics::Metrics;
 use crate::runtime::host::HostServices;
-use crate::runtime::indicators::NoIndicators;
+use crate::runtime::indicators::ThreatStore;
 use crate::runtime::kv::MemoryKv;
 use crate::runtime::reload::{Reloader, Sources, WatchHandle};
 use crate::runtime::{PolicyEngine, Runtime, RuntimeConfig};
@@ -57,6 +57,9 @@ pub struct Shared {
     pub audit: ArcSwapOption<crate::audit::AuditSink>,
     /// Connections, statements and refusals per tenant (reported to the manager).
     pub usage: crate::usage::Usage,
+    /// The threat-intelligence indicators and bypass rules plugins look up (the very store
+    /// the host's `indicators` import reads).
+    pub threats: Arc<ThreatStore>,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -263,13 +266,17 @@ pub struct Gateway {
 impl Gateway {
     /// Loads plugins and packs, builds the pools, binds the listeners and starts serving.
     pub async fn start(config: Config) -> anyhow::Result<Gateway> {
-        Self::start_with(config, None).await
+        Self::start_with(config, None, None).await
     }
 
     /// [`Gateway::start`] with a manager snapshot's overlay already applied to `config`
     /// ([`Config::load_with`]). The snapshot's directories are not watched: the manager
     /// client reloads them when a new snapshot is in place.
-    pub async fn start_with(config: Config, overlay: Option<Overlay>) -> anyhow::Result<Gateway> {
+    pub async fn start_with(
+        config: Config,
+        overlay: Option<Overlay>,
+        threats: Option<Arc<ThreatStore>>,
+    ) -> anyhow::Result<Gateway> {
         let managed = overlay.is_some();
         let metrics = Arc::new(Metrics::new());
         let kv: Arc<dyn crate::runtime::kv::KvBackend> = match &config.server.redis {
@@ -279,9 +286,13 @@ impl Gateway {
             ),
             None => Arc::new(MemoryKv::default()),
         };
+        // A managed gateway brings the indicators it already holds, so that it never serves a
+        // connection with an empty set.
+        let threats = threats.unwrap_or_default();
+        threats.bind_metrics(&metrics);
         let services = Arc::new(HostServices::new(
             kv,
-            Box::new(NoIndicators),
+            Box::new(Arc::clone(&threats)),
             Arc::clone(&metrics),
         ));
         let runtime = Arc::new(Runtime::new(
@@ -352,6 +363,7 @@ impl Gateway {
             pool_defs: Mutex::new(defs),
             audit: ArcSwapOption::empty(),
             usage: crate::usage::Usage::default(),
+            threats,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
 
@@ -431,6 +443,12 @@ impl Gateway {
 
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    /// The gateway's threat-intelligence store: apply the manager's indicator changes and
+    /// bypass rules to it; plugins' `indicators` lookups read it.
+    pub fn threats(&self) -> Arc<ThreatStore> {
+        Arc::clone(&self.shared.threats)
     }
 
     pub fn reloader(&self) -> &Arc<Reloader> {

@@ -276,7 +276,14 @@ impl kv::Host for HostState {
 
 impl indicators::Host for HostState {
     fn address_listed(&mut self, addr: String) -> Option<indicators::IndicatorMatch> {
-        let ip: IpAddr = addr.trim().parse().ok()?;
+        // Tolerate `[v6]` brackets and a `%zone` suffix, as client addresses may carry them.
+        let a = addr.trim();
+        let a = a
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(a);
+        let a = a.split_once('%').map_or(a, |(x, _)| x);
+        let ip: IpAddr = a.parse().ok()?;
         self.services
             .indicators
             .load()
