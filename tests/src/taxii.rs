@@ -124,7 +124,13 @@ impl FileServer {
         let python = tools::python_venv()?;
         let port = net::free_port()?;
         let child = Command::new(&python)
-            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
             .arg("--directory")
             .arg(dir)
             .stdin(Stdio::null())
@@ -138,7 +144,11 @@ impl FileServer {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
     }
 }
 

@@ -355,8 +355,10 @@ async fn roles_validation_hostile_input_and_audit() {
             "post",
             "/api/v1/feeds",
             |who| {
-                Some(json!({"name": format!("feed-{who}"), "tenant": "a", "format": "stix",
-                            "url": "http://127.0.0.1:9/feed.json", "interval": "manual"}))
+                Some(
+                    json!({"name": format!("feed-{who}"), "tenant": "a", "format": "stix",
+                            "url": "http://127.0.0.1:9/feed.json", "interval": "manual"}),
+                )
             },
             [201, 201, 404, 403, 403, 401],
         ),
@@ -370,8 +372,10 @@ async fn roles_validation_hostile_input_and_audit() {
             "put",
             "/api/v1/feeds/feed-admin",
             |_| {
-                Some(json!({"name": "feed-admin", "tenant": "a", "format": "stix",
-                            "url": "http://127.0.0.1:9/other.json", "interval": "manual"}))
+                Some(
+                    json!({"name": "feed-admin", "tenant": "a", "format": "stix",
+                            "url": "http://127.0.0.1:9/other.json", "interval": "manual"}),
+                )
             },
             [200, 200, 409, 403, 403, 401],
         ),
@@ -384,10 +388,19 @@ async fn roles_validation_hostile_input_and_audit() {
         (
             "post",
             "/api/v1/feeds/feed-admin/document",
-            |_| Some(json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": []})),
+            |_| {
+                Some(
+                    json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": []}),
+                )
+            },
             [200, 200, 404, 403, 403, 401],
         ),
-        ("get", "/api/v1/indicators", none, [200, 200, 200, 200, 403, 401]),
+        (
+            "get",
+            "/api/v1/indicators",
+            none,
+            [200, 200, 200, 200, 403, 401],
+        ),
         (
             "get",
             "/api/v1/indicators/changes?after=0",

@@ -145,7 +145,10 @@ async fn taxii_feed_blocks_a_listed_client_until_the_indicator_is_revoked() {
         },
     )
     .await;
-    assert!(refused.contains(LISTED_ID), "provenance in the refusal: {refused}");
+    assert!(
+        refused.contains(LISTED_ID),
+        "provenance in the refusal: {refused}"
+    );
     assert!(managed.indicator_seq() > 0);
 
     // Provenance in the API: feed, source id, confidence, first and last seen.
@@ -177,16 +180,25 @@ async fn taxii_feed_blocks_a_listed_client_until_the_indicator_is_revoked() {
         "{metrics}"
     );
     // The refusal is audited with the indicator's provenance.
-    let audited = poll("the refusal is audited", Duration::from_secs(15), || async {
-        let (_, v) = api
-            .call("get", "/api/v1/audit?tenant=shop&verdict=deny", Some(ADMIN), None)
-            .await;
-        if v.to_string().contains(LISTED_ID) {
-            Ok(v)
-        } else {
-            Err(v.to_string())
-        }
-    })
+    let audited = poll(
+        "the refusal is audited",
+        Duration::from_secs(15),
+        || async {
+            let (_, v) = api
+                .call(
+                    "get",
+                    "/api/v1/audit?tenant=shop&verdict=deny",
+                    Some(ADMIN),
+                    None,
+                )
+                .await;
+            if v.to_string().contains(LISTED_ID) {
+                Ok(v)
+            } else {
+                Err(v.to_string())
+            }
+        },
+    )
     .await;
     assert!(audited.to_string().contains("threat.address"), "{audited}");
 
@@ -197,9 +209,11 @@ async fn taxii_feed_blocks_a_listed_client_until_the_indicator_is_revoked() {
         Some(&json!({"addresses": ["127.0.0.0/8"]})),
     )
     .await;
-    poll("the bypass admits the client", Duration::from_secs(15), || async {
-        try_connect(&gw).await
-    })
+    poll(
+        "the bypass admits the client",
+        Duration::from_secs(15),
+        || async { try_connect(&gw).await },
+    )
     .await;
     let c = connect(&gw, "shop").await.unwrap();
     let e = c
@@ -209,18 +223,25 @@ async fn taxii_feed_blocks_a_listed_client_until_the_indicator_is_revoked() {
     assert!(describe(&e).contains("threat.query"), "{}", describe(&e));
     assert!(describe(&e).contains(DOMAIN_ID), "{}", describe(&e));
     assert_eq!(
-        simple_value(&c, "SELECT 'good.example'").await.unwrap().as_deref(),
+        simple_value(&c, "SELECT 'good.example'")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("good.example")
     );
     drop(c);
     api.ok("delete", "/api/v1/tenants/shop/threat-bypass", None)
         .await;
-    poll("without the bypass, refused again", Duration::from_secs(15), || async {
-        match try_connect(&gw).await {
-            Err(e) if e.contains("threat.address") => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
+    poll(
+        "without the bypass, refused again",
+        Duration::from_secs(15),
+        || async {
+            match try_connect(&gw).await {
+                Err(e) if e.contains("threat.address") => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
     .await;
 
     // The source revokes the indicator (a new version with revoked: true); the next fetch
@@ -235,10 +256,15 @@ async fn taxii_feed_blocks_a_listed_client_until_the_indicator_is_revoked() {
         .unwrap();
     let r = api.ok("post", "/api/v1/feeds/blocklist/fetch", None).await;
     assert_eq!(r["report"]["removed"], 1, "{r}");
-    assert_eq!(r["report"]["added"], 0, "only the increment is fetched: {r}");
-    poll("the revoked listing admits the client", Duration::from_secs(15), || async {
-        try_connect(&gw).await
-    })
+    assert_eq!(
+        r["report"]["added"], 0,
+        "only the increment is fetched: {r}"
+    );
+    poll(
+        "the revoked listing admits the client",
+        Duration::from_secs(15),
+        || async { try_connect(&gw).await },
+    )
     .await;
     let v = api
         .ok("get", "/api/v1/indicators?feed=shop/blocklist", None)
@@ -246,26 +272,29 @@ async fn taxii_feed_blocks_a_listed_client_until_the_indicator_is_revoked() {
     assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
 
     // A gateway restarted while the manager is away keeps the indicators it had.
-    gw.shutdown().await;
+    drop(gw);
+    drop(managed);
     m.stop().await;
     let (gw, _managed) = managed_gateway(&config, &state, "127.0.0.1:9".parse().unwrap()).await;
     let c = connect(&gw, "shop").await.unwrap();
-    let e = c
-        .simple_query("SELECT 'evil.example'")
-        .await
-        .unwrap_err();
+    let e = c.simple_query("SELECT 'evil.example'").await.unwrap_err();
     assert!(describe(&e).contains("threat.query"), "{}", describe(&e));
-    gw.shutdown().await;
 }
 
-/// A STIX bundle with `n` address indicators 10.0.x.y and one file-hash pattern.
+/// A STIX bundle listing `addresses` (each with an id of its own, the same in every bundle)
+/// and one file-hash pattern.
 fn bundle(addresses: &[&str]) -> Value {
     let mut objects: Vec<Value> = addresses
         .iter()
-        .enumerate()
-        .map(|(i, a)| {
+        .map(|a| {
+            let n: u64 = a
+                .bytes()
+                .fold(0, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
             stix_indicator(
-                &format!("indicator--00000000-0000-4000-8000-{i:012}"),
+                &format!(
+                    "indicator--00000000-0000-4000-8000-{:012}",
+                    n % 1_000_000_000_000
+                ),
                 &format!("[ipv4-addr:value = '{a}']"),
                 "2024-01-01T00:00:00.000Z",
                 json!({"confidence": 70}),
@@ -329,7 +358,13 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 async fn url_openioc_and_misp_feeds_and_hostile_documents() {
     let site = tempfile::tempdir().unwrap();
     let s = site.path();
-    write(s, "stix.json", bundle(&["10.0.0.1", "10.0.0.2", "10.0.0.0/16"]).to_string().as_bytes());
+    write(
+        s,
+        "stix.json",
+        bundle(&["10.0.0.1", "10.0.0.2", "10.0.0.0/16"])
+            .to_string()
+            .as_bytes(),
+    );
     write(s, "ioc.xml", OPENIOC.as_bytes());
     let e1 = "5f1e7c2a-0000-4000-8000-000000000001";
     let e2 = "5f1e7c2a-0000-4000-8000-000000000002";
@@ -354,10 +389,13 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
     write(
         s,
         &format!("misp/{e2}.json"),
-        misp_event(e2, json!([
-            {"uuid": "b-1", "type": "target-user", "value": "mallory", "to_ids": true},
-            {"uuid": "b-2", "type": "ip-src", "value": "192.0.2.66", "to_ids": false},
-        ]))
+        misp_event(
+            e2,
+            json!([
+                {"uuid": "b-1", "type": "target-user", "value": "mallory", "to_ids": true},
+                {"uuid": "b-2", "type": "ip-src", "value": "192.0.2.66", "to_ids": false},
+            ]),
+        )
         .to_string()
         .as_bytes(),
     );
@@ -385,9 +423,7 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
     let dir = tempfile::tempdir().unwrap();
     let m = Manager::start(opts(dir.path(), None, None)).await.unwrap();
     let api = Api::new(m.addr);
-    let create = |name: &str, format: &str, path: &str| {
-        json!({"name": name, "format": format, "url": server.url(path), "interval": "manual"})
-    };
+    let create = |name: &str, format: &str, path: &str| json!({"name": name, "format": format, "url": server.url(path), "interval": "manual"});
     for (name, format, path) in [
         ("stix-url", "stix", "stix.json"),
         ("ioc-url", "openioc", "ioc.xml"),
@@ -404,9 +440,20 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
     assert_eq!(r["report"]["added"], 3, "{r}");
     assert_eq!(r["report"]["unsupported"]["file:hashes"], 1, "{r}");
     // The document is the feed's whole list: what it drops is removed.
-    write(s, "stix.json", bundle(&["10.0.0.1", "10.0.0.0/16"]).to_string().as_bytes());
+    write(
+        s,
+        "stix.json",
+        bundle(&["10.0.0.1", "10.0.0.0/16"]).to_string().as_bytes(),
+    );
     let r = api.ok("post", "/api/v1/feeds/stix-url/fetch", None).await;
-    assert_eq!((r["report"]["removed"].as_u64(), r["report"]["unchanged"].as_u64()), (Some(1), Some(2)), "{r}");
+    assert_eq!(
+        (
+            r["report"]["removed"].as_u64(),
+            r["report"]["unchanged"].as_u64()
+        ),
+        (Some(1), Some(2)),
+        "{r}"
+    );
     // OpenIOC.
     let r = api.ok("post", "/api/v1/feeds/ioc-url/fetch", None).await;
     assert_eq!(r["report"]["added"], 2, "{r}");
@@ -428,7 +475,10 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
     for want in ["203.0.113.5", "phish.example", "mallory"] {
         assert!(values.contains(&want), "{want} in {values:?}");
     }
-    assert!(!values.contains(&"192.0.2.66"), "to_ids false is not enforced");
+    assert!(
+        !values.contains(&"192.0.2.66"),
+        "to_ids false is not enforced"
+    );
 
     // Hostile documents cost an error naming the problem, never the manager.
     for (name, expect) in [
@@ -437,7 +487,12 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
         ("huge", "/objects/0/pattern"),
     ] {
         let (status, v) = api
-            .call("post", &format!("/api/v1/feeds/{name}/fetch"), Some(ADMIN), None)
+            .call(
+                "post",
+                &format!("/api/v1/feeds/{name}/fetch"),
+                Some(ADMIN),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::BAD_GATEWAY, "{name}: {v}");
         let msg = v["error"]["message"].as_str().unwrap().to_lowercase();
@@ -462,19 +517,35 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
     assert_eq!(v["report"]["added"], 1, "{v}");
     for (body, field) in [
         (json!({"name": "x", "format": "stix"}), "url"),
-        (json!({"name": "x", "format": "yaml", "url": "http://h/"}), "body"),
-        (json!({"name": "x", "format": "stix", "url": "http://h/", "parser": "acl"}), "parser"),
-        (json!({"name": "x", "format": "stix", "url": "http://h/", "tenant": "nope"}), "tenant"),
-        (json!({"name": "stix-url", "format": "stix", "url": "http://h/"}), ""),
+        (
+            json!({"name": "x", "format": "yaml", "url": "http://h/"}),
+            "body",
+        ),
+        (
+            json!({"name": "x", "format": "stix", "url": "http://h/", "parser": "acl"}),
+            "parser",
+        ),
+        (
+            json!({"name": "x", "format": "stix", "url": "http://h/", "tenant": "nope"}),
+            "tenant",
+        ),
+        (
+            json!({"name": "stix-url", "format": "stix", "url": "http://h/"}),
+            "",
+        ),
     ] {
-        let (status, v) = api.call("post", "/api/v1/feeds", Some(ADMIN), Some(&body)).await;
+        let (status, v) = api
+            .call("post", "/api/v1/feeds", Some(ADMIN), Some(&body))
+            .await;
         assert!(status.is_client_error(), "{body}: {status} {v}");
         if !field.is_empty() && status == StatusCode::BAD_REQUEST {
             assert_eq!(v["error"]["field"], field, "{body}: {v}");
         }
     }
     // Deleting a feed removes its indicators.
-    let (s3, _) = api.call("delete", "/api/v1/feeds/misp", Some(ADMIN), None).await;
+    let (s3, _) = api
+        .call("delete", "/api/v1/feeds/misp", Some(ADMIN), None)
+        .await;
     assert_eq!(s3, StatusCode::NO_CONTENT);
     let v = api.ok("get", "/api/v1/indicators?feed=misp", None).await;
     assert_eq!(v["items"].as_array().unwrap().len(), 0, "{v}");

@@ -17,7 +17,11 @@ use crate::gw_support::root;
 pub const ADMIN: &str = "admin-key-for-tests-0123456789";
 pub const CLUSTER: &str = "cluster-key-for-tests-0123456789";
 
-pub fn opts(data_dir: &Path, database_url: Option<String>, listen: Option<SocketAddr>) -> ServeOptions {
+pub fn opts(
+    data_dir: &Path,
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+) -> ServeOptions {
     ServeOptions {
         listen: listen.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
         data_dir: data_dir.to_path_buf(),
@@ -105,7 +109,12 @@ impl Api {
         )
     }
 
-    pub async fn upload(&self, key: &str, manifest: &[u8], component: Vec<u8>) -> (StatusCode, Value) {
+    pub async fn upload(
+        &self,
+        key: &str,
+        manifest: &[u8],
+        component: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let form = reqwest::multipart::Form::new()
             .part(
                 "manifest",
@@ -167,4 +176,3 @@ pub async fn managed_gateway(
     .await
     .expect("managed gateway starts")
 }
-
