@@ -6,12 +6,11 @@
 mod gw_support;
 mod mgr_support;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use articdbm_gateway::managed::{Managed, ManagedOptions};
+use articdbm_gateway::managed::Managed;
 use articdbm_gateway::pg::Gateway;
 use articdbm_manager::{Manager, ServeOptions};
 use articdbm_tests::PgServer;
@@ -1238,8 +1237,22 @@ async fn store_on_postgresql_and_idempotent_apply() {
     let api = Api::new(addr);
     // Seeded plugins went into PostgreSQL (components as bytea).
     let v = api.ok("get", "/api/v1/plugins", None).await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 4, "{v}");
+    let seeded = std::fs::read_dir(articdbm_plugin_artifacts::PLUGIN_DIR)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        })
+        .count();
+    let builtin = articdbm_manager::feeds::builtin_parsers().len();
+    assert_eq!(
+        v["items"].as_array().unwrap().len(),
+        seeded + builtin,
+        "{v}"
+    );
     let snap = api.ok("get", "/api/v1/snapshot", None).await;
+    // Feed parsers run in the manager: gateways get the policies only.
+    assert_eq!(snap["plugins"].as_array().unwrap().len(), seeded, "{snap}");
     let sha = snap["plugins"][0]["sha256"].as_str().unwrap().to_string();
     let resp = reqwest::Client::new()
         .get(format!("http://{addr}/api/v1/artifacts/{sha}"))

@@ -35,8 +35,8 @@ pub fn opts(
 }
 
 pub struct Api {
-    base: String,
-    http: reqwest::Client,
+    pub base: String,
+    pub http: reqwest::Client,
 }
 
 impl Api {
