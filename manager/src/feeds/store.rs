@@ -15,11 +15,18 @@ use sqlx::any::AnyRow;
 
 use articdbm_gateway::threat::{ChangePage, IndicatorChange, IndicatorEntry};
 
-use crate::store::{Result, Store, StoreError, now_ms};
+use crate::store::{Backend, Result, Store, StoreError, now_ms};
 
-/// Rows per multi-row statement: 13 parameters each stays far below both SQLite's and
-/// PostgreSQL's parameter limits.
-const BATCH: usize = 400;
+/// Rows per multi-row statement. sqlx binds a SQLite parameter by looking its name up, which
+/// SQLite does by a scan of the statement's parameters: the cost of a statement grows with
+/// the square of its parameters, so SQLite gets short statements (13 parameters a row).
+/// PostgreSQL takes long ones, well below its 65,535 parameters.
+fn batch(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 24,
+        Backend::Postgres => 400,
+    }
+}
 
 /// An indicator a parse produced, normalised and with its confidence resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,7 +239,7 @@ impl Store {
             // Nothing changed: no new snapshot version.
             tx.rollback().await?;
         } else {
-            for chunk in out.chunks(BATCH) {
+            for chunk in out.chunks(batch(self.backend)) {
                 upsert(&mut tx, feed, tenant, now, chunk).await?;
             }
             tx.commit().await?;
@@ -295,7 +302,7 @@ impl Store {
             })
             .collect();
         let now = now_ms();
-        for chunk in rows.chunks(BATCH) {
+        for chunk in rows.chunks(batch(self.backend)) {
             upsert(&mut tx, feed, "", now, chunk).await?;
         }
         tx.commit().await?;
