@@ -150,6 +150,23 @@ async fn taxii_feed_blocks_a_listed_client_until_the_indicator_is_revoked() {
         "provenance in the refusal: {refused}"
     );
     assert!(managed.indicator_seq() > 0);
+    // Counted in the gateway's metrics.
+    let text = http_get(&gw, "/metrics").await;
+    assert_eq!(
+        metric(&text, "articdbm_threat_indicators"),
+        Some(2.0),
+        "{text}"
+    );
+    let blocks: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("articdbm_plugin_counter_total{")
+                && l.contains("plugin=\"threat-match\"")
+                && l.contains("name=\"blocks.address\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(blocks >= 1.0, "{text}");
 
     // Provenance in the API: feed, source id, confidence, first and last seen.
     let v = api
@@ -479,6 +496,29 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
         !values.contains(&"192.0.2.66"),
         "to_ids false is not enforced"
     );
+
+    // A feed with an interval is fetched by the scheduler, with no one asking.
+    api.ok(
+        "post",
+        "/api/v1/feeds",
+        Some(
+            &json!({"name": "scheduled", "format": "stix", "url": server.url("stix.json"),
+                     "interval": "10s"}),
+        ),
+    )
+    .await;
+    poll(
+        "the scheduler fetches the feed",
+        Duration::from_secs(20),
+        || async {
+            let f = api.ok("get", "/api/v1/feeds/scheduled", None).await;
+            match f["status"]["indicators"].as_i64() {
+                Some(n) if n > 0 && f["status"]["last_success"].is_i64() => Ok(()),
+                _ => Err(f.to_string()),
+            }
+        },
+    )
+    .await;
 
     // Hostile documents cost an error naming the problem, never the manager.
     for (name, expect) in [

@@ -10,7 +10,10 @@ fn default_pack() -> String {
 
 #[test]
 fn default_pack_denies_injection_and_allows_ordinary_sql() {
-    let f = Fixture::new(&["sqli-guard"], &[("default.toml", &default_pack())]);
+    let f = Fixture::new(
+        &["sqli-guard", "threat-match"],
+        &[("default.toml", &default_pack())],
+    );
     let c = conn("acme", "someone-unknown");
     for sql in [
         "SELECT * FROM users WHERE id = $1",
@@ -45,7 +48,7 @@ fn example_pack(name: &str) -> String {
 
 fn acme() -> Fixture {
     Fixture::new(
-        &["sqli-guard", "network", "acl", "rate-limit"],
+        &["sqli-guard", "network", "acl", "rate-limit", "threat-match"],
         &[
             ("default.toml", &default_pack()),
             ("acme.toml", &example_pack("acme.toml")),
@@ -149,7 +152,10 @@ fn rate_limit_binding_counts_in_the_host_kv_store() {
 fn statements_differing_only_in_values_are_judged_on_their_own_facts() {
     // Same shape (integers blanked); the facts of the first must not be reused for the
     // second, whose constant comparison is a tautology.
-    let f = Fixture::new(&["sqli-guard"], &[("default.toml", &default_pack())]);
+    let f = Fixture::new(
+        &["sqli-guard", "threat-match"],
+        &[("default.toml", &default_pack())],
+    );
     let c = conn("acme", "someone");
     for id in [5, 6, 7] {
         let d = f.query(&c, &format!("SELECT * FROM users WHERE id = {id} OR 1=2"));
