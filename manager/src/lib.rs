@@ -178,6 +178,28 @@ async fn bootstrap(store: &Store, opts: &ServeOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Checks a component like an upload (manifest, compiled against its world) and registers it
+/// as a new version of `name`; `origin` names it in errors.
+pub(crate) async fn register(
+    app: &Arc<App>,
+    name: &str,
+    bytes: Vec<u8>,
+    manifest: &[u8],
+    origin: &str,
+) -> anyhow::Result<()> {
+    let (m, mjson) =
+        validate::manifest(manifest).map_err(|e| anyhow::anyhow!("{origin}: {}", e.message))?;
+    let v = app.validator.clone();
+    let (sha, bytes) = tokio::task::spawn_blocking(move || (v.check(&bytes, m), bytes)).await?;
+    let sha = sha.map_err(|e| anyhow::anyhow!("{origin}: {}", e.message))?;
+    let (_, ver) = app
+        .store
+        .add_plugin_version(name, &sha, &bytes, &mjson)
+        .await?;
+    notify::raise(&app.version, ver);
+    Ok(())
+}
+
 /// Registers seed plugins and packs that are not registered yet.
 async fn seed(app: &Arc<App>, opts: &ServeOptions) -> anyhow::Result<()> {
     if let Some(dir) = &opts.seed_plugins {
@@ -206,18 +228,7 @@ async fn seed(app: &Arc<App>, opts: &ServeOptions) -> anyhow::Result<()> {
             let bytes = std::fs::read(&wasm)?;
             let mtext = std::fs::read(wasm.with_extension("json"))
                 .with_context(|| format!("{}: its manifest", wasm.display()))?;
-            let (m, mjson) = validate::manifest(&mtext)
-                .map_err(|e| anyhow::anyhow!("{}: {}", wasm.display(), e.message))?;
-            let v = app.validator.clone();
-            let b2 = bytes.clone();
-            let sha = tokio::task::spawn_blocking(move || v.check(&b2, m))
-                .await?
-                .map_err(|e| anyhow::anyhow!("{}: {}", wasm.display(), e.message))?;
-            let (_, ver) = app
-                .store
-                .add_plugin_version(&name, &sha, &bytes, &mjson)
-                .await?;
-            notify::raise(&app.version, ver);
+            register(app, &name, bytes, &mtext, &wasm.display().to_string()).await?;
             tracing::info!(plugin = %name, "seed plugin registered");
         }
     }

@@ -37,6 +37,7 @@ pub mod bindings {
     });
 }
 
+pub mod cidr;
 pub mod facts;
 pub mod host;
 #[cfg(not(target_arch = "wasm32"))]

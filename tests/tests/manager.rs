@@ -913,25 +913,7 @@ async fn two_gateways_follow_the_manager_under_pgbench() {
         .await
         .unwrap();
     let api = Api::new(m.addr);
-    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
-        .await;
-    api.ok(
-        "post",
-        "/api/v1/tenants/shop/users",
-        Some(&json!({"name": APP_USER, "password": APP_PASSWORD})),
-    )
-    .await;
-    api.ok(
-        "post",
-        "/api/v1/tenants/shop/databases",
-        Some(
-            &json!({"name": "shop", "server_user": OWNER, "server_password": OWNER_PASSWORD,
-                     "server_database": "shop", "tls": "disable",
-                     "pool": {"mode": "transaction", "size": 4},
-                     "backend": [{"host": "127.0.0.1", "port": pg.port()}]}),
-        ),
-    )
-    .await;
+    create_shop_tenant(&api, pg.port(), 4).await;
     let config = gateway_config(dir.path());
     let g1 = managed_gateway(&config, &dir.path().join("state1"), m.addr).await;
     let g2 = managed_gateway(&config, &dir.path().join("state2"), m.addr).await;

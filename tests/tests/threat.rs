@@ -44,27 +44,9 @@ async fn try_connect(gw: &articdbm_gateway::pg::Gateway) -> Result<(), String> {
 }
 
 async fn shop_tenant(api: &Api, pg_port: u16) {
-    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
-        .await;
-    api.ok(
-        "post",
-        "/api/v1/tenants/shop/users",
-        Some(&json!({"name": APP_USER, "password": APP_PASSWORD})),
-    )
-    .await;
-    api.ok(
-        "post",
-        "/api/v1/tenants/shop/databases",
-        Some(
-            &json!({"name": "shop", "server_user": OWNER, "server_password": OWNER_PASSWORD,
-                     "server_database": "shop", "tls": "disable",
-                     "pool": {"mode": "transaction", "size": 2},
-                     "backend": [{"host": "127.0.0.1", "port": pg_port}]}),
-        ),
-    )
-    .await;
+    create_shop_tenant(api, pg_port, 2).await;
     let pack = "version = 1\nname = \"shop-threat\"\nkind = \"tenant\"\ntenant = \"shop\"\n\n\
-                [[binding]]\nid = \"threat\"\nplugin = \"threat-match\"\nhooks = [\"connect\", \"query\"]\n\
+                [[binding]]\nid = \"threat-literals\"\nplugin = \"threat-match\"\nhooks = [\"query\"]\n\
                 [binding.config]\nmin_confidence = 50\n";
     let (s, v) = api
         .raw(

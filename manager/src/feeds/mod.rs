@@ -671,18 +671,14 @@ pub async fn seed_builtin(app: &Arc<App>) -> anyhow::Result<()> {
         if known.iter().any(|k| k == name) {
             continue;
         }
-        let (_, mjson) = crate::validate::manifest(manifest.as_bytes())
-            .map_err(|e| anyhow::anyhow!("built-in {name}: {}", e.message))?;
-        let sandbox = app.feeds.sandbox.clone();
-        tokio::task::spawn_blocking(move || sandbox.check(bytes))
-            .await?
-            .map_err(|e| anyhow::anyhow!("built-in {name}: {e}"))?;
-        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
-        let (_, v) = app
-            .store
-            .add_plugin_version(name, &sha, bytes, &mjson)
-            .await?;
-        crate::notify::raise(&app.version, v);
+        crate::register(
+            app,
+            name,
+            bytes.to_vec(),
+            manifest.as_bytes(),
+            &format!("built-in {name}"),
+        )
+        .await?;
         tracing::info!(plugin = name, "built-in feed parser registered");
     }
     Ok(())

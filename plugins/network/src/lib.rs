@@ -25,13 +25,11 @@
 //! # Addresses
 //!
 //! Blocks are `a.b.c.d/n`, `x:y::/n` or bare addresses, parsed with `std::net` and matched
-//! with integer mask math (see [`cidr`]). IPv4-mapped IPv6 clients (`::ffff:192.0.2.7`)
+//! with integer mask math (see [`articdbm_plugin_sdk::cidr`]). IPv4-mapped IPv6 clients (`::ffff:192.0.2.7`)
 //! match IPv4 blocks. A block with bits set beyond its prefix (`10.0.0.1/8`) is refused as a
 //! config error naming the field.
 //!
 //! The config schema, with every field described, is `manifest.json`.
-
-pub mod cidr;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -39,7 +37,7 @@ use std::net::IpAddr;
 use articdbm_plugin_sdk::prelude::*;
 use serde::Deserialize;
 
-use cidr::{Cidr, normalize};
+use articdbm_plugin_sdk::cidr::{Cidr, normalize};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use articdbm_plugin_sdk::IndicatorKind;
 
-use crate::cidr::normalize;
+use articdbm_plugin_sdk::cidr::normalize;
 
 /// Words of one literal that are classified.
 pub const MAX_TOKENS: usize = 16;

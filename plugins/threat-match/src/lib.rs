@@ -43,7 +43,6 @@
 //!
 //! The config schema, with every field described, is `manifest.json`.
 
-pub mod cidr;
 pub mod classify;
 pub mod lexer;
 
@@ -54,7 +53,7 @@ use articdbm_plugin_sdk::prelude::*;
 use articdbm_plugin_sdk::{IndicatorKind, IndicatorMatch};
 use serde::Deserialize;
 
-use cidr::{Cidr, normalize};
+use articdbm_plugin_sdk::cidr::{Cidr, normalize};
 use classify::Lookup;
 
 /// Longest literal (decoded) that is looked at.

@@ -10,7 +10,9 @@ use articdbm_gateway::managed::{Managed, ManagedOptions};
 use articdbm_gateway::pg::Gateway;
 use articdbm_manager::ServeOptions;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::gw_support::{APP_PASSWORD, APP_USER, OWNER, OWNER_PASSWORD};
 
 use crate::gw_support::root;
 
@@ -175,4 +177,28 @@ pub async fn managed_gateway(
     )
     .await
     .expect("managed gateway starts")
+}
+
+/// Tenant `shop` with the app user and the `shop` database of `create_shop` on `pg_port`,
+/// pooled in transaction mode.
+pub async fn create_shop_tenant(api: &Api, pg_port: u16, pool_size: u32) {
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
+        .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/shop/users",
+        Some(&json!({"name": APP_USER, "password": APP_PASSWORD})),
+    )
+    .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/shop/databases",
+        Some(
+            &json!({"name": "shop", "server_user": OWNER, "server_password": OWNER_PASSWORD,
+                     "server_database": "shop", "tls": "disable",
+                     "pool": {"mode": "transaction", "size": pool_size},
+                     "backend": [{"host": "127.0.0.1", "port": pg_port}]}),
+        ),
+    )
+    .await;
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use articdbm_pack::{FailureMode, Mode, Pack, PackKind, PackSet, PluginManifest};
+use articdbm_pack::{FailureMode, Hook, Mode, Pack, PackKind, PackSet, PluginManifest};
 use serde_json::json;
 
 use crate::{files_with_ext, repo_root};
@@ -42,7 +42,7 @@ fn check_against_real_plugins(set: &PackSet) {
 }
 
 #[test]
-fn default_policy_is_the_baseline_sqli_guard() {
+fn default_policy_is_the_baseline_sqli_guard_and_threat_match_on_connect() {
     let set = PackSet::load(repo_root().join("policies")).unwrap_or_else(|e| panic!("{e}"));
     let base = set.baseline().expect("policies/ has a baseline");
     assert_eq!(base.kind, PackKind::Baseline);
@@ -51,12 +51,16 @@ fn default_policy_is_the_baseline_sqli_guard() {
     let plugins: Vec<&str> = eff.bindings.iter().map(|b| b.plugin.as_str()).collect();
     assert_eq!(
         plugins,
-        ["sqli-guard"],
+        ["sqli-guard", "threat-match"],
         "the baseline must stay minimal (no acl)"
     );
     let b = &eff.bindings[0];
     assert_eq!((b.mode, b.failure), (Mode::Enforce, FailureMode::Closed));
     assert_eq!(b.config, json!({}));
+    // Threat intelligence on connect only: nothing per statement.
+    let t = &eff.bindings[1];
+    assert_eq!((t.mode, t.failure), (Mode::Enforce, FailureMode::Closed));
+    assert_eq!(t.hooks, [Hook::Connect]);
     check_against_real_plugins(&set);
 }
 

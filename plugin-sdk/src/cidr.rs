@@ -1,5 +1,5 @@
-//! Address blocks: `192.0.2.0/24`, `2001:db8::/32`, or a bare address (a /32 or /128), with
-//! the mask math done on integers so no crate is needed inside the sandbox.
+//! Address blocks for plugins: `192.0.2.0/24`, `2001:db8::/32`, or a bare address (a /32 or
+//! /128), with the mask math done on integers so no crate is needed inside the sandbox.
 //!
 //! IPv4-mapped IPv6 addresses (`::ffff:192.0.2.7`) are IPv4: a dual-stack listener reports
 //! IPv4 clients that way, and an operator writing `192.0.2.0/24` means them too. A block
