@@ -33,6 +33,8 @@ pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
 pub const MAX_MAX_BYTES: u64 = 1 << 30;
 /// Shortest fetch interval.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+/// Scheduler ticks (seconds) between sweeps of expired indicators.
+const EXPIRY_SWEEP_TICKS: u64 = 60;
 
 /// Document formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -610,18 +612,27 @@ pub async fn all(app: &App) -> Result<Vec<FeedSpec>, String> {
         .collect()
 }
 
-/// Fetches each enabled feed when its interval has passed since its last attempt. Runs until
-/// the manager stops.
+/// Fetches each enabled feed when its interval has passed since its last attempt, and once a
+/// minute removes indicators whose validity ended. Runs until the manager stops.
 pub fn spawn_scheduler(app: Arc<App>, stopped: Arc<std::sync::atomic::AtomicBool>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let running: Arc<parking_lot::Mutex<std::collections::HashSet<String>>> =
             Default::default();
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
             if stopped.load(std::sync::atomic::Ordering::Relaxed) {
                 return;
+            }
+            ticks += 1;
+            if ticks.is_multiple_of(EXPIRY_SWEEP_TICKS) {
+                match app.store.expire_indicators(now_ms()).await {
+                    Ok(Some(v)) => app.published(v),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("expiring indicators: {e}"),
+                }
             }
             let feeds = match all(&app).await {
                 Ok(f) => f,

@@ -309,6 +309,48 @@ impl Store {
         Ok(Some(version))
     }
 
+    /// Removes the live indicators whose `valid_until` is at or before `now` (gateways already
+    /// skip them at lookup; this keeps the store, the counts and new gateways in step). Returns
+    /// the new snapshot version when something was removed.
+    pub async fn expire_indicators(&self, now: i64) -> Result<Option<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let version = Store::bump(&mut tx).await?;
+        let expired: Vec<(String, String, String)> = sqlx::query(
+            "SELECT feed, kind, value FROM indicators WHERE removed = 0 AND valid_until IS NOT NULL \
+             AND valid_until <= $1 ORDER BY feed, kind, value",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("feed")?, r.try_get("kind")?, r.try_get("value")?)))
+        .collect::<Result<_>>()?;
+        if expired.is_empty() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let mut seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS s FROM indicators")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("s")?;
+        let stamp = now_ms();
+        for group in expired.chunk_by(|a, b| a.0 == b.0) {
+            let feed = group[0].0.as_str();
+            let rows: Vec<RowOut> = group
+                .iter()
+                .map(|(_, k, v)| {
+                    seq += 1;
+                    tombstone(k, v, None, seq)
+                })
+                .collect();
+            for chunk in rows.chunks(batch(self.backend)) {
+                upsert(&mut tx, feed, "", stamp, chunk).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(version))
+    }
+
     /// The highest indicator sequence number (0 when there are none).
     pub async fn indicator_seq(&self) -> Result<i64> {
         Ok(
@@ -553,4 +595,79 @@ async fn upsert(
     }
     q.execute(&mut **tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(value: &str, valid_until: Option<i64>) -> NewIndicator {
+        NewIndicator {
+            kind: "address".into(),
+            value: value.into(),
+            id: format!("indicator--{value}"),
+            confidence: 60,
+            valid_from: None,
+            valid_until,
+            labels: vec![],
+            revoked: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn ingest_merges_replaces_and_expires_with_growing_sequence_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}?mode=rwc", dir.path().join("m.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let now = now_ms();
+        let soon = now + 60_000;
+        let r = store
+            .ingest(
+                "f",
+                "",
+                vec![
+                    item("192.0.2.1", None),
+                    item("192.0.2.2", Some(soon)),
+                    item("192.0.2.1", None),
+                ],
+                true,
+            )
+            .await
+            .unwrap();
+        assert_eq!((r.added, r.live), (2, 2));
+        let v1 = r.version.unwrap();
+        // The same document again changes nothing, not even the version.
+        let r = store
+            .ingest(
+                "f",
+                "",
+                vec![item("192.0.2.1", None), item("192.0.2.2", Some(soon))],
+                true,
+            )
+            .await
+            .unwrap();
+        assert_eq!((r.unchanged, r.version), (2, None));
+        assert_eq!(store.snapshot_version().await.unwrap(), v1);
+        let before = store.indicator_seq().await.unwrap();
+        // Nothing has expired yet; at `soon` one has.
+        assert_eq!(store.expire_indicators(now).await.unwrap(), None);
+        assert!(store.expire_indicators(soon).await.unwrap().is_some());
+        assert_eq!(store.live_count("f").await.unwrap(), 1);
+        let page = store.indicator_changes(before, 100).await.unwrap();
+        assert_eq!(
+            page.changes,
+            vec![IndicatorChange::Remove {
+                feed: "f".into(),
+                kind: "address".into(),
+                value: "192.0.2.2".into()
+            }]
+        );
+        assert!(page.last > before as u64 && !page.more);
+        // From zero, only live indicators are listed.
+        let all = store.indicator_changes(0, 100).await.unwrap();
+        assert_eq!(all.changes.len(), 1);
+        // A replacing document without 192.0.2.1 removes it.
+        let r = store.ingest("f", "", vec![], true).await.unwrap();
+        assert_eq!((r.removed, r.live), (1, 0));
+    }
 }
