@@ -1642,19 +1642,7 @@ async fn query_audit(
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let Query(q) = q.map_err(|e| ApiError::bad("query", e.body_text()))?;
-    let tenant = match caller.role {
-        Role::Admin | Role::Auditor => q.tenant,
-        Role::TenantAdmin => {
-            let own = caller.tenant.clone();
-            if let Some(t) = &q.tenant
-                && Some(t) != own.as_ref()
-            {
-                return Err(ApiError::not_found(format!("tenant '{t}' not found")));
-            }
-            own
-        }
-        Role::Gateway => return Err(ApiError::forbidden("the cluster key only writes audit")),
-    };
+    let tenant = caller.read_scope(q.tenant, "the cluster key only writes audit")?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad("limit", "limit is 1 to 1000"));

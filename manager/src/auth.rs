@@ -134,6 +134,26 @@ impl Caller {
         }
     }
 
+    /// The tenant a read across tenants (audit, indicators) is narrowed to: what the admin or
+    /// auditor asked for (None: all), a tenant-admin's own tenant (another one is 404, so names
+    /// do not leak). The cluster key is refused with `cluster_hint`.
+    pub fn read_scope(
+        &self,
+        requested: Option<String>,
+        cluster_hint: &str,
+    ) -> Result<Option<String>, ApiError> {
+        match self.role {
+            Role::Admin | Role::Auditor => Ok(requested),
+            Role::TenantAdmin => match requested {
+                Some(t) if Some(&t) != self.tenant.as_ref() => {
+                    Err(ApiError::not_found(format!("tenant '{t}' not found")))
+                }
+                _ => Ok(self.tenant.clone()),
+            },
+            Role::Gateway => Err(ApiError::forbidden(cluster_hint.to_string())),
+        }
+    }
+
     pub fn actor(&self) -> String {
         format!("key:{}", self.key_id)
     }

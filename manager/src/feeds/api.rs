@@ -343,22 +343,7 @@ async fn list_indicators(
     q: Result<Query<IndicatorQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let Query(q) = q.map_err(|e| ApiError::bad("query", e.body_text()))?;
-    let tenant = match caller.role {
-        Role::Admin | Role::Auditor => q.tenant,
-        Role::TenantAdmin => {
-            if let Some(t) = &q.tenant
-                && Some(t) != caller.tenant.as_ref()
-            {
-                return Err(ApiError::not_found(format!("tenant '{t}' not found")));
-            }
-            caller.tenant.clone()
-        }
-        Role::Gateway => {
-            return Err(ApiError::forbidden(
-                "the cluster key reads /api/v1/indicators/changes",
-            ));
-        }
-    };
+    let tenant = caller.read_scope(q.tenant, "the cluster key reads /api/v1/indicators/changes")?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad("limit", "limit is 1 to 1000"));
