@@ -91,7 +91,7 @@ fn bench(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i += 1;
-            black_box(engine.query(STATEMENTS[i % STATEMENTS.len()], Protocol::Postgres))
+            black_box(engine.statement(STATEMENTS[i % STATEMENTS.len()], Protocol::Postgres))
         })
     });
     g.finish();

@@ -10,6 +10,5 @@ pub mod metrics;
 pub mod pg;
 pub mod runtime;
 pub mod sqlite;
-mod sqltext;
 pub mod threat;
 pub mod usage;

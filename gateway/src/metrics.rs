@@ -16,6 +16,7 @@ pub struct Metrics {
     pub decisions: IntCounterVec,
     pub plugin_duration: HistogramVec,
     pub plugin_failures: IntCounterVec,
+    pub plugin_reused: IntCounterVec,
     pub plugin_quarantined: IntGaugeVec,
     pub plugin_counters: IntCounterVec,
     pub plugin_reloads: IntCounterVec,
@@ -114,6 +115,17 @@ impl Metrics {
                         "Plugin calls that failed: trap, timeout, memory, instantiate, quarantined",
                     ),
                     &["plugin", "kind"],
+                )
+                .expect("valid metric"),
+            ),
+            plugin_reused: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_plugin_verdicts_reused_total",
+                        "Statements answered with a verdict the plugin declared reusable for their shape, without calling it",
+                    ),
+                    &["plugin"],
                 )
                 .expect("valid metric"),
             ),

@@ -1,7 +1,7 @@
 //! The gateway's capabilities, callable from plugin code. In a wasm build these are the WIT
 //! imports; in a native build (unit tests) they reach the in-memory host of [`crate::testing`].
 
-use crate::{IndicatorKind, IndicatorMatch, KvError, Level};
+use crate::{IndicatorKind, IndicatorMatch, KvError, Level, ReuseScope};
 
 #[cfg(target_arch = "wasm32")]
 use crate::bindings::articdbm::policy as imports;
@@ -19,7 +19,10 @@ pub fn now_ms() -> u64 {
     #[cfg(target_arch = "wasm32")]
     return imports::clock::now_ms();
     #[cfg(not(target_arch = "wasm32"))]
-    crate::testing::with_host(|h| h.now_ms)
+    crate::testing::with_host(|h| {
+        h.stateful = true;
+        h.now_ms
+    })
 }
 
 /// Monotonic nanoseconds.
@@ -27,7 +30,27 @@ pub fn monotonic_ns() -> u64 {
     #[cfg(target_arch = "wasm32")]
     return imports::clock::monotonic_ns();
     #[cfg(not(target_arch = "wasm32"))]
-    crate::testing::with_host(|h| h.now_ms.saturating_mul(1_000_000))
+    crate::testing::with_host(|h| {
+        h.stateful = true;
+        h.now_ms.saturating_mul(1_000_000)
+    })
+}
+
+/// Declares, from inside [`crate::Policy::on_query`], that the verdict being returned holds
+/// for every statement of the same shape within `scope`, so the gateway answers those without
+/// calling the plugin again (contract 0.1.1, `articdbm:policy/reuse`).
+///
+/// Same shape: the same protocol, a text that differs at most in the values of integer
+/// literals, and the same facts, `prepared_name` and `in_transaction`. Declare it only for a
+/// verdict that follows from the shape alone: not from integer values in the text, the clock,
+/// the key-value store or indicators, and for [`ReuseScope::Statement`] not from the
+/// connection ([`ReuseScope::User`] allows the user, roles and database). The gateway ignores
+/// the declaration when the call used the clock, the key-value store or the indicators.
+pub fn reuse_verdict(scope: ReuseScope) {
+    #[cfg(target_arch = "wasm32")]
+    imports::reuse::reuse_verdict(scope);
+    #[cfg(not(target_arch = "wasm32"))]
+    crate::testing::with_host(|h| h.reuse = Some(scope));
 }
 
 /// Adds to a plugin-defined counter.
@@ -46,21 +69,30 @@ pub mod kv {
         #[cfg(target_arch = "wasm32")]
         return imports::kv::get(key);
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_host(|h| h.kv_get(key))
+        crate::testing::with_host(|h| {
+            h.stateful = true;
+            h.kv_get(key)
+        })
     }
 
     pub fn set(key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<(), KvError> {
         #[cfg(target_arch = "wasm32")]
         return imports::kv::set(key, value, ttl_ms);
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_host(|h| h.kv_set(key, value, ttl_ms))
+        crate::testing::with_host(|h| {
+            h.stateful = true;
+            h.kv_set(key, value, ttl_ms)
+        })
     }
 
     pub fn incr(key: &str, delta: i64, ttl_ms: Option<u64>) -> Result<i64, KvError> {
         #[cfg(target_arch = "wasm32")]
         return imports::kv::incr(key, delta, ttl_ms);
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_host(|h| h.kv_incr(key, delta, ttl_ms))
+        crate::testing::with_host(|h| {
+            h.stateful = true;
+            h.kv_incr(key, delta, ttl_ms)
+        })
     }
 
     pub fn delete(key: &str) -> Result<(), KvError> {
@@ -68,6 +100,7 @@ pub mod kv {
         return imports::kv::delete(key);
         #[cfg(not(target_arch = "wasm32"))]
         crate::testing::with_host(|h| {
+            h.stateful = true;
             h.kv.remove(key);
             Ok(())
         })
@@ -82,14 +115,20 @@ pub mod indicators {
         #[cfg(target_arch = "wasm32")]
         return imports::indicators::address_listed(addr);
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_host(|h| h.lookup(IndicatorKind::Address, addr))
+        crate::testing::with_host(|h| {
+            h.stateful = true;
+            h.lookup(IndicatorKind::Address, addr)
+        })
     }
 
     pub fn name_listed(kind: IndicatorKind, name: &str) -> Option<IndicatorMatch> {
         #[cfg(target_arch = "wasm32")]
         return imports::indicators::name_listed(kind, name);
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_host(|h| h.lookup(kind, name))
+        crate::testing::with_host(|h| {
+            h.stateful = true;
+            h.lookup(kind, name)
+        })
     }
 
     pub fn sql_pattern_match(sql: &str) -> Option<IndicatorMatch> {
@@ -97,6 +136,7 @@ pub mod indicators {
         return imports::indicators::sql_pattern_match(sql);
         #[cfg(not(target_arch = "wasm32"))]
         crate::testing::with_host(|h| {
+            h.stateful = true;
             h.indicators
                 .iter()
                 .find(|m| m.kind == IndicatorKind::SqlPattern && sql.contains(m.value.as_str()))

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use crate::{
     Connection, IndicatorKind, IndicatorMatch, KvError, Level, LiteralCounts, Policy, Protocol,
-    Query, QueryFacts, Verdict,
+    Query, QueryFacts, ReuseScope, Verdict,
 };
 
 /// The in-memory host one test thread sees.
@@ -29,6 +29,10 @@ pub struct NativeHost {
     pub indicators: Vec<IndicatorMatch>,
     /// When set, every kv call fails with `unavailable`, to test degraded behaviour.
     pub kv_down: bool,
+    /// What the current hook call declared with `host::reuse_verdict`.
+    pub reuse: Option<ReuseScope>,
+    /// The current hook call used the clock, the key-value store or the indicators.
+    pub stateful: bool,
 }
 
 impl NativeHost {
@@ -402,7 +406,16 @@ impl<P: Policy> Harness<P> {
         self.plugin.on_connect(conn)
     }
     pub fn on_query(&self, conn: &Connection, query: &Query) -> Verdict {
+        with_host(|h| {
+            h.reuse = None;
+            h.stateful = false;
+        });
         self.plugin.on_query(conn, query)
+    }
+    /// The reuse the last [`Harness::on_query`] declared, as the gateway would take it: `None`
+    /// when it declared none, or when it used the clock, the key-value store or indicators.
+    pub fn reused(&self) -> Option<ReuseScope> {
+        with_host(|h| if h.stateful { None } else { h.reuse })
     }
     pub fn plugin(&self) -> &P {
         &self.plugin

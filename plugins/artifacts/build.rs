@@ -43,6 +43,12 @@ const PLUGINS: &[(&str, &str, &str, &str)] = &[
     ("hog", "articdbm-test-hog", "plugins/testing/hog", ""),
     ("echo", "articdbm-test-echo", "plugins/testing/echo", ""),
     (
+        "legacy",
+        "articdbm-test-legacy",
+        "plugins/testing/legacy",
+        "",
+    ),
+    (
         "echo-v2",
         "articdbm-test-echo",
         "plugins/testing/echo",
@@ -206,7 +212,7 @@ fn main() {
     .expect("write to string");
     writeln!(
         consts,
-        "/// The directory holding the test components (trap, spin, hog, echo, echo-v2).\npub const TEST_PLUGIN_DIR: &str = {:?};",
+        "/// The directory holding the test components (trap, spin, hog, echo, echo-v2, legacy).\npub const TEST_PLUGIN_DIR: &str = {:?};",
         out_test_plugins.display().to_string()
     )
     .expect("write to string");

@@ -11,11 +11,14 @@
 mod cache;
 mod consts;
 mod kinds;
+mod shape;
+pub mod sqltext;
 mod tokens;
 mod types;
 mod walk;
 
 pub use cache::FactsCache;
+pub use shape::shape;
 pub use types::*;
 
 use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};

@@ -31,12 +31,16 @@ use articdbm_pgwire::{
     FrontendDecoder, FrontendMessage, StartupDecoder, StartupPacket, TransactionStatus,
 };
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_util::io::poll_read_buf;
 
 use super::pool::{Lease, Route};
 use super::split::{is_blank, split};
-use super::stream::BoxStream;
+use super::stream::PgStream;
 use super::{CancelSlot, Shared};
 use crate::config::PoolMode;
 use crate::runtime::bindings::{AccessMode, Connection, Protocol, QueryFacts, StatementKind};
@@ -101,7 +105,7 @@ pub(super) async fn handle(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr
     let _ = tcp.set_nodelay(true);
     shared.metrics.client_connections.inc();
     shared.metrics.active_connections.inc();
-    let r = startup(&shared, Box::new(tcp), peer).await;
+    let r = startup(&shared, PgStream::Tcp(tcp), peer).await;
     if let Ok(Some(mut s)) = r {
         let end = s.run().await;
         tracing::debug!(?end, user = %s.conn.user, "client session ended");
@@ -119,7 +123,7 @@ fn fatal(code: &str, message: impl Into<String>) -> BytesMut {
 /// The startup phase. `Ok(None)`: the connection was handled (cancel request, refusal).
 async fn startup(
     shared: &Arc<Shared>,
-    mut stream: BoxStream,
+    mut stream: PgStream,
     peer: SocketAddr,
 ) -> std::io::Result<Option<Session>> {
     let config = shared.config.load_full();
@@ -163,17 +167,20 @@ async fn startup(
                         .await;
                     return Ok(None);
                 }
-                match shared.tls.load_full() {
-                    Some(cfg) => {
-                        stream.write_all(b"S").await?;
+                match (shared.tls.load_full(), stream) {
+                    (Some(cfg), PgStream::Tcp(mut tcp)) => {
+                        tcp.write_all(b"S").await?;
                         let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
-                        let s = tokio::time::timeout_at(auth_deadline, acceptor.accept(stream))
+                        let s = tokio::time::timeout_at(auth_deadline, acceptor.accept(tcp))
                             .await
                             .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
-                        stream = Box::new(s);
+                        stream = PgStream::TlsServer(Box::new(s));
                         tls = true;
                     }
-                    None => stream.write_all(b"N").await?,
+                    (_, mut other) => {
+                        other.write_all(b"N").await?;
+                        stream = other;
+                    }
                 }
             }
             StartupPacket::GssEncRequest => {
@@ -218,7 +225,7 @@ async fn startup(
         None => ScramVerifier::mock(&user_name, shared.mock_secret.as_bytes()),
     };
     let fdec = FrontendDecoder::with_max_message_len(max);
-    let next = async |stream: &mut BoxStream,
+    let next = async |stream: &mut PgStream,
                       buf: &mut BytesMut|
            -> std::io::Result<Option<FrontendMessage>> {
         loop {
@@ -467,7 +474,6 @@ async fn startup(
         *slot.lock() = l.conn.key.clone().map(|k| (l.conn.endpoint.clone(), k));
     }
 
-    let (cr, cw) = tokio::io::split(stream);
     let mode = db.mode();
     Ok(Some(Session {
         shared: Arc::clone(shared),
@@ -475,8 +481,7 @@ async fn startup(
         conn,
         usage,
         mode,
-        cr,
-        cw,
+        client: stream,
         cbuf: buf,
         cout: out,
         decoder: FrontendDecoder::with_max_message_len(config.server.max_message_bytes),
@@ -499,8 +504,7 @@ struct Session {
     conn: Connection,
     usage: Arc<TenantUsage>,
     mode: PoolMode,
-    cr: ReadHalf<BoxStream>,
-    cw: WriteHalf<BoxStream>,
+    client: PgStream,
     cbuf: BytesMut,
     cout: BytesMut,
     decoder: FrontendDecoder,
@@ -527,36 +531,7 @@ impl Session {
             if let Some(end) = self.process_client().await {
                 return end;
             }
-            let ev = {
-                let cout_busy = !self.cout.is_empty();
-                let read_client = self.sout.len() < HIGH_WATER && self.cout.len() < HIGH_WATER;
-                let cw = &mut self.cw;
-                let cr = &mut self.cr;
-                let cbuf = &mut self.cbuf;
-                let cout = &self.cout;
-                match &mut self.lease {
-                    Some(l) => {
-                        let conn = &mut l.conn;
-                        let read_server = self.cout.len() < HIGH_WATER;
-                        let sout_busy = !self.sout.is_empty();
-                        let sout = &self.sout;
-                        tokio::select! {
-                            biased;
-                            r = cw.write(cout), if cout_busy => Event::ClientWrote(r),
-                            r = conn.w.write(sout), if sout_busy => Event::ServerWrote(r),
-                            r = conn.r.read_buf(&mut conn.rbuf), if read_server => Event::ServerRead(r),
-                            r = read_more(cr, cbuf), if read_client => Event::ClientRead(r),
-                        }
-                    }
-                    None => {
-                        tokio::select! {
-                            biased;
-                            r = cw.write(cout), if cout_busy => Event::ClientWrote(r),
-                            r = read_more(cr, cbuf), if read_client => Event::ClientRead(r),
-                        }
-                    }
-                }
-            };
+            let ev = std::future::poll_fn(|cx| self.poll_io(cx)).await;
             match ev {
                 Event::ClientWrote(Ok(n)) => self.cout.advance(n),
                 Event::ClientWrote(Err(_))
@@ -587,9 +562,42 @@ impl Session {
         }
     }
 
+    /// Waits for the next I/O event, in order of preference: bytes written to the client,
+    /// bytes written to the server, bytes read from the server, bytes read from the client.
+    /// Writes come first so that buffers drain before more is read; reading stops at the
+    /// high-water marks so neither side can make the gateway buffer without bound.
+    fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        if !self.cout.is_empty()
+            && let Poll::Ready(r) = Pin::new(&mut self.client).poll_write(cx, &self.cout)
+        {
+            return Poll::Ready(Event::ClientWrote(r));
+        }
+        if let Some(l) = &mut self.lease {
+            let conn = &mut l.conn;
+            if !self.sout.is_empty()
+                && let Poll::Ready(r) = Pin::new(&mut conn.io).poll_write(cx, &self.sout)
+            {
+                return Poll::Ready(Event::ServerWrote(r));
+            }
+            if self.cout.len() < HIGH_WATER {
+                reserve(&mut conn.rbuf);
+                if let Poll::Ready(r) = poll_read_buf(Pin::new(&mut conn.io), cx, &mut conn.rbuf) {
+                    return Poll::Ready(Event::ServerRead(r));
+                }
+            }
+        }
+        if self.sout.len() < HIGH_WATER && self.cout.len() < HIGH_WATER {
+            reserve(&mut self.cbuf);
+            if let Poll::Ready(r) = poll_read_buf(Pin::new(&mut self.client), cx, &mut self.cbuf) {
+                return Poll::Ready(Event::ClientRead(r));
+            }
+        }
+        Poll::Pending
+    }
+
     /// The client is gone: give the server connection back in a known state.
     async fn finish(&mut self) {
-        let _ = self.cw.write_all(&self.cout).await;
+        let _ = self.client.write_all(&self.cout).await;
         self.shared.unregister_cancel(self.cancel_pid);
         if let Some(mut l) = self.lease.take() {
             let db = Arc::clone(l.db());
@@ -607,7 +615,7 @@ impl Session {
             }
             db.release(l, reusable);
         }
-        let _ = self.cw.shutdown().await;
+        let _ = self.client.shutdown().await;
     }
 
     /// The server connection failed under this client.
@@ -940,7 +948,7 @@ impl Session {
         }
         // Whatever is owed to the client goes out before waiting in the queue.
         if !self.cout.is_empty() {
-            if self.cw.write_all(&self.cout).await.is_err() {
+            if self.client.write_all(&self.cout).await.is_err() {
                 self.cout.clear();
                 return false;
             }
@@ -989,12 +997,12 @@ impl Session {
 
     fn judge(&self, sql: &str, prepared: Option<&str>) -> (Decision, Route) {
         let engine = &self.shared.engine;
-        let q = engine.query(sql, Protocol::Postgres);
+        let stmt = engine.statement(sql, Protocol::Postgres);
         let ctx = StatementContext {
             in_transaction: self.tx != b'I',
             prepared_name: prepared.filter(|n| !n.is_empty()).map(str::to_string),
         };
-        let d = engine.evaluate_query(&self.conn, &q, &ctx);
+        let d = engine.evaluate_statement(&self.conn, sql, &stmt, &ctx);
         if d.denied.is_some() {
             TenantUsage::add(&self.usage.denials);
         }
@@ -1007,7 +1015,7 @@ impl Session {
             &d,
             Some(sql),
         );
-        let route = if is_read(&q.facts) {
+        let route = if is_read(&stmt.facts) {
             Route::Read
         } else {
             Route::Primary
@@ -1352,11 +1360,11 @@ impl Session {
     }
 }
 
-async fn read_more(cr: &mut ReadHalf<BoxStream>, buf: &mut BytesMut) -> std::io::Result<usize> {
+/// Room for a read of at least 4 KiB.
+fn reserve(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < 4096 {
         buf.reserve(8192);
     }
-    cr.read_buf(buf).await
 }
 
 fn status(b: u8) -> TransactionStatus {

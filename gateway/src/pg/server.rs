@@ -12,10 +12,10 @@ use articdbm_pgwire::backend::Authentication;
 use articdbm_pgwire::frontend::encode as fe;
 use articdbm_pgwire::{BackendDecoder, BackendMessage};
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::stream::{BoxStream, server_name};
+use super::stream::{PgStream, server_name};
 use crate::config::TlsMode;
 use crate::sqlite::SqliteDb;
 
@@ -67,8 +67,7 @@ pub enum ServerError {
 
 /// An open, authenticated server connection, idle between transactions.
 pub struct ServerConn {
-    pub r: ReadHalf<BoxStream>,
-    pub w: WriteHalf<BoxStream>,
+    pub io: PgStream,
     /// Bytes read from the server and not yet consumed.
     pub rbuf: BytesMut,
     /// ParameterStatus values as the server last reported them.
@@ -109,7 +108,7 @@ impl ServerConn {
         backend: usize,
     ) -> Result<ServerConn, ServerError> {
         let label = endpoint.label();
-        let stream: BoxStream = match endpoint {
+        let stream = match endpoint {
             Endpoint::Sqlite(db) => {
                 let (ours, theirs) = tokio::io::duplex(64 * 1024);
                 let db = Arc::clone(db);
@@ -118,7 +117,7 @@ impl ServerConn {
                         tracing::debug!(error = %e, "sqlite backend connection ended");
                     }
                 });
-                Box::new(ours)
+                PgStream::Duplex(ours)
             }
             Endpoint::Postgres {
                 host,
@@ -131,7 +130,7 @@ impl ServerConn {
                     .map_err(|e| ServerError::Io(label.clone(), e))?;
                 let _ = tcp.set_nodelay(true);
                 if *tls == TlsMode::Disable {
-                    Box::new(tcp)
+                    PgStream::Tcp(tcp)
                 } else {
                     let mut req = BytesMut::new();
                     fe::ssl_request(&mut req);
@@ -153,9 +152,9 @@ impl ServerConn {
                                 .connect(name, tcp)
                                 .await
                                 .map_err(|e| ServerError::Tls(label.clone(), e.to_string()))?;
-                            Box::new(s)
+                            PgStream::TlsClient(Box::new(s))
                         }
-                        (b'N', TlsMode::Prefer) => Box::new(tcp),
+                        (b'N', TlsMode::Prefer) => PgStream::Tcp(tcp),
                         (b'N', _) => {
                             return Err(ServerError::Tls(
                                 label,
@@ -172,11 +171,9 @@ impl ServerConn {
                 }
             }
         };
-        let (r, w) = tokio::io::split(stream);
         let now = Instant::now();
         let mut conn = ServerConn {
-            r,
-            w,
+            io: stream,
             rbuf: BytesMut::with_capacity(16 * 1024),
             params: HashMap::new(),
             key: None,
@@ -193,7 +190,7 @@ impl ServerConn {
     }
 
     async fn send(&mut self, buf: &[u8]) -> Result<(), ServerError> {
-        self.w
+        self.io
             .write_all(buf)
             .await
             .map_err(|e| ServerError::Io(self.endpoint.label(), e))
@@ -211,7 +208,7 @@ impl ServerConn {
                 }
             }
             let n = self
-                .r
+                .io
                 .read_buf(&mut self.rbuf)
                 .await
                 .map_err(|e| ServerError::Io(self.endpoint.label(), e))?;
@@ -384,7 +381,7 @@ impl ServerConn {
         let mut cx = Context::from_waker(Waker::noop());
         let mut byte = [0u8; 1];
         let mut rb = ReadBuf::new(&mut byte);
-        match Pin::new(&mut self.r).poll_read(&mut cx, &mut rb) {
+        match Pin::new(&mut self.io).poll_read(&mut cx, &mut rb) {
             Poll::Pending => true,
             Poll::Ready(Ok(())) => false, // EOF or unsolicited bytes
             Poll::Ready(Err(_)) => false,
@@ -410,7 +407,7 @@ impl ServerConn {
     pub async fn terminate(mut self) {
         let mut out = BytesMut::new();
         fe::terminate(&mut out);
-        let _ = self.w.write_all(&out).await;
-        let _ = self.w.shutdown().await;
+        let _ = self.io.write_all(&out).await;
+        let _ = self.io.shutdown().await;
     }
 }

@@ -4,7 +4,9 @@
 //! or inside parentheses (a `CREATE RULE` body). Each statement is then judged by policy on its
 //! own; whatever the split, the pieces cover the whole text, so no byte escapes judgement.
 
-use crate::sqltext::{block_comment_end, dollar_end, is_ident_cont, line_comment_end, quoted_end};
+use articdbm_facts::sqltext::{
+    block_comment_end, dollar_end, is_ident_cont, line_comment_end, quoted_end,
+};
 
 /// One statement: its byte range in the original text, without the terminating `;`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,16 +3,73 @@
 
 use std::io::BufReader;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+use tokio::net::TcpStream;
 
-/// Any bidirectional byte stream.
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+/// A connection to a client or a server: plain TCP, TLS over TCP (either side), or the
+/// in-process duplex of the embedded SQLite backend.
+///
+/// An enum rather than a boxed trait object, and never split into halves: a session polls
+/// reads and writes of one stream from one task, so the plain-TCP case (the common one) costs
+/// a match and no lock per operation.
+pub enum PgStream {
+    Tcp(TcpStream),
+    /// A client that negotiated TLS with the gateway.
+    TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// The gateway's TLS connection to a server.
+    TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Duplex(DuplexStream),
+}
 
-pub type BoxStream = Box<dyn Stream>;
+impl PgStream {
+    pub fn is_tls(&self) -> bool {
+        matches!(self, PgStream::TlsServer(_) | PgStream::TlsClient(_))
+    }
+}
+
+macro_rules! each {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.get_mut() {
+            PgStream::Tcp($s) => $e,
+            PgStream::TlsServer($s) => $e,
+            PgStream::TlsClient($s) => $e,
+            PgStream::Duplex($s) => $e,
+        }
+    };
+}
+
+impl AsyncRead for PgStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        each!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for PgStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        each!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        each!(self, s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        each!(self, s => Pin::new(s).poll_shutdown(cx))
+    }
+}
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())

@@ -1,5 +1,5 @@
 //! The state each plugin instance's store carries, and the host side of the WIT imports:
-//! log, clock, kv, indicators, metrics. Everything is scoped to the (tenant, plugin) the
+//! log, clock, kv, indicators, metrics, reuse. Everything is scoped to the (tenant, plugin) the
 //! instance was created for, so one tenant's plugin can never reach another tenant's keys or
 //! counters.
 
@@ -12,7 +12,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::IndicatorKind;
-use super::bindings::articdbm::policy::{clock, indicators, kv, log, metrics, types};
+use super::bindings::articdbm::policy::{clock, indicators, kv, log, metrics, reuse, types};
 use super::indicators::IndicatorStore;
 use super::kv::{KvBackend, KvFailure};
 use crate::metrics::Metrics;
@@ -59,6 +59,13 @@ pub struct HostState {
     log_budget: u32,
     pub(crate) deadline: Deadline,
     counter_names: Vec<String>,
+    /// The current call is an `on-query`: the only hook whose verdict may be reused.
+    in_query: bool,
+    /// The reuse the current `on-query` call declared, if any.
+    reuse: Option<reuse::Scope>,
+    /// The current call used the clock, the key-value store or the indicators: whatever it
+    /// declares, its verdict is not reused.
+    stateful: bool,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -86,6 +93,9 @@ impl HostState {
             log_budget: LOG_BUDGET,
             deadline: Deadline::default(),
             counter_names: Vec::new(),
+            in_query: false,
+            reuse: None,
+            stateful: false,
             wasi,
             table: ResourceTable::new(),
         }
@@ -94,10 +104,26 @@ impl HostState {
     /// Called before each hook invocation with its deadline in epoch ticks.
     pub(crate) fn begin_call(&mut self, ticks: u64) {
         self.log_budget = LOG_BUDGET;
+        self.in_query = false;
+        self.reuse = None;
+        self.stateful = false;
         self.deadline = Deadline {
             ticks,
             ..Deadline::default()
         };
+    }
+
+    /// Marks the call about to start as an `on-query`.
+    pub(crate) fn begin_query(&mut self) {
+        self.in_query = true;
+    }
+
+    /// The reuse the finished `on-query` call declared, unless it used state the declaration
+    /// cannot account for.
+    pub(crate) fn take_reuse(&mut self) -> Option<reuse::Scope> {
+        let r = self.reuse.take();
+        self.in_query = false;
+        if self.stateful { None } else { r }
     }
 
     fn scoped(&self, key: &str) -> Result<String, kv::KvError> {
@@ -229,6 +255,7 @@ impl log::Host for HostState {
 
 impl clock::Host for HostState {
     fn now_ms(&mut self) -> u64 {
+        self.stateful = true;
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -236,17 +263,20 @@ impl clock::Host for HostState {
     }
 
     fn monotonic_ns(&mut self) -> u64 {
+        self.stateful = true;
         self.services.started.elapsed().as_nanos() as u64
     }
 }
 
 impl kv::Host for HostState {
     fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, kv::KvError> {
+        self.stateful = true;
         let k = self.scoped(&key)?;
         self.services.kv.get(&k).map_err(kv_error)
     }
 
     fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<(), kv::KvError> {
+        self.stateful = true;
         if value.len() > MAX_VALUE {
             return Err(kv::KvError::Invalid(format!(
                 "value must be at most {MAX_VALUE} bytes, got {}",
@@ -261,6 +291,7 @@ impl kv::Host for HostState {
     }
 
     fn incr(&mut self, key: String, delta: i64, ttl_ms: Option<u64>) -> Result<i64, kv::KvError> {
+        self.stateful = true;
         let k = self.scoped(&key)?;
         self.services
             .kv
@@ -269,6 +300,7 @@ impl kv::Host for HostState {
     }
 
     fn delete(&mut self, key: String) -> Result<(), kv::KvError> {
+        self.stateful = true;
         let k = self.scoped(&key)?;
         self.services.kv.delete(&k).map_err(kv_error)
     }
@@ -276,6 +308,7 @@ impl kv::Host for HostState {
 
 impl indicators::Host for HostState {
     fn address_listed(&mut self, addr: String) -> Option<indicators::IndicatorMatch> {
+        self.stateful = true;
         // Tolerate `[v6]` brackets and a `%zone` suffix, as client addresses may carry them.
         let a = addr.trim();
         let a = a
@@ -295,6 +328,7 @@ impl indicators::Host for HostState {
         kind: IndicatorKind,
         name: String,
     ) -> Option<indicators::IndicatorMatch> {
+        self.stateful = true;
         self.services
             .indicators
             .load()
@@ -302,6 +336,7 @@ impl indicators::Host for HostState {
     }
 
     fn sql_pattern_match(&mut self, sql: String) -> Option<indicators::IndicatorMatch> {
+        self.stateful = true;
         self.services
             .indicators
             .load()
@@ -330,5 +365,13 @@ impl metrics::Host for HostState {
             .plugin_counters
             .with_label_values(&[&*self.plugin, &*self.tenant, &name])
             .inc_by(value);
+    }
+}
+
+impl reuse::Host for HostState {
+    fn reuse_verdict(&mut self, scope: reuse::Scope) {
+        if self.in_query {
+            self.reuse = Some(scope);
+        }
     }
 }

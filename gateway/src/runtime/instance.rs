@@ -12,10 +12,12 @@ use parking_lot::Mutex;
 use prometheus::{Histogram, IntCounter, IntGauge};
 use wasmtime::Store;
 
-use super::bindings::Policy;
+use super::bindings::{Connection, Policy, Query, Verdict};
 use super::engine::Runtime;
 use super::host::HostState;
 use super::plugin::LoadedPlugin;
+use super::policy::{Statement, StatementContext};
+use super::reuse::{Probe, ReuseCache};
 
 /// How a plugin call failed. The kind is also the `kind` label of the failure metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,9 +122,12 @@ pub struct BindingRuntime {
     pub plugin: Result<Arc<LoadedPlugin>, String>,
     warm: Mutex<Vec<Warm>>,
     health: Health,
-    pub(crate) duration: Histogram,
+    duration: Histogram,
     quarantined_gauge: IntGauge,
     failures: [IntCounter; 7],
+    /// Verdicts the plugin declared reusable for their statement's shape.
+    reused: ReuseCache,
+    reused_counter: IntCounter,
 }
 
 fn kind_index(kind: FailureKind) -> usize {
@@ -158,6 +163,8 @@ impl BindingRuntime {
         .map(|k| m.plugin_failures.with_label_values(&[name, k.label()]));
         BindingRuntime {
             duration: m.plugin_duration.with_label_values(&[name]),
+            reused_counter: m.plugin_reused.with_label_values(&[name]),
+            reused: ReuseCache::default(),
             quarantined_gauge: m.plugin_quarantined.with_label_values(&[name, &*tenant]),
             failures,
             binding,
@@ -275,8 +282,67 @@ impl BindingRuntime {
         }
     }
 
-    /// Calls `f` on an instance of this binding under the plugin's deadline.
+    /// Runs `on-query` for one statement: the verdict the plugin declared reusable for this
+    /// statement's shape when there is one, else a call. `query` is the record plugins receive,
+    /// built on the first call an evaluation makes and shared by its later bindings.
+    pub(crate) fn on_query(
+        &self,
+        runtime: &Runtime,
+        conn: &Connection,
+        sql: &str,
+        stmt: &Statement,
+        ctx: &StatementContext,
+        query: &mut Option<Query>,
+    ) -> Result<Verdict, PluginFailure> {
+        let probe = Probe {
+            facts: &stmt.facts,
+            protocol: stmt.protocol,
+            in_transaction: ctx.in_transaction,
+            prepared_name: ctx.prepared_name.as_deref(),
+            conn,
+        };
+        if let Some(v) = self.reused.get(&probe) {
+            self.reused_counter.inc();
+            return Ok(v);
+        }
+        let q = query.get_or_insert_with(|| Query {
+            sql: sql.to_string(),
+            facts: (*stmt.facts).clone(),
+            prepared_name: ctx.prepared_name.clone(),
+            in_transaction: ctx.in_transaction,
+        });
+        let (verdict, reuse) = self.call(runtime, |p, store| {
+            store.data_mut().begin_query();
+            let v = p
+                .articdbm_policy_hooks()
+                .call_on_query(&mut *store, conn, q)?;
+            Ok((v, store.data_mut().take_reuse()))
+        })?;
+        if let Some(scope) = reuse {
+            self.reused.insert(&probe, scope, &verdict);
+        }
+        Ok(verdict)
+    }
+
+    /// Verdicts held for reuse (for tests and metrics).
+    pub fn reused_verdicts(&self) -> usize {
+        self.reused.len()
+    }
+
+    /// Calls `f` on an instance of this binding under the plugin's deadline; the time it takes
+    /// is the binding's `articdbm_plugin_duration_seconds`.
     pub(crate) fn call<R>(
+        &self,
+        runtime: &Runtime,
+        f: impl FnOnce(&Policy, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginFailure> {
+        let started = Instant::now();
+        let r = self.call_inner(runtime, f);
+        self.duration.observe(started.elapsed().as_secs_f64());
+        r
+    }
+
+    fn call_inner<R>(
         &self,
         runtime: &Runtime,
         f: impl FnOnce(&Policy, &mut Store<HostState>) -> wasmtime::Result<R>,

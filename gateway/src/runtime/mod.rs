@@ -13,6 +13,7 @@ pub mod plugin;
 pub mod policy;
 pub mod redis_kv;
 pub mod reload;
+pub mod reuse;
 
 pub use bindings::{Connection, Protocol, Query, Verdict};
 pub use engine::{Runtime, RuntimeConfig, content_hash};
@@ -20,5 +21,5 @@ pub use host::HostServices;
 pub use instance::{FailureKind, PluginFailure};
 pub use plugin::{LoadError, LoadedPlugin};
 pub use policy::{
-    Decision, Finding, FindingKind, PolicyEngine, RuleHit, Snapshot, StatementContext,
+    Decision, Finding, FindingKind, PolicyEngine, RuleHit, Snapshot, Statement, StatementContext,
 };

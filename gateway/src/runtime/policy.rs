@@ -17,7 +17,7 @@ use articdbm_facts::FactsCache;
 use articdbm_pack::{EffectivePack, FailureMode, Hook, Mode, PackSet};
 use parking_lot::RwLock;
 
-use super::bindings::{self, Connection, Query, Verdict};
+use super::bindings::{self, Connection, QueryFacts, Verdict};
 use super::engine::Runtime;
 use super::instance::{BindingRuntime, PluginFailure};
 use super::plugin::LoadedPlugin;
@@ -113,67 +113,25 @@ pub struct StatementContext {
     pub prepared_name: Option<String>,
 }
 
-/// The shape of a statement: its text with every integer literal outside strings, quoted
-/// identifiers and dollar quotes replaced by a NUL byte (which no SQL text holds), prefixed
-/// by the protocol. `None` when there is nothing to blank or the text has comments.
-fn shape_of(sql: &str, protocol: bindings::Protocol) -> Option<Vec<u8>> {
-    let b = sql.as_bytes();
-    let ident =
-        |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 || c == b'.';
-    let mut out = Vec::with_capacity(b.len() + 1);
-    out.push(protocol as u8);
-    let mut blanked = false;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'\'' | b'"' => {
-                let backslash = c == b'\'' && i > 0 && matches!(b[i - 1], b'e' | b'E');
-                let end = crate::sqltext::quoted_end(b, i, c, backslash);
-                out.extend_from_slice(&b[i..end]);
-                i = end;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => return None,
-            b'/' if b.get(i + 1) == Some(&b'*') => return None,
-            b'#' => return None, // MySQL comment
-            b'$' => return None, // dollar quoting or placeholders: keep it simple, exact text
-            b'0'..=b'9' if i == 0 || !ident(b[i - 1]) => {
-                let mut j = i;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
-                if j < b.len() && ident(b[j]) {
-                    // 1e5, 1.5, 0x1F, 12abc: copied as they are.
-                    while j < b.len() && ident(b[j]) {
-                        j += 1;
-                    }
-                    out.extend_from_slice(&b[i..j]);
-                } else {
-                    out.push(0);
-                    blanked = true;
-                }
-                i = j;
-            }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    blanked.then_some(out)
-}
-
 /// Rule id used for denials caused by plugin failures.
 pub const FAILURE_RULE: &str = "plugin.failure";
 
 /// Statement shape → the facts shared by every statement of that shape (`None`: not shared).
-type ShapeMap = HashMap<Box<[u8]>, Option<Arc<Query>>>;
+type ShapeMap = HashMap<Box<[u8]>, Option<Arc<QueryFacts>>, foldhash::fast::RandomState>;
+
+/// A statement as the engine knows it: its facts, shared with every statement of the same
+/// shape. The `Arc` is also the shape's identity for reused verdicts ([`super::reuse`]).
+#[derive(Clone)]
+pub struct Statement {
+    pub facts: Arc<QueryFacts>,
+    pub protocol: bindings::Protocol,
+}
 
 /// The policy engine of a gateway process.
 pub struct PolicyEngine {
     runtime: Arc<Runtime>,
     snapshot: ArcSwap<Snapshot>,
-    facts: FactsCache<Query>,
+    facts: FactsCache<QueryFacts>,
     /// Facts by statement shape (the text with its integer literals blanked): statements
     /// that differ only in integer values have the same facts, unless the facts hold
     /// something that depends on the values or their positions (constant comparisons,
@@ -188,7 +146,7 @@ impl PolicyEngine {
             runtime,
             snapshot: ArcSwap::from_pointee(snapshot),
             facts: FactsCache::new(facts_capacity),
-            shapes: RwLock::new(HashMap::new()),
+            shapes: RwLock::new(HashMap::default()),
             shapes_capacity: facts_capacity,
         }
     }
@@ -207,81 +165,56 @@ impl PolicyEngine {
         self.snapshot.store(Arc::new(snapshot));
     }
 
-    /// The statement with its facts, from the cache when the same text was seen before.
-    ///
-    /// The cached value is the converted WIT record, so a hit costs a hash lookup and an
-    /// `Arc` clone; `prepared_name` is unset and `in_transaction` false (see
-    /// [`PolicyEngine::query_in`]).
-    pub fn query(&self, sql: &str, protocol: bindings::Protocol) -> Arc<Query> {
-        let Some(shape) = shape_of(sql, protocol) else {
-            return self.query_exact(sql, protocol);
-        };
-        let known = self.shapes.read().get(&shape[..]).cloned();
-        match known {
-            Some(Some(q)) => {
-                self.runtime.services.metrics.facts_cache_hits.inc();
-                Arc::new(Query {
-                    sql: sql.to_string(),
-                    facts: q.facts.clone(),
-                    prepared_name: None,
-                    in_transaction: false,
-                })
-            }
-            Some(None) => self.query_exact(sql, protocol),
-            None => {
-                let q = self.query_exact(sql, protocol);
-                let f = &q.facts;
-                let reusable =
-                    f.parsed && f.constant_comparisons.is_empty() && f.comments.is_empty();
-                let mut shapes = self.shapes.write();
-                if shapes.len() >= self.shapes_capacity {
-                    shapes.clear();
-                }
-                shapes.insert(shape.into_boxed_slice(), reusable.then(|| Arc::clone(&q)));
-                q
-            }
+    /// The statement with its facts: from the shape cache when a statement differing only in
+    /// integer values was seen before, else from the facts cache by exact text, else
+    /// extracted (once per shape or text).
+    pub fn statement(&self, sql: &str, protocol: bindings::Protocol) -> Statement {
+        thread_local! {
+            static SHAPE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        let facts = SHAPE.with(|cell| {
+            let mut shape = cell.borrow_mut();
+            if !articdbm_facts::shape(sql, bindings::dialect_of(protocol), &mut shape) {
+                return self.facts_exact(sql, protocol);
+            }
+            let known = self.shapes.read().get(&shape[..]).cloned();
+            match known {
+                Some(Some(f)) => {
+                    self.runtime.services.metrics.facts_cache_hits.inc();
+                    f
+                }
+                Some(None) => self.facts_exact(sql, protocol),
+                None => {
+                    let f = self.facts_exact(sql, protocol);
+                    let reusable =
+                        f.parsed && f.constant_comparisons.is_empty() && f.comments.is_empty();
+                    let mut shapes = self.shapes.write();
+                    if shapes.len() >= self.shapes_capacity {
+                        shapes.clear();
+                    }
+                    shapes.insert(Box::from(&shape[..]), reusable.then(|| Arc::clone(&f)));
+                    f
+                }
+            }
+        });
+        Statement { facts, protocol }
     }
 
-    fn query_exact(&self, sql: &str, protocol: bindings::Protocol) -> Arc<Query> {
+    fn facts_exact(&self, sql: &str, protocol: bindings::Protocol) -> Arc<QueryFacts> {
         let metrics = &self.runtime.services.metrics;
         let mut missed = false;
-        let q = self
+        let f = self
             .facts
             .get_or_insert_with(sql, bindings::dialect_of(protocol), |f| {
                 missed = true;
-                Query {
-                    sql: sql.to_string(),
-                    facts: bindings::facts(f),
-                    prepared_name: None,
-                    in_transaction: false,
-                }
+                bindings::facts(f)
             });
         if missed {
             metrics.facts_cache_misses.inc();
         } else {
             metrics.facts_cache_hits.inc();
         }
-        q
-    }
-
-    /// Like [`PolicyEngine::query`], for a statement inside a transaction block or being
-    /// prepared under a name (the record is copied only when one of them is set).
-    pub fn query_in(
-        &self,
-        sql: &str,
-        protocol: bindings::Protocol,
-        prepared_name: Option<&str>,
-        in_transaction: bool,
-    ) -> Arc<Query> {
-        let q = self.query(sql, protocol);
-        if prepared_name.is_none() && !in_transaction {
-            return q;
-        }
-        let mut q = (*q).clone();
-        q.prepared_name = prepared_name.map(str::to_string);
-        q.in_transaction = in_transaction;
-        Arc::new(q)
+        f
     }
 
     /// Runs the on-connect hook of the tenant's pack.
@@ -304,37 +237,24 @@ impl PolicyEngine {
 
     /// Extracts facts (cached) and runs the on-query hook of the tenant's pack.
     pub fn evaluate_sql(&self, conn: &Connection, sql: &str, ctx: &StatementContext) -> Decision {
-        let q = self.query(sql, conn.protocol);
-        self.evaluate_query(conn, &q, ctx)
+        let stmt = self.statement(sql, conn.protocol);
+        self.evaluate_statement(conn, sql, &stmt, ctx)
     }
 
-    /// Runs the on-query hook of the tenant's pack on a statement whose facts are known.
-    pub fn evaluate_query(
+    /// Runs the on-query hook of the tenant's pack on `sql`, whose facts are `stmt`'s.
+    pub fn evaluate_statement(
         &self,
         conn: &Connection,
-        query: &Query,
+        sql: &str,
+        stmt: &Statement,
         ctx: &StatementContext,
     ) -> Decision {
         let start = Instant::now();
-        let owned;
-        let query = if ctx.in_transaction == query.in_transaction
-            && ctx.prepared_name == query.prepared_name
-        {
-            query
-        } else {
-            owned = Query {
-                in_transaction: ctx.in_transaction,
-                prepared_name: ctx.prepared_name.clone(),
-                ..query.clone()
-            };
-            &owned
-        };
         let snap = self.snapshot.load();
         let tenant = self.tenant_policy(&snap, &conn.tenant);
+        let mut query = None;
         let d = self.run(&tenant, Hook::Query, |b| {
-            b.call(&self.runtime, |p, store| {
-                p.articdbm_policy_hooks().call_on_query(store, conn, query)
-            })
+            b.on_query(&self.runtime, conn, sql, stmt, ctx, &mut query)
         });
         let m = &self.runtime.services.metrics;
         m.total_queries.inc();
@@ -356,7 +276,7 @@ impl PolicyEngine {
         &self,
         tenant: &TenantPolicy,
         hook: Hook,
-        call: impl Fn(&BindingRuntime) -> Result<Verdict, PluginFailure>,
+        mut call: impl FnMut(&BindingRuntime) -> Result<Verdict, PluginFailure>,
     ) -> Decision {
         let mut decision = Decision {
             audit_sample: tenant.audit_sample,
@@ -366,9 +286,7 @@ impl PolicyEngine {
             if !b.binding.hooks.contains(&hook) {
                 continue;
             }
-            let started = Instant::now();
             let result = call(b);
-            b.duration.observe(started.elapsed().as_secs_f64());
             let monitor = b.binding.mode == Mode::Monitor;
             let hit = |rule: String, reason: String, score| RuleHit {
                 binding: b.binding.id.clone(),
@@ -468,59 +386,5 @@ pub fn build_tenant(runtime: &Runtime, snap: &Snapshot, tenant: &str) -> TenantP
     TenantPolicy {
         bindings,
         audit_sample: effective.audit_sample,
-    }
-}
-
-#[cfg(test)]
-mod shape_tests {
-    use super::shape_of;
-    use crate::runtime::bindings::Protocol;
-
-    fn shape(s: &str) -> Option<String> {
-        shape_of(s, Protocol::Postgres).map(|v| String::from_utf8_lossy(&v[1..]).replace('\0', "#"))
-    }
-
-    #[test]
-    fn integers_outside_strings_are_blanked() {
-        assert_eq!(
-            shape("SELECT abalance FROM pgbench_accounts WHERE aid = 80125;").as_deref(),
-            Some("SELECT abalance FROM pgbench_accounts WHERE aid = #;")
-        );
-        assert_eq!(
-            shape("SELECT * FROM t1 WHERE a = 'x1' AND b = 7").as_deref(),
-            Some("SELECT * FROM t1 WHERE a = 'x1' AND b = #")
-        );
-        assert_eq!(
-            shape("SELECT 1.5, 1e5, 0x1F, 3").as_deref(),
-            Some("SELECT 1.5, 1e5, 0x1F, #")
-        );
-        assert_eq!(
-            shape(r"SELECT E'it\'s 5', 6").as_deref(),
-            Some(r"SELECT E'it\'s 5', #")
-        );
-    }
-
-    #[test]
-    fn nothing_to_blank_or_comments_means_no_shape() {
-        assert_eq!(shape("SELECT a FROM t"), None);
-        assert_eq!(shape("SELECT 1 -- 2"), None);
-        assert_eq!(shape("SELECT 1 /* 2 */"), None);
-        assert_eq!(shape("SELECT $1 + 2"), None);
-    }
-
-    #[test]
-    fn different_values_share_a_shape_different_structure_does_not() {
-        assert_eq!(
-            shape("SELECT * FROM t WHERE id = 1"),
-            shape("SELECT * FROM t WHERE id = 99999")
-        );
-        assert_ne!(
-            shape("SELECT * FROM t WHERE id = 1"),
-            shape("SELECT * FROM t WHERE id = 1 OR 1=1")
-        );
-        assert_ne!(
-            shape("SELECT * FROM t WHERE id = 1"),
-            shape("SELECT * FROM t WHERE id = '1'")
-        );
     }
 }

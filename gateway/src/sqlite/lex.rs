@@ -5,7 +5,9 @@
 //! reports the syntax error). Token boundaries always fall on ASCII bytes or the end of the
 //! input, so every token text is a valid `&str` slice.
 
-use crate::sqltext::{block_comment_end, dollar_end, is_ident_cont, is_ident_start, quoted_end};
+use articdbm_facts::sqltext::{
+    block_comment_end, dollar_end, is_ident_cont, is_ident_start, quoted_end,
+};
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,3 +9,4 @@ mod host;
 mod packs;
 mod plugins;
 mod reload;
+mod reuse;

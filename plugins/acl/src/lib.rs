@@ -93,6 +93,28 @@ impl Policy for Plugin {
     }
 
     fn on_query(&self, conn: &Connection, query: &Query) -> Verdict {
+        let mut now = Now(None);
+        let v = self.judge(conn, query, &mut now);
+        // The verdict follows from the facts, the user, the roles and the database, unless a
+        // grant's expiry had to be compared with the clock.
+        if now.0.is_none() {
+            host::reuse_verdict(ReuseScope::User);
+        }
+        v
+    }
+}
+
+/// The host clock, read only when a grant with an expiry is consulted.
+struct Now(Option<u64>);
+
+impl Now {
+    fn get(&mut self) -> u64 {
+        *self.0.get_or_insert_with(host::now_ms)
+    }
+}
+
+impl Plugin {
+    fn judge(&self, conn: &Connection, query: &Query, now: &mut Now) -> Verdict {
         let acl = &self.acl;
         let facts = &query.facts;
         if !facts.parsed {
@@ -110,7 +132,6 @@ impl Policy for Plugin {
         if acl.grants.is_empty() && acl.default == Effect::Allow {
             return Verdict::Allow;
         }
-        let now = host::now_ms();
         let mut ddl_tables = 0usize;
         for t in &facts.tables {
             if t.access == AccessMode::Ddl {
@@ -148,9 +169,7 @@ impl Policy for Plugin {
         }
         Verdict::Allow
     }
-}
 
-impl Plugin {
     /// The database and the schema a table access is checked against (see the crate docs).
     fn resolve<'a>(
         &'a self,
@@ -173,7 +192,7 @@ impl Plugin {
     fn decide(
         &self,
         conn: &Connection,
-        now: u64,
+        now: &mut Now,
         database: &str,
         target: Target<'_>,
         mode: AccessMode,
@@ -186,7 +205,7 @@ impl Plugin {
                 continue;
             }
             if let Some(exp) = g.expires_at
-                && now >= exp
+                && now.get() >= exp
             {
                 if g.effect == Effect::Allow {
                     expired = Some((g.index, exp));

@@ -642,3 +642,27 @@ mod real_sql {
         );
     }
 }
+
+#[test]
+fn verdicts_are_reusable_per_user_unless_an_expiry_was_checked() {
+    use articdbm_plugin_sdk::ReuseScope;
+    let alice = connection().user("alice").build();
+    let p = acl(r#"{"grants": [{"users": ["alice"], "tables": ["orders"], "actions": ["read"]}]}"#);
+    assert!(p.on_query(&alice, &select("orders")).is_allow());
+    assert_eq!(p.reused(), Some(ReuseScope::User));
+    assert!(p.on_query(&alice, &select("secrets")).is_deny());
+    assert_eq!(p.reused(), Some(ReuseScope::User));
+    let until = now() + 60_000;
+    let p = acl(&format!(
+        r#"{{"grants": [{{"users": ["alice"], "tables": ["orders"], "actions": ["read"], "expires_at": {until}}}]}}"#
+    ));
+    assert!(p.on_query(&alice, &select("orders")).is_allow());
+    assert_eq!(
+        p.reused(),
+        None,
+        "the verdict changes when the grant expires"
+    );
+    // The time-bound grant does not cover this table: the clock was never needed.
+    assert!(p.on_query(&alice, &select("secrets")).is_deny());
+    assert_eq!(p.reused(), Some(ReuseScope::User));
+}

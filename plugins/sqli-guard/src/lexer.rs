@@ -77,6 +77,10 @@ pub struct Signals {
     /// The first keyword after each `;` that starts a further statement is a data-changing or
     /// reading verb (`SELECT`, `DROP`, `UPDATE`...), for text the host could not parse.
     pub stacked_verb: bool,
+    /// Some signal depended on the value of an integer literal (a series or `RAND` argument, an
+    /// ORDER BY ordinal, a comparison between literals), so statements that differ only in
+    /// integer values may be judged differently: the verdict is not reusable for the shape.
+    pub value_sensitive: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -491,6 +495,9 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                     }
                     if depth > 0 && depth <= MAX_PARENS {
                         let g = &mut stack[depth - 1];
+                        if g.series || g.rand {
+                            sig.value_sensitive = true;
+                        }
                         if g.series && value >= 1_000_000 {
                             sig.heavy_series = true;
                         }
@@ -500,6 +507,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                         g.any = true;
                     }
                     if in_order_by && integer && matches!(win[4], Tok::Word(Kw::By) | Tok::Comma) {
+                        sig.value_sensitive = true;
                         sig.order_by_ordinal = sig
                             .order_by_ordinal
                             .max(u32::try_from(value).unwrap_or(u32::MAX));
@@ -861,6 +869,7 @@ fn check_constant(win: &[Tok; 5], next: Tok, depth: usize, top: Top, sig: &mut S
         win[3],
         is_lit(win[4]),
     ) {
+        sig.value_sensitive = true;
         odd(sig, depth, top);
         return;
     }
@@ -869,6 +878,7 @@ fn check_constant(win: &[Tok; 5], next: Tok, depth: usize, top: Top, sig: &mut S
         && op != Cmp::Between
         && opens_term(win[1])
     {
+        sig.value_sensitive = true;
         let canonical = matches!(op, Cmp::Eq | Cmp::Ne)
             && matches!(a, Lit::Num { bit: true })
             && matches!(b, Lit::Num { bit: true });

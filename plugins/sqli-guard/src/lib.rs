@@ -60,7 +60,13 @@ impl Policy for Plugin {
 
     fn on_query(&self, conn: &Connection, query: &Query) -> Verdict {
         let sig = lexer::scan(&query.sql, conn.protocol == Protocol::Mysql);
-        evaluate(&self.cfg, &query.facts, &sig)
+        let verdict = evaluate(&self.cfg, &query.facts, &sig);
+        // The rules read the facts, the text and the protocol, and integer values only where
+        // the scanner says so: otherwise every statement of this shape gets the same verdict.
+        if !sig.value_sensitive {
+            host::reuse_verdict(ReuseScope::Statement);
+        }
+        verdict
     }
 }
 

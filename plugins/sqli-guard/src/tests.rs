@@ -254,3 +254,30 @@ fn scanner_survives_hostile_text() {
         let _ = guard().on_query(&connection().build(), &query(sql));
     }
 }
+
+#[test]
+fn verdicts_are_reusable_unless_an_integer_value_was_judged() {
+    let reused = |sql: &str| {
+        let g = guard();
+        g.on_query(&connection().build(), &query(sql));
+        g.reused()
+    };
+    use articdbm_plugin_sdk::ReuseScope;
+    for sql in [
+        "SELECT abalance FROM pgbench_accounts WHERE aid = 80125",
+        "UPDATE accounts SET balance = balance + 5 WHERE id = 7",
+        "SELECT * FROM t LIMIT 10 OFFSET 20",
+        "SELECT * FROM t WHERE id = 1 UNION SELECT NULL, NULL",
+    ] {
+        assert_eq!(reused(sql), Some(ReuseScope::Statement), "{sql}");
+    }
+    for sql in [
+        "SELECT a, b FROM t ORDER BY 2",
+        "SELECT * FROM t WHERE id IN (SELECT generate_series(1, 10))",
+        "SELECT a FROM t GROUP BY a HAVING COUNT(*) > RAND(0)",
+        "SELECT a FROM t WHERE b = 2 AND 3=3",
+        "SELECT * FROM t WHERE id = 1 OR 1=1",
+    ] {
+        assert_eq!(reused(sql), None, "{sql}");
+    }
+}

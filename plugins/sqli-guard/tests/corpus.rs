@@ -179,6 +179,84 @@ fn corpus() {
     );
 }
 
+/// What a verdict says, for comparisons (verdicts have no `PartialEq`).
+fn outcome(v: &articdbm_plugin_sdk::Verdict) -> (bool, bool, Option<String>) {
+    (v.is_allow(), v.is_deny(), v.rule().map(str::to_string))
+}
+
+/// The guard declares a verdict reusable for its statement's shape (contract 0.1.1): the
+/// gateway then answers every statement of that shape with it. Holds the declaration to the
+/// gateway's own definition of a shape: for every corpus statement whose verdict is declared
+/// reusable and whose facts the gateway shares by shape, statements of the same shape with
+/// other integer values (the values sqlmap varies: 0, 1, large counts, ordinals) must get the
+/// same verdict, and the same facts.
+#[test]
+fn reused_verdicts_hold_for_every_integer_value() {
+    use articdbm_facts::{Dialect, shape};
+    let p = Harness::<Plugin>::new("{}").unwrap();
+    let values = ["0", "1", "2", "9", "100", "101", "7361", "50000000"];
+    let (mut checked, mut declined) = (0, 0);
+    let mut buf = Vec::new();
+    for l in load("attacks.txt").iter().chain(load("benign.txt").iter()) {
+        let proto = protocol(&l.dialect);
+        let dialect = match proto {
+            Protocol::Mysql => Dialect::Mysql,
+            Protocol::Sqlite => Dialect::Sqlite,
+            Protocol::Postgres => Dialect::Postgres,
+        };
+        if !shape(&l.sql, dialect, &mut buf) {
+            continue;
+        }
+        let q = query_in(&l.sql, proto);
+        let f = &q.facts;
+        // The gateway keys statements whose facts depend on values by their exact text.
+        if !(f.parsed && f.constant_comparisons.is_empty() && f.comments.is_empty()) {
+            continue;
+        }
+        let v = judge(&p, l);
+        if p.reused().is_none() {
+            declined += 1;
+            continue;
+        }
+        checked += 1;
+        let text = String::from_utf8(buf[1..].to_vec()).unwrap();
+        let holes = text.matches('\0').count();
+        let mut variants: Vec<String> = values.iter().map(|v| text.replace('\0', v)).collect();
+        let mut mixed = String::new();
+        for (i, piece) in text.split('\0').enumerate() {
+            if i > 0 {
+                mixed.push_str(values[(i * 5 + holes) % values.len()]);
+            }
+            mixed.push_str(piece);
+        }
+        variants.push(mixed);
+        for other in variants {
+            let oq = query_in(&other, proto);
+            assert_eq!(
+                format!("{:?}", oq.facts),
+                format!("{:?}", q.facts),
+                "facts differ within one shape:\n  {}\n  {}",
+                clip(&l.sql),
+                clip(&other)
+            );
+            let ov = p.on_query(&connection().protocol(proto).build(), &oq);
+            assert_eq!(
+                outcome(&ov),
+                outcome(&v),
+                "a reused verdict would be wrong:\n  {}\n  {}",
+                clip(&l.sql),
+                clip(&other)
+            );
+        }
+    }
+    println!("== reuse: {checked} shapes checked, {declined} value-sensitive (not reused)");
+    assert!(
+        checked >= 300,
+        "only {checked} reusable shapes in the corpora"
+    );
+    assert!(declined >= 50, "only {declined} value-sensitive statements");
+}
+
 /// `SQLI_DUMP='<sql>' cargo test --test corpus dump -- --nocapture` prints the facts, the token
 /// signals and the verdict of one statement (`SQLI_DIALECT=mysql` for MySQL).
 #[test]

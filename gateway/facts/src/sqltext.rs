@@ -1,19 +1,19 @@
 //! Lexical primitives of PostgreSQL-style SQL text shared by everything that must skip over
-//! strings, quoted identifiers, dollar quotes and comments without parsing: the simple-Query
-//! splitter (`pg::split`), the statement-shape key of the facts cache (`runtime::policy`) and
-//! the SQLite backend's tokenizer (`sqlite::lex`). Each returns the end (exclusive) of the
+//! strings, quoted identifiers, dollar quotes and comments without parsing: the gateway's
+//! simple-Query splitter (`pg::split`), statement shapes ([`crate::shape`]) and the SQLite
+//! backend's tokenizer (`sqlite::lex`). Each returns the end (exclusive) of the
 //! construct that starts at `i`; unterminated constructs run to the end of the text.
 
-pub(crate) fn is_ident_start(b: u8) -> bool {
+pub fn is_ident_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
 }
 
-pub(crate) fn is_ident_cont(b: u8) -> bool {
+pub fn is_ident_cont(b: u8) -> bool {
     is_ident_start(b) || b.is_ascii_digit() || b == b'$'
 }
 
 /// A `/* ... */` comment (nested, as PostgreSQL allows) starting at `b[i] == '/'`.
-pub(crate) fn block_comment_end(b: &[u8], mut i: usize) -> usize {
+pub fn block_comment_end(b: &[u8], mut i: usize) -> usize {
     let mut depth = 0usize;
     while i < b.len() {
         if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
@@ -33,7 +33,7 @@ pub(crate) fn block_comment_end(b: &[u8], mut i: usize) -> usize {
 }
 
 /// A `-- ...` comment starting at `i`: up to (not including) the newline.
-pub(crate) fn line_comment_end(b: &[u8], mut i: usize) -> usize {
+pub fn line_comment_end(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && b[i] != b'\n' {
         i += 1;
     }
@@ -42,7 +42,7 @@ pub(crate) fn line_comment_end(b: &[u8], mut i: usize) -> usize {
 
 /// A quoted token starting at the opening quote `b[i] == q`; doubled quotes escape, and so do
 /// backslashes when `backslash` (E'...' strings).
-pub(crate) fn quoted_end(b: &[u8], mut i: usize, q: u8, backslash: bool) -> usize {
+pub fn quoted_end(b: &[u8], mut i: usize, q: u8, backslash: bool) -> usize {
     i += 1;
     while i < b.len() {
         if backslash && b[i] == b'\\' {
@@ -62,7 +62,7 @@ pub(crate) fn quoted_end(b: &[u8], mut i: usize, q: u8, backslash: bool) -> usiz
 }
 
 /// `$tag$ ... $tag$` starting at `b[i] == '$'`, if `b[i..]` opens one.
-pub(crate) fn dollar_end(b: &[u8], i: usize) -> Option<usize> {
+pub fn dollar_end(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     if b.get(j).is_some_and(|c| c.is_ascii_digit()) {
         return None;

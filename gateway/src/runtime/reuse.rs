@@ -1,0 +1,316 @@
+//! Verdicts a plugin declared reusable (`articdbm:policy/reuse@0.1.1`), kept per binding of
+//! one tenant, keyed by statement shape.
+//!
+//! A statement's shape is the identity of the facts the engine shares among its statements
+//! ([`super::policy::Statement::facts`]): statements that differ only in integer literal
+//! values share one `Arc`, any other statement has its own. An entry holds that `Arc`, so its
+//! address cannot be handed to another shape while the entry lives. The rest of the key is the
+//! part of the `query` record the facts do not cover (protocol, `in-transaction`,
+//! `prepared-name`) and, for the `user` scope, the connection's user, roles and database.
+//!
+//! The cache lives in a binding of a tenant's policy, which is rebuilt whenever the plugin, its
+//! config or the tenant's pack changes, so an entry never outlives what it was computed from.
+//! It is bounded: when full it is emptied, and plugins are simply called again.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use parking_lot::RwLock;
+
+use super::bindings::articdbm::policy::reuse::Scope;
+use super::bindings::{Connection, Protocol, QueryFacts, Verdict};
+
+/// Entries per binding.
+const CAPACITY: usize = 8192;
+
+/// What identifies a statement for reuse, borrowed from the statement being judged.
+pub(crate) struct Probe<'a> {
+    pub facts: &'a Arc<QueryFacts>,
+    pub protocol: Protocol,
+    pub in_transaction: bool,
+    pub prepared_name: Option<&'a str>,
+    pub conn: &'a Connection,
+}
+
+struct Entry {
+    /// Holds the shape's address for as long as the entry exists.
+    facts: Arc<QueryFacts>,
+    protocol: Protocol,
+    in_transaction: bool,
+    prepared_name: Option<Box<str>>,
+    /// `Some` for the `user` scope.
+    principal: Option<Box<Principal>>,
+    verdict: Verdict,
+}
+
+#[derive(PartialEq, Eq)]
+struct Principal {
+    user: String,
+    database: String,
+    roles: Vec<String>,
+}
+
+impl Entry {
+    fn matches(&self, p: &Probe<'_>) -> bool {
+        Arc::ptr_eq(&self.facts, p.facts)
+            && self.protocol == p.protocol
+            && self.in_transaction == p.in_transaction
+            && self.prepared_name.as_deref() == p.prepared_name
+            && match &self.principal {
+                None => true,
+                Some(who) => {
+                    who.user == p.conn.user
+                        && who.database == p.conn.database
+                        && who.roles == p.conn.roles
+                }
+            }
+    }
+}
+
+/// Keys are already hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Reusable verdicts of one binding.
+#[derive(Default)]
+pub(crate) struct ReuseCache {
+    map: RwLock<HashMap<u64, Vec<Entry>, BuildHasherDefault<PassThrough>>>,
+    hasher: foldhash::fast::RandomState,
+    len: AtomicUsize,
+    /// Whether any entry of each scope exists, so a lookup skips the scope that has none.
+    any_statement: AtomicBool,
+    any_user: AtomicBool,
+}
+
+impl ReuseCache {
+    fn hash(&self, p: &Probe<'_>, scope: Scope) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write_usize(Arc::as_ptr(p.facts) as usize);
+        h.write_u8(p.protocol as u8);
+        h.write_u8(u8::from(p.in_transaction));
+        match p.prepared_name {
+            Some(n) => {
+                h.write_u8(1);
+                h.write(n.as_bytes());
+            }
+            None => h.write_u8(0),
+        }
+        if scope == Scope::User {
+            // Lengths keep ("ab", "c") and ("a", "bc") apart.
+            h.write_usize(p.conn.user.len());
+            h.write(p.conn.user.as_bytes());
+            h.write_usize(p.conn.database.len());
+            h.write(p.conn.database.as_bytes());
+            for r in &p.conn.roles {
+                h.write_usize(r.len());
+                h.write(r.as_bytes());
+            }
+        }
+        h.finish()
+    }
+
+    /// The verdict reused for this statement, if the plugin declared one.
+    pub(crate) fn get(&self, p: &Probe<'_>) -> Option<Verdict> {
+        for (scope, any) in [
+            (Scope::Statement, &self.any_statement),
+            (Scope::User, &self.any_user),
+        ] {
+            if !any.load(Ordering::Relaxed) {
+                continue;
+            }
+            let h = self.hash(p, scope);
+            let map = self.map.read();
+            if let Some(e) = map.get(&h).and_then(|v| {
+                v.iter()
+                    .find(|e| e.matches(p) && e.principal.is_some() == (scope == Scope::User))
+            }) {
+                return Some(e.verdict.clone());
+            }
+        }
+        None
+    }
+
+    /// Keeps `verdict` for every statement of this shape within `scope`.
+    pub(crate) fn insert(&self, p: &Probe<'_>, scope: Scope, verdict: &Verdict) {
+        let h = self.hash(p, scope);
+        let principal = (scope == Scope::User).then(|| {
+            Box::new(Principal {
+                user: p.conn.user.clone(),
+                database: p.conn.database.clone(),
+                roles: p.conn.roles.clone(),
+            })
+        });
+        let entry = Entry {
+            facts: Arc::clone(p.facts),
+            protocol: p.protocol,
+            in_transaction: p.in_transaction,
+            prepared_name: p.prepared_name.map(Box::from),
+            principal,
+            verdict: verdict.clone(),
+        };
+        let mut map = self.map.write();
+        if self.len.load(Ordering::Relaxed) >= CAPACITY {
+            map.clear();
+            self.len.store(0, Ordering::Relaxed);
+        }
+        let slot = map.entry(h).or_default();
+        // Two gateway threads may have judged the same new shape at once.
+        if let Some(old) = slot
+            .iter_mut()
+            .find(|e| e.matches(p) && e.principal.is_some() == (scope == Scope::User))
+        {
+            *old = entry;
+            return;
+        }
+        slot.push(entry);
+        self.len.fetch_add(1, Ordering::Relaxed);
+        match scope {
+            Scope::Statement => self.any_statement.store(true, Ordering::Relaxed),
+            Scope::User => self.any_user.store(true, Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::bindings::{Finding, LiteralCounts};
+
+    fn facts() -> Arc<QueryFacts> {
+        Arc::new(QueryFacts {
+            parsed: true,
+            parse_error: None,
+            statements: vec![],
+            stacked: false,
+            tables: vec![],
+            functions: vec![],
+            comments: vec![],
+            union_count: 0,
+            union_literal_branch: false,
+            constant_comparisons: vec![],
+            literals: LiteralCounts {
+                strings: 0,
+                numbers: 0,
+                placeholders: 0,
+                nulls: 0,
+                booleans: 0,
+                hex: 0,
+            },
+            file_access: false,
+            locking_read: false,
+        })
+    }
+
+    fn conn(user: &str, roles: &[&str]) -> Connection {
+        Connection {
+            id: 1,
+            tenant: "t".into(),
+            user: user.into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            database: "db".into(),
+            client_addr: "127.0.0.1".into(),
+            client_port: 1,
+            tls: false,
+            protocol: Protocol::Postgres,
+            application_name: None,
+            account_expires_at: None,
+        }
+    }
+
+    fn probe<'a>(f: &'a Arc<QueryFacts>, c: &'a Connection) -> Probe<'a> {
+        Probe {
+            facts: f,
+            protocol: Protocol::Postgres,
+            in_transaction: false,
+            prepared_name: None,
+            conn: c,
+        }
+    }
+
+    /// Verdicts have no `PartialEq`: compare what matters.
+    fn rule(v: Option<Verdict>) -> Option<String> {
+        match v? {
+            Verdict::Allow => Some("allow".into()),
+            Verdict::Deny(f) | Verdict::Audit(f) => Some(f.rule),
+        }
+    }
+
+    fn deny() -> Verdict {
+        Verdict::Deny(Finding {
+            rule: "r".into(),
+            reason: "why".into(),
+            score: None,
+        })
+    }
+
+    #[test]
+    fn statement_scope_applies_to_every_connection_of_the_shape_only() {
+        let cache = ReuseCache::default();
+        let (a, b) = (facts(), facts());
+        let (alice, bob) = (conn("alice", &[]), conn("bob", &[]));
+        assert!(cache.get(&probe(&a, &alice)).is_none());
+        cache.insert(&probe(&a, &alice), Scope::Statement, &deny());
+        assert_eq!(rule(cache.get(&probe(&a, &bob))).as_deref(), Some("r"));
+        // Equal facts of another shape are another key.
+        assert!(cache.get(&probe(&b, &alice)).is_none());
+        let mut in_tx = probe(&a, &alice);
+        in_tx.in_transaction = true;
+        assert!(cache.get(&in_tx).is_none());
+        let mut named = probe(&a, &alice);
+        named.prepared_name = Some("s1");
+        assert!(cache.get(&named).is_none());
+    }
+
+    #[test]
+    fn user_scope_needs_the_same_user_roles_and_database() {
+        let cache = ReuseCache::default();
+        let f = facts();
+        let alice = conn("alice", &["reader"]);
+        cache.insert(&probe(&f, &alice), Scope::User, &Verdict::Allow);
+        assert_eq!(
+            rule(cache.get(&probe(&f, &alice))).as_deref(),
+            Some("allow")
+        );
+        assert!(cache.get(&probe(&f, &conn("bob", &["reader"]))).is_none());
+        assert!(cache.get(&probe(&f, &conn("alice", &["writer"]))).is_none());
+        let mut other_db = conn("alice", &["reader"]);
+        other_db.database = "other".into();
+        assert!(cache.get(&probe(&f, &other_db)).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_starts_over() {
+        let cache = ReuseCache::default();
+        let c = conn("alice", &[]);
+        let kept: Vec<_> = (0..CAPACITY + 1).map(|_| facts()).collect();
+        for f in &kept {
+            cache.insert(&probe(f, &c), Scope::Statement, &Verdict::Allow);
+        }
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(&probe(&kept[0], &c)).is_none());
+        assert_eq!(
+            rule(cache.get(&probe(&kept[CAPACITY], &c))).as_deref(),
+            Some("allow")
+        );
+    }
+}
