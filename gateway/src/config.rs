@@ -641,6 +641,20 @@ impl Config {
                                 "{at}.backend[{j}]: host and a non-zero port are required"
                             )));
                         }
+                        if let Some(path) = crate::pg::server::unix_socket(&b.host, b.port) {
+                            // sockaddr_un holds 108 bytes, the terminating NUL included.
+                            if path.len() > 107 {
+                                return Err(err(format!(
+                                    "{at}.backend[{j}].host: the socket path {path} is longer than the 107 bytes a Unix-domain socket address holds"
+                                )));
+                            }
+                            if matches!(d.tls, Some(TlsMode::Require | TlsMode::VerifyFull)) {
+                                return Err(err(format!(
+                                    "{at}.tls: a Unix-domain socket ({}) carries no TLS; use tls = \"disable\" or a TCP host",
+                                    b.host
+                                )));
+                            }
+                        }
                     }
                     let tls = d.tls.unwrap_or(TlsMode::Prefer);
                     if tls == TlsMode::VerifyFull && d.tls_ca.is_none() {

@@ -471,13 +471,14 @@ async fn startup(
     let _ = be::backend_key_data(&mut out, pid, &secret);
     be::ready_for_query(&mut out, TransactionStatus::Idle);
     if let Some(l) = &lease {
-        *slot.lock() = l.conn.key.clone().map(|k| (l.conn.endpoint.clone(), k));
+        slot.lock().clone_from(&l.conn.cancel);
     }
 
     let mode = db.mode();
     Ok(Some(Session {
         shared: Arc::clone(shared),
         db_name,
+        db,
         conn,
         usage,
         mode,
@@ -491,7 +492,7 @@ async fn startup(
         tx: b'I',
         sync_pending: false,
         skip_until_sync: false,
-        stmts: HashMap::new(),
+        stmts: HashMap::default(),
         cancel_pid: pid,
         cancel_slot: slot,
         pending_error: None,
@@ -501,6 +502,8 @@ async fn startup(
 struct Session {
     shared: Arc<Shared>,
     db_name: String,
+    /// The database's pool (replaced when a reload closes it).
+    db: Arc<super::pool::DbPool>,
     conn: Connection,
     usage: Arc<TenantUsage>,
     mode: PoolMode,
@@ -517,7 +520,7 @@ struct Session {
     sync_pending: bool,
     /// An error was sent for an extended-protocol message: drop messages until Sync.
     skip_until_sync: bool,
-    stmts: HashMap<String, Arc<Prepared>>,
+    stmts: HashMap<String, Arc<Prepared>, foldhash::fast::RandomState>,
     cancel_pid: i32,
     cancel_slot: CancelSlot,
     /// The server connection was lost while nothing was in flight (idle in a transaction):
@@ -959,19 +962,25 @@ impl Session {
         } else {
             Route::Primary
         };
-        let Some(db) = self.shared.database(&self.db_name) else {
-            let mut b = BytesMut::new();
-            error(
-                &mut b,
-                "3D000",
-                &format!("database \"{}\" no longer exists", self.db_name),
-            );
-            self.push(Expect::Synth(b.freeze()));
-            return false;
-        };
-        match db.acquire(route).await {
+        // The database's pool, looked up again only when a reload replaced it.
+        if self.db.is_closed() {
+            match self.shared.database(&self.db_name) {
+                Some(db) => self.db = db,
+                None => {
+                    let mut b = BytesMut::new();
+                    error(
+                        &mut b,
+                        "3D000",
+                        &format!("database \"{}\" no longer exists", self.db_name),
+                    );
+                    self.push(Expect::Synth(b.freeze()));
+                    return false;
+                }
+            }
+        }
+        match self.db.acquire(route).await {
             Ok(l) => {
-                *self.cancel_slot.lock() = l.conn.key.clone().map(|k| (l.conn.endpoint.clone(), k));
+                self.cancel_slot.lock().clone_from(&l.conn.cancel);
                 self.lease = Some(l);
                 true
             }
@@ -1056,7 +1065,10 @@ impl Session {
         let sql = sql?;
         let mut route = Route::Read;
         let mut denied = None;
-        let pieces = if sql.contains(';') {
+        // One statement with or without its `;` (what drivers and psql send) needs no split.
+        let body = sql.trim_end();
+        let body = body.strip_suffix(';').unwrap_or(body);
+        let pieces = if body.contains(';') {
             split(sql)
         } else {
             Vec::new()

@@ -31,7 +31,7 @@ use pool::DbPool;
 use server::{Endpoint, Identity};
 
 /// Where a client's current query runs, for CancelRequest.
-pub type CancelSlot = Arc<Mutex<Option<(Endpoint, (i32, Vec<u8>))>>>;
+pub type CancelSlot = Arc<Mutex<Option<Arc<server::CancelTarget>>>>;
 
 /// State shared by every session of a gateway process.
 pub struct Shared {
@@ -127,8 +127,8 @@ impl Shared {
                 _ => None,
             }
         };
-        if let Some((endpoint, key)) = target
-            && let Err(e) = server::ServerConn::cancel(&endpoint, &key).await
+        if let Some(t) = target
+            && let Err(e) = server::ServerConn::cancel(&t.endpoint, &t.key).await
         {
             tracing::warn!(error = %e, "forwarding a cancel request failed");
         }

@@ -1,14 +1,23 @@
-//! Server connection pools: one per (database, backend), a FIFO wait queue with a timeout
-//! (a fair semaphore), warmup, idle and lifetime expiry, health checks with ban and recovery,
-//! and the choice of backend for a read or a write.
+//! Server connection pools: one per (database, backend), a FIFO wait queue with a timeout,
+//! warmup, idle and lifetime expiry, health checks with ban and recovery, and the choice of
+//! backend for a read or a write.
+//!
+//! # Slots
+//!
+//! A backend pool has `size` slots. A slot is taken by every connection that exists (idle or
+//! leased) or is being opened, so there are never more than `size` of them. A lease carries
+//! its slot; a connection given back goes straight to the longest-waiting client when one is
+//! queued (with its slot), else to the idle list. A connection closed instead frees its slot,
+//! which the longest-waiting client then uses to open a new one. Everything is under one
+//! short mutex per backend: taking an idle connection is a lock, a pop and an unlock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::oneshot;
 
 use super::server::{Endpoint, Identity, ServerConn, ServerError};
 use crate::config::{BackendRole, PoolMode, PoolSettings};
@@ -22,8 +31,8 @@ pub struct BackendPool {
     pub role: BackendRole,
     pub weight: u32,
     label: String,
-    idle: Mutex<Vec<ServerConn>>,
-    slots: Arc<Semaphore>,
+    size: usize,
+    slots: Mutex<Slots>,
     /// Connections open (idle or leased).
     open: AtomicUsize,
     up: AtomicBool,
@@ -43,6 +52,9 @@ pub struct DbPool {
     metrics: Arc<Metrics>,
     next: AtomicUsize,
     closed: AtomicBool,
+    waiting: prometheus::IntGauge,
+    wait_time: prometheus::Histogram,
+    timeouts: prometheus::IntCounter,
 }
 
 /// Which server a statement needs.
@@ -63,11 +75,52 @@ pub enum AcquireError {
     Connect(#[from] ServerError),
 }
 
+/// The slots of one backend pool.
+#[derive(Default)]
+struct Slots {
+    idle: Vec<ServerConn>,
+    /// Slots taken: connections idle, leased or being opened.
+    taken: usize,
+    /// Clients waiting for a slot, longest-waiting first. A sender whose receiver is gone
+    /// (the client gave up) is skipped.
+    waiters: VecDeque<oneshot::Sender<Grant>>,
+    closed: bool,
+}
+
+/// What a waiting client is given.
+enum Grant {
+    /// A connection given back by another client.
+    Conn(ServerConn),
+    /// A freed slot: open a connection in it.
+    Open,
+}
+
+/// A taken slot. Dropped without [`SlotGuard::keep`] (a lease dropped on an error path, a
+/// failed connect, a connection closed on release), it frees the slot for the next waiter.
+struct SlotGuard {
+    pool: Option<Arc<BackendPool>>,
+}
+
+impl SlotGuard {
+    /// The slot stays taken: its connection went back to the idle list or to a waiter.
+    fn keep(mut self) {
+        self.pool = None;
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.pool.take() {
+            p.free_slot();
+        }
+    }
+}
+
 /// A server connection leased to one client.
 pub struct Lease {
     pub conn: ServerConn,
     pub pool: Arc<BackendPool>,
-    _permit: OwnedSemaphorePermit,
+    slot: SlotGuard,
     db: Arc<DbPool>,
 }
 
@@ -101,8 +154,8 @@ impl DbPool {
                     endpoint,
                     role,
                     weight,
-                    idle: Mutex::new(Vec::new()),
-                    slots: Arc::new(Semaphore::new(settings.size)),
+                    size: settings.size,
+                    slots: Mutex::new(Slots::default()),
                     open: AtomicUsize::new(0),
                     up: AtomicBool::new(true),
                     server_params: Mutex::new(Vec::new()),
@@ -121,6 +174,9 @@ impl DbPool {
             })
             .collect();
         Arc::new(DbPool {
+            waiting: metrics.pool_waiting.with_label_values(&[name.as_str()]),
+            wait_time: metrics.pool_wait.with_label_values(&[name.as_str()]),
+            timeouts: metrics.pool_timeouts.with_label_values(&[name.as_str()]),
             name,
             settings,
             ident,
@@ -187,67 +243,94 @@ impl DbPool {
         if self.closed.load(Ordering::Relaxed) {
             return Err(AcquireError::Closed(self.name.clone()));
         }
-        let permit = match Arc::clone(&backend.slots).try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
-                let waiting = self
-                    .metrics
-                    .pool_waiting
-                    .with_label_values(&[self.name.as_str()]);
-                waiting.inc();
-                let start = Instant::now();
-                let r = tokio::time::timeout(
-                    self.settings.queue_timeout(),
-                    Arc::clone(&backend.slots).acquire_owned(),
-                )
-                .await;
-                waiting.dec();
-                self.metrics
-                    .pool_wait
-                    .with_label_values(&[self.name.as_str()])
-                    .observe(start.elapsed().as_secs_f64());
-                match r {
-                    Ok(Ok(p)) => p,
-                    Ok(Err(_)) => return Err(AcquireError::Closed(self.name.clone())),
-                    Err(_) => {
-                        self.metrics
-                            .pool_timeouts
-                            .with_label_values(&[self.name.as_str()])
-                            .inc();
-                        return Err(AcquireError::Timeout(
-                            self.name.clone(),
-                            self.settings.queue_timeout_ms,
-                        ));
-                    }
-                }
+        let taken = {
+            let mut s = backend.slots.lock();
+            if let Some(conn) = s.idle.pop() {
+                drop(s);
+                backend.idle_gauge.dec();
+                Some(Grant::Conn(conn))
+            } else if s.taken < backend.size {
+                s.taken += 1;
+                Some(Grant::Open)
+            } else {
+                None
             }
         };
-        let now = Instant::now();
-        loop {
-            let Some(mut conn) = backend.idle.lock().pop() else {
-                break;
-            };
-            if now.duration_since(conn.created) > self.settings.max_lifetime() || !conn.is_alive() {
-                self.discard(backend, conn);
-                continue;
+        let grant = match taken {
+            Some(g) => g,
+            None => self.wait(backend).await?,
+        };
+        let slot = SlotGuard {
+            pool: Some(Arc::clone(backend)),
+        };
+        if let Grant::Conn(mut conn) = grant {
+            // Lifetimes are enforced when connections are given back and by maintenance.
+            if conn.is_alive() {
+                backend.active_gauge.inc();
+                return Ok(Lease {
+                    conn,
+                    pool: Arc::clone(backend),
+                    slot,
+                    db: Arc::clone(self),
+                });
             }
-            self.gauge(backend, "idle").dec();
-            self.gauge(backend, "active").inc();
-            return Ok(Lease {
-                conn,
-                pool: Arc::clone(backend),
-                _permit: permit,
-                db: Arc::clone(self),
-            });
+            // Closed by the server: replaced by a new one in the same slot.
+            backend.open.fetch_sub(1, Ordering::Relaxed);
+            tokio::spawn(conn.terminate());
         }
-        let conn = self.open(backend).await?;
-        self.gauge(backend, "active").inc();
+        // On failure the slot guard frees the slot for the next waiter. Boxed: connecting is
+        // rare and its future large, and every acquire would otherwise carry it.
+        let conn = Box::pin(self.open(backend)).await?;
+        backend.active_gauge.inc();
         Ok(Lease {
             conn,
             pool: Arc::clone(backend),
-            _permit: permit,
+            slot,
             db: Arc::clone(self),
         })
+    }
+
+    /// Queues for a slot of `backend`, up to the queue timeout.
+    async fn wait(&self, backend: &Arc<BackendPool>) -> Result<Grant, AcquireError> {
+        let (tx, mut rx) = oneshot::channel();
+        {
+            let mut s = backend.slots.lock();
+            // Given back while the lock was released: no need to wait.
+            if let Some(conn) = s.idle.pop() {
+                drop(s);
+                backend.idle_gauge.dec();
+                return Ok(Grant::Conn(conn));
+            }
+            if s.taken < backend.size {
+                s.taken += 1;
+                return Ok(Grant::Open);
+            }
+            if s.closed {
+                return Err(AcquireError::Closed(self.name.clone()));
+            }
+            s.waiters.push_back(tx);
+        }
+        self.waiting.inc();
+        let start = Instant::now();
+        let r = tokio::time::timeout(self.settings.queue_timeout(), &mut rx).await;
+        self.waiting.dec();
+        self.wait_time.observe(start.elapsed().as_secs_f64());
+        match r {
+            Ok(Ok(grant)) => Ok(grant),
+            Ok(Err(_)) => Err(AcquireError::Closed(self.name.clone())),
+            Err(_) => {
+                // A grant sent just as the wait timed out is still ours: use it.
+                rx.close();
+                if let Ok(grant) = rx.try_recv() {
+                    return Ok(grant);
+                }
+                self.timeouts.inc();
+                Err(AcquireError::Timeout(
+                    self.name.clone(),
+                    self.settings.queue_timeout_ms,
+                ))
+            }
+        }
     }
 
     async fn open(&self, backend: &Arc<BackendPool>) -> Result<ServerConn, ServerError> {
@@ -284,37 +367,37 @@ impl DbPool {
         }
     }
 
-    fn gauge<'a>(&self, backend: &'a BackendPool, state: &str) -> &'a prometheus::IntGauge {
-        if state == "idle" {
-            &backend.idle_gauge
-        } else {
-            &backend.active_gauge
-        }
-    }
-
+    /// Closes an idle connection taken out of the pool; its slot is freed.
     fn discard(&self, backend: &Arc<BackendPool>, conn: ServerConn) {
         backend.open.fetch_sub(1, Ordering::Relaxed);
-        self.gauge(backend, "idle").dec();
+        backend.idle_gauge.dec();
         tokio::spawn(conn.terminate());
+        backend.free_slot();
     }
 
     /// Returns a leased connection. `reusable` is false when its state is unknown (the client
-    /// left mid-transaction, an I/O error...): it is then closed.
+    /// left mid-transaction, an I/O error...): it is then closed and its slot freed.
     pub fn release(&self, lease: Lease, reusable: bool) {
         let Lease {
             mut conn,
             pool: backend,
+            slot,
             ..
         } = lease;
-        self.gauge(&backend, "active").dec();
-        if !reusable || conn.broken || self.closed.load(Ordering::Relaxed) {
+        backend.active_gauge.dec();
+        let now = Instant::now();
+        if !reusable
+            || conn.broken
+            || self.closed.load(Ordering::Relaxed)
+            || now.duration_since(conn.created) > self.settings.max_lifetime()
+        {
             backend.open.fetch_sub(1, Ordering::Relaxed);
             tokio::spawn(conn.terminate());
-            return;
+            return; // `slot` drops: freed for the next waiter
         }
-        conn.idle_since = Instant::now();
-        self.gauge(&backend, "idle").inc();
-        backend.idle.lock().push(conn);
+        conn.idle_since = now;
+        backend.give_back(conn);
+        slot.keep();
     }
 
     /// Opens `min_idle` connections on every backend.
@@ -322,12 +405,15 @@ impl DbPool {
         for b in &self.backends {
             let have = b.open.load(Ordering::Relaxed);
             for _ in have..self.settings.min_idle {
+                if !b.take_free_slot() {
+                    break;
+                }
                 match self.open(b).await {
-                    Ok(conn) => {
-                        self.gauge(b, "idle").inc();
-                        b.idle.lock().push(conn);
+                    Ok(conn) => b.give_back(conn),
+                    Err(_) => {
+                        b.free_slot();
+                        break;
                     }
-                    Err(_) => break,
                 }
             }
         }
@@ -338,12 +424,12 @@ impl DbPool {
         let now = Instant::now();
         for b in &self.backends {
             let expired: Vec<ServerConn> = {
-                let mut idle = b.idle.lock();
+                let mut slots = b.slots.lock();
                 let open = b.open.load(Ordering::Relaxed);
                 let mut removable = open.saturating_sub(self.settings.min_idle);
-                let mut keep = Vec::with_capacity(idle.len());
+                let mut keep = Vec::with_capacity(slots.idle.len());
                 let mut out = Vec::new();
-                for c in idle.drain(..) {
+                for c in slots.idle.drain(..) {
                     let old = now.duration_since(c.created) > self.settings.max_lifetime();
                     let stale = now.duration_since(c.idle_since) > self.settings.idle_timeout();
                     if old || (stale && removable > 0) {
@@ -353,7 +439,7 @@ impl DbPool {
                         keep.push(c);
                     }
                 }
-                *idle = keep;
+                slots.idle = keep;
                 out
             };
             for c in expired {
@@ -367,39 +453,42 @@ impl DbPool {
     /// Health check of one backend: an idle connection answers `SELECT 1`, or a new
     /// connection can be opened. Failure bans the backend for reads; success lifts the ban.
     async fn check(self: &Arc<Self>, b: &Arc<BackendPool>) {
-        let Ok(permit) = Arc::clone(&b.slots).try_acquire_owned() else {
-            return; // every slot busy serving clients: it is evidently up
-        };
-        let conn = b.idle.lock().pop();
-        let result = match conn {
+        // An idle connection answers, or a free slot gets a new one; with neither, every slot
+        // is busy serving clients and the backend is evidently up.
+        let idle = b.slots.lock().idle.pop();
+        let result = match idle {
             Some(mut c) => {
+                b.idle_gauge.dec();
                 let r = tokio::time::timeout(self.settings.connect_timeout(), c.simple("SELECT 1"))
                     .await;
                 match r {
                     Ok(Ok(())) => {
                         c.idle_since = Instant::now();
-                        b.idle.lock().push(c);
+                        b.give_back(c);
                         true
                     }
                     _ => {
+                        b.idle_gauge.inc();
                         self.discard(b, c);
                         false
                     }
                 }
             }
-            None => match self.open(b).await {
+            None if b.take_free_slot() => match self.open(b).await {
                 Ok(c) => {
-                    self.gauge(b, "idle").inc();
-                    b.idle.lock().push(c);
+                    b.give_back(c);
                     true
                 }
-                Err(_) => false,
+                Err(_) => {
+                    b.free_slot();
+                    false
+                }
             },
+            None => return,
         };
-        drop(permit);
         if !result {
             // Idle connections to a dead server are useless.
-            let dead: Vec<ServerConn> = b.idle.lock().drain(..).collect();
+            let dead: Vec<ServerConn> = b.slots.lock().idle.drain(..).collect();
             for c in dead {
                 self.discard(b, c);
             }
@@ -411,11 +500,25 @@ impl DbPool {
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
         for b in &self.backends {
-            let idle: Vec<ServerConn> = b.idle.lock().drain(..).collect();
+            let (idle, waiters) = {
+                let mut s = b.slots.lock();
+                s.closed = true;
+                (
+                    s.idle.drain(..).collect::<Vec<_>>(),
+                    std::mem::take(&mut s.waiters),
+                )
+            };
+            // Waiting clients get "being shut down".
+            drop(waiters);
             for c in idle {
                 self.discard(b, c);
             }
         }
+    }
+
+    /// Whether the pool was closed (its database was removed or redefined by a reload).
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
     }
 
     pub fn health(&self) -> Vec<(String, String, bool)> {
@@ -436,6 +539,45 @@ impl DbPool {
 }
 
 impl BackendPool {
+    /// Puts a connection that holds a slot back: to the longest-waiting client, else idle.
+    fn give_back(&self, mut conn: ServerConn) {
+        let mut s = self.slots.lock();
+        if !s.closed {
+            while let Some(w) = s.waiters.pop_front() {
+                match w.send(Grant::Conn(conn)) {
+                    Ok(()) => return,
+                    Err(Grant::Conn(c)) => conn = c,
+                    Err(Grant::Open) => return,
+                }
+            }
+        }
+        s.idle.push(conn);
+        drop(s);
+        self.idle_gauge.inc();
+    }
+
+    /// Frees a slot: the longest-waiting client opens a connection in it.
+    fn free_slot(&self) {
+        let mut s = self.slots.lock();
+        while let Some(w) = s.waiters.pop_front() {
+            if w.send(Grant::Open).is_ok() {
+                return;
+            }
+        }
+        s.taken = s.taken.saturating_sub(1);
+    }
+
+    /// Takes a free slot, if there is one, for the pool's own use (warmup, health checks).
+    fn take_free_slot(&self) -> bool {
+        let mut s = self.slots.lock();
+        if s.taken < self.size && !s.closed {
+            s.taken += 1;
+            true
+        } else {
+            false
+        }
+    }
+
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
     }

@@ -32,13 +32,30 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// `host:port` or `sqlite`, for logs and metric labels.
+    /// `host:port`, the socket path, or `sqlite`, for logs and metric labels.
     pub fn label(&self) -> String {
         match self {
-            Endpoint::Postgres { host, port, .. } => format!("{host}:{port}"),
+            Endpoint::Postgres { host, port, .. } => match unix_socket(host, *port) {
+                Some(path) => path,
+                None => format!("{host}:{port}"),
+            },
             Endpoint::Sqlite(_) => "sqlite".to_string(),
         }
     }
+}
+
+/// The socket file of a server whose `host` is a directory (an absolute path, as in libpq):
+/// `<dir>/.s.PGSQL.<port>`.
+pub fn unix_socket(host: &str, port: u16) -> Option<String> {
+    host.starts_with('/')
+        .then(|| format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/')))
+}
+
+/// Where to send a CancelRequest for a server connection's running query.
+pub struct CancelTarget {
+    pub endpoint: Endpoint,
+    /// The server's BackendKeyData (process id, secret).
+    pub key: (i32, Vec<u8>),
 }
 
 /// Who the gateway is on the server.
@@ -74,11 +91,13 @@ pub struct ServerConn {
     pub params: HashMap<String, String>,
     /// The server's BackendKeyData, for cancel requests.
     pub key: Option<(i32, Vec<u8>)>,
+    /// The same with the endpoint, shared with the client holding the connection.
+    pub cancel: Option<Arc<CancelTarget>>,
     pub created: Instant,
     pub idle_since: Instant,
     /// Server-side names of the statements prepared on this connection, and the order they
     /// were prepared in (oldest first) for eviction.
-    pub prepared: HashSet<u64>,
+    pub prepared: HashSet<u64, foldhash::fast::RandomState>,
     pub prepared_order: std::collections::VecDeque<u64>,
     /// Index of the backend within its database.
     pub backend: usize,
@@ -118,6 +137,15 @@ impl ServerConn {
                     }
                 });
                 PgStream::Duplex(ours)
+            }
+            Endpoint::Postgres { host, port, .. } if host.starts_with('/') => {
+                // A Unix-domain socket: no TLS, as with libpq.
+                let path = unix_socket(host, *port).unwrap_or_default();
+                PgStream::Unix(
+                    super::stream::UnixConn::connect(&path)
+                        .await
+                        .map_err(|e| ServerError::Io(label.clone(), e))?,
+                )
             }
             Endpoint::Postgres {
                 host,
@@ -177,15 +205,22 @@ impl ServerConn {
             rbuf: BytesMut::with_capacity(16 * 1024),
             params: HashMap::new(),
             key: None,
+            cancel: None,
             created: now,
             idle_since: now,
-            prepared: HashSet::new(),
+            prepared: HashSet::default(),
             prepared_order: std::collections::VecDeque::new(),
             backend,
             endpoint: endpoint.clone(),
             broken: false,
         };
         conn.startup(ident).await?;
+        conn.cancel = conn.key.clone().map(|key| {
+            Arc::new(CancelTarget {
+                endpoint: conn.endpoint.clone(),
+                key,
+            })
+        });
         Ok(conn)
     }
 
@@ -393,7 +428,10 @@ impl ServerConn {
         let Endpoint::Postgres { host, port, .. } = endpoint else {
             return Ok(());
         };
-        let mut s = TcpStream::connect((host.as_str(), *port)).await?;
+        let mut s = match unix_socket(host, *port) {
+            Some(path) => PgStream::Unix(super::stream::UnixConn::connect(&path).await?),
+            None => PgStream::Tcp(TcpStream::connect((host.as_str(), *port)).await?),
+        };
         let mut out = BytesMut::new();
         fe::cancel_request(&mut out, key.0, &key.1)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -19,6 +21,8 @@ use tokio::net::TcpStream;
 /// a match and no lock per operation.
 pub enum PgStream {
     Tcp(TcpStream),
+    /// A server reached through its Unix-domain socket.
+    Unix(UnixConn),
     /// A client that negotiated TLS with the gateway.
     TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     /// The gateway's TLS connection to a server.
@@ -32,10 +36,128 @@ impl PgStream {
     }
 }
 
+/// A Unix-domain stream socket registered for readability only.
+///
+/// A Unix socket signals "writable" each time its peer reads, so with the usual read-and-write
+/// registration every statement sent to the server wakes the gateway once more for nothing
+/// (edge-triggered epoll reports the new write space). Writes are tried directly instead; only
+/// a write the socket cannot take (a full buffer: large COPY data) switches the registration to
+/// read-and-write, for good, to wait for space.
+pub struct UnixConn {
+    fd: AsyncFd<std::os::unix::net::UnixStream>,
+    writable: bool,
+}
+
+fn register(
+    stream: std::os::unix::net::UnixStream,
+    interest: Interest,
+) -> std::io::Result<AsyncFd<std::os::unix::net::UnixStream>> {
+    // SAFETY: a std `UnixStream` owns its descriptor, keeps it open until dropped and always
+    // returns the same one from `as_raw_fd`.
+    unsafe { AsyncFd::register_with_interest(stream, interest) }.map_err(|e| e.into_parts().1)
+}
+
+impl UnixConn {
+    pub async fn connect(path: &str) -> std::io::Result<UnixConn> {
+        let stream = tokio::net::UnixStream::connect(path).await?.into_std()?;
+        Ok(UnixConn {
+            fd: register(stream, Interest::READABLE)?,
+            writable: false,
+        })
+    }
+
+    fn watch_writable(&mut self) -> std::io::Result<()> {
+        // Re-registering needs the socket out of the reactor: swap in a placeholder pair.
+        let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+        a.set_nonblocking(true)?;
+        let placeholder = register(a, Interest::READABLE)?;
+        let stream = std::mem::replace(&mut self.fd, placeholder).into_inner();
+        self.fd = register(stream, Interest::READABLE | Interest::WRITABLE)?;
+        self.writable = true;
+        Ok(())
+    }
+}
+
+impl AsyncRead for UnixConn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        use std::os::fd::AsRawFd;
+        let this = self.get_mut();
+        loop {
+            let mut guard = match this.fd.poll_read_ready(cx) {
+                Poll::Ready(g) => g?,
+                Poll::Pending => return Poll::Pending,
+            };
+            // SAFETY (both blocks): recv writes at most `unfilled.len()` bytes into the
+            // unfilled part of `buf` and returns how many; exactly those are then marked
+            // initialized and filled.
+            let unfilled = unsafe { buf.unfilled_mut() };
+            match guard.try_io(|s| {
+                let fd = s.get_ref().as_raw_fd();
+                let n = unsafe { libc::recv(fd, unfilled.as_mut_ptr().cast(), unfilled.len(), 0) };
+                if n < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            }) {
+                Ok(Ok(n)) => {
+                    unsafe { buf.assume_init(n) };
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+impl AsyncWrite for UnixConn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        use std::io::Write;
+        let this = self.get_mut();
+        loop {
+            if !this.writable {
+                match (&*this.fd.get_ref()).write(data) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        this.watch_writable()?;
+                    }
+                    r => return Poll::Ready(r),
+                }
+            }
+            let mut guard = match this.fd.poll_write_ready(cx) {
+                Poll::Ready(g) => g?,
+                Poll::Pending => return Poll::Pending,
+            };
+            match guard.try_io(|s| (&*s.get_ref()).write(data)) {
+                Ok(r) => return Poll::Ready(r),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(self.fd.get_ref().shutdown(std::net::Shutdown::Write))
+    }
+}
+
 macro_rules! each {
     ($self:ident, $s:ident => $e:expr) => {
         match $self.get_mut() {
             PgStream::Tcp($s) => $e,
+            PgStream::Unix($s) => $e,
             PgStream::TlsServer($s) => $e,
             PgStream::TlsClient($s) => $e,
             PgStream::Duplex($s) => $e,

@@ -34,7 +34,7 @@ pub struct Snapshot {
     pub generation: u64,
     pub plugins: HashMap<String, Arc<LoadedPlugin>>,
     pub packs: Arc<PackSet>,
-    tenants: RwLock<HashMap<String, Arc<TenantPolicy>>>,
+    tenants: RwLock<HashMap<String, Arc<TenantPolicy>, foldhash::fast::RandomState>>,
 }
 
 impl Snapshot {
@@ -47,7 +47,7 @@ impl Snapshot {
             generation,
             plugins,
             packs,
-            tenants: RwLock::new(HashMap::new()),
+            tenants: RwLock::new(HashMap::default()),
         }
     }
 
