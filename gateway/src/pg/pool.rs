@@ -78,7 +78,7 @@ pub enum AcquireError {
 /// The slots of one backend pool.
 #[derive(Default)]
 struct Slots {
-    idle: Vec<ServerConn>,
+    idle: Vec<Box<ServerConn>>,
     /// Slots taken: connections idle, leased or being opened.
     taken: usize,
     /// Clients waiting for a slot, longest-waiting first. A sender whose receiver is gone
@@ -90,7 +90,7 @@ struct Slots {
 /// What a waiting client is given.
 enum Grant {
     /// A connection given back by another client.
-    Conn(ServerConn),
+    Conn(Box<ServerConn>),
     /// A freed slot: open a connection in it.
     Open,
 }
@@ -118,7 +118,8 @@ impl Drop for SlotGuard {
 
 /// A server connection leased to one client.
 pub struct Lease {
-    pub conn: ServerConn,
+    /// Boxed: leases move between the pool, the wait queue and sessions on every transaction.
+    pub conn: Box<ServerConn>,
     pub pool: Arc<BackendPool>,
     slot: SlotGuard,
     db: Arc<DbPool>,
@@ -333,7 +334,7 @@ impl DbPool {
         }
     }
 
-    async fn open(&self, backend: &Arc<BackendPool>) -> Result<ServerConn, ServerError> {
+    async fn open(&self, backend: &Arc<BackendPool>) -> Result<Box<ServerConn>, ServerError> {
         match ServerConn::connect(
             &backend.endpoint,
             &self.ident,
@@ -352,7 +353,7 @@ impl DbPool {
                     .collect();
                 params.sort();
                 *backend.server_params.lock() = params;
-                Ok(conn)
+                Ok(Box::new(conn))
             }
             Err(e) => {
                 self.metrics
@@ -368,7 +369,7 @@ impl DbPool {
     }
 
     /// Closes an idle connection taken out of the pool; its slot is freed.
-    fn discard(&self, backend: &Arc<BackendPool>, conn: ServerConn) {
+    fn discard(&self, backend: &Arc<BackendPool>, conn: Box<ServerConn>) {
         backend.open.fetch_sub(1, Ordering::Relaxed);
         backend.idle_gauge.dec();
         tokio::spawn(conn.terminate());
@@ -423,7 +424,7 @@ impl DbPool {
     pub async fn maintain(self: &Arc<Self>) {
         let now = Instant::now();
         for b in &self.backends {
-            let expired: Vec<ServerConn> = {
+            let expired: Vec<Box<ServerConn>> = {
                 let mut slots = b.slots.lock();
                 let open = b.open.load(Ordering::Relaxed);
                 let mut removable = open.saturating_sub(self.settings.min_idle);
@@ -488,7 +489,7 @@ impl DbPool {
         };
         if !result {
             // Idle connections to a dead server are useless.
-            let dead: Vec<ServerConn> = b.slots.lock().idle.drain(..).collect();
+            let dead: Vec<Box<ServerConn>> = b.slots.lock().idle.drain(..).collect();
             for c in dead {
                 self.discard(b, c);
             }
@@ -540,7 +541,7 @@ impl DbPool {
 
 impl BackendPool {
     /// Puts a connection that holds a slot back: to the longest-waiting client, else idle.
-    fn give_back(&self, mut conn: ServerConn) {
+    fn give_back(&self, mut conn: Box<ServerConn>) {
         let mut s = self.slots.lock();
         if !s.closed {
             while let Some(w) = s.waiters.pop_front() {

@@ -442,7 +442,7 @@ impl ServerConn {
         Ok(())
     }
 
-    pub async fn terminate(mut self) {
+    pub async fn terminate(mut self: Box<Self>) {
         let mut out = BytesMut::new();
         fe::terminate(&mut out);
         let _ = self.io.write_all(&out).await;
