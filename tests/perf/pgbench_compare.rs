@@ -6,6 +6,8 @@
 //! Usage: `pgbench-compare --gateway PATH` or `pgbench-compare --no-gateway REASON`.
 //! Environment: `ARTICDBM_BENCH_SECONDS` (pgbench -T, default 5), `ARTICDBM_BENCH_ROUNDS` (3),
 //! `ARTICDBM_BENCH_CLIENTS` (16), `ARTICDBM_BENCH_POOL` (8), `ARTICDBM_BENCH_SCALE` (1),
+//! `ARTICDBM_BENCH_KINDS` (comma-separated subset of `simple,prepared,latency1`),
+//! `ARTICDBM_BENCH_BACKEND` (`unix`, the default, or `tcp`: how both poolers reach PostgreSQL),
 //! `ARTICDBM_BENCH_PIDFILE_DIR` (where the gateway's pid is written for the script's trap).
 
 use anyhow::{Context, Result, bail};
@@ -77,6 +79,57 @@ struct Settings {
     clients: u32,
     pool: u32,
     scale: u32,
+    backend: Backend,
+    kinds: Vec<Kind>,
+}
+
+fn kinds_from_env() -> Result<Vec<Kind>> {
+    let all = [Kind::Simple, Kind::Prepared, Kind::Latency1];
+    match std::env::var("ARTICDBM_BENCH_KINDS") {
+        Err(_) => Ok(all.to_vec()),
+        Ok(v) if v.trim().is_empty() => Ok(all.to_vec()),
+        Ok(v) => v
+            .split(',')
+            .map(|name| {
+                all.iter()
+                    .copied()
+                    .find(|k| k.name() == name.trim())
+                    .with_context(|| {
+                        format!(
+                            "ARTICDBM_BENCH_KINDS: unknown kind {name:?} (simple, prepared, latency1)"
+                        )
+                    })
+            })
+            .collect(),
+    }
+}
+
+/// How PgBouncer and the gateway reach PostgreSQL; always the same for both. pgbench itself
+/// always connects over TCP, to all three targets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Backend {
+    /// The server's Unix-domain socket: a pooler deployed beside its database.
+    Unix,
+    /// TCP on loopback.
+    Tcp,
+}
+
+impl Backend {
+    fn from_env() -> Result<Backend> {
+        match std::env::var("ARTICDBM_BENCH_BACKEND").as_deref() {
+            Err(_) | Ok("") | Ok("unix") => Ok(Backend::Unix),
+            Ok("tcp") => Ok(Backend::Tcp),
+            Ok(other) => bail!("ARTICDBM_BENCH_BACKEND={other:?}: expected `unix` or `tcp`"),
+        }
+    }
+
+    /// The `host` a pooler is given for `pg`.
+    fn host(self, pg: &PgServer) -> String {
+        match self {
+            Backend::Unix => pg.socket_dir().display().to_string(),
+            Backend::Tcp => pg.host().to_string(),
+        }
+    }
 }
 
 fn env_u32(name: &str, default: u32) -> Result<u32> {
@@ -112,6 +165,8 @@ fn run() -> Result<i32> {
         clients: env_u32("ARTICDBM_BENCH_CLIENTS", 16)?,
         pool: env_u32("ARTICDBM_BENCH_POOL", 8)?,
         scale: env_u32("ARTICDBM_BENCH_SCALE", 1)?,
+        backend: Backend::from_env()?,
+        kinds: kinds_from_env()?,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let gateway_bin = match args.as_slice() {
@@ -145,12 +200,14 @@ fn run() -> Result<i32> {
     )
     .context("pgbench -i")?;
 
+    let backend_host = settings.backend.host(&pg);
     eprintln!(
-        "starting PgBouncer (transaction mode, pool {})",
+        "starting PgBouncer (transaction mode, pool {}, server at {backend_host})",
         settings.pool
     );
-    let bouncer = PgBouncer::start(
+    let bouncer = PgBouncer::start_via(
         &pg,
+        &backend_host,
         DB,
         USER,
         PASSWORD,
@@ -161,7 +218,7 @@ fn run() -> Result<i32> {
     let gateway = match gateway_bin {
         Ok(bin) => {
             eprintln!("starting the gateway ({})", bin.display());
-            Gateway::start(&bin, &pg, settings.pool)
+            Gateway::start(&bin, &pg, &backend_host, settings.pool)
         }
         Err(reason) => Err(anyhow::anyhow!("{reason}")),
     };
@@ -189,7 +246,7 @@ fn run() -> Result<i32> {
         "round", "kind", "protocol", "clients", "target", "tps", "latency_ms"
     );
     for round in 0..settings.rounds {
-        for kind in [Kind::Simple, Kind::Prepared, Kind::Latency1] {
+        for &kind in &settings.kinds {
             let targets = kind.targets();
             // Rotate the order every round so no target always runs first (cold) or last.
             for i in 0..targets.len() {
@@ -349,7 +406,7 @@ struct Gateway {
 }
 
 impl Gateway {
-    fn start(bin: &Path, pg: &PgServer, pool: u32) -> Result<Gateway> {
+    fn start(bin: &Path, pg: &PgServer, host: &str, pool: u32) -> Result<Gateway> {
         if !bin.is_file() {
             bail!("{} does not exist", bin.display());
         }
@@ -391,13 +448,12 @@ impl Gateway {
                  pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool} }}\n\
                  \n\
                  [[database.backend]]\n\
-                 host = \"{host}\"\n\
+                 host = {host:?}\n\
                  port = {pgport}\n",
                 pack = pack.display().to_string(),
                 plugins = plugins.display().to_string(),
                 su = pg.superuser(),
                 supw = pg.password(),
-                host = pg.host(),
                 pgport = pg.port(),
                 workers = match std::env::var("ARTICDBM_BENCH_GATEWAY_WORKERS") {
                     Ok(n) if !n.is_empty() => format!("workers = {n}"),

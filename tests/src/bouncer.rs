@@ -55,6 +55,20 @@ impl PgBouncer {
         pool_size: u32,
         mode: PoolMode,
     ) -> Result<PgBouncer> {
+        PgBouncer::start_via(pg, pg.host(), db, user, password, pool_size, mode)
+    }
+
+    /// As [`PgBouncer::start`], reaching the server at `host`: its address, or the directory
+    /// of its Unix-domain socket ([`PgServer::socket_dir`]).
+    pub fn start_via(
+        pg: &PgServer,
+        host: &str,
+        db: &str,
+        user: &str,
+        password: &str,
+        pool_size: u32,
+        mode: PoolMode,
+    ) -> Result<PgBouncer> {
         let dir = server_tempdir("articdbm-pgbouncer-")?;
         let userlist = dir.path().join("userlist.txt");
         std::fs::write(&userlist, format!("{} {}\n", quote(user), quote(password)))?;
@@ -88,7 +102,6 @@ impl PgBouncer {
                      log_connections = 0\n\
                      log_disconnections = 0\n",
                     db = quote_db(db),
-                    host = pg.host(),
                     pg_port = pg.port(),
                     sock = dir.path().display(),
                     userlist = userlist.display(),

@@ -227,6 +227,11 @@ impl PgServer {
         "127.0.0.1"
     }
 
+    /// The directory holding the server's Unix-domain socket (`host` for libpq-style clients).
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         net::loopback(self.port)
     }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -56,33 +56,115 @@ pub enum EngineError {
     Link(String),
 }
 
-/// Increments the engine epoch every tick on a background thread until dropped.
+/// Consecutive ticks with no guest call before the ticker parks: long enough that a steady
+/// stream of calls never parks it (each wake-up would cost a syscall on the query path).
+const IDLE_TICKS_BEFORE_PARK: u32 = 100;
+
+/// What the ticker thread and the callers share.
+struct TickerState {
+    stop: AtomicBool,
+    /// Guest calls (instantiation included) running now.
+    active: AtomicUsize,
+    /// Guest calls begun so far: the ticker parks only after it stayed still a while.
+    begun: AtomicU64,
+    /// The ticker is parked (or about to park) and must be unparked by the next call.
+    parked: AtomicBool,
+    thread: std::sync::OnceLock<std::thread::Thread>,
+}
+
+/// Increments the engine epoch every tick on a background thread until dropped, but only
+/// while guests run or ran recently: with no call for [`IDLE_TICKS_BEFORE_PARK`] ticks and
+/// none running, it parks until the next call begins (an idle gateway, or one whose verdicts
+/// are all reused, costs no wake-ups). A running call always has the ticker ticking, so every
+/// deadline holds.
 struct EpochTicker {
-    stop: Arc<AtomicBool>,
+    state: Arc<TickerState>,
     handle: Option<JoinHandle<()>>,
+}
+
+/// Marks a guest call as running for the ticker; dropped when the call ends.
+pub(crate) struct GuestRunning<'a>(&'a TickerState);
+
+impl Drop for GuestRunning<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl EpochTicker {
     fn start(engine: Engine, tick: Duration) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let state = Arc::new(TickerState {
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            begun: AtomicU64::new(0),
+            parked: AtomicBool::new(false),
+            thread: std::sync::OnceLock::new(),
+        });
+        let shared = state.clone();
         let handle = std::thread::Builder::new()
             .name("articdbm-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    engine.increment_epoch();
-                }
-            })
+            .spawn(move || ticker_loop(&engine, tick, &shared))
             .ok();
-        EpochTicker { stop, handle }
+        if let Some(h) = &handle {
+            let _ = state.thread.set(h.thread().clone());
+        }
+        EpochTicker { state, handle }
+    }
+
+    /// Called as a guest call begins: counts it and wakes a parked ticker. The counter is
+    /// raised before `parked` is read and the ticker sets `parked` before it re-reads the
+    /// counters (all sequentially consistent), so either the ticker sees this call and does
+    /// not park, or this call sees `parked` and unparks it.
+    fn running(&self) -> GuestRunning<'_> {
+        let s = &*self.state;
+        s.active.fetch_add(1, Ordering::SeqCst);
+        s.begun.fetch_add(1, Ordering::SeqCst);
+        if s.parked.load(Ordering::SeqCst)
+            && s.parked.swap(false, Ordering::SeqCst)
+            && let Some(t) = s.thread.get()
+        {
+            t.unpark();
+        }
+        GuestRunning(s)
+    }
+}
+
+fn ticker_loop(engine: &Engine, tick: Duration, s: &TickerState) {
+    let mut seen = s.begun.load(Ordering::SeqCst);
+    let mut idle = 0u32;
+    while !s.stop.load(Ordering::Relaxed) {
+        std::thread::sleep(tick);
+        engine.increment_epoch();
+        let begun = s.begun.load(Ordering::SeqCst);
+        if begun != seen || s.active.load(Ordering::SeqCst) > 0 {
+            seen = begun;
+            idle = 0;
+            continue;
+        }
+        idle += 1;
+        if idle < IDLE_TICKS_BEFORE_PARK {
+            continue;
+        }
+        s.parked.store(true, Ordering::SeqCst);
+        if s.begun.load(Ordering::SeqCst) != seen || s.active.load(Ordering::SeqCst) > 0 {
+            // A call began meanwhile; whoever clears `parked` first owns the wake-up.
+            s.parked.store(false, Ordering::SeqCst);
+            continue;
+        }
+        // `park` may return spuriously: sleep on until a call clears `parked` (or stop).
+        while s.parked.load(Ordering::SeqCst) && !s.stop.load(Ordering::SeqCst) {
+            std::thread::park();
+        }
+        idle = 0;
+        seen = s.begun.load(Ordering::SeqCst);
     }
 }
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.state.stop.store(true, Ordering::SeqCst);
         if let Some(h) = self.handle.take() {
+            h.thread().unpark();
             let _ = h.join();
         }
     }
@@ -95,7 +177,7 @@ pub struct Runtime {
     pub(crate) services: Arc<HostServices>,
     pub(crate) config: RuntimeConfig,
     compiled: Mutex<HashMap<String, Component>>,
-    _ticker: EpochTicker,
+    ticker: EpochTicker,
 }
 
 /// Hex SHA-256 of a component's bytes: its identity everywhere (cache, snapshots, logs).
@@ -149,12 +231,23 @@ impl Runtime {
             services,
             config,
             compiled: Mutex::new(HashMap::new()),
-            _ticker: ticker,
+            ticker: ticker,
         })
     }
 
     pub fn services(&self) -> &Arc<HostServices> {
         &self.services
+    }
+
+    /// Marks a guest call (instantiation, configuration or hook) as running until the guard
+    /// is dropped, so the epoch ticker ticks for it. Take it before setting the deadline.
+    pub(crate) fn guest_running(&self) -> GuestRunning<'_> {
+        self.ticker.running()
+    }
+
+    /// Whether the epoch ticker is parked: no guest call running and none begun for a while.
+    pub fn epoch_ticker_parked(&self) -> bool {
+        self.ticker.state.parked.load(Ordering::SeqCst)
     }
 
     /// Ticks of the epoch clock that make up `ms` milliseconds, plus a margin: a deadline of

@@ -202,6 +202,7 @@ impl BindingRuntime {
         store.epoch_deadline_callback(move |mut ctx| Ok(ctx.data_mut().deadline.on_deadline(tick)));
         // Instantiation and configuration get a wider budget than a hook call.
         let ticks = runtime.deadline_ticks(limits.deadline_ms.max(100) * 5);
+        let _running = runtime.guest_running();
         store.data_mut().begin_call(ticks);
         store.set_epoch_deadline(ticks);
         let instance = plugin
@@ -374,9 +375,12 @@ impl BindingRuntime {
             },
         };
         let ticks = runtime.deadline_ticks(plugin.manifest.limits.deadline_ms);
+        let running = runtime.guest_running();
         w.store.data_mut().begin_call(ticks);
         w.store.set_epoch_deadline(ticks);
-        match f(&w.policy, &mut w.store) {
+        let result = f(&w.policy, &mut w.store);
+        drop(running);
+        match result {
             Ok(r) => {
                 self.health.success();
                 if !fresh {

@@ -54,6 +54,45 @@ fn runaway_loop_is_interrupted_at_its_deadline() {
     assert!(f.query(&c, "SELECT 1").is_allowed());
 }
 
+/// The epoch ticker parks when no guest has run for a while; a call that begins then must
+/// wake it, or a runaway loop would never reach its deadline.
+#[test]
+fn runaway_loop_is_interrupted_after_the_ticker_parked() {
+    let f = Fixture::new(&["spin"], &[]);
+    set_manifest(
+        f.dir.path(),
+        "spin",
+        "/limits",
+        serde_json::json!({"deadline_ms": 25}),
+    );
+    write_pack(f.dir.path(), "base.toml", &baseline("spin", ""));
+    let r = f.reloader.reload();
+    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let runtime = f.engine().runtime();
+    let waited = Instant::now();
+    while !runtime.epoch_ticker_parked() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the epoch ticker never parked with no guest running"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let c = conn("acme", "alice");
+    let start = Instant::now();
+    let d = f.query(&c, "SELECT 'spin forever'");
+    let took = start.elapsed();
+    assert!(
+        reason(&d).contains("exceeded its CPU deadline of 25 ms"),
+        "{}",
+        reason(&d)
+    );
+    assert!(
+        took >= Duration::from_millis(25),
+        "interrupted too early: {took:?}"
+    );
+    assert!(took < Duration::from_secs(2), "not contained: {took:?}");
+}
+
 #[test]
 fn allocation_past_the_cap_is_contained() {
     let f = Fixture::new(&["hog"], &[]);
