@@ -6,7 +6,7 @@
 #   ratio simple=X prepared=Y latency1=Z
 # See tests/perf/README.md. Environment: ARTICDBM_BENCH_SECONDS (default 5),
 # ARTICDBM_BENCH_ROUNDS (3), ARTICDBM_BENCH_CLIENTS (16), ARTICDBM_BENCH_POOL (8),
-# ARTICDBM_BENCH_SCALE (1).
+# ARTICDBM_BENCH_SCALE (1), ARTICDBM_BENCH_BACKEND (unix|tcp), ARTICDBM_BENCH_KINDS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
