@@ -78,6 +78,9 @@ pub enum AcquireError {
 /// The slots of one backend pool.
 #[derive(Default)]
 struct Slots {
+    /// Boxed like every held connection, so one moves as a pointer between this list, a
+    /// waiter's grant and a lease.
+    #[allow(clippy::vec_box)]
     idle: Vec<Box<ServerConn>>,
     /// Slots taken: connections idle, leased or being opened.
     taken: usize,

@@ -126,7 +126,7 @@ impl AsyncWrite for UnixConn {
         let this = self.get_mut();
         loop {
             if !this.writable {
-                match (&*this.fd.get_ref()).write(data) {
+                match this.fd.get_ref().write(data) {
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         this.watch_writable()?;
                     }
@@ -137,7 +137,7 @@ impl AsyncWrite for UnixConn {
                 Poll::Ready(g) => g?,
                 Poll::Pending => return Poll::Pending,
             };
-            match guard.try_io(|s| (&*s.get_ref()).write(data)) {
+            match guard.try_io(|s| s.get_ref().write(data)) {
                 Ok(r) => return Poll::Ready(r),
                 Err(_would_block) => continue,
             }

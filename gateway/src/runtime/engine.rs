@@ -231,7 +231,7 @@ impl Runtime {
             services,
             config,
             compiled: Mutex::new(HashMap::new()),
-            ticker: ticker,
+            ticker,
         })
     }
 
