@@ -51,6 +51,16 @@ async fn setup(pool: &str, extra: &str) -> Setup {
 }
 
 async fn gateway(pg: &PgServer, pool: &str, extra: &str) -> (Gateway, tempfile::TempDir) {
+    gateway_via(pg, "127.0.0.1", pool, extra).await
+}
+
+/// A gateway reaching `pg` at `host`: an address, or its Unix-socket directory.
+async fn gateway_via(
+    pg: &PgServer,
+    host: &str,
+    pool: &str,
+    extra: &str,
+) -> (Gateway, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         r#"
@@ -75,7 +85,7 @@ pool = {pool}
 {extra}
 
 [[database.backend]]
-host = "127.0.0.1"
+host = {host:?}
 port = {port}
 "#,
         packs = root().join("policies/default.toml").display(),
@@ -277,6 +287,83 @@ async fn prepared_statements_survive_transaction_pooling() {
     }
     let m = s.gw.shared.metrics.render();
     assert!(!m.contains("articdbm_pool_timeouts_total{"), "{m}");
+}
+
+/// A backend given as its Unix-socket directory (as libpq takes it): queries, prepared
+/// statements shared by more clients than server connections, refusals, a message larger than
+/// the socket buffer (the connection must switch to waiting for write space) and cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unix_socket_backend_carries_the_whole_protocol() {
+    let s = setup("{ mode = \"transaction\", size = 1 }", "").await;
+    let socket_dir = s.pg.socket_dir().display().to_string();
+    let (gw, _dir) = gateway_via(
+        &s.pg,
+        &socket_dir,
+        "{ mode = \"transaction\", size = 1 }",
+        "",
+    )
+    .await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(connect(&gw, APP_PASSWORD).await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for (i, c) in clients.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let stmt = c
+                .prepare("SELECT name FROM items WHERE id = $1")
+                .await
+                .unwrap();
+            for round in 0..20 {
+                let id = (i as i32) * 20 + round + 1;
+                let row = c.query_one(&stmt, &[&id]).await.unwrap();
+                assert_eq!(row.get::<_, String>(0), format!("item {id}"));
+            }
+            c
+        }));
+    }
+    let mut clients = Vec::new();
+    for t in tasks {
+        clients.push(t.await.unwrap());
+    }
+    let c = &clients[0];
+    let e = c
+        .simple_query("SELECT * FROM items WHERE id = 1 OR 'a'='a'")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e:?}");
+    // 4 MiB in one Bind: far more than a Unix socket buffer takes at once.
+    let big = "x".repeat(4 << 20);
+    let row = c
+        .query_one("SELECT length($1::text)", &[&big])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 4 << 20);
+    let row = c
+        .query_one("SELECT count(*) FROM items", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 100);
+
+    // Cancel travels to the server through its socket as well.
+    let c = clients.pop().unwrap();
+    let token = c.cancel_token();
+    let q = tokio::spawn(async move { c.simple_query("SELECT pg_sleep(30)").await });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let running = s
+            .pg
+            .psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'")
+            .unwrap();
+        if running.trim() == "1" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the query never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    token.cancel_query(NoTls).await.unwrap();
+    let e = q.await.unwrap().unwrap_err();
+    assert_eq!(code(&e), Some(&SqlState::QUERY_CANCELED), "{e:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
