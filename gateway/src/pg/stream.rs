@@ -105,6 +105,13 @@ impl AsyncRead for UnixConn {
                 }
             }) {
                 Ok(Ok(n)) => {
+                    // A read shorter than the room offered drained the socket: forget the
+                    // readiness now (as tokio's own sockets do) rather than learn it from one
+                    // more recv answering EAGAIN, which was one system call per statement.
+                    // Data arriving meanwhile raises a newer readiness that this cannot clear.
+                    if n > 0 && n < unfilled.len() {
+                        guard.clear_ready();
+                    }
                     unsafe { buf.assume_init(n) };
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
