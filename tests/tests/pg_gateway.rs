@@ -118,6 +118,22 @@ async fn connect(gw: &Gateway, password: &str) -> Result<Client, tokio_postgres:
     Ok(client)
 }
 
+/// Waits (up to 10 s) until `query` is active on `pg`.
+async fn wait_until_running(pg: &PgServer, query: &str) {
+    let check = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE query = {} AND state = 'active'",
+        articdbm_tests::pg::literal(query)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if pg.psql(&check).unwrap().trim() == "1" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the query never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn code(e: &tokio_postgres::Error) -> Option<&SqlState> {
     e.code()
 }
@@ -353,18 +369,7 @@ async fn unix_socket_backend_carries_the_whole_protocol() {
     let c = clients.pop().unwrap();
     let token = c.cancel_token();
     let q = tokio::spawn(async move { c.simple_query("SELECT pg_sleep(30)").await });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let running = s
-            .pg
-            .psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'")
-            .unwrap();
-        if running.trim() == "1" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the query never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_running(&s.pg, "SELECT pg_sleep(30)").await;
     token.cancel_query(NoTls).await.unwrap();
     let e = q.await.unwrap().unwrap_err();
     assert_eq!(code(&e), Some(&SqlState::QUERY_CANCELED), "{e:?}");
@@ -378,18 +383,7 @@ async fn cancel_reaches_the_running_query() {
     let start = Instant::now();
     let q = tokio::spawn(async move { c.simple_query("SELECT pg_sleep(30)").await });
     // Cancel once the query is running on the server.
-    let pg = &s.pg;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let running = pg
-            .psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'")
-            .unwrap();
-        if running.trim() == "1" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the query never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_running(&s.pg, "SELECT pg_sleep(30)").await;
     token.cancel_query(NoTls).await.unwrap();
     let e = q.await.unwrap().unwrap_err();
     assert_eq!(code(&e), Some(&SqlState::QUERY_CANCELED), "{e:?}");

@@ -24,8 +24,8 @@ fn trapping_plugin_denies_that_query_and_keeps_serving() {
     );
 }
 
-#[test]
-fn runaway_loop_is_interrupted_at_its_deadline() {
+/// The looping component bound in the baseline with a 25 ms deadline.
+fn spin_fixture() -> Fixture {
     let f = Fixture::new(&["spin"], &[]);
     set_manifest(
         f.dir.path(),
@@ -36,6 +36,12 @@ fn runaway_loop_is_interrupted_at_its_deadline() {
     write_pack(f.dir.path(), "base.toml", &baseline("spin", ""));
     let r = f.reloader.reload();
     assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    f
+}
+
+#[test]
+fn runaway_loop_is_interrupted_at_its_deadline() {
+    let f = spin_fixture();
     let c = conn("acme", "alice");
     let start = Instant::now();
     let d = f.query(&c, "SELECT 'spin forever'");
@@ -58,16 +64,7 @@ fn runaway_loop_is_interrupted_at_its_deadline() {
 /// wake it, or a runaway loop would never reach its deadline.
 #[test]
 fn runaway_loop_is_interrupted_after_the_ticker_parked() {
-    let f = Fixture::new(&["spin"], &[]);
-    set_manifest(
-        f.dir.path(),
-        "spin",
-        "/limits",
-        serde_json::json!({"deadline_ms": 25}),
-    );
-    write_pack(f.dir.path(), "base.toml", &baseline("spin", ""));
-    let r = f.reloader.reload();
-    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let f = spin_fixture();
     let runtime = f.engine().runtime();
     let waited = Instant::now();
     while !runtime.epoch_ticker_parked() {
