@@ -463,7 +463,8 @@ impl Gateway {
         )?;
         let log = dir.path().join("gateway.log");
         let logfile = std::fs::File::create(&log)?;
-        let child = Command::new(bin)
+        // A session of its own, as PgBouncer gets one: see `process::own_session`.
+        let child = articdbm_tests::process::own_session(&mut Command::new(bin))
             .args(["run", "--config"])
             .arg(&config)
             .stdin(Stdio::null())

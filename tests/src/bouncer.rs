@@ -2,6 +2,7 @@
 //! a temporary directory, run in the foreground as the server user and killed on drop.
 
 use crate::net;
+use crate::process;
 use crate::pg::{PgServer, connstr};
 use crate::privilege::{server_command, server_tempdir};
 
@@ -109,7 +110,8 @@ impl PgBouncer {
                 ),
             )?;
             let logfile = std::fs::File::create(&log)?;
-            let mut child = server_command(&tools::pgbouncer()?, dir.path())?
+            let mut cmd = server_command(&tools::pgbouncer()?, dir.path())?;
+            let mut child = process::own_session(&mut cmd)
                 .arg(&ini)
                 .stdin(Stdio::null())
                 .stdout(logfile.try_clone()?)

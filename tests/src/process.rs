@@ -6,6 +6,26 @@ use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Starts `cmd` in a session of its own (`setsid`), as a service manager would start a server.
+///
+/// This matters for measurements. With the kernel's autogroup scheduling (the default on
+/// many distributions), CPU time is shared fairly between sessions, not processes. Every
+/// PostgreSQL backend calls `setsid` and so forms a group of its own; a pooler left in the
+/// session of the program that drives the load (pgbench) would share one group's share with
+/// it, and be starved whenever the machine is busy.
+pub fn own_session(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `setsid` is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Runs `cmd` to completion (stdin closed, stdout and stderr captured); kills it after
 /// `timeout`. Returns the output whatever the exit status.
 pub fn output(cmd: &mut Command, timeout: Duration) -> Result<Output> {
