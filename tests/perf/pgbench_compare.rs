@@ -1,10 +1,10 @@
 //! The helper behind `tests/perf/pgbench-compare.sh`: starts PostgreSQL, PgBouncer and the
 //! gateway (each on a free loopback port), alternates pgbench select-only runs against them in
-//! rounds, prints every run and the medians, and ends with
+//! rounds, prints every run, the medians and the ratios of each round, and ends with
 //! `ratio simple=X prepared=Y latency1=Z`.
 //!
 //! Usage: `pgbench-compare --gateway PATH` or `pgbench-compare --no-gateway REASON`.
-//! Environment: `ARTICDBM_BENCH_SECONDS` (pgbench -T, default 5), `ARTICDBM_BENCH_ROUNDS` (3),
+//! Environment: `ARTICDBM_BENCH_SECONDS` (pgbench -T, default 5), `ARTICDBM_BENCH_ROUNDS` (5),
 //! `ARTICDBM_BENCH_CLIENTS` (16), `ARTICDBM_BENCH_POOL` (8), `ARTICDBM_BENCH_SCALE` (1),
 //! `ARTICDBM_BENCH_KINDS` (comma-separated subset of `simple,prepared,latency1`),
 //! `ARTICDBM_BENCH_BACKEND` (`unix`, the default, or `tcp`: how both poolers reach PostgreSQL),
@@ -161,7 +161,7 @@ fn main() {
 fn run() -> Result<i32> {
     let settings = Settings {
         seconds: env_u32("ARTICDBM_BENCH_SECONDS", 5)?,
-        rounds: env_u32("ARTICDBM_BENCH_ROUNDS", 3)?.max(1),
+        rounds: env_u32("ARTICDBM_BENCH_ROUNDS", 5)?.max(1),
         clients: env_u32("ARTICDBM_BENCH_CLIENTS", 16)?,
         pool: env_u32("ARTICDBM_BENCH_POOL", 8)?,
         scale: env_u32("ARTICDBM_BENCH_SCALE", 1)?,
@@ -239,7 +239,7 @@ fn run() -> Result<i32> {
         ports.insert(Target::Gateway, g.port);
     }
 
-    let mut results: BTreeMap<(Kind, Target), Vec<Sample>> = BTreeMap::new();
+    let mut results: BTreeMap<(Kind, Target), Vec<(u32, Sample)>> = BTreeMap::new();
     let mut failures = Vec::new();
     println!(
         "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12}",
@@ -274,7 +274,7 @@ fn run() -> Result<i32> {
                 match pgbench(port, kind.protocol(), clients, settings.seconds) {
                     Ok(s) => {
                         line(&format!("{:.1}", s.tps), &format!("{:.3}", s.latency_ms));
-                        results.entry((kind, target)).or_default().push(s);
+                        results.entry((kind, target)).or_default().push((round, s));
                     }
                     Err(e) => {
                         line("failed", "-");
@@ -298,10 +298,9 @@ fn run() -> Result<i32> {
         "{:<9} {:<10} {:>12} {:>12}",
         "kind", "target", "tps", "latency_ms"
     );
-    let mut medians: BTreeMap<(Kind, Target), (f64, f64)> = BTreeMap::new();
     for (&(kind, target), samples) in &results {
-        let tps = median(samples.iter().map(|s| s.tps).collect());
-        let lat = median(samples.iter().map(|s| s.latency_ms).collect());
+        let tps = median(samples.iter().map(|(_, s)| s.tps).collect());
+        let lat = median(samples.iter().map(|(_, s)| s.latency_ms).collect());
         println!(
             "{:<9} {:<10} {:>12.1} {:>12.3}",
             kind.name(),
@@ -309,7 +308,6 @@ fn run() -> Result<i32> {
             tps,
             lat
         );
-        medians.insert((kind, target), (tps, lat));
     }
     for f in &failures {
         eprintln!("run failed: {f}");
@@ -318,30 +316,60 @@ fn run() -> Result<i32> {
         g.check_alive();
     }
 
-    let ratio = |num: Option<f64>, den: Option<f64>| match (num, den) {
-        (Some(n), Some(d)) if d > 0.0 => format!("{:.2}", n / d),
-        _ => "n/a".to_string(),
+    // Each ratio is the median of the ratios of the same round: the two runs of a pair are
+    // seconds apart, so a slow spell of a shared machine weighs on both instead of on
+    // whichever target it happened to hit.
+    println!("\nratios per round (gateway / reference):");
+    let paired = |kind: Kind, reference: Target, value: fn(&Sample) -> f64| {
+        let ratios = per_round_ratios(&results, kind, reference, value);
+        if !ratios.is_empty() {
+            let list: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+            println!(
+                "{:<9} vs {:<10} {}",
+                kind.name(),
+                reference.name(),
+                list.join(" ")
+            );
+        }
+        if ratios.is_empty() {
+            "n/a".to_string()
+        } else {
+            format!("{:.2}", median(ratios))
+        }
     };
-    let tps = |k, t| medians.get(&(k, t)).map(|m| m.0);
-    let lat = |k, t| medians.get(&(k, t)).map(|m| m.1);
-    let simple = ratio(
-        tps(Kind::Simple, Target::Gateway),
-        tps(Kind::Simple, Target::Bouncer),
-    );
-    let prepared = ratio(
-        tps(Kind::Prepared, Target::Gateway),
-        tps(Kind::Prepared, Target::Direct),
-    );
-    let latency1 = ratio(
-        lat(Kind::Latency1, Target::Gateway),
-        lat(Kind::Latency1, Target::Bouncer),
-    );
+    let simple = paired(Kind::Simple, Target::Bouncer, |s| s.tps);
+    let prepared = paired(Kind::Prepared, Target::Direct, |s| s.tps);
+    let latency1 = paired(Kind::Latency1, Target::Bouncer, |s| s.latency_ms);
     let complete = gateway.is_some() && failures.is_empty();
     drop(gateway);
     drop(bouncer);
     drop(pg);
     println!("ratio simple={simple} prepared={prepared} latency1={latency1}");
     Ok(if complete { 0 } else { 1 })
+}
+
+/// For every round in which both the gateway and `reference` ran `kind`, the gateway's value
+/// divided by the reference's.
+fn per_round_ratios(
+    results: &BTreeMap<(Kind, Target), Vec<(u32, Sample)>>,
+    kind: Kind,
+    reference: Target,
+    value: fn(&Sample) -> f64,
+) -> Vec<f64> {
+    let (Some(gateway), Some(reference)) = (
+        results.get(&(kind, Target::Gateway)),
+        results.get(&(kind, reference)),
+    ) else {
+        return Vec::new();
+    };
+    gateway
+        .iter()
+        .filter_map(|(round, g)| {
+            let (_, r) = reference.iter().find(|(r, _)| r == round)?;
+            let den = value(r);
+            (den > 0.0).then(|| value(g) / den)
+        })
+        .collect()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -2,9 +2,9 @@
 //! a temporary directory, run in the foreground as the server user and killed on drop.
 
 use crate::net;
-use crate::process;
 use crate::pg::{PgServer, connstr};
 use crate::privilege::{server_command, server_tempdir};
+use crate::process;
 
 use crate::tools;
 use anyhow::{Context, Result, bail};
