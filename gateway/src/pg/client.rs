@@ -434,7 +434,9 @@ async fn startup(
     } else if db.primary().server_params.lock().is_empty() {
         // The first client of this database: learn the server's parameters to show them.
         match db.acquire(Route::Primary).await {
-            Ok(l) => db.release(l, true),
+            Ok(l) => {
+                db.release(l, true);
+            }
             Err(e) => {
                 out.extend_from_slice(&fatal("08006", e.to_string()));
                 stream.write_all(&out).await?;
@@ -549,7 +551,12 @@ impl Session {
                 }
                 Event::ServerRead(Ok(n)) if n > 0 => {
                     self.process_server();
-                    self.maybe_release();
+                    if self.maybe_release() {
+                        // The connection went to a waiting client. Let it run first, so its
+                        // query reaches the server before this client's answer is written:
+                        // the server works while the gateway writes, instead of after.
+                        yield_once().await;
+                    }
                 }
                 Event::ServerWrote(Err(e)) | Event::ServerRead(Err(e)) => {
                     if let Some(end) = self.server_lost(&e.to_string()) {
@@ -664,7 +671,9 @@ impl Session {
         None
     }
 
-    fn maybe_release(&mut self) {
+    /// Gives the server connection back at the end of a transaction (transaction pooling).
+    /// True when a waiting client took it.
+    fn maybe_release(&mut self) -> bool {
         if self.mode == PoolMode::Transaction
             && self.lease.is_some()
             && self.expect.is_empty()
@@ -675,8 +684,9 @@ impl Session {
         {
             *self.cancel_slot.lock() = None;
             let db = Arc::clone(l.db());
-            db.release(l, true);
+            return db.release(l, true);
         }
+        false
     }
 
     fn push(&mut self, e: Expect) {
@@ -1373,6 +1383,23 @@ impl Session {
 }
 
 /// Room for a read of at least 4 KiB.
+/// Returns `Pending` once, having woken itself: the task goes to the back of the run queue,
+/// behind tasks already woken, without waiting for an I/O poll as `tokio::task::yield_now`
+/// does.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}
+
 fn reserve(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < 4096 {
         buf.reserve(8192);

@@ -380,8 +380,9 @@ impl DbPool {
     }
 
     /// Returns a leased connection. `reusable` is false when its state is unknown (the client
-    /// left mid-transaction, an I/O error...): it is then closed and its slot freed.
-    pub fn release(&self, lease: Lease, reusable: bool) {
+    /// left mid-transaction, an I/O error...): it is then closed and its slot freed. True when
+    /// the connection went straight to a waiting client.
+    pub fn release(&self, lease: Lease, reusable: bool) -> bool {
         let Lease {
             mut conn,
             pool: backend,
@@ -397,11 +398,12 @@ impl DbPool {
         {
             backend.open.fetch_sub(1, Ordering::Relaxed);
             tokio::spawn(conn.terminate());
-            return; // `slot` drops: freed for the next waiter
+            return false; // `slot` drops: freed for the next waiter
         }
         conn.idle_since = now;
-        backend.give_back(conn);
+        let handed = backend.give_back(conn);
         slot.keep();
+        handed
     }
 
     /// Opens `min_idle` connections on every backend.
@@ -413,7 +415,9 @@ impl DbPool {
                     break;
                 }
                 match self.open(b).await {
-                    Ok(conn) => b.give_back(conn),
+                    Ok(conn) => {
+                        b.give_back(conn);
+                    }
                     Err(_) => {
                         b.free_slot();
                         break;
@@ -544,20 +548,22 @@ impl DbPool {
 
 impl BackendPool {
     /// Puts a connection that holds a slot back: to the longest-waiting client, else idle.
-    fn give_back(&self, mut conn: Box<ServerConn>) {
+    /// Whether a waiting client took it.
+    fn give_back(&self, mut conn: Box<ServerConn>) -> bool {
         let mut s = self.slots.lock();
         if !s.closed {
             while let Some(w) = s.waiters.pop_front() {
                 match w.send(Grant::Conn(conn)) {
-                    Ok(()) => return,
+                    Ok(()) => return true,
                     Err(Grant::Conn(c)) => conn = c,
-                    Err(Grant::Open) => return,
+                    Err(Grant::Open) => return false,
                 }
             }
         }
         s.idle.push(conn);
         drop(s);
         self.idle_gauge.inc();
+        false
     }
 
     /// Frees a slot: the longest-waiting client opens a connection in it.
