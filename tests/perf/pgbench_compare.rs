@@ -147,6 +147,50 @@ struct Sample {
     latency_ms: f64,
 }
 
+/// The machine's CPU time so far, from the first line of `/proc/stat` (clock ticks).
+struct CpuTimes {
+    /// All of it: busy, idle, iowait and steal.
+    total: u64,
+    idle: u64,
+    /// Time the hypervisor gave this machine's CPUs to someone else.
+    steal: u64,
+}
+
+impl CpuTimes {
+    fn read() -> Option<CpuTimes> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .strip_prefix("cpu ")?
+            .split_whitespace()
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        // user nice system idle iowait irq softirq steal [guest guest_nice, inside user/nice]
+        let get = |i: usize| fields.get(i).copied().unwrap_or(0);
+        Some(CpuTimes {
+            total: (0..8).map(get).sum(),
+            idle: get(3) + get(4),
+            steal: get(7),
+        })
+    }
+
+    /// Busy (steal included) and stolen shares of the CPUs' time since `earlier`, printed
+    /// as percentages.
+    fn since(&self, earlier: &CpuTimes) -> (String, String) {
+        let total = self.total.saturating_sub(earlier.total);
+        if total == 0 {
+            return ("-".to_string(), "-".to_string());
+        }
+        let pct = |n: u64| format!("{:.0}", 100.0 * n as f64 / total as f64);
+        let idle = self.idle.saturating_sub(earlier.idle);
+        (
+            pct(total.saturating_sub(idle)),
+            pct(self.steal.saturating_sub(earlier.steal)),
+        )
+    }
+}
+
 fn main() {
     match run() {
         Ok(code) => std::process::exit(code),
@@ -242,8 +286,8 @@ fn run() -> Result<i32> {
     let mut results: BTreeMap<(Kind, Target), Vec<(u32, Sample)>> = BTreeMap::new();
     let mut failures = Vec::new();
     println!(
-        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12}",
-        "round", "kind", "protocol", "clients", "target", "tps", "latency_ms"
+        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12} {:>6} {:>6}",
+        "round", "kind", "protocol", "clients", "target", "tps", "latency_ms", "busy%", "steal%"
     );
     for round in 0..settings.rounds {
         for &kind in &settings.kinds {
@@ -259,19 +303,27 @@ fn run() -> Result<i32> {
                 } else {
                     settings.clients
                 };
+                let before = CpuTimes::read();
+                let outcome = pgbench(port, kind.protocol(), clients, settings.seconds);
+                let (busy, steal) = match (before, CpuTimes::read()) {
+                    (Some(a), Some(b)) => b.since(&a),
+                    _ => ("-".to_string(), "-".to_string()),
+                };
                 let line = |tps: &str, lat: &str| {
                     println!(
-                        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12}",
+                        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12} {:>6} {:>6}",
                         round + 1,
                         kind.name(),
                         kind.protocol(),
                         clients,
                         target.name(),
                         tps,
-                        lat
+                        lat,
+                        busy,
+                        steal
                     )
                 };
-                match pgbench(port, kind.protocol(), clients, settings.seconds) {
+                match outcome {
                     Ok(s) => {
                         line(&format!("{:.1}", s.tps), &format!("{:.3}", s.latency_ms));
                         results.entry((kind, target)).or_default().push((round, s));
