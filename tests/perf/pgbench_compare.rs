@@ -145,15 +145,39 @@ fn env_u32(name: &str, default: u32) -> Result<u32> {
 struct Sample {
     tps: f64,
     latency_ms: f64,
+    /// Transactions pgbench completed.
+    transactions: u64,
 }
 
-/// The machine's CPU time so far, from the first line of `/proc/stat` (clock ticks).
+/// The machine's CPU time and context switches so far, from `/proc/stat`.
 struct CpuTimes {
-    /// All of it: busy, idle, iowait and steal.
+    /// Clock ticks, all of them: busy, idle, iowait and steal.
     total: u64,
     idle: u64,
-    /// Time the hypervisor gave this machine's CPUs to someone else.
+    /// Ticks the hypervisor gave this machine's CPUs to someone else.
     steal: u64,
+    /// Context switches.
+    ctxt: u64,
+}
+
+/// What the machine did during one run.
+struct Load {
+    busy: String,
+    steal: String,
+    cpu_per_tx: String,
+    csw_per_tx: String,
+}
+
+impl Load {
+    fn unknown() -> Load {
+        let dash = || "-".to_string();
+        Load {
+            busy: dash(),
+            steal: dash(),
+            cpu_per_tx: dash(),
+            csw_per_tx: dash(),
+        }
+    }
 }
 
 impl CpuTimes {
@@ -166,29 +190,52 @@ impl CpuTimes {
             .split_whitespace()
             .map(|f| f.parse().ok())
             .collect::<Option<_>>()?;
+        let ctxt = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("ctxt "))
+            .and_then(|n| n.trim().parse().ok())?;
         // user nice system idle iowait irq softirq steal [guest guest_nice, inside user/nice]
         let get = |i: usize| fields.get(i).copied().unwrap_or(0);
         Some(CpuTimes {
             total: (0..8).map(get).sum(),
             idle: get(3) + get(4),
             steal: get(7),
+            ctxt,
         })
     }
 
-    /// Busy (steal included) and stolen shares of the CPUs' time since `earlier`, printed
-    /// as percentages.
-    fn since(&self, earlier: &CpuTimes) -> (String, String) {
+    /// Since `earlier`, over `transactions`: the busy (steal included) and stolen shares of
+    /// the CPUs' time, the CPU time this machine spent per transaction (everything on it:
+    /// pgbench, the pooler, PostgreSQL, the kernel), and context switches per transaction.
+    fn since(&self, earlier: &CpuTimes, transactions: Option<u64>) -> Load {
         let total = self.total.saturating_sub(earlier.total);
         if total == 0 {
-            return ("-".to_string(), "-".to_string());
+            return Load::unknown();
         }
         let pct = |n: u64| format!("{:.0}", 100.0 * n as f64 / total as f64);
         let idle = self.idle.saturating_sub(earlier.idle);
-        (
-            pct(total.saturating_sub(idle)),
-            pct(self.steal.saturating_sub(earlier.steal)),
-        )
+        let steal = self.steal.saturating_sub(earlier.steal);
+        let used = total.saturating_sub(idle).saturating_sub(steal);
+        let per_tx = |f: &dyn Fn(f64) -> String| match transactions {
+            Some(n) if n > 0 => f(n as f64),
+            _ => "-".to_string(),
+        };
+        let tick_us = 1e6 / clock_ticks_per_second();
+        Load {
+            busy: pct(total.saturating_sub(idle)),
+            steal: pct(steal),
+            cpu_per_tx: per_tx(&|n| format!("{:.1}", used as f64 * tick_us / n)),
+            csw_per_tx: per_tx(&|n| {
+                format!("{:.2}", self.ctxt.saturating_sub(earlier.ctxt) as f64 / n)
+            }),
+        }
     }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 { t as f64 } else { 100.0 }
 }
 
 fn main() {
@@ -286,8 +333,18 @@ fn run() -> Result<i32> {
     let mut results: BTreeMap<(Kind, Target), Vec<(u32, Sample)>> = BTreeMap::new();
     let mut failures = Vec::new();
     println!(
-        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12} {:>6} {:>6}",
-        "round", "kind", "protocol", "clients", "target", "tps", "latency_ms", "busy%", "steal%"
+        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12} {:>6} {:>6} {:>9} {:>6}",
+        "round",
+        "kind",
+        "protocol",
+        "clients",
+        "target",
+        "tps",
+        "latency_ms",
+        "busy%",
+        "steal%",
+        "cpu_us/tx",
+        "csw/tx"
     );
     for round in 0..settings.rounds {
         for &kind in &settings.kinds {
@@ -305,13 +362,15 @@ fn run() -> Result<i32> {
                 };
                 let before = CpuTimes::read();
                 let outcome = pgbench(port, kind.protocol(), clients, settings.seconds);
-                let (busy, steal) = match (before, CpuTimes::read()) {
-                    (Some(a), Some(b)) => b.since(&a),
-                    _ => ("-".to_string(), "-".to_string()),
+                let load = match (before, CpuTimes::read()) {
+                    (Some(a), Some(b)) => {
+                        b.since(&a, outcome.as_ref().ok().map(|s| s.transactions))
+                    }
+                    _ => Load::unknown(),
                 };
                 let line = |tps: &str, lat: &str| {
                     println!(
-                        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12} {:>6} {:>6}",
+                        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12} {:>6} {:>6} {:>9} {:>6}",
                         round + 1,
                         kind.name(),
                         kind.protocol(),
@@ -319,8 +378,10 @@ fn run() -> Result<i32> {
                         target.name(),
                         tps,
                         lat,
-                        busy,
-                        steal
+                        load.busy,
+                        load.steal,
+                        load.cpu_per_tx,
+                        load.csw_per_tx
                     )
                 };
                 match outcome {
@@ -469,6 +530,7 @@ fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32) -> Result<Samp
     Ok(Sample {
         tps: field("tps = ")?,
         latency_ms: field("latency average = ")?,
+        transactions: field("number of transactions actually processed: ")? as u64,
     })
 }
 
