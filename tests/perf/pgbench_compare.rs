@@ -216,18 +216,15 @@ impl CpuTimes {
         let idle = self.idle.saturating_sub(earlier.idle);
         let steal = self.steal.saturating_sub(earlier.steal);
         let used = total.saturating_sub(idle).saturating_sub(steal);
-        let per_tx = |f: &dyn Fn(f64) -> String| match transactions {
-            Some(n) if n > 0 => f(n as f64),
-            _ => "-".to_string(),
-        };
+        let n = transactions.filter(|&n| n > 0).map(|n| n as f64);
         let tick_us = 1e6 / clock_ticks_per_second();
+        let switches = self.ctxt.saturating_sub(earlier.ctxt) as f64;
+        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
         Load {
             busy: pct(total.saturating_sub(idle)),
             steal: pct(steal),
-            cpu_per_tx: per_tx(&|n| format!("{:.1}", used as f64 * tick_us / n)),
-            csw_per_tx: per_tx(&|n| {
-                format!("{:.2}", self.ctxt.saturating_sub(earlier.ctxt) as f64 / n)
-            }),
+            cpu_per_tx: or_dash(n.map(|n| format!("{:.1}", used as f64 * tick_us / n))),
+            csw_per_tx: or_dash(n.map(|n| format!("{:.2}", switches / n))),
         }
     }
 }
@@ -435,20 +432,17 @@ fn run() -> Result<i32> {
     println!("\nratios per round (gateway / reference):");
     let paired = |kind: Kind, reference: Target, value: fn(&Sample) -> f64| {
         let ratios = per_round_ratios(&results, kind, reference, value);
-        if !ratios.is_empty() {
-            let list: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-            println!(
-                "{:<9} vs {:<10} {}",
-                kind.name(),
-                reference.name(),
-                list.join(" ")
-            );
-        }
         if ratios.is_empty() {
-            "n/a".to_string()
-        } else {
-            format!("{:.2}", median(ratios))
+            return "n/a".to_string();
         }
+        let list: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "{:<9} vs {:<10} {}",
+            kind.name(),
+            reference.name(),
+            list.join(" ")
+        );
+        format!("{:.2}", median(ratios))
     };
     let simple = paired(Kind::Simple, Target::Bouncer, |s| s.tps);
     let prepared = paired(Kind::Prepared, Target::Direct, |s| s.tps);

@@ -1382,7 +1382,6 @@ impl Session {
     }
 }
 
-/// Room for a read of at least 4 KiB.
 /// Returns `Pending` once, having woken itself: the task goes to the back of the run queue,
 /// behind tasks already woken, without waiting for an I/O poll as `tokio::task::yield_now`
 /// does.
@@ -1400,6 +1399,7 @@ async fn yield_once() {
     .await
 }
 
+/// Room for a read of at least 4 KiB.
 fn reserve(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < 4096 {
         buf.reserve(8192);
