@@ -181,8 +181,10 @@ fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
         b.worker_threads(workers);
         b
     };
+    let spin_us = config.server.spin_us;
     let rt = builder.enable_all().thread_name("articdbm").build()?;
     rt.block_on(async move {
+        crate::spin::start(std::time::Duration::from_micros(spin_us));
         let gw = match managed {
             None => crate::pg::Gateway::start(config).await?,
             Some(opts) => crate::managed::start(&args.config, opts).await?.0,

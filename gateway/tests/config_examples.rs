@@ -316,6 +316,11 @@ fn invalid_documents_fail_both() {
             "max_startup_bytes: 8 is too small",
         ),
         (
+            "polling window too long",
+            "[server]\nspin_us = 100001\n".into(),
+            "spin_us: 100001 is too large",
+        ),
+        (
             "client TLS without a key",
             "[server.tls]\ncert = \"c.pem\"\n".into(),
             "missing field `key`",
@@ -415,6 +420,7 @@ fn schema_defaults_are_the_parsers() {
         json!(srv.auth_timeout_secs)
     );
     assert_eq!(default("server", "watch"), json!(srv.watch));
+    assert_eq!(default("server", "spin_us"), json!(srv.spin_us));
     assert!(srv.admin_listen.is_none() && srv.tls.is_none() && srv.cache_dir.is_none());
     assert_eq!(default("serverTls", "required"), json!(false));
 

@@ -570,6 +570,7 @@ impl Gateway {
                  packs = [{pack:?}]\n\
                  plugin_dir = {plugins:?}\n\
                  {workers}\n\
+                 {spin}\n\
                  \n\
                  [[user]]\n\
                  name = \"{USER}\"\n\
@@ -593,6 +594,10 @@ impl Gateway {
                 pgport = pg.port(),
                 workers = match std::env::var("ARTICDBM_BENCH_GATEWAY_WORKERS") {
                     Ok(n) if !n.is_empty() => format!("workers = {n}"),
+                    _ => String::new(),
+                },
+                spin = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_US") {
+                    Ok(n) if !n.is_empty() => format!("spin_us = {n}"),
                     _ => String::new(),
                 },
             ),

@@ -537,6 +537,7 @@ impl Session {
                 return end;
             }
             let ev = std::future::poll_fn(|cx| self.poll_io(cx)).await;
+            crate::spin::event();
             match ev {
                 Event::ClientWrote(Ok(n)) => self.cout.advance(n),
                 Event::ClientWrote(Err(_))
