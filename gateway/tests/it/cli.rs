@@ -114,3 +114,137 @@ fn shipped_default_pack_checks_against_the_built_plugins() {
     assert!(out.status.success(), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("baseline present"));
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A gateway process started by `run --config`, killed if the test fails before stopping it.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `run` as the README's command starts it: SQLite behind the default pack. A real driver
+/// queries and is refused an injection; `/metrics` shows the socket polling of `spin_us`
+/// running; SIGTERM stops the process cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_a_driver_and_stops_on_sigterm() {
+    use std::io::{BufRead, Read, Write};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let (port, admin) = (free_port(), free_port());
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+             packs = [{pack:?}]\nplugin_dir = {plugins:?}\ncache_dir = {cache:?}\n\
+             watch = false\nspin_us = 200\n\n\
+             [[user]]\nname = \"demo\"\npassword = \"demo-password\"\n\n\
+             [[database]]\nname = \"demo\"\nsqlite = {db:?}\n",
+            pack = root.join("policies/default.toml").display().to_string(),
+            plugins = articdbm_plugin_artifacts::PLUGIN_DIR,
+            cache = dir.path().join("cache").display().to_string(),
+            db = dir.path().join("demo.db").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let mut child = gateway()
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut gw = Running(child);
+    // The line scripts wait for; the process exits instead if the configuration is refused.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("articdbm-gateway listening") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the gateway did not report listening");
+    assert!(
+        line.contains(&format!("postgres=127.0.0.1:{port}")),
+        "{line}"
+    );
+
+    let (client, conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=demo password=demo-password dbname=demo"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    let conn = tokio::spawn(conn);
+    let n: i64 = client.query_one("SELECT 1 + 1", &[]).await.unwrap().get(0);
+    assert_eq!(n, 2);
+    client
+        .batch_execute("CREATE TABLE t (id INTEGER, name TEXT); INSERT INTO t VALUES (1, 'a')")
+        .await
+        .unwrap();
+    let e = client
+        .simple_query("SELECT name FROM t WHERE name = '' OR '1'='1'")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+    );
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "the connection stays usable after a refusal");
+
+    let mut http = std::net::TcpStream::connect(("127.0.0.1", admin)).unwrap();
+    http.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    http.read_to_string(&mut text).unwrap();
+    let counter = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
+    // The spinner looked at the load at least once: it either polled or paused.
+    let (polls, pauses) = (
+        counter("articdbm_spin_polls_total"),
+        counter("articdbm_spin_pauses_total"),
+    );
+    assert!(polls + pauses > 0, "polls {polls}, pauses {pauses}");
+
+    drop(client);
+    let _ = conn.await;
+    // SAFETY: kill(2) on the child's pid, which `gw` has not reaped yet.
+    assert_eq!(unsafe { libc::kill(gw.0.id() as i32, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = gw.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit 30 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
