@@ -190,10 +190,10 @@ impl Spinner {
             }
             if busy {
                 // Sleep like a worker without polling (events do not wake this task), then
-                // look again.
+                // look again if anything happened meanwhile. If nothing did, wait for the next
+                // event instead: an idle gateway on a loaded machine takes no timer wake-ups.
                 self.backoffs.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(self.backoff).await;
-                continue;
             }
             let woken = self.wake.notified();
             tokio::pin!(woken);
@@ -278,23 +278,44 @@ mod tests {
             Duration::from_millis(20),
         );
         let task = tokio::spawn(Arc::clone(&s).run());
-        // Loaded from the start: the average reaches the load within a few samples, then it
-        // pauses and looks again after each pause, polling no more, events or not.
-        until(|| s.backoffs() >= 2).await;
+        // Loaded from the start, with events coming: the average reaches the load within a
+        // few samples, then it pauses and looks again after each pause, polling no more.
+        until(|| {
+            s.event();
+            s.backoffs() >= 2
+        })
+        .await;
         let first = s.polls();
         assert!(first <= 4 * CHECK_EVERY, "polled {first} times under load");
-        s.event();
-        assert!(!s.is_asleep());
-        until(|| s.backoffs() >= 5).await;
+        until(|| {
+            s.event();
+            s.backoffs() >= 5
+        })
+        .await;
         assert_eq!(s.polls(), first);
+        // No event during a pause: it waits for the next one instead of sampling again, so
+        // an idle gateway on a loaded machine takes no timer wake-ups.
+        until(|| s.is_asleep()).await;
+        let pauses = s.backoffs();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(s.is_asleep());
+        assert_eq!(s.backoffs(), pauses, "woke without an event");
         // Once the CPUs are free (the average falls to 2 within a few samples) it polls.
         busy.store(false, Ordering::SeqCst);
-        until(|| s.polls() > 0).await;
+        until(|| {
+            s.event();
+            s.polls() > first
+        })
+        .await;
         // The load returns while it polls: it stops after a few samples.
         busy.store(true, Ordering::SeqCst);
         let backoffs = s.backoffs();
         let polls = s.polls();
-        until(|| s.backoffs() > backoffs).await;
+        until(|| {
+            s.event();
+            s.backoffs() > backoffs
+        })
+        .await;
         assert!(
             s.polls() <= polls + 4 * CHECK_EVERY,
             "kept polling under load"
