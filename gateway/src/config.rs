@@ -258,6 +258,12 @@ pub struct PoolSettings {
     /// client needs it later).
     #[serde(default = "default_max_prepared")]
     pub max_prepared_statements: usize,
+    /// Transaction pooling: when every server connection is busy, a client's request may
+    /// queue on a connection behind a plain read still running there (pipelining across
+    /// clients) while that backend's connections were lately held for less than this many
+    /// milliseconds on average. 0 turns it off.
+    #[serde(default = "default_pipeline_short_ms")]
+    pub pipeline_short_ms: u64,
 }
 
 impl Default for PoolSettings {
@@ -427,6 +433,9 @@ fn default_health_interval() -> u64 {
 }
 fn default_max_prepared() -> usize {
     1000
+}
+fn default_pipeline_short_ms() -> u64 {
+    5
 }
 
 impl Config {
@@ -701,6 +710,12 @@ impl Config {
             if pool.max_prepared_statements == 0 {
                 return Err(err(format!(
                     "{at}.pool.max_prepared_statements: must be at least 1"
+                )));
+            }
+            if pool.pipeline_short_ms > 60_000 {
+                return Err(err(format!(
+                    "{at}.pool.pipeline_short_ms: {} is more than 60000 (one minute)",
+                    pool.pipeline_short_ms
                 )));
             }
             if pool.size == 0 {

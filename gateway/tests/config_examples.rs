@@ -321,6 +321,11 @@ fn invalid_documents_fail_both() {
             "spin_us: 100001 is too large",
         ),
         (
+            "pipelining threshold too long",
+            format!("[[database]]\nname = \"d\"\npool = {{ pipeline_short_ms = 60001 }}\n{pg}"),
+            "pool.pipeline_short_ms: 60001 is more than 60000",
+        ),
+        (
             "client TLS without a key",
             "[server.tls]\ncert = \"c.pem\"\n".into(),
             "missing field `key`",
@@ -452,6 +457,14 @@ fn schema_defaults_are_the_parsers() {
     assert_eq!(
         default("pool", "health_check_secs"),
         json!(pool.health_check_secs)
+    );
+    assert_eq!(
+        default("pool", "max_prepared_statements"),
+        json!(pool.max_prepared_statements)
+    );
+    assert_eq!(
+        default("pool", "pipeline_short_ms"),
+        json!(pool.pipeline_short_ms)
     );
 
     let c = Config::parse(

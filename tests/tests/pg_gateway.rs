@@ -138,6 +138,28 @@ fn code(e: &tokio_postgres::Error) -> Option<&SqlState> {
     e.code()
 }
 
+/// `GET path` from the gateway's admin listener: the whole HTTP response.
+async fn admin_get(gw: &Gateway, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut t = tokio::net::TcpStream::connect(gw.admin_addr().unwrap())
+        .await
+        .unwrap();
+    t.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut s = String::new();
+    t.read_to_string(&mut s).await.unwrap();
+    s
+}
+
+/// The value of a metric line starting with `series` (name and labels), 0 when absent.
+async fn metric(gw: &Gateway, series: &str) -> f64 {
+    let text = admin_get(gw, "/metrics").await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn queries_pass_and_injection_is_refused_with_42501() {
     let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
@@ -524,19 +546,7 @@ async fn admin_endpoints_report_health_and_metrics() {
     let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
     let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
     c.simple_query("SELECT 1").await.unwrap();
-    let admin = s.gw.admin_addr().unwrap();
-    let get = |path: &'static str| async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut t = tokio::net::TcpStream::connect(admin).await.unwrap();
-        t.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .unwrap();
-        let mut s = String::new();
-        t.read_to_string(&mut s).await.unwrap();
-        s
-    };
+    let get = |path: &'static str| admin_get(&s.gw, path);
     let h = get("/healthz").await;
     assert!(h.starts_with("HTTP/1.1 200"), "{h}");
     assert!(h.contains("\"up\":true"), "{h}");
@@ -586,4 +596,122 @@ async fn server_side_prepared_statements_stay_bounded() {
         (1..=5).contains(&n),
         "{n} statements prepared on the server connection"
     );
+}
+
+/// Transaction pooling with every server connection busy: clients' requests queue behind
+/// other clients' reads on the same connection (pipelining across clients). Each client must
+/// still get exactly its own answers, errors and transactions, in every protocol.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_queued_behind_other_clients_reads_get_their_own_answers() {
+    let s = setup("{ mode = \"transaction\", size = 2 }", "").await;
+    let mut tasks = Vec::new();
+    for id in 0..12i32 {
+        let c = connect(&s.gw, APP_PASSWORD).await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let by_id = c
+                .prepare("SELECT id, name FROM items WHERE id = $1")
+                .await
+                .unwrap();
+            for i in 0..150i32 {
+                let k = 1 + (id * 7 + i) % 100;
+                match i % 5 {
+                    0 | 1 => {
+                        let rows = c
+                            .simple_query(&format!("SELECT name FROM items WHERE id = {k}"))
+                            .await
+                            .unwrap();
+                        assert_eq!(first_value(&rows), format!("item {k}"), "client {id}");
+                    }
+                    2 => {
+                        let row = c.query_one(&by_id, &[&k]).await.unwrap();
+                        assert_eq!(row.get::<_, i32>(0), k, "client {id}");
+                        assert_eq!(row.get::<_, String>(1), format!("item {k}"));
+                    }
+                    3 if id % 3 == 0 => {
+                        // A transaction of its own: writes nothing others could see.
+                        c.batch_execute("BEGIN").await.unwrap();
+                        c.execute("UPDATE items SET price = price WHERE id = $1", &[&k])
+                            .await
+                            .unwrap();
+                        let n: i64 = c
+                            .query_one("SELECT count(*) FROM items WHERE id <= $1", &[&k])
+                            .await
+                            .unwrap()
+                            .get(0);
+                        assert_eq!(n, i64::from(k));
+                        c.batch_execute("COMMIT").await.unwrap();
+                    }
+                    3 => {
+                        // An error is this client's alone, and the next request works.
+                        let e = c
+                            .query_one("SELECT id / 0 FROM items WHERE id = $1", &[&k])
+                            .await
+                            .unwrap_err();
+                        assert_eq!(code(&e), Some(&SqlState::DIVISION_BY_ZERO), "{e:?}");
+                    }
+                    _ => {
+                        // An unnamed statement (parse, bind, execute in one exchange).
+                        let v: i32 = c
+                            .query_one("SELECT $1::int + id FROM items WHERE id = 1", &[&id])
+                            .await
+                            .unwrap()
+                            .get(0);
+                        assert_eq!(v, id + 1);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let queued = metric(&s.gw, "articdbm_pool_pipelined_total{database=\"shop\"}").await;
+    assert!(
+        queued > 0.0,
+        "no request was queued behind another client's"
+    );
+}
+
+/// A client whose request is queued behind another's read gets its answer even when the
+/// other client goes away before its own answer arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_queued_request_survives_the_client_ahead_leaving() {
+    let s = setup("{ mode = \"transaction\", size = 1 }", "").await;
+    let a = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    let b = connect(&s.gw, APP_PASSWORD).await.unwrap();
+    // Short transactions first: relays are offered only on backends whose leases are short.
+    for _ in 0..5 {
+        a.simple_query("SELECT 1").await.unwrap();
+    }
+    let slow = "SELECT count(*) FROM generate_series(1, 30000000)";
+    let running = tokio::spawn(async move { a.simple_query(slow).await.map(|_| ()) });
+    wait_until_running(&s.pg, slow).await;
+    let queued = tokio::spawn(async move {
+        let rows = b.simple_query("SELECT name FROM items WHERE id = 7").await;
+        (b, rows)
+    });
+    let series = "articdbm_pool_pipelined_total{database=\"shop\"}";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(&s.gw, series).await < 1.0 {
+        assert!(Instant::now() < deadline, "b never queued behind a");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // `a` goes away mid-query (its task and connection dropped).
+    running.abort();
+    let (b, rows) = queued.await.unwrap();
+    assert_eq!(first_value(&rows.unwrap()), "item 7");
+    // The connection stays sound for the next request.
+    let rows = b.simple_query("SELECT count(*) FROM items").await.unwrap();
+    assert_eq!(first_value(&rows), "100");
+}
+
+/// The first column of the first row of a simple query's answer.
+fn first_value(messages: &[tokio_postgres::SimpleQueryMessage]) -> String {
+    messages
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no row in {messages:?}"))
 }

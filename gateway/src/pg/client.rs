@@ -91,6 +91,8 @@ enum Event {
     ClientWrote(std::io::Result<usize>),
     ServerRead(std::io::Result<usize>),
     ServerWrote(std::io::Result<usize>),
+    /// The connection this client queued on is its own now (`None`: it was lost first).
+    Lease(Option<Lease>),
 }
 
 /// Why a session ended.
@@ -498,6 +500,8 @@ async fn startup(
         cancel_pid: pid,
         cancel_slot: slot,
         pending_error: None,
+        following: None,
+        idle_after: false,
     }))
 }
 
@@ -528,6 +532,12 @@ struct Session {
     /// The server connection was lost while nothing was in flight (idle in a transaction):
     /// the client's next request gets this error.
     pending_error: Option<Bytes>,
+    /// Transaction pooling, every connection busy: this client's requests are queued behind
+    /// another client's read on a connection it gets once that read is answered.
+    following: Option<super::pool::Following>,
+    /// Everything sent since a server connection was attached leaves the server idle and
+    /// outside a transaction (plain reads only): another client may queue behind it.
+    idle_after: bool,
 }
 
 impl Session {
@@ -549,6 +559,21 @@ impl Session {
                 Event::ServerWrote(Ok(n)) => {
                     self.sout.advance(n);
                     self.maybe_release();
+                }
+                Event::Lease(Some(l)) => {
+                    self.following = None;
+                    self.cancel_slot.lock().clone_from(&l.conn.cancel);
+                    self.lease = Some(l);
+                    // Answers to this client's requests may already be in the buffer.
+                    self.process_server();
+                    if self.maybe_release() {
+                        yield_once().await;
+                    }
+                }
+                Event::Lease(None) => {
+                    if let Some(end) = self.server_lost("the server connection was lost") {
+                        return end;
+                    }
                 }
                 Event::ServerRead(Ok(n)) if n > 0 => {
                     self.process_server();
@@ -583,7 +608,18 @@ impl Session {
         {
             return Poll::Ready(Event::ClientWrote(r));
         }
+        if let Some(f) = &mut self.following {
+            if !self.sout.is_empty() {
+                f.relay.queue(&mut self.sout);
+            }
+            if let Poll::Ready(r) = Pin::new(&mut f.rx).poll(cx) {
+                return Poll::Ready(Event::Lease(r.ok()));
+            }
+        }
         if let Some(l) = &mut self.lease {
+            if let Some(r) = l.relay() {
+                r.take_bytes(&mut self.sout);
+            }
             let conn = &mut l.conn;
             if !self.sout.is_empty()
                 && let Poll::Ready(r) = Pin::new(&mut conn.io).poll_write(cx, &self.sout)
@@ -597,7 +633,12 @@ impl Session {
                 }
             }
         }
-        if self.sout.len() < HIGH_WATER && self.cout.len() < HIGH_WATER {
+        // A whole message already waiting (one the session is not ready to handle) is
+        // enough: reading on would buffer without bound.
+        if self.sout.len() < HIGH_WATER
+            && self.cout.len() < HIGH_WATER
+            && (self.cbuf.len() < HIGH_WATER || !complete_message(&self.cbuf))
+        {
             reserve(&mut self.cbuf);
             if let Poll::Ready(r) = poll_read_buf(Pin::new(&mut self.client), cx, &mut self.cbuf) {
                 return Poll::Ready(Event::ClientRead(r));
@@ -609,7 +650,21 @@ impl Session {
     /// The client is gone: give the server connection back in a known state.
     async fn finish(&mut self) {
         let _ = self.client.write_all(&self.cout).await;
+        // Queued behind another client: the connection is closed when it would have come
+        // here (its state is unknown once part of this client's request ran).
+        self.following = None;
         self.shared.unregister_cancel(self.cancel_pid);
+        if self.lease.as_mut().is_some_and(|l| !l.withdraw_relay()) {
+            // Another client's request is queued behind this one's on the connection: see
+            // this client's answers through (they go nowhere), then hand the connection on.
+            let timeout = self.db.settings.queue_timeout();
+            if tokio::time::timeout(timeout, self.hand_over_on_exit())
+                .await
+                .is_err()
+            {
+                self.server_lost("timed out waiting for the server after the client left");
+            }
+        }
         if let Some(mut l) = self.lease.take() {
             let db = Arc::clone(l.db());
             let clean = self.expect.is_empty() && self.sout.is_empty() && self.tx == b'I';
@@ -621,21 +676,62 @@ impl Session {
                         .is_ok_and(|r| r.is_ok())
             };
             if reusable && !db.settings.reset_query.is_empty() {
-                l.conn.prepared.clear();
-                l.conn.prepared_order.clear();
+                let mut p = l.conn.prepared.lock();
+                p.set.clear();
+                p.order.clear();
             }
             db.release(l, reusable);
         }
         let _ = self.client.shutdown().await;
     }
 
+    /// The client left while a follower's request was queued on its server connection:
+    /// reads the answers still owed to it and hands the connection over.
+    async fn hand_over_on_exit(&mut self) {
+        loop {
+            self.cout.clear();
+            self.process_server();
+            if self.maybe_release() {
+                return;
+            }
+            let Some(l) = self.lease.as_mut() else { return };
+            if let Some(r) = l.relay() {
+                r.take_bytes(&mut self.sout);
+            }
+            if !self.sout.is_empty() {
+                if let Err(e) = l.conn.io.write_all(&self.sout).await {
+                    self.server_lost(&e.to_string());
+                    return;
+                }
+                self.sout.clear();
+                continue;
+            }
+            match l.conn.io.read_buf(&mut l.conn.rbuf).await {
+                Ok(0) => {
+                    self.server_lost("server closed the connection");
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.server_lost(&e.to_string());
+                    return;
+                }
+            }
+        }
+    }
+
     /// The server connection failed under this client.
     fn server_lost(&mut self, why: &str) -> Option<End> {
-        let l = self.lease.take()?;
-        tracing::warn!(user = %self.conn.user, database = %self.db_name, backend = %l.pool.label(),
-            error = why, "server connection lost");
-        let db = Arc::clone(l.db());
-        db.release(l, false);
+        if let Some(l) = self.lease.take() {
+            tracing::warn!(user = %self.conn.user, database = %self.db_name, backend = %l.pool.label(),
+                error = why, "server connection lost");
+            let db = Arc::clone(l.db());
+            db.release(l, false);
+        } else {
+            self.following.take()?;
+            tracing::warn!(user = %self.conn.user, database = %self.db_name, error = why,
+                "server connection lost before this client's queued request could run");
+        }
         *self.cancel_slot.lock() = None;
         self.sout.clear();
         if self.mode == PoolMode::Session {
@@ -683,11 +779,55 @@ impl Session {
             && self.tx == b'I'
             && let Some(l) = self.lease.take()
         {
-            *self.cancel_slot.lock() = None;
-            let db = Arc::clone(l.db());
-            return db.release(l, true);
+            let relayed = l.relay().is_some();
+            if !relayed {
+                *self.cancel_slot.lock() = None;
+                let db = Arc::clone(l.db());
+                return db.release(l, true);
+            }
+            let mut l = l;
+            if l.withdraw_relay() {
+                *self.cancel_slot.lock() = None;
+                let db = Arc::clone(l.db());
+                return db.release(l, true);
+            }
+            // A follower's request is queued on the connection: it goes there, once every
+            // byte of that request was written.
+            return match l.hand_over(&mut self.sout) {
+                Ok(handed) => {
+                    *self.cancel_slot.lock() = None;
+                    handed
+                }
+                Err(l) => {
+                    self.lease = Some(l);
+                    false
+                }
+            };
         }
         false
+    }
+
+    /// Whether requests have a server to go to (a lease, or a place in a relay).
+    fn has_server(&self) -> bool {
+        self.lease.is_some() || self.following.is_some()
+    }
+
+    /// Transaction pooling: offers the leased connection to carry one more client's request
+    /// when everything in flight is a read that leaves the server idle.
+    async fn offer_relay(&mut self) {
+        let Some(l) = &self.lease else { return };
+        if !self.idle_after
+            || self.mode != PoolMode::Transaction
+            || self.sync_pending
+            || self.expect.is_empty()
+            || l.relay().is_some()
+        {
+            return;
+        }
+        let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        if let Some(l) = &mut self.lease {
+            l.offer_relay(&waker);
+        }
     }
 
     fn push(&mut self, e: Expect) {
@@ -728,6 +868,14 @@ impl Session {
             }
             let frame = rbuf.split_to(len + 1);
             self.on_server_message(tag, frame);
+            if self.expect.is_empty()
+                && let Some(l) = &self.lease
+                && l.relay().is_some()
+            {
+                // What follows answers the client queued behind this one (or nobody):
+                // the connection goes on to it with the rest of the buffer.
+                return;
+            }
         }
     }
 
@@ -796,7 +944,7 @@ impl Session {
                     pass = false;
                 }
                 if let (Some(h), Some(l)) = (forget, self.lease.as_mut()) {
-                    l.conn.prepared.remove(&h);
+                    l.conn.prepared.lock().set.remove(&h);
                 }
                 if skip {
                     self.skip_to_sync();
@@ -842,10 +990,23 @@ impl Session {
 
     /// Handles every complete client message in the buffer. `Some`: the session ends.
     async fn process_client(&mut self) -> Option<End> {
+        if let Some(l) = &mut self.lease
+            && l.relay().is_some()
+        {
+            // Nothing of this client's may follow another client's request on the
+            // connection: with a complete message waiting, withdraw the offer, or wait for
+            // the hand-over when a follower took it.
+            if !complete_message(&self.cbuf) || !l.withdraw_relay() {
+                return None;
+            }
+        }
         while self.sout.len() < HIGH_WATER {
             let msg = match self.decoder.decode(&mut self.cbuf) {
                 Ok(Some(m)) => m,
-                Ok(None) => return None,
+                Ok(None) => {
+                    self.offer_relay().await;
+                    return None;
+                }
                 Err(e) => {
                     self.shared
                         .metrics
@@ -899,7 +1060,7 @@ impl Session {
                 FrontendMessage::Sync(s) => {
                     self.skip_until_sync = false;
                     self.sync_pending = false;
-                    if self.lease.is_some() {
+                    if self.has_server() {
                         self.sout.extend_from_slice(s.frame());
                         self.push(Expect::Sync);
                     } else {
@@ -910,7 +1071,7 @@ impl Session {
                     Ok(())
                 }
                 FrontendMessage::Flush(f) => {
-                    if self.lease.is_some() {
+                    if self.has_server() {
                         self.sout.extend_from_slice(f.frame());
                     }
                     Ok(())
@@ -918,12 +1079,14 @@ impl Session {
                 FrontendMessage::CopyData(_)
                 | FrontendMessage::CopyDone(_)
                 | FrontendMessage::CopyFail(_) => {
-                    if self.lease.is_some() {
+                    self.idle_after = false;
+                    if self.has_server() {
                         self.sout.extend_from_slice(msg.frame());
                     }
                     Ok(())
                 }
                 FrontendMessage::FunctionCall(f) => {
+                    self.idle_after = false;
                     if self.ensure_server(Route::Primary).await {
                         self.sout.extend_from_slice(f.frame());
                         self.push(Expect::Query { deny: None });
@@ -957,7 +1120,20 @@ impl Session {
     /// Leases a server connection when none is held. `false`: an error was queued for the
     /// client instead.
     async fn ensure_server(&mut self, route: Route) -> bool {
-        if self.lease.is_some() {
+        if self.has_server() {
+            return true;
+        }
+        let route = if self.tx == b'I' {
+            route
+        } else {
+            Route::Primary
+        };
+        if self.mode == PoolMode::Transaction
+            && !self.db.is_closed()
+            && let Some(f) = self.db.follow(route)
+        {
+            self.following = Some(f);
+            self.idle_after = true;
             return true;
         }
         // Whatever is owed to the client goes out before waiting in the queue.
@@ -968,11 +1144,6 @@ impl Session {
             }
             self.cout.clear();
         }
-        let route = if self.tx == b'I' {
-            route
-        } else {
-            Route::Primary
-        };
         // The database's pool, looked up again only when a reload replaced it.
         if self.db.is_closed() {
             match self.shared.database(&self.db_name) {
@@ -993,6 +1164,7 @@ impl Session {
             Ok(l) => {
                 self.cancel_slot.lock().clone_from(&l.conn.cancel);
                 self.lease = Some(l);
+                self.idle_after = self.tx == b'I';
                 true
             }
             Err(e) => {
@@ -1130,6 +1302,9 @@ impl Session {
                     self.push_ready();
                     return Ok(());
                 }
+                if route != Route::Read {
+                    self.idle_after = false;
+                }
                 self.sout.extend_from_slice(frame);
                 self.push(Expect::Query { deny: None });
             }
@@ -1146,6 +1321,7 @@ impl Session {
                     self.push_ready();
                     return Ok(());
                 }
+                self.idle_after = false;
                 let text = format!("{}SELECT {}()", &sql[..at], self.shared.deny_marker);
                 fe::query(&mut self.sout, &text)?;
                 self.push(Expect::Query { deny: Some(err) });
@@ -1168,6 +1344,7 @@ impl Session {
                 self.skip_until_sync = true;
                 return Ok(());
             }
+            self.idle_after = false;
             fe::parse(
                 &mut self.sout,
                 "",
@@ -1185,6 +1362,9 @@ impl Session {
             if !self.ensure_server(route).await {
                 self.skip_until_sync = true;
                 return Ok(());
+            }
+            if route != Route::Read {
+                self.idle_after = false;
             }
             self.sout.extend_from_slice(p.frame());
             self.push(Expect::Parse {
@@ -1223,7 +1403,7 @@ impl Session {
             server_name,
             route,
         };
-        if self.lease.is_none() && self.mode == PoolMode::Transaction {
+        if !self.has_server() && self.mode == PoolMode::Transaction {
             // No server needed yet: the statement is prepared on whichever server connection
             // first runs it (a Bind or Describe injects the Parse). A client preparing
             // synchronously then never waits in the pool queue behind clients of its own
@@ -1238,6 +1418,9 @@ impl Session {
             self.skip_until_sync = true;
             return Ok(());
         }
+        if route != Route::Read {
+            self.idle_after = false;
+        }
         self.prepare_on_server(&prepared, false);
         self.stmts.insert(name.to_string(), Arc::new(prepared));
         Ok(())
@@ -1246,8 +1429,14 @@ impl Session {
     /// Makes sure the leased server connection has `p`; `inject`: the client did not ask
     /// for this Parse, swallow its answer.
     fn prepare_on_server(&mut self, p: &Prepared, inject: bool) {
-        let Some(l) = self.lease.as_mut() else { return };
-        if l.conn.prepared.contains(&p.hash) {
+        let (prepared, cap) = match (&self.lease, &self.following) {
+            (Some(l), _) => (&l.conn.prepared, l.db().settings.max_prepared_statements),
+            (None, Some(f)) => (&f.relay.prepared, self.db.settings.max_prepared_statements),
+            (None, None) => return,
+        };
+        let mut set = prepared.lock();
+        if set.set.contains(&p.hash) {
+            drop(set);
             if !inject {
                 let mut b = BytesMut::new();
                 be::parse_complete(&mut b);
@@ -1255,23 +1444,23 @@ impl Session {
             }
             return;
         }
-        let cap = l.db().settings.max_prepared_statements;
         let mut evict = Vec::new();
-        while l.conn.prepared.len() >= cap {
-            let Some(old) = l.conn.prepared_order.pop_front() else {
+        while set.set.len() >= cap {
+            let Some(old) = set.order.pop_front() else {
                 break;
             };
-            if l.conn.prepared.remove(&old) {
+            if set.set.remove(&old) {
                 evict.push(old);
             }
         }
-        l.conn.prepared.insert(p.hash);
-        l.conn.prepared_order.push_back(p.hash);
-        if l.conn.prepared_order.len() > 2 * cap {
+        set.set.insert(p.hash);
+        set.order.push_back(p.hash);
+        if set.order.len() > 2 * cap {
             // Entries of statements that failed to prepare: drop them.
-            let set = &l.conn.prepared;
-            l.conn.prepared_order.retain(|h| set.contains(h));
+            let super::server::PreparedSet { set, order } = &mut *set;
+            order.retain(|h| set.contains(h));
         }
+        drop(set);
         for old in evict {
             // In stream order: a later Bind of the evicted statement re-prepares it.
             let _ = fe::close(
@@ -1297,11 +1486,17 @@ impl Session {
         let stmt = b.statement()?;
         self.sync_pending = true;
         let Some(p) = self.stmts.get(stmt).cloned() else {
+            if !stmt.is_empty() {
+                self.idle_after = false;
+            }
             return self
                 .forward_extended(b.frame(), Expect::Bind, Route::Primary)
                 .await;
         };
         let ok = self.ensure_server(p.route).await;
+        if p.route != Route::Read {
+            self.idle_after = false;
+        }
         if ok {
             self.prepare_on_server(&p, true);
             let rest = &b.body()[portal.len() + 1 + stmt.len() + 1..];
@@ -1352,7 +1547,7 @@ impl Session {
         let (target, name) = c.target()?;
         self.sync_pending = true;
         let named_statement = target == Target::Statement && !name.is_empty();
-        if named_statement || self.lease.is_none() {
+        if named_statement || !self.has_server() {
             // Server-side statements are shared and stay; portals do not outlive the
             // transaction that held the server connection.
             self.stmts.remove(name);
@@ -1398,6 +1593,14 @@ async fn yield_once() {
         }
     })
     .await
+}
+
+/// Whether `buf` holds a whole frontend message.
+fn complete_message(buf: &[u8]) -> bool {
+    buf.len() >= 5 && {
+        let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+        buf.len() > len
+    }
 }
 
 /// Room for a read of at least 4 KiB.

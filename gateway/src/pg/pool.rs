@@ -13,13 +13,15 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use super::server::{Endpoint, Identity, ServerConn, ServerError};
+use super::server::{Endpoint, Identity, PreparedSet, ServerConn, ServerError};
 use crate::config::{BackendRole, PoolMode, PoolSettings};
 use crate::metrics::Metrics;
 
@@ -40,6 +42,10 @@ pub struct BackendPool {
     pub server_params: Mutex<Vec<(String, String)>>,
     idle_gauge: prometheus::IntGauge,
     active_gauge: prometheus::IntGauge,
+    /// How long leases of this backend were held lately (exponential moving average, ns):
+    /// relays open only while that is short (`PoolSettings::pipeline_short_ms`).
+    hold_ns: AtomicU64,
+    pipeline_below_ns: u64,
 }
 
 /// The pools of one database.
@@ -55,6 +61,7 @@ pub struct DbPool {
     waiting: prometheus::IntGauge,
     wait_time: prometheus::Histogram,
     timeouts: prometheus::IntCounter,
+    pipelined: prometheus::IntCounter,
 }
 
 /// Which server a statement needs.
@@ -87,6 +94,8 @@ struct Slots {
     /// Clients waiting for a slot, longest-waiting first. A sender whose receiver is gone
     /// (the client gave up) is skipped.
     waiters: VecDeque<oneshot::Sender<Grant>>,
+    /// Leased connections offering to carry one more request (oldest first).
+    relays: VecDeque<Arc<Relay>>,
     closed: bool,
 }
 
@@ -126,11 +135,173 @@ pub struct Lease {
     pub pool: Arc<BackendPool>,
     slot: SlotGuard,
     db: Arc<DbPool>,
+    since: Instant,
+    relay: RelayGuard,
 }
 
 impl Lease {
     pub fn db(&self) -> &Arc<DbPool> {
         &self.db
+    }
+
+    /// The relay this lease offers, if any.
+    pub fn relay(&self) -> Option<&Arc<Relay>> {
+        self.relay.0.as_ref().map(|(r, _)| r)
+    }
+
+    /// Offers to carry one more client's request behind the requests in flight, which must
+    /// all leave the server idle outside a transaction. `holder` is woken when the follower's
+    /// bytes are ready to write. Nothing happens when the backend has a free or idle
+    /// connection (a client would take that instead), or its leases were not short lately.
+    pub fn offer_relay(&mut self, holder: &Waker) {
+        if self.relay.0.is_some()
+            || self.pool.pipeline_below_ns == 0
+            || self.pool.hold_ns.load(Ordering::Relaxed) >= self.pool.pipeline_below_ns
+        {
+            return;
+        }
+        let mut s = self.pool.slots.lock();
+        if s.closed || !s.idle.is_empty() || s.taken < self.pool.size {
+            return;
+        }
+        let relay = Arc::new(Relay {
+            state: Mutex::new(RelayState {
+                holder: Some(holder.clone()),
+                ..RelayState::default()
+            }),
+            prepared: Arc::clone(&self.conn.prepared),
+        });
+        s.relays.push_back(Arc::clone(&relay));
+        drop(s);
+        self.relay.0 = Some((relay, Arc::clone(&self.pool)));
+    }
+
+    /// Withdraws the offer. `true`: no follower had taken it (or there was none); `false`: a
+    /// follower's request is queued on this connection, which must now go to it
+    /// ([`Lease::hand_over`]) once the holder's own requests are answered.
+    pub fn withdraw_relay(&mut self) -> bool {
+        let Some((relay, pool)) = &self.relay.0 else {
+            return true;
+        };
+        if !pool.remove_relay(relay) {
+            return false;
+        }
+        self.relay.0 = None;
+        true
+    }
+
+    /// The holder's requests are answered: the connection goes to the follower (`Ok(true)`;
+    /// `Ok(false)`: the follower was gone and the connection is closed). Bytes the follower
+    /// queued that the holder has not written yet are appended to `out` instead, and the
+    /// lease comes back (`Err`): write them and try again.
+    pub fn hand_over(mut self, out: &mut BytesMut) -> Result<bool, Lease> {
+        let Some((relay, pool)) = self.relay.0.take() else {
+            let db = Arc::clone(&self.db);
+            return Ok(db.release(self, true));
+        };
+        let mut st = relay.state.lock();
+        if !st.bytes.is_empty() {
+            out.extend_from_slice(&st.bytes);
+            st.bytes.clear();
+            drop(st);
+            self.relay.0 = Some((relay, pool));
+            return Err(self);
+        }
+        st.handed = true;
+        st.holder = None;
+        let to = st.to.take();
+        drop(st);
+        self.pool.record_hold(self.since);
+        self.since = Instant::now();
+        match to.map(|to| to.send(self)) {
+            Some(Ok(())) => Ok(true),
+            // The follower is gone, its request perhaps already sent: the connection's
+            // state is unknown.
+            Some(Err(lease)) => {
+                let db = Arc::clone(&lease.db);
+                db.release(lease, false);
+                Ok(false)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// A leased connection's offer to carry one more client's request right behind the
+/// requests in flight on it (pipelining across clients). The follower's request then reaches
+/// the server without waiting for the holder's answer to cross the gateway, and the server
+/// goes on to it without sleeping. Offered only behind plain reads outside a transaction, so
+/// the server is idle, outside any transaction, when the follower's request starts: exactly
+/// as if the follower had been given the connection next.
+pub struct Relay {
+    state: Mutex<RelayState>,
+    /// The statements prepared on the connection (the follower prepares its own on it).
+    pub prepared: Arc<Mutex<PreparedSet>>,
+}
+
+#[derive(Default)]
+struct RelayState {
+    /// Where the lease goes at hand-over; `Some` from when a follower takes the relay.
+    to: Option<oneshot::Sender<Lease>>,
+    /// The follower's bytes the holder has yet to write.
+    bytes: BytesMut,
+    /// The lease was sent to the follower (or the connection lost): it writes its own bytes.
+    handed: bool,
+    holder: Option<Waker>,
+}
+
+impl Relay {
+    /// Holder: moves the follower's bytes to `out`, to be written behind the holder's own.
+    pub fn take_bytes(&self, out: &mut BytesMut) {
+        let mut st = self.state.lock();
+        if !st.bytes.is_empty() {
+            out.extend_from_slice(&st.bytes);
+            st.bytes.clear();
+        }
+    }
+
+    /// Follower: queues `bytes` (emptied) for the holder to write. `false` when the lease is
+    /// already on its way to the follower, which then writes them itself.
+    pub fn queue(&self, bytes: &mut BytesMut) -> bool {
+        let mut st = self.state.lock();
+        if st.handed {
+            return false;
+        }
+        st.bytes.extend_from_slice(bytes);
+        bytes.clear();
+        if let Some(w) = &st.holder {
+            w.wake_by_ref();
+        }
+        true
+    }
+
+    fn abandon(&self) {
+        let mut st = self.state.lock();
+        st.handed = true;
+        st.to = None;
+        st.holder = None;
+    }
+}
+
+/// A client whose request rides behind another's: its bytes go through the relay until the
+/// lease arrives (an error from `rx`: the connection was lost before).
+pub struct Following {
+    pub relay: Arc<Relay>,
+    pub rx: oneshot::Receiver<Lease>,
+}
+
+/// The relay a lease offers, withdrawn when the lease goes away without a hand-over (a
+/// follower's request, if one was queued, then fails: the connection is closed under it).
+#[derive(Default)]
+struct RelayGuard(Option<(Arc<Relay>, Arc<BackendPool>)>);
+
+impl Drop for RelayGuard {
+    fn drop(&mut self) {
+        if let Some((relay, pool)) = self.0.take()
+            && !pool.remove_relay(&relay)
+        {
+            relay.abandon();
+        }
     }
 }
 
@@ -174,6 +345,8 @@ impl DbPool {
                         "active",
                     ]),
                     label,
+                    hold_ns: AtomicU64::new(u64::MAX),
+                    pipeline_below_ns: settings.pipeline_short_ms.saturating_mul(1_000_000),
                 })
             })
             .collect();
@@ -181,6 +354,7 @@ impl DbPool {
             waiting: metrics.pool_waiting.with_label_values(&[name.as_str()]),
             wait_time: metrics.pool_wait.with_label_values(&[name.as_str()]),
             timeouts: metrics.pool_timeouts.with_label_values(&[name.as_str()]),
+            pipelined: metrics.pool_pipelined.with_label_values(&[name.as_str()]),
             name,
             settings,
             ident,
@@ -276,6 +450,8 @@ impl DbPool {
                     pool: Arc::clone(backend),
                     slot,
                     db: Arc::clone(self),
+                    since: Instant::now(),
+                    relay: RelayGuard::default(),
                 });
             }
             // Closed by the server: replaced by a new one in the same slot.
@@ -291,10 +467,33 @@ impl DbPool {
             pool: Arc::clone(backend),
             slot,
             db: Arc::clone(self),
+            since: Instant::now(),
+            relay: RelayGuard::default(),
         })
     }
 
     /// Queues for a slot of `backend`, up to the queue timeout.
+    /// Queues behind a busy connection's plain read (see [`Relay`]) when the route's backend
+    /// has no idle connection, no free slot and no client already waiting.
+    pub fn follow(&self, route: Route) -> Option<Following> {
+        if self.closed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let backend = self.choose(route);
+        let mut s = backend.slots.lock();
+        if !s.idle.is_empty() || s.taken < backend.size || !s.waiters.is_empty() {
+            return None;
+        }
+        let relay = s.relays.pop_front()?;
+        let (tx, rx) = oneshot::channel();
+        // Under the slots lock: a holder withdrawing its relay either still finds it listed
+        // (nobody took it) or finds the follower in place.
+        relay.state.lock().to = Some(tx);
+        drop(s);
+        self.pipelined.inc();
+        Some(Following { relay, rx })
+    }
+
     async fn wait(&self, backend: &Arc<BackendPool>) -> Result<Grant, AcquireError> {
         let (tx, mut rx) = oneshot::channel();
         {
@@ -387,8 +586,13 @@ impl DbPool {
             mut conn,
             pool: backend,
             slot,
+            since,
+            relay,
             ..
         } = lease;
+        // A relay still offered is withdrawn; a follower queued on it loses the connection.
+        drop(relay);
+        backend.record_hold(since);
         backend.active_gauge.dec();
         let now = Instant::now();
         if !reusable
@@ -511,6 +715,7 @@ impl DbPool {
             let (idle, waiters) = {
                 let mut s = b.slots.lock();
                 s.closed = true;
+                s.relays.clear();
                 (
                     s.idle.drain(..).collect::<Vec<_>>(),
                     std::mem::take(&mut s.waiters),
@@ -547,6 +752,29 @@ impl DbPool {
 }
 
 impl BackendPool {
+    /// Takes `relay` off the list of offers. `false`: a follower had already taken it.
+    fn remove_relay(&self, relay: &Arc<Relay>) -> bool {
+        let mut s = self.slots.lock();
+        match s.relays.iter().position(|r| Arc::ptr_eq(r, relay)) {
+            Some(i) => {
+                s.relays.remove(i);
+                true
+            }
+            None => relay.state.lock().to.is_none(),
+        }
+    }
+
+    fn record_hold(&self, since: Instant) {
+        let ns = since.elapsed().as_nanos().min(u128::from(u64::MAX / 2)) as u64;
+        let old = self.hold_ns.load(Ordering::Relaxed);
+        let new = if old == u64::MAX {
+            ns
+        } else {
+            old - old / 8 + ns / 8
+        };
+        self.hold_ns.store(new, Ordering::Relaxed);
+    }
+
     /// Puts a connection that holds a slot back: to the longest-waiting client, else idle.
     /// Whether a waiting client took it.
     fn give_back(&self, mut conn: Box<ServerConn>) -> bool {

@@ -83,6 +83,14 @@ pub enum ServerError {
 }
 
 /// An open, authenticated server connection, idle between transactions.
+/// Server-side names (hashes) of the statements prepared on a connection, and the order they
+/// were prepared in (oldest first) for eviction.
+#[derive(Default)]
+pub struct PreparedSet {
+    pub set: HashSet<u64, foldhash::fast::RandomState>,
+    pub order: std::collections::VecDeque<u64>,
+}
+
 pub struct ServerConn {
     pub io: PgStream,
     /// Bytes read from the server and not yet consumed.
@@ -95,10 +103,10 @@ pub struct ServerConn {
     pub cancel: Option<Arc<CancelTarget>>,
     pub created: Instant,
     pub idle_since: Instant,
-    /// Server-side names of the statements prepared on this connection, and the order they
-    /// were prepared in (oldest first) for eviction.
-    pub prepared: HashSet<u64, foldhash::fast::RandomState>,
-    pub prepared_order: std::collections::VecDeque<u64>,
+    /// The statements prepared on this connection. Shared (not only owned) because a client
+    /// queued behind the holder's read (`pool::Relay`) prepares its statements on the
+    /// connection before it holds it.
+    pub prepared: Arc<parking_lot::Mutex<PreparedSet>>,
     /// Index of the backend within its database.
     pub backend: usize,
     pub endpoint: Endpoint,
@@ -208,8 +216,7 @@ impl ServerConn {
             cancel: None,
             created: now,
             idle_since: now,
-            prepared: HashSet::default(),
-            prepared_order: std::collections::VecDeque::new(),
+            prepared: Arc::default(),
             backend,
             endpoint: endpoint.clone(),
             broken: false,
