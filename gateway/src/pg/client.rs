@@ -874,6 +874,16 @@ impl Session {
             {
                 // What follows answers the client queued behind this one (or nobody):
                 // the connection goes on to it with the rest of the buffer.
+                if self.tx != b'I'
+                    && let Some(l) = self.lease.as_mut()
+                    && !l.withdraw_relay()
+                {
+                    // Relays are offered only behind reads outside a transaction, so this
+                    // cannot happen; were it to, the queued request would run inside this
+                    // client's transaction. Close the connection under both instead.
+                    l.conn.broken = true;
+                    self.server_lost("a transaction was left open ahead of a queued request");
+                }
                 return;
             }
         }
@@ -1133,7 +1143,7 @@ impl Session {
             && let Some(f) = self.db.follow(route)
         {
             self.following = Some(f);
-            self.idle_after = true;
+            self.idle_after = self.tx == b'I';
             return true;
         }
         // Whatever is owed to the client goes out before waiting in the queue.
