@@ -582,7 +582,7 @@ impl Gateway {
                  server_password = {supw:?}\n\
                  server_database = \"{DB}\"\n\
                  tls = \"disable\"\n\
-                 pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool} }}\n\
+                 pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool}{pipeline} }}\n\
                  \n\
                  [[database.backend]]\n\
                  host = {host:?}\n\
@@ -598,6 +598,10 @@ impl Gateway {
                 },
                 spin = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_US") {
                     Ok(n) if !n.is_empty() => format!("spin_us = {n}"),
+                    _ => String::new(),
+                },
+                pipeline = match std::env::var("ARTICDBM_BENCH_GATEWAY_PIPELINE_MS") {
+                    Ok(n) if !n.is_empty() => format!(", pipeline_short_ms = {n}"),
                     _ => String::new(),
                 },
             ),

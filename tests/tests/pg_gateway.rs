@@ -715,3 +715,46 @@ fn first_value(messages: &[tokio_postgres::SimpleQueryMessage]) -> String {
         })
         .unwrap_or_else(|| panic!("no row in {messages:?}"))
 }
+
+/// A client already waiting in the pool queue is given the place behind a read as soon as one
+/// is offered, in queue order, and every client gets its own answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_waiting_client_is_given_a_place_behind_a_read() {
+    // A generous threshold: the slow reads below must not stop the offers.
+    let s = setup(
+        "{ mode = \"transaction\", size = 1, pipeline_short_ms = 60000 }",
+        "",
+    )
+    .await;
+    let series = "articdbm_pool_pipelined_total{database=\"shop\"}";
+    let (a, b, c) = (
+        connect(&s.gw, APP_PASSWORD).await.unwrap(),
+        connect(&s.gw, APP_PASSWORD).await.unwrap(),
+        connect(&s.gw, APP_PASSWORD).await.unwrap(),
+    );
+    a.simple_query("SELECT 1").await.unwrap();
+    let slow_a = "SELECT count(*) FROM generate_series(1, 20000000)";
+    let slow_b = "SELECT count(*) FROM generate_series(1, 20000001)";
+    let ta = tokio::spawn(async move { first_value(&a.simple_query(slow_a).await.unwrap()) });
+    wait_until_running(&s.pg, slow_a).await;
+    // b takes the place behind a's read…
+    let tb = tokio::spawn(async move { first_value(&b.simple_query(slow_b).await.unwrap()) });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(&s.gw, series).await < 1.0 {
+        assert!(Instant::now() < deadline, "b never queued behind a");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // …so c waits in the queue, and gets the place behind b's read once b holds the
+    // connection.
+    let tc = tokio::spawn(async move {
+        first_value(
+            &c.simple_query("SELECT name FROM items WHERE id = 9")
+                .await
+                .unwrap(),
+        )
+    });
+    assert_eq!(ta.await.unwrap(), "20000000");
+    assert_eq!(tb.await.unwrap(), "20000001");
+    assert_eq!(tc.await.unwrap(), "item 9");
+    assert_eq!(metric(&s.gw, series).await, 2.0);
+}

@@ -1170,10 +1170,16 @@ impl Session {
                 }
             }
         }
-        match self.db.acquire(route).await {
-            Ok(l) => {
+        let follow = self.mode == PoolMode::Transaction;
+        match self.db.seat(route, follow).await {
+            Ok(super::pool::Seat::Lease(l)) => {
                 self.cancel_slot.lock().clone_from(&l.conn.cancel);
                 self.lease = Some(l);
+                self.idle_after = self.tx == b'I';
+                true
+            }
+            Ok(super::pool::Seat::Follow(f)) => {
+                self.following = Some(f);
                 self.idle_after = self.tx == b'I';
                 true
             }

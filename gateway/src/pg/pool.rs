@@ -93,18 +93,26 @@ struct Slots {
     taken: usize,
     /// Clients waiting for a slot, longest-waiting first. A sender whose receiver is gone
     /// (the client gave up) is skipped.
-    waiters: VecDeque<oneshot::Sender<Grant>>,
+    waiters: VecDeque<Waiter>,
     /// Leased connections offering to carry one more request (oldest first).
     relays: VecDeque<Arc<Relay>>,
     closed: bool,
 }
 
 /// What a waiting client is given.
+struct Waiter {
+    tx: oneshot::Sender<Grant>,
+    /// It may be given a place behind another client's read instead of a connection.
+    follows: bool,
+}
+
 enum Grant {
     /// A connection given back by another client.
     Conn(Box<ServerConn>),
     /// A freed slot: open a connection in it.
     Open,
+    /// A place behind another client's read on a busy connection.
+    Follow(Following),
 }
 
 /// A taken slot. Dropped without [`SlotGuard::keep`] (a lease dropped on an error path, a
@@ -171,6 +179,30 @@ impl Lease {
             }),
             prepared: Arc::clone(&self.conn.prepared),
         });
+        // The longest-waiting client takes it at once, if it can follow.
+        while s.waiters.front().is_some_and(|w| w.follows) {
+            let Some(w) = s.waiters.pop_front() else {
+                break;
+            };
+            let (tx, rx) = oneshot::channel();
+            relay.state.lock().to = Some(tx);
+            let f = Following {
+                relay: Arc::clone(&relay),
+                rx,
+            };
+            if w.tx.send(Grant::Follow(f)).is_ok() {
+                drop(s);
+                self.db.pipelined.inc();
+                self.relay.0 = Some((relay, Arc::clone(&self.pool)));
+                return;
+            }
+            // That client gave up waiting.
+            relay.state.lock().to = None;
+        }
+        if !s.waiters.is_empty() {
+            // Its first waiter takes connections only: it gets this one next.
+            return;
+        }
         s.relays.push_back(Arc::clone(&relay));
         drop(s);
         self.relay.0 = Some((relay, Arc::clone(&self.pool)));
@@ -281,6 +313,12 @@ impl Relay {
         st.to = None;
         st.holder = None;
     }
+}
+
+/// What a client waiting for the pool gets.
+pub enum Seat {
+    Lease(Lease),
+    Follow(Following),
 }
 
 /// A client whose request rides behind another's: its bytes go through the relay until the
@@ -402,22 +440,32 @@ impl DbPool {
 
     /// Leases a server connection for `route`, waiting in the queue up to the queue timeout.
     pub async fn acquire(self: &Arc<Self>, route: Route) -> Result<Lease, AcquireError> {
+        match self.seat(route, false).await? {
+            Seat::Lease(l) => Ok(l),
+            Seat::Follow(_) => unreachable!("relays are offered only to waiters that follow"),
+        }
+    }
+
+    /// A server connection for `route`, or (`follow`, transaction pooling) a place behind
+    /// another client's read when a relay is offered to this client while it waits.
+    pub async fn seat(self: &Arc<Self>, route: Route, follow: bool) -> Result<Seat, AcquireError> {
         let backend = Arc::clone(self.choose(route));
-        match self.acquire_on(&backend).await {
+        match self.acquire_on(&backend, follow).await {
             Err(AcquireError::Connect(e)) if backend.role == BackendRole::Replica => {
                 tracing::warn!(database = %self.name, backend = %backend.label, error = %e,
                     "replica unavailable; reading from the primary");
                 let primary = Arc::clone(self.primary());
-                self.acquire_on(&primary).await
+                self.acquire_on(&primary, follow).await
             }
             r => r,
         }
     }
 
-    pub async fn acquire_on(
+    async fn acquire_on(
         self: &Arc<Self>,
         backend: &Arc<BackendPool>,
-    ) -> Result<Lease, AcquireError> {
+        follow: bool,
+    ) -> Result<Seat, AcquireError> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(AcquireError::Closed(self.name.clone()));
         }
@@ -436,8 +484,11 @@ impl DbPool {
         };
         let grant = match taken {
             Some(g) => g,
-            None => self.wait(backend).await?,
+            None => self.wait(backend, follow).await?,
         };
+        if let Grant::Follow(f) = grant {
+            return Ok(Seat::Follow(f));
+        }
         let slot = SlotGuard {
             pool: Some(Arc::clone(backend)),
         };
@@ -445,14 +496,14 @@ impl DbPool {
             // Lifetimes are enforced when connections are given back and by maintenance.
             if conn.is_alive() {
                 backend.active_gauge.inc();
-                return Ok(Lease {
+                return Ok(Seat::Lease(Lease {
                     conn,
                     pool: Arc::clone(backend),
                     slot,
                     db: Arc::clone(self),
                     since: Instant::now(),
                     relay: RelayGuard::default(),
-                });
+                }));
             }
             // Closed by the server: replaced by a new one in the same slot.
             backend.open.fetch_sub(1, Ordering::Relaxed);
@@ -462,14 +513,14 @@ impl DbPool {
         // rare and its future large, and every acquire would otherwise carry it.
         let conn = Box::pin(self.open(backend)).await?;
         backend.active_gauge.inc();
-        Ok(Lease {
+        Ok(Seat::Lease(Lease {
             conn,
             pool: Arc::clone(backend),
             slot,
             db: Arc::clone(self),
             since: Instant::now(),
             relay: RelayGuard::default(),
-        })
+        }))
     }
 
     /// Queues for a slot of `backend`, up to the queue timeout.
@@ -494,7 +545,7 @@ impl DbPool {
         Some(Following { relay, rx })
     }
 
-    async fn wait(&self, backend: &Arc<BackendPool>) -> Result<Grant, AcquireError> {
+    async fn wait(&self, backend: &Arc<BackendPool>, follows: bool) -> Result<Grant, AcquireError> {
         let (tx, mut rx) = oneshot::channel();
         {
             let mut s = backend.slots.lock();
@@ -511,7 +562,7 @@ impl DbPool {
             if s.closed {
                 return Err(AcquireError::Closed(self.name.clone()));
             }
-            s.waiters.push_back(tx);
+            s.waiters.push_back(Waiter { tx, follows });
         }
         self.waiting.inc();
         let start = Instant::now();
@@ -781,10 +832,10 @@ impl BackendPool {
         let mut s = self.slots.lock();
         if !s.closed {
             while let Some(w) = s.waiters.pop_front() {
-                match w.send(Grant::Conn(conn)) {
+                match w.tx.send(Grant::Conn(conn)) {
                     Ok(()) => return true,
                     Err(Grant::Conn(c)) => conn = c,
-                    Err(Grant::Open) => return false,
+                    Err(_) => unreachable!("the grant sent comes back"),
                 }
             }
         }
@@ -798,7 +849,7 @@ impl BackendPool {
     fn free_slot(&self) {
         let mut s = self.slots.lock();
         while let Some(w) = s.waiters.pop_front() {
-            if w.send(Grant::Open).is_ok() {
+            if w.tx.send(Grant::Open).is_ok() {
                 return;
             }
         }
