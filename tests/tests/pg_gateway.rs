@@ -716,10 +716,10 @@ fn first_value(messages: &[tokio_postgres::SimpleQueryMessage]) -> String {
         .unwrap_or_else(|| panic!("no row in {messages:?}"))
 }
 
-/// A client already waiting in the pool queue is given the place behind a read as soon as one
-/// is offered, in queue order, and every client gets its own answer.
+/// Requests queue in a chain: behind a read that is itself queued behind another, and each
+/// client gets its own answer once the ones ahead are answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_waiting_client_is_given_a_place_behind_a_read() {
+async fn requests_queue_in_a_chain_behind_reads() {
     // A generous threshold: the slow reads below must not stop the offers.
     let s = setup(
         "{ mode = \"transaction\", size = 1, pipeline_short_ms = 60000 }",
@@ -744,8 +744,7 @@ async fn a_waiting_client_is_given_a_place_behind_a_read() {
         assert!(Instant::now() < deadline, "b never queued behind a");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // …so c waits in the queue, and gets the place behind b's read once b holds the
-    // connection.
+    // …and c the place behind b's.
     let tc = tokio::spawn(async move {
         first_value(
             &c.simple_query("SELECT name FROM items WHERE id = 9")
@@ -757,4 +756,55 @@ async fn a_waiting_client_is_given_a_place_behind_a_read() {
     assert_eq!(tb.await.unwrap(), "20000001");
     assert_eq!(tc.await.unwrap(), "item 9");
     assert_eq!(metric(&s.gw, series).await, 2.0);
+}
+
+/// A client already waiting in the pool queue is given the place behind a read as soon as one
+/// is offered, before any later client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_waiting_client_is_given_the_place_behind_a_read() {
+    let s = setup(
+        "{ mode = \"transaction\", size = 1, pipeline_short_ms = 60000 }",
+        "",
+    )
+    .await;
+    let waiting = "articdbm_pool_waiting_clients{database=\"shop\"}";
+    let queued = "articdbm_pool_pipelined_total{database=\"shop\"}";
+    let until = |series: &'static str, n: f64| {
+        let gw = &s.gw;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while metric(gw, series).await != n {
+                assert!(Instant::now() < deadline, "{series} never reached {n}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    let (x, w, w2) = (
+        connect(&s.gw, APP_PASSWORD).await.unwrap(),
+        connect(&s.gw, APP_PASSWORD).await.unwrap(),
+        connect(&s.gw, APP_PASSWORD).await.unwrap(),
+    );
+    x.simple_query("SELECT 1").await.unwrap();
+    // Not a plain read: nobody may queue behind it, so the next two wait in the pool queue.
+    let sleep = "SELECT pg_sleep(0.5)";
+    let tx = tokio::spawn(async move { x.simple_query(sleep).await.unwrap() });
+    wait_until_running(&s.pg, sleep).await;
+    let read = "SELECT count(*) FROM generate_series(1, 3000000)";
+    let tw = tokio::spawn(async move { first_value(&w.simple_query(read).await.unwrap()) });
+    until(waiting, 1.0).await;
+    let tw2 = tokio::spawn(async move {
+        first_value(
+            &w2.simple_query("SELECT name FROM items WHERE id = 9")
+                .await
+                .unwrap(),
+        )
+    });
+    until(waiting, 2.0).await;
+    assert_eq!(metric(&s.gw, queued).await, 0.0);
+    // The connection goes to `w`, the first in the queue; its read offers the place behind
+    // it, which `w2`, still waiting, takes.
+    tx.await.unwrap();
+    assert_eq!(tw.await.unwrap(), "3000000");
+    assert_eq!(tw2.await.unwrap(), "item 9");
+    assert_eq!(metric(&s.gw, queued).await, 1.0);
 }

@@ -560,8 +560,11 @@ impl Session {
                     self.sout.advance(n);
                     self.maybe_release();
                 }
-                Event::Lease(Some(l)) => {
-                    self.following = None;
+                Event::Lease(Some(mut l)) => {
+                    if let Some(mut f) = self.following.take() {
+                        // A client queued behind this one's reads goes on behind them.
+                        l.adopt_offer(&mut f);
+                    }
                     self.cancel_slot.lock().clone_from(&l.conn.cancel);
                     self.lease = Some(l);
                     // Answers to this client's requests may already be in the buffer.
@@ -609,6 +612,9 @@ impl Session {
             return Poll::Ready(Event::ClientWrote(r));
         }
         if let Some(f) = &mut self.following {
+            if let Some(r) = f.offered() {
+                r.take_bytes(&mut self.sout);
+            }
             if !self.sout.is_empty() {
                 f.relay.queue(&mut self.sout);
             }
@@ -815,18 +821,24 @@ impl Session {
     /// Transaction pooling: offers the leased connection to carry one more client's request
     /// when everything in flight is a read that leaves the server idle.
     async fn offer_relay(&mut self) {
-        let Some(l) = &self.lease else { return };
-        if !self.idle_after
+        let offered = match (&self.lease, &self.following) {
+            (Some(l), _) => l.relay().is_some(),
+            (None, Some(f)) => f.offered().is_some(),
+            (None, None) => return,
+        };
+        if offered
+            || !self.idle_after
             || self.mode != PoolMode::Transaction
             || self.sync_pending
             || self.expect.is_empty()
-            || l.relay().is_some()
         {
             return;
         }
         let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
         if let Some(l) = &mut self.lease {
             l.offer_relay(&waker);
+        } else if let Some(f) = &mut self.following {
+            f.offer_relay(&waker);
         }
     }
 
@@ -1009,6 +1021,12 @@ impl Session {
             if !complete_message(&self.cbuf) || !l.withdraw_relay() {
                 return None;
             }
+        }
+        if let Some(f) = &mut self.following
+            && f.offered().is_some()
+            && (!complete_message(&self.cbuf) || !f.withdraw_relay())
+        {
+            return None;
         }
         while self.sout.len() < HIGH_WATER {
             let msg = match self.decoder.decode(&mut self.cbuf) {

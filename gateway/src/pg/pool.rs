@@ -162,64 +162,28 @@ impl Lease {
     /// bytes are ready to write. Nothing happens when the backend has a free or idle
     /// connection (a client would take that instead), or its leases were not short lately.
     pub fn offer_relay(&mut self, holder: &Waker) {
-        if self.relay.0.is_some()
-            || self.pool.pipeline_below_ns == 0
-            || self.pool.hold_ns.load(Ordering::Relaxed) >= self.pool.pipeline_below_ns
-        {
-            return;
+        offer(
+            &self.pool,
+            &self.db,
+            &self.conn.prepared,
+            holder,
+            &mut self.relay,
+        );
+    }
+
+    /// Takes over the relay a follower offered while it followed (see
+    /// [`Following::offer_relay`]): this lease now carries that follower's follower.
+    pub fn adopt_offer(&mut self, f: &mut Following) {
+        if self.relay.0.is_none() {
+            self.relay.0 = f.offer.0.take();
         }
-        let mut s = self.pool.slots.lock();
-        if s.closed || !s.idle.is_empty() || s.taken < self.pool.size {
-            return;
-        }
-        let relay = Arc::new(Relay {
-            state: Mutex::new(RelayState {
-                holder: Some(holder.clone()),
-                ..RelayState::default()
-            }),
-            prepared: Arc::clone(&self.conn.prepared),
-        });
-        // The longest-waiting client takes it at once, if it can follow.
-        while s.waiters.front().is_some_and(|w| w.follows) {
-            let Some(w) = s.waiters.pop_front() else {
-                break;
-            };
-            let (tx, rx) = oneshot::channel();
-            relay.state.lock().to = Some(tx);
-            let f = Following {
-                relay: Arc::clone(&relay),
-                rx,
-            };
-            if w.tx.send(Grant::Follow(f)).is_ok() {
-                drop(s);
-                self.db.pipelined.inc();
-                self.relay.0 = Some((relay, Arc::clone(&self.pool)));
-                return;
-            }
-            // That client gave up waiting.
-            relay.state.lock().to = None;
-        }
-        if !s.waiters.is_empty() {
-            // Its first waiter takes connections only: it gets this one next.
-            return;
-        }
-        s.relays.push_back(Arc::clone(&relay));
-        drop(s);
-        self.relay.0 = Some((relay, Arc::clone(&self.pool)));
     }
 
     /// Withdraws the offer. `true`: no follower had taken it (or there was none); `false`: a
     /// follower's request is queued on this connection, which must now go to it
     /// ([`Lease::hand_over`]) once the holder's own requests are answered.
     pub fn withdraw_relay(&mut self) -> bool {
-        let Some((relay, pool)) = &self.relay.0 else {
-            return true;
-        };
-        if !pool.remove_relay(relay) {
-            return false;
-        }
-        self.relay.0 = None;
-        true
+        withdraw(&mut self.relay)
     }
 
     /// The holder's requests are answered: the connection goes to the follower (`Ok(true)`;
@@ -326,6 +290,111 @@ pub enum Seat {
 pub struct Following {
     pub relay: Arc<Relay>,
     pub rx: oneshot::Receiver<Lease>,
+    pool: Arc<BackendPool>,
+    db: Arc<DbPool>,
+    /// The relay this follower offers in turn (a chain: its follower's bytes go behind its
+    /// own through the relay it follows).
+    offer: RelayGuard,
+}
+
+impl Following {
+    fn new(
+        relay: Arc<Relay>,
+        rx: oneshot::Receiver<Lease>,
+        pool: &Arc<BackendPool>,
+        db: &Arc<DbPool>,
+    ) -> Following {
+        Following {
+            relay,
+            rx,
+            pool: Arc::clone(pool),
+            db: Arc::clone(db),
+            offer: RelayGuard::default(),
+        }
+    }
+
+    /// The relay this follower offers, if any.
+    pub fn offered(&self) -> Option<&Arc<Relay>> {
+        self.offer.0.as_ref().map(|(r, _)| r)
+    }
+
+    /// As [`Lease::offer_relay`], for a client whose own requests (reads) are queued behind
+    /// another's: one more client may queue behind them.
+    pub fn offer_relay(&mut self, holder: &Waker) {
+        let prepared = Arc::clone(&self.relay.prepared);
+        offer(&self.pool, &self.db, &prepared, holder, &mut self.offer);
+    }
+
+    /// As [`Lease::withdraw_relay`].
+    pub fn withdraw_relay(&mut self) -> bool {
+        withdraw(&mut self.offer)
+    }
+}
+
+/// Offers a relay on `pool` for the connection whose statements are `prepared`: to the
+/// longest-waiting client if it can follow, else listed for the next client to find every
+/// connection busy. Nothing when the backend has a free or idle connection (a client would
+/// take that), or its leases were not short lately.
+fn offer(
+    pool: &Arc<BackendPool>,
+    db: &Arc<DbPool>,
+    prepared: &Arc<Mutex<PreparedSet>>,
+    holder: &Waker,
+    guard: &mut RelayGuard,
+) {
+    if guard.0.is_some()
+        || pool.pipeline_below_ns == 0
+        || pool.hold_ns.load(Ordering::Relaxed) >= pool.pipeline_below_ns
+    {
+        return;
+    }
+    let mut s = pool.slots.lock();
+    if s.closed || !s.idle.is_empty() || s.taken < pool.size {
+        return;
+    }
+    let relay = Arc::new(Relay {
+        state: Mutex::new(RelayState {
+            holder: Some(holder.clone()),
+            ..RelayState::default()
+        }),
+        prepared: Arc::clone(prepared),
+    });
+    // The longest-waiting client takes it at once, if it can follow.
+    while s.waiters.front().is_some_and(|w| w.follows) {
+        let Some(w) = s.waiters.pop_front() else {
+            break;
+        };
+        let (tx, rx) = oneshot::channel();
+        relay.state.lock().to = Some(tx);
+        let f = Following::new(Arc::clone(&relay), rx, pool, db);
+        if w.tx.send(Grant::Follow(f)).is_ok() {
+            drop(s);
+            db.pipelined.inc();
+            guard.0 = Some((relay, Arc::clone(pool)));
+            return;
+        }
+        // That client gave up waiting.
+        relay.state.lock().to = None;
+    }
+    if !s.waiters.is_empty() {
+        // Its first waiter takes connections only: it gets one next.
+        return;
+    }
+    s.relays.push_back(Arc::clone(&relay));
+    drop(s);
+    guard.0 = Some((relay, Arc::clone(pool)));
+}
+
+/// Withdraws the relay `guard` offers: `true` when no follower had taken it.
+fn withdraw(guard: &mut RelayGuard) -> bool {
+    let Some((relay, pool)) = &guard.0 else {
+        return true;
+    };
+    if !pool.remove_relay(relay) {
+        return false;
+    }
+    guard.0 = None;
+    true
 }
 
 /// The relay a lease offers, withdrawn when the lease goes away without a hand-over (a
@@ -526,11 +595,11 @@ impl DbPool {
     /// Queues for a slot of `backend`, up to the queue timeout.
     /// Queues behind a busy connection's plain read (see [`Relay`]) when the route's backend
     /// has no idle connection, no free slot and no client already waiting.
-    pub fn follow(&self, route: Route) -> Option<Following> {
+    pub fn follow(self: &Arc<Self>, route: Route) -> Option<Following> {
         if self.closed.load(Ordering::Relaxed) {
             return None;
         }
-        let backend = self.choose(route);
+        let backend = Arc::clone(self.choose(route));
         let mut s = backend.slots.lock();
         if !s.idle.is_empty() || s.taken < backend.size || !s.waiters.is_empty() {
             return None;
@@ -542,7 +611,7 @@ impl DbPool {
         relay.state.lock().to = Some(tx);
         drop(s);
         self.pipelined.inc();
-        Some(Following { relay, rx })
+        Some(Following::new(relay, rx, &backend, self))
     }
 
     async fn wait(&self, backend: &Arc<BackendPool>, follows: bool) -> Result<Grant, AcquireError> {
