@@ -57,6 +57,11 @@ fn declared_len(b: &[u8]) -> Option<usize> {
     usize::try_from(i32::from_be_bytes(raw)).ok()
 }
 
+/// Whether `buf` starts with a whole typed frame (header and the body its length declares).
+pub fn is_complete(buf: &[u8]) -> bool {
+    declared_len(buf).is_some_and(|len| buf.len() > len)
+}
+
 /// Split one typed frame off the front of `buf`.
 ///
 /// `limit(tag)` gives the largest allowed declared length for a message type and its name
@@ -181,4 +186,21 @@ pub(crate) fn len_i32(n: usize, message: &'static str, field: &'static str) -> R
         field,
         reason: "longer than 2^31-1 bytes",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_complete;
+
+    #[test]
+    fn a_frame_is_complete_once_its_declared_body_is_there() {
+        let sync = [b'S', 0, 0, 0, 4];
+        assert!(is_complete(&sync));
+        assert!(is_complete(&[&sync[..], b"Q"].concat()));
+        assert!(!is_complete(&sync[..4]));
+        assert!(!is_complete(&[b'Q', 0, 0, 0, 9, b'S']));
+        assert!(!is_complete(&[]));
+        // A negative length is never complete (the decoder refuses it).
+        assert!(!is_complete(&[b'Q', 0xff, 0xff, 0xff, 0xff]));
+    }
 }

@@ -53,6 +53,6 @@ pub mod startup;
 
 pub use backend::{BackendDecoder, BackendMessage, BackendTag, TransactionStatus};
 pub use error::{ProtocolError, Result};
-pub use frame::Frame;
+pub use frame::{Frame, is_complete as frame_is_complete};
 pub use frontend::{FrontendDecoder, FrontendMessage};
 pub use startup::{CancelRequest, StartupDecoder, StartupMessage, StartupPacket};

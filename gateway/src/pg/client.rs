@@ -29,6 +29,7 @@ use articdbm_pgwire::backend::encode::{self as be, PgError, Severity};
 use articdbm_pgwire::frontend::encode as fe;
 use articdbm_pgwire::{
     FrontendDecoder, FrontendMessage, StartupDecoder, StartupPacket, TransactionStatus,
+    frame_is_complete,
 };
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::pin::Pin;
@@ -643,7 +644,7 @@ impl Session {
         // enough: reading on would buffer without bound.
         if self.sout.len() < HIGH_WATER
             && self.cout.len() < HIGH_WATER
-            && (self.cbuf.len() < HIGH_WATER || !complete_message(&self.cbuf))
+            && (self.cbuf.len() < HIGH_WATER || !frame_is_complete(&self.cbuf))
         {
             reserve(&mut self.cbuf);
             if let Poll::Ready(r) = poll_read_buf(Pin::new(&mut self.client), cx, &mut self.cbuf) {
@@ -785,12 +786,6 @@ impl Session {
             && self.tx == b'I'
             && let Some(l) = self.lease.take()
         {
-            let relayed = l.relay().is_some();
-            if !relayed {
-                *self.cancel_slot.lock() = None;
-                let db = Arc::clone(l.db());
-                return db.release(l, true);
-            }
             let mut l = l;
             if l.withdraw_relay() {
                 *self.cancel_slot.lock() = None;
@@ -834,12 +829,17 @@ impl Session {
         {
             return;
         }
-        let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-        if let Some(l) = &mut self.lease {
-            l.offer_relay(&waker);
-        } else if let Some(f) = &mut self.following {
-            f.offer_relay(&waker);
-        }
+        // The task's waker (cloned only if a relay is made) wakes this session when a
+        // follower's bytes are ready to write.
+        std::future::poll_fn(|cx| {
+            if let Some(l) = &mut self.lease {
+                l.offer_relay(cx.waker());
+            } else if let Some(f) = &mut self.following {
+                f.offer_relay(cx.waker());
+            }
+            Poll::Ready(())
+        })
+        .await;
     }
 
     fn push(&mut self, e: Expect) {
@@ -1018,13 +1018,13 @@ impl Session {
             // Nothing of this client's may follow another client's request on the
             // connection: with a complete message waiting, withdraw the offer, or wait for
             // the hand-over when a follower took it.
-            if !complete_message(&self.cbuf) || !l.withdraw_relay() {
+            if !frame_is_complete(&self.cbuf) || !l.withdraw_relay() {
                 return None;
             }
         }
         if let Some(f) = &mut self.following
             && f.offered().is_some()
-            && (!complete_message(&self.cbuf) || !f.withdraw_relay())
+            && (!frame_is_complete(&self.cbuf) || !f.withdraw_relay())
         {
             return None;
         }
@@ -1627,14 +1627,6 @@ async fn yield_once() {
         }
     })
     .await
-}
-
-/// Whether `buf` holds a whole frontend message.
-fn complete_message(buf: &[u8]) -> bool {
-    buf.len() >= 5 && {
-        let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
-        buf.len() > len
-    }
 }
 
 /// Room for a read of at least 4 KiB.

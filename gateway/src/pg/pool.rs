@@ -196,9 +196,7 @@ impl Lease {
             return Ok(db.release(self, true));
         };
         let mut st = relay.state.lock();
-        if !st.bytes.is_empty() {
-            out.extend_from_slice(&st.bytes);
-            st.bytes.clear();
+        if st.drain_into(out) {
             drop(st);
             self.relay.0 = Some((relay, pool));
             return Err(self);
@@ -246,14 +244,22 @@ struct RelayState {
     holder: Option<Waker>,
 }
 
+impl RelayState {
+    /// Moves the follower's unwritten bytes to `out`; whether there were any.
+    fn drain_into(&mut self, out: &mut BytesMut) -> bool {
+        if self.bytes.is_empty() {
+            return false;
+        }
+        out.extend_from_slice(&self.bytes);
+        self.bytes.clear();
+        true
+    }
+}
+
 impl Relay {
     /// Holder: moves the follower's bytes to `out`, to be written behind the holder's own.
     pub fn take_bytes(&self, out: &mut BytesMut) {
-        let mut st = self.state.lock();
-        if !st.bytes.is_empty() {
-            out.extend_from_slice(&st.bytes);
-            st.bytes.clear();
-        }
+        self.state.lock().drain_into(out);
     }
 
     /// Follower: queues `bytes` (emptied) for the holder to write. `false` when the lease is
@@ -511,7 +517,9 @@ impl DbPool {
     pub async fn acquire(self: &Arc<Self>, route: Route) -> Result<Lease, AcquireError> {
         match self.seat(route, false).await? {
             Seat::Lease(l) => Ok(l),
-            Seat::Follow(_) => unreachable!("relays are offered only to waiters that follow"),
+            // Relays are offered only to waiters that follow; were one offered here, dropping
+            // it closes that connection after its holder's answer, and this client retries.
+            Seat::Follow(_) => Box::pin(self.acquire(route)).await,
         }
     }
 
@@ -904,7 +912,8 @@ impl BackendPool {
                 match w.tx.send(Grant::Conn(conn)) {
                     Ok(()) => return true,
                     Err(Grant::Conn(c)) => conn = c,
-                    Err(_) => unreachable!("the grant sent comes back"),
+                    // Not what was sent: cannot happen.
+                    Err(_) => return false,
                 }
             }
         }
