@@ -1,12 +1,12 @@
 //! The helper behind `tests/perf/pgbench-compare.sh`: starts PostgreSQL, PgBouncer and the
 //! gateway (each on a free loopback port), alternates pgbench select-only runs against them in
 //! rounds, prints every run, the medians and the ratios of each round, and ends with
-//! `ratio simple=X prepared=Y latency1=Z`.
+//! `ratio simple=X prepared=Y latency1=Z varied=W`.
 //!
 //! Usage: `pgbench-compare --gateway PATH` or `pgbench-compare --no-gateway REASON`.
 //! Environment: `ARTICDBM_BENCH_SECONDS` (pgbench -T, default 5), `ARTICDBM_BENCH_ROUNDS` (5),
 //! `ARTICDBM_BENCH_CLIENTS` (16), `ARTICDBM_BENCH_POOL` (8), `ARTICDBM_BENCH_SCALE` (1),
-//! `ARTICDBM_BENCH_KINDS` (comma-separated subset of `simple,prepared,latency1`),
+//! `ARTICDBM_BENCH_KINDS` (comma-separated subset of `simple,prepared,latency1,varied`),
 //! `ARTICDBM_BENCH_BACKEND` (`unix`, the default, or `tcp`: how both poolers reach PostgreSQL),
 //! `ARTICDBM_BENCH_PIDFILE_DIR` (where the gateway's pid is written for the script's trap).
 
@@ -46,6 +46,10 @@ enum Kind {
     Simple,
     Prepared,
     Latency1,
+    /// Simple protocol, 16 clients, and a statement whose text differs in every transaction
+    /// (the account id in a comment as well as in the predicate): no cache keyed by statement
+    /// text can make this one free.
+    Varied,
 }
 
 impl Kind {
@@ -54,6 +58,7 @@ impl Kind {
             Kind::Simple => "simple",
             Kind::Prepared => "prepared",
             Kind::Latency1 => "latency1",
+            Kind::Varied => "varied",
         }
     }
 
@@ -84,7 +89,7 @@ struct Settings {
 }
 
 fn kinds_from_env() -> Result<Vec<Kind>> {
-    let all = [Kind::Simple, Kind::Prepared, Kind::Latency1];
+    let all = [Kind::Simple, Kind::Prepared, Kind::Latency1, Kind::Varied];
     match std::env::var("ARTICDBM_BENCH_KINDS") {
         Err(_) => Ok(all.to_vec()),
         Ok(v) if v.trim().is_empty() => Ok(all.to_vec()),
@@ -96,7 +101,7 @@ fn kinds_from_env() -> Result<Vec<Kind>> {
                     .find(|k| k.name() == name.trim())
                     .with_context(|| {
                         format!(
-                            "ARTICDBM_BENCH_KINDS: unknown kind {name:?} (simple, prepared, latency1)"
+                            "ARTICDBM_BENCH_KINDS: unknown kind {name:?} (simple, prepared, latency1, varied)"
                         )
                     })
             })
@@ -240,7 +245,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("pgbench-compare: error: {e:#}");
-            println!("ratio simple=n/a prepared=n/a latency1=n/a");
+            println!("ratio simple=n/a prepared=n/a latency1=n/a varied=n/a");
             std::process::exit(2);
         }
     }
@@ -358,7 +363,13 @@ fn run() -> Result<i32> {
                     settings.clients
                 };
                 let before = CpuTimes::read();
-                let outcome = pgbench(port, kind.protocol(), clients, settings.seconds);
+                let outcome = pgbench(
+                    port,
+                    kind.protocol(),
+                    clients,
+                    settings.seconds,
+                    kind == Kind::Varied,
+                );
                 let load = match (before, CpuTimes::read()) {
                     (Some(a), Some(b)) => {
                         b.since(&a, outcome.as_ref().ok().map(|s| s.transactions))
@@ -447,11 +458,12 @@ fn run() -> Result<i32> {
     let simple = paired(Kind::Simple, Target::Bouncer, |s| s.tps);
     let prepared = paired(Kind::Prepared, Target::Direct, |s| s.tps);
     let latency1 = paired(Kind::Latency1, Target::Bouncer, |s| s.latency_ms);
+    let varied = paired(Kind::Varied, Target::Bouncer, |s| s.tps);
     let complete = gateway.is_some() && failures.is_empty();
     drop(gateway);
     drop(bouncer);
     drop(pg);
-    println!("ratio simple={simple} prepared={prepared} latency1={latency1}");
+    println!("ratio simple={simple} prepared={prepared} latency1={latency1} varied={varied}");
     Ok(if complete { 0 } else { 1 })
 }
 
@@ -491,12 +503,25 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// One `pgbench -S` run against `127.0.0.1:port`.
-fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32) -> Result<Sample> {
+/// The `varied` kind's transaction: `pgbench -S`'s statement with the account id repeated in
+/// a comment, so that the statement text is new in (nearly) every transaction.
+const VARIED_SCRIPT: &str = "\\set aid random(1, 100000 * :scale)\n\
+    SELECT abalance FROM pgbench_accounts WHERE aid = :aid /* request :aid */;\n";
+
+/// One `pgbench -S` run (or, `varied`, the [`VARIED_SCRIPT`] run) against `127.0.0.1:port`.
+fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32, varied: bool) -> Result<Sample> {
     let threads = clients.clamp(1, 2);
+    let script = tempfile::NamedTempFile::new()?;
+    std::fs::write(script.path(), VARIED_SCRIPT)?;
+    let mut cmd = Command::new(tools::pgbench()?);
+    cmd.args(["-n", "-M", protocol]);
+    if varied {
+        cmd.arg("-f").arg(script.path());
+    } else {
+        cmd.arg("-S");
+    }
     let out = process::output(
-        Command::new(tools::pgbench()?)
-            .args(["-n", "-S", "-M", protocol])
+        cmd
             .args(["-c", &clients.to_string(), "-j", &threads.to_string()])
             .args(["-T", &seconds.to_string()])
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", USER, DB])
