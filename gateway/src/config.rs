@@ -64,6 +64,10 @@ pub struct Server {
     /// Largest regular message accepted from a client, in bytes.
     #[serde(default = "default_max_message")]
     pub max_message_bytes: usize,
+    /// Largest message accepted from a server, in bytes (PostgreSQL's own limit for a row is
+    /// 1 GiB). A larger one closes that server connection.
+    #[serde(default = "default_max_server_message")]
+    pub max_server_message_bytes: usize,
     /// Tenant of users that do not name one.
     #[serde(default = "default_tenant")]
     pub default_tenant: String,
@@ -172,6 +176,17 @@ pub enum PoolMode {
     Transaction,
 }
 
+/// How fast-path function calls (protocol message `F`) are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionCallMode {
+    /// Refused with feature_not_supported: the call names a function only by OID.
+    #[default]
+    Refuse,
+    /// Judged as a SQL call of the function by name, and sent when the pack allows it.
+    Judge,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsMode {
@@ -258,12 +273,11 @@ pub struct PoolSettings {
     /// client needs it later).
     #[serde(default = "default_max_prepared")]
     pub max_prepared_statements: usize,
-    /// Transaction pooling: when every server connection is busy, a client's request may
-    /// queue on a connection behind a plain read still running there (pipelining across
-    /// clients) while that backend's connections were lately held for less than this many
-    /// milliseconds on average. 0 turns it off.
-    #[serde(default = "default_pipeline_short_ms")]
-    pub pipeline_short_ms: u64,
+    /// What a client's fast-path FunctionCall message gets: `refuse` (the default) answers
+    /// feature_not_supported; `judge` judges it as `SELECT schema.function($1, ...)` (the
+    /// function's name resolved from its OID once per database) and sends it when allowed.
+    #[serde(default)]
+    pub function_call: FunctionCallMode,
 }
 
 impl Default for PoolSettings {
@@ -385,6 +399,9 @@ fn default_max_startup() -> usize {
 fn default_max_message() -> usize {
     64 << 20
 }
+fn default_max_server_message() -> usize {
+    1 << 30
+}
 fn default_tenant() -> String {
     "default".into()
 }
@@ -433,9 +450,6 @@ fn default_health_interval() -> u64 {
 }
 fn default_max_prepared() -> usize {
     1000
-}
-fn default_pipeline_short_ms() -> u64 {
-    5
 }
 
 impl Config {
@@ -513,6 +527,12 @@ impl Config {
             return Err(err(format!(
                 "server.max_message_bytes: {} is too small (at least 1024)",
                 server.max_message_bytes
+            )));
+        }
+        if server.max_server_message_bytes < 1024 {
+            return Err(err(format!(
+                "server.max_server_message_bytes: {} is too small (at least 1024)",
+                server.max_server_message_bytes
             )));
         }
 
@@ -710,12 +730,6 @@ impl Config {
             if pool.max_prepared_statements == 0 {
                 return Err(err(format!(
                     "{at}.pool.max_prepared_statements: must be at least 1"
-                )));
-            }
-            if pool.pipeline_short_ms > 60_000 {
-                return Err(err(format!(
-                    "{at}.pool.pipeline_short_ms: {} is more than 60000 (one minute)",
-                    pool.pipeline_short_ms
                 )));
             }
             if pool.size == 0 {

@@ -9,6 +9,7 @@ pub mod managed;
 pub mod metrics;
 pub mod pg;
 pub mod runtime;
+pub mod session;
 pub mod spin;
 pub mod sqlite;
 pub mod threat;

@@ -33,7 +33,6 @@ pub struct Metrics {
     pub pool_waiting: IntGaugeVec,
     pub pool_wait: HistogramVec,
     pub pool_timeouts: IntCounterVec,
-    pub pool_pipelined: IntCounterVec,
     pub backend_up: IntGaugeVec,
     pub backend_connect_failures: IntCounterVec,
     // Managed mode (snapshots from the manager).
@@ -264,18 +263,6 @@ impl Metrics {
                     Opts::new(
                         "articdbm_pool_timeouts_total",
                         "Clients that gave up waiting for a server connection",
-                    ),
-                    &["database"],
-                )
-                .expect("valid metric"),
-            ),
-            pool_pipelined: reg(
-                &r,
-                IntCounterVec::new(
-                    Opts::new(
-                        "articdbm_pool_pipelined_total",
-                        "Requests queued on a busy server connection behind another client's \
-                         read instead of waiting for a free connection",
                     ),
                     &["database"],
                 )

@@ -321,9 +321,14 @@ fn invalid_documents_fail_both() {
             "spin_us: 100001 is too large",
         ),
         (
-            "pipelining threshold too long",
-            format!("[[database]]\nname = \"d\"\npool = {{ pipeline_short_ms = 60001 }}\n{pg}"),
-            "pool.pipeline_short_ms: 60001 is more than 60000",
+            "unknown function call mode",
+            format!("[[database]]\nname = \"d\"\npool = {{ function_call = \"allow\" }}\n{pg}"),
+            "function_call",
+        ),
+        (
+            "server messages bound too small",
+            "[server]\nmax_server_message_bytes = 10\n".into(),
+            "max_server_message_bytes: 10 is too small",
         ),
         (
             "client TLS without a key",
@@ -417,6 +422,10 @@ fn schema_defaults_are_the_parsers() {
         json!(srv.max_message_bytes)
     );
     assert_eq!(
+        default("server", "max_server_message_bytes"),
+        json!(srv.max_server_message_bytes)
+    );
+    assert_eq!(
         default("server", "default_tenant"),
         json!(srv.default_tenant)
     );
@@ -462,9 +471,10 @@ fn schema_defaults_are_the_parsers() {
         default("pool", "max_prepared_statements"),
         json!(pool.max_prepared_statements)
     );
+    assert_eq!(default("pool", "function_call"), json!("refuse"));
     assert_eq!(
-        default("pool", "pipeline_short_ms"),
-        json!(pool.pipeline_short_ms)
+        pool.function_call,
+        articdbm_gateway::config::FunctionCallMode::Refuse
     );
 
     let c = Config::parse(

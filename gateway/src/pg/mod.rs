@@ -1,12 +1,14 @@
 //! The PostgreSQL gateway: the listener, client sessions ([`client`]), server connections
 //! ([`server`]), pools and routing ([`pool`]), statement splitting ([`split`]), TLS
-//! ([`stream`]). [`Gateway::start`] wires them to the policy runtime and the admin endpoints.
+//! ([`stream`]). A session is a sans-I/O core ([`core`]) driven by a tokio task ([`client`]). [`Gateway::start`] wires them to the policy runtime and the admin endpoints.
 
 pub mod client;
+pub mod core;
 pub mod pool;
 pub mod server;
 pub mod split;
 pub mod stream;
+pub mod words;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,7 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -47,8 +48,8 @@ pub struct Shared {
     pub deny_marker: String,
     /// Keys the mock SCRAM verifiers of unknown users.
     pub mock_secret: String,
-    statements: Mutex<HashMap<Bytes, u64>>,
-    next_statement: AtomicU64,
+    /// Server-side ids of named prepared statements, shared by every session.
+    pub statement_ids: Arc<core::StatementIds>,
     /// Managed mode: the manager snapshot's users, databases, plugin and pack directories.
     overlay: ArcSwapOption<Overlay>,
     /// Each database's definition, to keep the pools of unchanged ones across reloads.
@@ -75,23 +76,6 @@ impl Shared {
 
     pub fn databases(&self) -> Arc<HashMap<String, Arc<DbPool>>> {
         self.dbs.load_full()
-    }
-
-    /// A stable id for a statement's text and parameter types (the Parse body after the
-    /// name): equal statements share one server-side name, different ones never do.
-    pub fn statement_id(&self, parse_rest: &[u8]) -> u64 {
-        let mut m = self.statements.lock();
-        if let Some(id) = m.get(parse_rest) {
-            return *id;
-        }
-        // Ids are never reused, so forgetting the registry when it grows large only costs
-        // re-preparing statements under new names.
-        if m.len() >= 100_000 {
-            m.clear();
-        }
-        let id = self.next_statement.fetch_add(1, Ordering::Relaxed);
-        m.insert(Bytes::copy_from_slice(parse_rest), id);
-        id
     }
 
     /// A process id and secret for a new client. `preferred`: the server backend's pid in
@@ -357,8 +341,7 @@ impl Gateway {
             next_conn_id: AtomicU64::new(1),
             deny_marker: format!("articdbm_policy_denied_{}", random_hex(8)),
             mock_secret: random_hex(16),
-            statements: Mutex::new(HashMap::new()),
-            next_statement: AtomicU64::new(1),
+            statement_ids: Arc::default(),
             overlay: ArcSwapOption::new(overlay.map(Arc::new)),
             pool_defs: Mutex::new(defs),
             audit: ArcSwapOption::empty(),

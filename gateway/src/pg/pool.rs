@@ -13,15 +13,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::task::Waker;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use super::server::{Endpoint, Identity, PreparedSet, ServerConn, ServerError};
+use super::server::{Endpoint, Identity, ServerConn, ServerError};
 use crate::config::{BackendRole, PoolMode, PoolSettings};
 use crate::metrics::Metrics;
 
@@ -42,10 +40,6 @@ pub struct BackendPool {
     pub server_params: Mutex<Vec<(String, String)>>,
     idle_gauge: prometheus::IntGauge,
     active_gauge: prometheus::IntGauge,
-    /// How long leases of this backend were held lately (exponential moving average, ns):
-    /// relays open only while that is short (`PoolSettings::pipeline_short_ms`).
-    hold_ns: AtomicU64,
-    pipeline_below_ns: u64,
 }
 
 /// The pools of one database.
@@ -61,16 +55,11 @@ pub struct DbPool {
     waiting: prometheus::IntGauge,
     wait_time: prometheus::Histogram,
     timeouts: prometheus::IntCounter,
-    pipelined: prometheus::IntCounter,
+    /// Function names by OID, for fast-path calls judged as SQL (`pool.function_call`).
+    pub functions: Arc<Mutex<HashMap<u32, String>>>,
 }
 
-/// Which server a statement needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Primary,
-    /// A replica when one is healthy, else the primary.
-    Read,
-}
+pub use crate::session::Route;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcquireError {
@@ -80,6 +69,27 @@ pub enum AcquireError {
     Closed(String),
     #[error("{0}")]
     Connect(#[from] ServerError),
+}
+
+impl AcquireError {
+    /// The text a client is shown: no server address, no internals.
+    pub fn to_string_client(&self) -> String {
+        match self {
+            AcquireError::Connect(_) => {
+                "could not connect to the database server (the gateway's log has the details)"
+                    .into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// SQLSTATE for the client.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            AcquireError::Timeout(..) => "53300",
+            _ => "08006",
+        }
+    }
 }
 
 /// The slots of one backend pool.
@@ -94,16 +104,12 @@ struct Slots {
     /// Clients waiting for a slot, longest-waiting first. A sender whose receiver is gone
     /// (the client gave up) is skipped.
     waiters: VecDeque<Waiter>,
-    /// Leased connections offering to carry one more request (oldest first).
-    relays: VecDeque<Arc<Relay>>,
     closed: bool,
 }
 
 /// What a waiting client is given.
 struct Waiter {
     tx: oneshot::Sender<Grant>,
-    /// It may be given a place behind another client's read instead of a connection.
-    follows: bool,
 }
 
 enum Grant {
@@ -111,8 +117,6 @@ enum Grant {
     Conn(Box<ServerConn>),
     /// A freed slot: open a connection in it.
     Open,
-    /// A place behind another client's read on a busy connection.
-    Follow(Following),
 }
 
 /// A taken slot. Dropped without [`SlotGuard::keep`] (a lease dropped on an error path, a
@@ -143,278 +147,11 @@ pub struct Lease {
     pub pool: Arc<BackendPool>,
     slot: SlotGuard,
     db: Arc<DbPool>,
-    since: Instant,
-    relay: RelayGuard,
 }
 
 impl Lease {
     pub fn db(&self) -> &Arc<DbPool> {
         &self.db
-    }
-
-    /// The relay this lease offers, if any.
-    pub fn relay(&self) -> Option<&Arc<Relay>> {
-        self.relay.0.as_ref().map(|(r, _)| r)
-    }
-
-    /// Offers to carry one more client's request behind the requests in flight, which must
-    /// all leave the server idle outside a transaction. `holder` is woken when the follower's
-    /// bytes are ready to write. Nothing happens when the backend has a free or idle
-    /// connection (a client would take that instead), or its leases were not short lately.
-    pub fn offer_relay(&mut self, holder: &Waker) {
-        offer(
-            &self.pool,
-            &self.db,
-            &self.conn.prepared,
-            holder,
-            &mut self.relay,
-        );
-    }
-
-    /// Takes over the relay a follower offered while it followed (see
-    /// [`Following::offer_relay`]): this lease now carries that follower's follower.
-    pub fn adopt_offer(&mut self, f: &mut Following) {
-        if self.relay.0.is_none() {
-            self.relay.0 = f.offer.0.take();
-        }
-    }
-
-    /// Withdraws the offer. `true`: no follower had taken it (or there was none); `false`: a
-    /// follower's request is queued on this connection, which must now go to it
-    /// ([`Lease::hand_over`]) once the holder's own requests are answered.
-    pub fn withdraw_relay(&mut self) -> bool {
-        withdraw(&mut self.relay)
-    }
-
-    /// The holder's requests are answered: the connection goes to the follower (`Ok(true)`;
-    /// `Ok(false)`: the follower was gone and the connection is closed). Bytes the follower
-    /// queued that the holder has not written yet are appended to `out` instead, and the
-    /// lease comes back (`Err`): write them and try again.
-    pub fn hand_over(mut self, out: &mut BytesMut) -> Result<bool, Lease> {
-        let Some((relay, pool)) = self.relay.0.take() else {
-            let db = Arc::clone(&self.db);
-            return Ok(db.release(self, true));
-        };
-        let mut st = relay.state.lock();
-        if st.drain_into(out) {
-            drop(st);
-            self.relay.0 = Some((relay, pool));
-            return Err(self);
-        }
-        st.handed = true;
-        st.holder = None;
-        let to = st.to.take();
-        drop(st);
-        self.pool.record_hold(self.since);
-        self.since = Instant::now();
-        match to.map(|to| to.send(self)) {
-            Some(Ok(())) => Ok(true),
-            // The follower is gone, its request perhaps already sent: the connection's
-            // state is unknown.
-            Some(Err(lease)) => {
-                let db = Arc::clone(&lease.db);
-                db.release(lease, false);
-                Ok(false)
-            }
-            None => Ok(false),
-        }
-    }
-}
-
-/// A leased connection's offer to carry one more client's request right behind the
-/// requests in flight on it (pipelining across clients). The follower's request then reaches
-/// the server without waiting for the holder's answer to cross the gateway, and the server
-/// goes on to it without sleeping. Offered only behind plain reads outside a transaction, so
-/// the server is idle, outside any transaction, when the follower's request starts: exactly
-/// as if the follower had been given the connection next.
-pub struct Relay {
-    state: Mutex<RelayState>,
-    /// The statements prepared on the connection (the follower prepares its own on it).
-    pub prepared: Arc<Mutex<PreparedSet>>,
-}
-
-#[derive(Default)]
-struct RelayState {
-    /// Where the lease goes at hand-over; `Some` from when a follower takes the relay.
-    to: Option<oneshot::Sender<Lease>>,
-    /// The follower's bytes the holder has yet to write.
-    bytes: BytesMut,
-    /// The lease was sent to the follower (or the connection lost): it writes its own bytes.
-    handed: bool,
-    holder: Option<Waker>,
-}
-
-impl RelayState {
-    /// Moves the follower's unwritten bytes to `out`; whether there were any.
-    fn drain_into(&mut self, out: &mut BytesMut) -> bool {
-        if self.bytes.is_empty() {
-            return false;
-        }
-        out.extend_from_slice(&self.bytes);
-        self.bytes.clear();
-        true
-    }
-}
-
-impl Relay {
-    /// Holder: moves the follower's bytes to `out`, to be written behind the holder's own.
-    pub fn take_bytes(&self, out: &mut BytesMut) {
-        self.state.lock().drain_into(out);
-    }
-
-    /// Follower: queues `bytes` (emptied) for the holder to write. `false` when the lease is
-    /// already on its way to the follower, which then writes them itself.
-    pub fn queue(&self, bytes: &mut BytesMut) -> bool {
-        let mut st = self.state.lock();
-        if st.handed {
-            return false;
-        }
-        st.bytes.extend_from_slice(bytes);
-        bytes.clear();
-        if let Some(w) = &st.holder {
-            w.wake_by_ref();
-        }
-        true
-    }
-
-    fn abandon(&self) {
-        let mut st = self.state.lock();
-        st.handed = true;
-        st.to = None;
-        st.holder = None;
-    }
-}
-
-/// What a client waiting for the pool gets.
-pub enum Seat {
-    Lease(Lease),
-    Follow(Following),
-}
-
-/// A client whose request rides behind another's: its bytes go through the relay until the
-/// lease arrives (an error from `rx`: the connection was lost before).
-pub struct Following {
-    pub relay: Arc<Relay>,
-    pub rx: oneshot::Receiver<Lease>,
-    pool: Arc<BackendPool>,
-    db: Arc<DbPool>,
-    /// The relay this follower offers in turn (a chain: its follower's bytes go behind its
-    /// own through the relay it follows).
-    offer: RelayGuard,
-}
-
-impl Following {
-    fn new(
-        relay: Arc<Relay>,
-        rx: oneshot::Receiver<Lease>,
-        pool: &Arc<BackendPool>,
-        db: &Arc<DbPool>,
-    ) -> Following {
-        Following {
-            relay,
-            rx,
-            pool: Arc::clone(pool),
-            db: Arc::clone(db),
-            offer: RelayGuard::default(),
-        }
-    }
-
-    /// The relay this follower offers, if any.
-    pub fn offered(&self) -> Option<&Arc<Relay>> {
-        self.offer.0.as_ref().map(|(r, _)| r)
-    }
-
-    /// As [`Lease::offer_relay`], for a client whose own requests (reads) are queued behind
-    /// another's: one more client may queue behind them.
-    pub fn offer_relay(&mut self, holder: &Waker) {
-        let prepared = Arc::clone(&self.relay.prepared);
-        offer(&self.pool, &self.db, &prepared, holder, &mut self.offer);
-    }
-
-    /// As [`Lease::withdraw_relay`].
-    pub fn withdraw_relay(&mut self) -> bool {
-        withdraw(&mut self.offer)
-    }
-}
-
-/// Offers a relay on `pool` for the connection whose statements are `prepared`: to the
-/// longest-waiting client if it can follow, else listed for the next client to find every
-/// connection busy. Nothing when the backend has a free or idle connection (a client would
-/// take that), or its leases were not short lately.
-fn offer(
-    pool: &Arc<BackendPool>,
-    db: &Arc<DbPool>,
-    prepared: &Arc<Mutex<PreparedSet>>,
-    holder: &Waker,
-    guard: &mut RelayGuard,
-) {
-    if guard.0.is_some()
-        || pool.pipeline_below_ns == 0
-        || pool.hold_ns.load(Ordering::Relaxed) >= pool.pipeline_below_ns
-    {
-        return;
-    }
-    let mut s = pool.slots.lock();
-    if s.closed || !s.idle.is_empty() || s.taken < pool.size {
-        return;
-    }
-    let relay = Arc::new(Relay {
-        state: Mutex::new(RelayState {
-            holder: Some(holder.clone()),
-            ..RelayState::default()
-        }),
-        prepared: Arc::clone(prepared),
-    });
-    // The longest-waiting client takes it at once, if it can follow.
-    while s.waiters.front().is_some_and(|w| w.follows) {
-        let Some(w) = s.waiters.pop_front() else {
-            break;
-        };
-        let (tx, rx) = oneshot::channel();
-        relay.state.lock().to = Some(tx);
-        let f = Following::new(Arc::clone(&relay), rx, pool, db);
-        if w.tx.send(Grant::Follow(f)).is_ok() {
-            drop(s);
-            db.pipelined.inc();
-            guard.0 = Some((relay, Arc::clone(pool)));
-            return;
-        }
-        // That client gave up waiting.
-        relay.state.lock().to = None;
-    }
-    if !s.waiters.is_empty() {
-        // Its first waiter takes connections only: it gets one next.
-        return;
-    }
-    s.relays.push_back(Arc::clone(&relay));
-    drop(s);
-    guard.0 = Some((relay, Arc::clone(pool)));
-}
-
-/// Withdraws the relay `guard` offers: `true` when no follower had taken it.
-fn withdraw(guard: &mut RelayGuard) -> bool {
-    let Some((relay, pool)) = &guard.0 else {
-        return true;
-    };
-    if !pool.remove_relay(relay) {
-        return false;
-    }
-    guard.0 = None;
-    true
-}
-
-/// The relay a lease offers, withdrawn when the lease goes away without a hand-over (a
-/// follower's request, if one was queued, then fails: the connection is closed under it).
-#[derive(Default)]
-struct RelayGuard(Option<(Arc<Relay>, Arc<BackendPool>)>);
-
-impl Drop for RelayGuard {
-    fn drop(&mut self) {
-        if let Some((relay, pool)) = self.0.take()
-            && !pool.remove_relay(&relay)
-        {
-            relay.abandon();
-        }
     }
 }
 
@@ -458,8 +195,6 @@ impl DbPool {
                         "active",
                     ]),
                     label,
-                    hold_ns: AtomicU64::new(u64::MAX),
-                    pipeline_below_ns: settings.pipeline_short_ms.saturating_mul(1_000_000),
                 })
             })
             .collect();
@@ -467,7 +202,6 @@ impl DbPool {
             waiting: metrics.pool_waiting.with_label_values(&[name.as_str()]),
             wait_time: metrics.pool_wait.with_label_values(&[name.as_str()]),
             timeouts: metrics.pool_timeouts.with_label_values(&[name.as_str()]),
-            pipelined: metrics.pool_pipelined.with_label_values(&[name.as_str()]),
             name,
             settings,
             ident,
@@ -476,6 +210,7 @@ impl DbPool {
             metrics,
             next: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            functions: Arc::default(),
         })
     }
 
@@ -514,25 +249,15 @@ impl DbPool {
     }
 
     /// Leases a server connection for `route`, waiting in the queue up to the queue timeout.
+    /// A replica that cannot be reached sends the read to the primary.
     pub async fn acquire(self: &Arc<Self>, route: Route) -> Result<Lease, AcquireError> {
-        match self.seat(route, false).await? {
-            Seat::Lease(l) => Ok(l),
-            // Relays are offered only to waiters that follow; were one offered here, dropping
-            // it closes that connection after its holder's answer, and this client retries.
-            Seat::Follow(_) => Box::pin(self.acquire(route)).await,
-        }
-    }
-
-    /// A server connection for `route`, or (`follow`, transaction pooling) a place behind
-    /// another client's read when a relay is offered to this client while it waits.
-    pub async fn seat(self: &Arc<Self>, route: Route, follow: bool) -> Result<Seat, AcquireError> {
         let backend = Arc::clone(self.choose(route));
-        match self.acquire_on(&backend, follow).await {
+        match self.acquire_on(&backend).await {
             Err(AcquireError::Connect(e)) if backend.role == BackendRole::Replica => {
                 tracing::warn!(database = %self.name, backend = %backend.label, error = %e,
                     "replica unavailable; reading from the primary");
                 let primary = Arc::clone(self.primary());
-                self.acquire_on(&primary, follow).await
+                self.acquire_on(&primary).await
             }
             r => r,
         }
@@ -541,8 +266,7 @@ impl DbPool {
     async fn acquire_on(
         self: &Arc<Self>,
         backend: &Arc<BackendPool>,
-        follow: bool,
-    ) -> Result<Seat, AcquireError> {
+    ) -> Result<Lease, AcquireError> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(AcquireError::Closed(self.name.clone()));
         }
@@ -561,11 +285,8 @@ impl DbPool {
         };
         let grant = match taken {
             Some(g) => g,
-            None => self.wait(backend, follow).await?,
+            None => self.wait(backend).await?,
         };
-        if let Grant::Follow(f) = grant {
-            return Ok(Seat::Follow(f));
-        }
         let slot = SlotGuard {
             pool: Some(Arc::clone(backend)),
         };
@@ -573,14 +294,12 @@ impl DbPool {
             // Lifetimes are enforced when connections are given back and by maintenance.
             if conn.is_alive() {
                 backend.active_gauge.inc();
-                return Ok(Seat::Lease(Lease {
+                return Ok(Lease {
                     conn,
                     pool: Arc::clone(backend),
                     slot,
                     db: Arc::clone(self),
-                    since: Instant::now(),
-                    relay: RelayGuard::default(),
-                }));
+                });
             }
             // Closed by the server: replaced by a new one in the same slot.
             backend.open.fetch_sub(1, Ordering::Relaxed);
@@ -590,39 +309,16 @@ impl DbPool {
         // rare and its future large, and every acquire would otherwise carry it.
         let conn = Box::pin(self.open(backend)).await?;
         backend.active_gauge.inc();
-        Ok(Seat::Lease(Lease {
+        Ok(Lease {
             conn,
             pool: Arc::clone(backend),
             slot,
             db: Arc::clone(self),
-            since: Instant::now(),
-            relay: RelayGuard::default(),
-        }))
+        })
     }
 
     /// Queues for a slot of `backend`, up to the queue timeout.
-    /// Queues behind a busy connection's plain read (see [`Relay`]) when the route's backend
-    /// has no idle connection, no free slot and no client already waiting.
-    pub fn follow(self: &Arc<Self>, route: Route) -> Option<Following> {
-        if self.closed.load(Ordering::Relaxed) {
-            return None;
-        }
-        let backend = Arc::clone(self.choose(route));
-        let mut s = backend.slots.lock();
-        if !s.idle.is_empty() || s.taken < backend.size || !s.waiters.is_empty() {
-            return None;
-        }
-        let relay = s.relays.pop_front()?;
-        let (tx, rx) = oneshot::channel();
-        // Under the slots lock: a holder withdrawing its relay either still finds it listed
-        // (nobody took it) or finds the follower in place.
-        relay.state.lock().to = Some(tx);
-        drop(s);
-        self.pipelined.inc();
-        Some(Following::new(relay, rx, &backend, self))
-    }
-
-    async fn wait(&self, backend: &Arc<BackendPool>, follows: bool) -> Result<Grant, AcquireError> {
+    async fn wait(&self, backend: &Arc<BackendPool>) -> Result<Grant, AcquireError> {
         let (tx, mut rx) = oneshot::channel();
         {
             let mut s = backend.slots.lock();
@@ -639,7 +335,7 @@ impl DbPool {
             if s.closed {
                 return Err(AcquireError::Closed(self.name.clone()));
             }
-            s.waiters.push_back(Waiter { tx, follows });
+            s.waiters.push_back(Waiter { tx });
         }
         self.waiting.inc();
         let start = Instant::now();
@@ -714,13 +410,8 @@ impl DbPool {
             mut conn,
             pool: backend,
             slot,
-            since,
-            relay,
             ..
         } = lease;
-        // A relay still offered is withdrawn; a follower queued on it loses the connection.
-        drop(relay);
-        backend.record_hold(since);
         backend.active_gauge.dec();
         let now = Instant::now();
         if !reusable
@@ -843,7 +534,6 @@ impl DbPool {
             let (idle, waiters) = {
                 let mut s = b.slots.lock();
                 s.closed = true;
-                s.relays.clear();
                 (
                     s.idle.drain(..).collect::<Vec<_>>(),
                     std::mem::take(&mut s.waiters),
@@ -880,29 +570,6 @@ impl DbPool {
 }
 
 impl BackendPool {
-    /// Takes `relay` off the list of offers. `false`: a follower had already taken it.
-    fn remove_relay(&self, relay: &Arc<Relay>) -> bool {
-        let mut s = self.slots.lock();
-        match s.relays.iter().position(|r| Arc::ptr_eq(r, relay)) {
-            Some(i) => {
-                s.relays.remove(i);
-                true
-            }
-            None => relay.state.lock().to.is_none(),
-        }
-    }
-
-    fn record_hold(&self, since: Instant) {
-        let ns = since.elapsed().as_nanos().min(u128::from(u64::MAX / 2)) as u64;
-        let old = self.hold_ns.load(Ordering::Relaxed);
-        let new = if old == u64::MAX {
-            ns
-        } else {
-            old - old / 8 + ns / 8
-        };
-        self.hold_ns.store(new, Ordering::Relaxed);
-    }
-
     /// Puts a connection that holds a slot back: to the longest-waiting client, else idle.
     /// Whether a waiting client took it.
     fn give_back(&self, mut conn: Box<ServerConn>) -> bool {

@@ -2,7 +2,7 @@
 //! trust authentication) to PostgreSQL or to the embedded SQLite backend, and the state the
 //! gateway keeps about each.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::core::PreparedSet;
 use super::stream::{PgStream, server_name};
 use crate::config::TlsMode;
 use crate::sqlite::SqliteDb;
@@ -83,14 +84,6 @@ pub enum ServerError {
 }
 
 /// An open, authenticated server connection, idle between transactions.
-/// Server-side names (hashes) of the statements prepared on a connection, and the order they
-/// were prepared in (oldest first) for eviction.
-#[derive(Default)]
-pub struct PreparedSet {
-    pub set: HashSet<u64, foldhash::fast::RandomState>,
-    pub order: std::collections::VecDeque<u64>,
-}
-
 pub struct ServerConn {
     pub io: PgStream,
     /// Bytes read from the server and not yet consumed.
@@ -103,10 +96,8 @@ pub struct ServerConn {
     pub cancel: Option<Arc<CancelTarget>>,
     pub created: Instant,
     pub idle_since: Instant,
-    /// The statements prepared on this connection. Shared (not only owned) because a client
-    /// queued behind the holder's read (`pool::Relay`) prepares its statements on the
-    /// connection before it holds it.
-    pub prepared: Arc<parking_lot::Mutex<PreparedSet>>,
+    /// The statements prepared on this connection (lent to the session core while leased).
+    pub prepared: PreparedSet,
     /// Index of the backend within its database.
     pub backend: usize,
     pub endpoint: Endpoint,
@@ -216,7 +207,7 @@ impl ServerConn {
             cancel: None,
             created: now,
             idle_since: now,
-            prepared: Arc::default(),
+            prepared: PreparedSet::default(),
             backend,
             endpoint: endpoint.clone(),
             broken: false,
@@ -407,6 +398,38 @@ impl ServerConn {
         match err {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    /// Runs a simple query on an idle connection and returns the first column of its first
+    /// row (`None`: no row, or NULL).
+    pub async fn first_value(&mut self, sql: &str) -> Result<Option<String>, ServerError> {
+        let mut out = BytesMut::new();
+        fe::query(&mut out, sql)
+            .map_err(|e| ServerError::Protocol(self.endpoint.label(), e.to_string()))?;
+        self.send(&out).await?;
+        let mut err = None;
+        let mut value = None;
+        loop {
+            let m = self.recv().await?;
+            match m.tag() {
+                b'E' => err = Some(self.server_error(&m)),
+                b'D' if value.is_none() => {
+                    if let Ok(row) = m.data_row() {
+                        value = row
+                            .iter()
+                            .next()
+                            .flatten()
+                            .map(|v| String::from_utf8_lossy(v).into_owned());
+                    }
+                }
+                b'Z' => break,
+                _ => {}
+            }
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(value),
         }
     }
 

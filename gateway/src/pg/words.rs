@@ -1,0 +1,195 @@
+//! The leading keywords of a SQL statement, past whitespace and comments: enough to recognise
+//! the session-level commands the gateway answers or refuses itself (DEALLOCATE, DISCARD,
+//! PREPARE, EXECUTE, LISTEN, DECLARE ... WITH HOLD) without parsing the statement.
+
+/// A session-level command the PostgreSQL core handles itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionCommand {
+    /// `DEALLOCATE [PREPARE] ALL`
+    DeallocateAll,
+    /// `DEALLOCATE [PREPARE] name`
+    Deallocate(String),
+    /// `DISCARD ALL`
+    DiscardAll,
+    /// `PREPARE name ...`
+    Prepare(String),
+    /// `EXECUTE name ...`
+    Execute(String),
+    /// `LISTEN channel`
+    Listen,
+    /// `DECLARE name ... WITH HOLD ...`: a cursor that outlives its transaction.
+    DeclareWithHold,
+}
+
+/// Recognises `sql` (one statement) as a [`SessionCommand`].
+pub fn session_command(sql: &str) -> Option<SessionCommand> {
+    let mut w = Words::new(sql);
+    let first = w.next()?;
+    match first.to_ascii_lowercase().as_str() {
+        "deallocate" => {
+            let mut next = w.next()?;
+            if next.eq_ignore_ascii_case("prepare") {
+                next = w.next()?;
+            }
+            if next.eq_ignore_ascii_case("all") {
+                Some(SessionCommand::DeallocateAll)
+            } else {
+                Some(SessionCommand::Deallocate(ident(next)))
+            }
+        }
+        "discard" => w
+            .next()
+            .filter(|n| n.eq_ignore_ascii_case("all"))
+            .map(|_| SessionCommand::DiscardAll),
+        "prepare" => {
+            let name = w.next()?;
+            // `PREPARE TRANSACTION 'gid'` is two-phase commit, not a statement.
+            if name.eq_ignore_ascii_case("transaction") {
+                return None;
+            }
+            Some(SessionCommand::Prepare(ident(name)))
+        }
+        "execute" => Some(SessionCommand::Execute(ident(w.next()?))),
+        "listen" => Some(SessionCommand::Listen),
+        "declare" => {
+            let mut prev: Option<&str> = None;
+            for word in w {
+                if word.eq_ignore_ascii_case("for") {
+                    return None;
+                }
+                if word.eq_ignore_ascii_case("hold")
+                    && prev.is_some_and(|p| p.eq_ignore_ascii_case("with"))
+                {
+                    return Some(SessionCommand::DeclareWithHold);
+                }
+                prev = Some(word);
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// An identifier as PostgreSQL folds it: quoted names keep their case, others are lowered.
+fn ident(word: &str) -> String {
+    match word.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+        Some(q) => q.replace("\"\"", "\""),
+        None => word.to_ascii_lowercase(),
+    }
+}
+
+/// Words of a statement: identifiers, keywords and quoted identifiers, skipping whitespace,
+/// comments and punctuation. Stops at the first string literal (nothing after one matters
+/// here).
+struct Words<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Words<'a> {
+    fn new(sql: &'a str) -> Self {
+        Words { rest: sql }
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            let s = self.rest;
+            let b = s.as_bytes();
+            let c = *b.first()?;
+            if c.is_ascii_whitespace() {
+                self.rest = &s[1..];
+            } else if s.starts_with("--") {
+                self.rest = s.find('\n').map_or("", |i| &s[i + 1..]);
+            } else if s.starts_with("/*") {
+                // Comments nest in PostgreSQL.
+                let mut depth = 0usize;
+                let mut i = 0;
+                while i < b.len() {
+                    if b[i..].starts_with(b"/*") {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i..].starts_with(b"*/") {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                self.rest = &s[i.min(s.len())..];
+            } else if c == b'"' {
+                let mut i = 1;
+                while i < b.len() {
+                    if b[i] == b'"' {
+                        if b.get(i + 1) == Some(&b'"') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                let end = (i + 1).min(s.len());
+                self.rest = &s[end..];
+                return Some(&s[..end]);
+            } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+                let end = s
+                    .char_indices()
+                    .find(|(_, ch)| !(ch.is_alphanumeric() || *ch == '_' || *ch == '$'))
+                    .map_or(s.len(), |(i, _)| i);
+                self.rest = &s[end..];
+                return Some(&s[..end]);
+            } else if c == b'\'' {
+                return None;
+            } else {
+                // Punctuation: skip one character.
+                let n = s.chars().next().map_or(1, char::len_utf8);
+                self.rest = &s[n..];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_session_commands_past_comments_and_case() {
+        use SessionCommand::*;
+        let cases = [
+            ("DEALLOCATE ALL", Some(DeallocateAll)),
+            ("  deallocate prepare all;", Some(DeallocateAll)),
+            (
+                "/* c /* nested */ */ DEALLOCATE \"S1\"",
+                Some(Deallocate("S1".into())),
+            ),
+            ("-- x\nDeallocate s1", Some(Deallocate("s1".into()))),
+            ("DISCARD ALL", Some(DiscardAll)),
+            ("DISCARD PLANS", None),
+            ("PREPARE q (int) AS SELECT $1", Some(Prepare("q".into()))),
+            ("PREPARE TRANSACTION 'x'", None),
+            (
+                "EXECUTE articdbm_s1(5)",
+                Some(Execute("articdbm_s1".into())),
+            ),
+            ("listen ch", Some(Listen)),
+            (
+                "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+                Some(DeclareWithHold),
+            ),
+            ("DECLARE c CURSOR WITHOUT HOLD FOR SELECT 1", None),
+            ("DECLARE c CURSOR FOR SELECT 'with hold'", None),
+            ("SELECT 'DEALLOCATE ALL'", None),
+            ("", None),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(session_command(sql), want, "{sql}");
+        }
+    }
+}
