@@ -368,9 +368,18 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     }
 
     // File access.
-    if (f.file_access || (!parsed && sig.file_call))
+    if (f.file_access || sig.file_call)
         && j.hit("sqli.file-access", 1.0, || {
             "the statement reads or writes server-side files".to_string()
+        })
+    {
+        return true;
+    }
+
+    // Connections to other servers: data leaves through them, or they reach inside.
+    if sig.remote_call
+        && j.hit("sqli.remote", 1.0, || {
+            "the statement opens a connection to another server (dblink, a foreign-data helper, a remote rowset)".to_string()
         })
     {
         return true;
@@ -494,6 +503,18 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
         return true;
     }
 
+    // Conditions on server facts. Introspection that reads only catalogues may ask them.
+    let catalog_only = parsed && !f.tables.is_empty() && !app_tables;
+    if sig.server_probe
+        && !catalog_only
+        && j.hit("sqli.server-probe", 1.0, || {
+            "a condition tests server facts (version, user, settings, privileges, catalogues) instead of the rows"
+                .to_string()
+        })
+    {
+        return true;
+    }
+
     // Constant comparisons.
     if tautology(j, f, sig) {
         return true;
@@ -611,6 +632,12 @@ fn tautology(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     if sig.odd_constants_in_clauses > 0 {
         return j.hit("sqli.tautology", 1.0, || {
             "a comparison between two literals sits in a condition, a clause or a subquery"
+                .to_string()
+        });
+    }
+    if sig.constant_predicate {
+        return j.hit("sqli.tautology", 1.0, || {
+            "a condition is built only from constants (a literal as a boolean, a regular-expression, ANY or function-form comparison of literals, a constant subquery)"
                 .to_string()
         });
     }
