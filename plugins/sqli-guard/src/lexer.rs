@@ -534,7 +534,9 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
         let start = sc.i;
         let mut extra = terms::Extra {
             dot: c == b'.',
-            bracket: matches!(c, b'[' | b']'),
+            // `[`, `]` and the `@@` of a system variable carry no row data.
+            neutral: matches!(c, b'[' | b']')
+                || (c == b'@' && (sc.peek(1) == b'@' || (start > 0 && sc.s[start - 1] == b'@'))),
             star: c == b'*',
             ..terms::Extra::default()
         };
@@ -705,6 +707,11 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
             b'=' => {
                 sc.i += if sc.peek(1) == b'=' { 2 } else { 1 };
                 Tok::Cmp(Cmp::Eq)
+            }
+            b'!' if sc.peek(1) == b'~' => {
+                // `!~`, `!~*`: a negated regular-expression match.
+                sc.i += 2;
+                Tok::Tilde
             }
             b'!' if sc.peek(1) == b'=' => {
                 sc.i += 2;

@@ -150,8 +150,8 @@ pub(super) struct Extra {
     pub dot: bool,
     /// The word follows `@@` (a MySQL system variable).
     pub sysvar: bool,
-    /// A `[` or `]`.
-    pub bracket: bool,
+    /// A token that is neither data nor an operator: `[`, `]`, `@@`.
+    pub neutral: bool,
     /// A `*`.
     pub star: bool,
 }
@@ -410,7 +410,7 @@ impl Terms {
             }
             Tok::Other => {
                 let t = self.touch(false);
-                if !x.bracket {
+                if !x.neutral {
                     // `?`, `@`: a placeholder or an operator not understood.
                     t.column = true;
                 }
