@@ -534,6 +534,54 @@ LITERAL += tagged("sqlite", "orm", [
     "SELECT v FROM kv WHERE k = ?",
 ])
 
+# Hard negatives for the predicate-term rules: the same constructs as the attacks, over columns
+# and parameters, or where drivers and ORMs send them.
+LITERAL += tagged("postgres", "hard-negative", [
+    "SELECT * FROM blog_post WHERE true",
+    "SELECT * FROM blog_post WHERE 1=1 AND slug = $1",
+    "SELECT * FROM blog_post WHERE false",
+    "SELECT CAST(amount AS int), quantity::int, price::numeric(10,2) FROM order_items WHERE order_id = $1",
+    "SELECT * FROM order_items WHERE CAST(sku AS int) = $1 AND quantity::int > 2",
+    "SELECT * FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id)",
+    "SELECT * FROM users u WHERE NOT EXISTS (SELECT 1 FROM bans b WHERE b.user_id = u.id AND b.active)",
+    "SELECT * FROM users WHERE email ~ '@example\\.com$' AND name ~* $1",
+    "SELECT * FROM users WHERE name !~ '^test_'",
+    "SELECT * FROM products WHERE sku SIMILAR TO 'AB-[0-9]+' AND name NOT SIMILAR TO $1",
+    "SELECT * FROM products WHERE id = ANY($1) AND category_id <> ALL($2::int[])",
+    "SELECT * FROM products WHERE tags @> ARRAY['sale'] AND id = ANY(ARRAY[1, 2, 3]::int[] || $1)",
+    "SELECT id, CASE WHEN status = 'paid' THEN 1 ELSE 0 END AS paid FROM orders",
+    "SELECT * FROM orders WHERE CASE WHEN $1::text = 'all' THEN true ELSE status = $1 END",
+    "SELECT * FROM orders WHERE (CASE status WHEN 'paid' THEN 1 WHEN 'open' THEN 2 ELSE 3 END) = $1",
+    "SELECT current_user",
+    "SELECT session_user, current_user, current_database()",
+    "SELECT current_setting('TimeZone')",
+    "SELECT current_setting('server_version_num')::int",
+    "SELECT CAST(current_setting('server_version_num') AS integer)",
+    "SET application_name = 'billing'",
+    "SELECT substr(name, 1, 3), length(name), upper(substr(name, 1, 1)) FROM users WHERE id = $1",
+    "SELECT * FROM users WHERE substr(name, 1, 1) = $1 AND length(name) > 3",
+    "SELECT * FROM documents WHERE owner = current_user",
+    "SELECT * FROM documents WHERE tenant_id = current_setting('app.tenant_id')::int",
+    "SELECT * FROM documents WHERE created_by = session_user AND updated_at > now() - interval '1 day'",
+    "SELECT * FROM events WHERE date > '2024-01-01' AND time < '12:00'",
+    "SELECT * FROM flags WHERE enabled = 't' AND archived = 'f'::boolean",
+    "SELECT * FROM flags WHERE enabled IS TRUE AND coalesce(archived, 'f'::bool) = false",
+    "SELECT pg_try_advisory_xact_lock(42)",
+    "SELECT * FROM jobs WHERE id = $1 AND pg_try_advisory_xact_lock(id)",
+    "SELECT count(*)::int FROM pg_class WHERE relkind = 'r'",
+    "SELECT rolname FROM pg_roles WHERE rolname = current_user AND rolsuper",
+    "SELECT has_table_privilege('orders', 'SELECT')",
+    "SELECT lo_unlink(oid) FROM orphaned_blobs WHERE created < now() - interval '30 days'",
+])
+LITERAL += tagged("mysql", "hard-negative", [
+    "SELECT * FROM `users` WHERE `email` REGEXP '^[a-z]+@' AND `name` RLIKE ?",
+    "SELECT `version`, `user`, `database` FROM `deployments` WHERE `id` = 3",
+    "SELECT VERSION()",
+    "SELECT DATABASE(), USER(), CURRENT_USER()",
+    "SELECT CAST(`price` AS SIGNED), CAST(? AS UNSIGNED) FROM `products`",
+    "SELECT group_concat(`name`) FROM `tags` WHERE `post_id` = 4",
+])
+
 
 def main():
     rows = []

@@ -7,6 +7,8 @@
 //! parentheses. It understands just enough lexical SQL (quotes, comments, dollar quoting,
 //! MySQL executable comments) to keep string contents from looking like code.
 
+mod terms;
+
 /// Deepest parenthesis nesting tracked; deeper groups are counted but not described.
 const MAX_PARENS: usize = 24;
 
@@ -77,6 +79,18 @@ pub struct Signals {
     /// The first keyword after each `;` that starts a further statement is a data-changing or
     /// reading verb (`SELECT`, `DROP`, `UPDATE`...), for text the host could not parse.
     pub stacked_verb: bool,
+    /// A condition built only from constants beyond the `LIT op LIT` the checks above count:
+    /// a literal coerced to boolean (`OR 't'`, `'true'::bool`), a regular-expression,
+    /// `SIMILAR TO`, `ANY(ARRAY[..])` or function-form comparison of literals
+    /// (`int4eq(1,1)`), `EXISTS` / a scalar subquery over constants (`(SELECT 1)=1`).
+    pub constant_predicate: bool,
+    /// A condition whose only inputs are server facts (`version()`, `current_user`,
+    /// `current_setting(..)`, privileges, catalogue reads): a probe of the server, not a
+    /// test of the rows.
+    pub server_probe: bool,
+    /// A call that reaches another server (`dblink`, `dblink_exec`, `postgres_fdw_*`,
+    /// `OPENROWSET`, `UTL_HTTP`...).
+    pub remote_call: bool,
     /// Some signal depended on the value of an integer literal (a series or `RAND` argument, an
     /// ORDER BY ordinal, a comparison between literals), so statements that differ only in
     /// integer values may be judged differently: the verdict is not reusable for the shape.
@@ -136,6 +150,33 @@ enum Kw {
     Outfile,
     Verb,
     NumType,
+    Case,
+    End,
+    Else,
+    Exists,
+    Is,
+    In,
+    Similar,
+    /// `ANY` / `ALL` / `SOME`.
+    AnyAll,
+    Array,
+    BoolType,
+    /// Server identity that needs no parentheses (`current_user`).
+    ServerWord,
+    /// Server identity as a function (`version()`, MySQL `user()`).
+    ServerText,
+    /// Other server facts (`current_setting(..)`, `has_table_privilege(..)`).
+    ServerFn,
+    /// Aggregates building one string from many rows (`string_agg`, `group_concat`).
+    TextAgg,
+    Join,
+    /// `RETURNING`, `INTERSECT`, `EXCEPT`, `WINDOW`: a clause ends the condition before it.
+    EndClause,
+    Distinct,
+    /// Keywords that are neither columns nor operators here (`to`, `interval`, `current_date`).
+    Noise,
+    /// Functions that reach another server (`dblink`, `OPENROWSET`).
+    Remote,
     Other,
 }
 
@@ -191,7 +232,7 @@ struct Scanner<'a> {
 }
 
 /// Longest word [`keyword`] and [`is_catalog`] react to; longer words are neither.
-const LONGEST_WORD: usize = 19;
+const LONGEST_WORD: usize = 32;
 
 /// Lower-cases `w` into `buf`; `None` when it is longer than any word the scanner reacts to.
 fn lowered<'b>(w: &[u8], buf: &'b mut [u8; LONGEST_WORD]) -> Option<&'b [u8]> {
@@ -240,14 +281,88 @@ fn keyword(w: &[u8]) -> Kw {
         | b"pg_read_binary_file"
         | b"pg_ls_dir"
         | b"lo_import"
-        | b"lo_export" => Kw::File,
+        | b"lo_export"
+        | b"pg_stat_file"
+        | b"pg_ls_logdir"
+        | b"pg_ls_waldir"
+        | b"pg_ls_tmpdir"
+        | b"pg_ls_archive_statusdir"
+        | b"pg_file_write"
+        | b"pg_file_read"
+        | b"pg_file_rename"
+        | b"pg_file_unlink"
+        | b"pg_logdir_ls" => Kw::File,
         b"drop" | b"alter" | b"grant" | b"update" | b"insert" | b"delete" | b"create"
         | b"truncate" | b"shutdown" | b"copy" => Kw::Verb,
         b"int" | b"int2" | b"int4" | b"int8" | b"integer" | b"smallint" | b"bigint"
         | b"numeric" | b"decimal" | b"real" | b"float" | b"float8" | b"double" | b"signed"
         | b"unsigned" => Kw::NumType,
+        b"case" => Kw::Case,
+        b"end" => Kw::End,
+        b"else" => Kw::Else,
+        b"exists" => Kw::Exists,
+        b"is" | b"isnull" | b"notnull" => Kw::Is,
+        b"in" => Kw::In,
+        b"similar" => Kw::Similar,
+        b"any" | b"all" | b"some" => Kw::AnyAll,
+        b"array" => Kw::Array,
+        b"bool" | b"boolean" => Kw::BoolType,
+        b"current_user" | b"session_user" | b"current_role" | b"system_user"
+        | b"current_catalog" | b"current_schema" => Kw::ServerWord,
+        b"version" | b"user" | b"database" | b"schema" | b"current_database" => Kw::ServerText,
+        b"current_setting"
+        | b"pg_has_role"
+        | b"inet_server_addr"
+        | b"inet_server_port"
+        | b"pg_postmaster_start_time"
+        | b"pg_conf_load_time" => Kw::ServerFn,
+        b"string_agg" | b"group_concat" | b"array_to_string" | b"listagg" => Kw::TextAgg,
+        b"join" => Kw::Join,
+        b"returning" | b"intersect" | b"except" | b"window" => Kw::EndClause,
+        b"distinct" => Kw::Distinct,
+        b"to" | b"escape" | b"symmetric" | b"interval" | b"date" | b"time" | b"timestamp"
+        | b"current_date" | b"current_time" | b"current_timestamp" | b"localtime"
+        | b"localtimestamp" | b"unknown" | b"at" | b"zone" | b"collate" | b"asc" | b"desc"
+        | b"nulls" | b"first" | b"last" | b"only" | b"inner" | b"outer" | b"cross" | b"natural"
+        | b"lateral" | b"with" | b"recursive" => Kw::Noise,
+        _ if is_privilege_check(w) => Kw::ServerFn,
+        _ if is_remote(w) => Kw::Remote,
         _ => Kw::Other,
     }
+}
+
+/// `has_table_privilege`, `has_database_privilege`...: what the session may do.
+fn is_privilege_check(w: &[u8]) -> bool {
+    w.starts_with(b"has_") && w.ends_with(b"_privilege")
+}
+
+/// Functions and packages that reach another server: PostgreSQL's dblink and postgres_fdw
+/// helpers, pgsql-http, SQL Server's ad-hoc remote rowsets and UNC probes, Oracle's network
+/// packages.
+fn is_remote(w: &[u8]) -> bool {
+    const PREFIXES: &[&[u8]] = &[
+        b"dblink",
+        b"postgres_fdw",
+        b"utl_http",
+        b"utl_inaddr",
+        b"utl_tcp",
+        b"utl_smtp",
+    ];
+    const NAMES: &[&[u8]] = &[
+        b"openrowset",
+        b"opendatasource",
+        b"openquery",
+        b"xp_dirtree",
+        b"xp_fileexist",
+        b"xp_subdirs",
+        b"http_get",
+        b"http_post",
+        b"http_put",
+        b"http_patch",
+        b"http_delete",
+        b"http_head",
+    ];
+    PREFIXES.iter().any(|p| w.starts_with(p)) || NAMES.contains(&w)
 }
 
 /// Names of system catalogues and credential tables (lower-cased).
@@ -409,6 +524,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
     let mut after_semi = false;
     let mut prev_word_opens: Option<Kw> = None;
     let mut prev_tilde = false;
+    let mut terms = terms::Terms::new();
 
     loop {
         if !sc.skip_space(&mut sig) {
@@ -416,6 +532,14 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
         }
         let c = sc.peek(0);
         let start = sc.i;
+        let mut extra = terms::Extra {
+            dot: c == b'.',
+            // `[`, `]` and the `@@` of a system variable carry no row data.
+            neutral: matches!(c, b'[' | b']')
+                || (c == b'@' && (sc.peek(1) == b'@' || (start > 0 && sc.s[start - 1] == b'@'))),
+            star: c == b'*',
+            ..terms::Extra::default()
+        };
         let tok = match c {
             b'\'' => {
                 let backslash = mysql;
@@ -541,7 +665,11 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                 let lw = lowered(w, &mut buf).unwrap_or_default();
                 if is_catalog(lw) && lw != b"dual" {
                     sig.catalog_name = true;
+                    extra.catalog = true;
                 }
+                extra.catalog |= lw.starts_with(b"pg_") || (lw == b"mysql" && sc.peek(0) == b'.');
+                extra.null = lw == b"null";
+                extra.sysvar = start >= 2 && &sc.s[start - 2..start] == b"@@";
                 if lw == b"mysql" && sc.peek(0) == b'.' {
                     let rest = &sc.s[sc.i + 1..];
                     if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"user") {
@@ -549,7 +677,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                     }
                 }
                 match lw {
-                    b"like" | b"rlike" => Tok::Cmp(Cmp::Like),
+                    b"like" | b"rlike" | b"ilike" | b"regexp" | b"glob" => Tok::Cmp(Cmp::Like),
                     b"between" => Tok::Cmp(Cmp::Between),
                     b"true" | b"false" => Tok::Lit(Lit::Num { bit: true }),
                     b"null" => Tok::Lit(Lit::Str),
@@ -579,6 +707,11 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
             b'=' => {
                 sc.i += if sc.peek(1) == b'=' { 2 } else { 1 };
                 Tok::Cmp(Cmp::Eq)
+            }
+            b'!' if sc.peek(1) == b'~' => {
+                // `!~`, `!~*`: a negated regular-expression match.
+                sc.i += 2;
+                Tok::Tilde
             }
             b'!' if sc.peek(1) == b'=' => {
                 sc.i += 2;
@@ -653,6 +786,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
 
         // Constant comparisons: LIT CMP LIT with nothing binding tighter on either side.
         check_constant(&win, tok, depth, top, &mut sig);
+        terms.token(tok, extra, &mut sig);
 
         match tok {
             Tok::LParen => {
@@ -675,6 +809,10 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                     Some(Kw::Delay) => sig.delay_call = true,
                     Some(Kw::Error) => sig.error_call = true,
                     Some(Kw::File) => sig.file_call = true,
+                    Some(Kw::Remote) => sig.remote_call = true,
+                    // Server identity and string aggregates are text: casting them to a
+                    // number puts their value in the error message.
+                    Some(Kw::ServerText | Kw::ServerWord | Kw::TextAgg) => g.textual = true,
                     _ => {}
                 }
                 if prev_tilde {
@@ -737,10 +875,18 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                 if win[4] == Tok::Word(Kw::As) && depth > 0 && depth <= MAX_PARENS {
                     stack[depth - 1].as_number = true;
                 }
-                if win[4] == Tok::DoubleColon && win[3] == Tok::RParen && closed_textual {
+                if win[4] == Tok::DoubleColon
+                    && ((win[3] == Tok::RParen && closed_textual)
+                        || win[3] == Tok::Word(Kw::ServerWord))
+                {
                     sig.numeric_cast_of_text = true;
                 }
             }
+            Tok::Word(Kw::ServerWord) if depth > 0 && depth <= MAX_PARENS => {
+                // `CAST(current_user AS int)`.
+                stack[depth - 1].textual = true;
+            }
+            Tok::Word(Kw::Remote) if sc.peek(0) == b'.' => sig.remote_call = true,
             Tok::Word(Kw::Outfile) if win[4] == Tok::Word(Kw::Into) => sig.file_call = true,
             Tok::Word(Kw::Waitfor) => sig.delay_call = true,
             _ => {}
@@ -767,6 +913,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
     }
     // End of text closes a pending comparison.
     check_constant(&win, Tok::Semi, depth, top, &mut sig);
+    terms.finish(&mut sig);
     if depth > 0 {
         sig.unbalanced_parens = true;
     }

@@ -14,15 +14,22 @@
 //! | `sqli.stacked` | more than one statement where the first is a query or DML (`SELECT ...; DROP ...`). Stacks that start with DDL, transaction control or `SET` are migrations and pass unless `allow_stacked_ddl` is false |
 //! | `sqli.time-delay` | `pg_sleep`, `sleep`, `benchmark`, `dbms_lock.sleep`, `WAITFOR`, or a million-row `generate_series`, anywhere except a lone `SELECT pg_sleep(n)` (an admin statement) |
 //! | `sqli.file-access` | `INTO OUTFILE/DUMPFILE`, `LOAD_FILE`, `pg_read_file`, `COPY ... TO/FROM` a file or program, `lo_import`... |
-//! | `sqli.error-probe` | `extractvalue`, `updatexml`, `gtid_subset`, a number `CAST` of a concatenation or of a table-less subquery, `EXP(~(SELECT ...))`, `RAND(0)` |
+//! | `sqli.remote` | a call that reaches another server: `dblink*`, `postgres_fdw_*`, pgsql-http's `http_get`..., `OPENROWSET` / `OPENDATASOURCE` / `OPENQUERY`, `xp_dirtree`, `UTL_HTTP` / `UTL_INADDR` |
+//! | `sqli.error-probe` | `extractvalue`, `updatexml`, `gtid_subset`, a number `CAST` (or `::int`) of a concatenation, a table-less subquery, server identity (`version()`, `current_user`, `current_database()`, MySQL `user()`) or a string aggregate (`string_agg`, `group_concat`, `array_to_string`), `EXP(~(SELECT ...))`, `RAND(0)`. `current_setting(..)::int` is not one: row-level-security policies compare columns with it |
 //! | `sqli.union` | a UNION branch of only literals / NULLs beside a table read (column-count probe), or one selecting server identity (`version()`, `current_user`, `@@version`) |
 //! | `sqli.catalog-probe` | a system catalogue (`information_schema`, `pg_catalog`, `pg_*`, `mysql.*`, `sqlite_master`) read from a predicate subquery or a later UNION branch of a statement that also reads application tables |
-//! | `sqli.tautology` | a constant comparison other than the builder idiom `0`/`1` `=`/`<>` `0`/`1` in a predicate (`AND 4821=4821` and `AND 4821=5923` alike: the shape, not the truth value, so there is no boolean oracle), inside parentheses anywhere, or an always-true constant OR-ed beside a column predicate (`OR 1=1`) |
+//! | `sqli.server-probe` | a condition (WHERE, ON, HAVING, ORDER BY, a searched `CASE WHEN`, at any depth) whose only inputs are server facts: `version()`, `current_user`, `session_user`, `current_setting(..)`, `has_*_privilege(..)`, `@@version`, catalogue subqueries (`ascii(substr(current_user,1,1))>100`, `CASE WHEN substr(version(),1,1)='P' ...`). True and false probes alike; statements that read only catalogues are introspection and pass |
+//! | `sqli.tautology` | a constant comparison other than the builder idiom `0`/`1` `=`/`<>` `0`/`1` in a predicate (`AND 4821=4821` and `AND 4821=5923` alike: the shape, not the truth value, so there is no boolean oracle), inside parentheses anywhere, or an always-true constant OR-ed beside a column predicate (`OR 1=1`); and any condition built only from constants beyond that: a literal coerced to boolean (`OR 't'`, `'true'::bool`, `CAST('1' AS boolean)`, `1::bool`), a regular-expression, `SIMILAR TO`, `ANY(ARRAY[..])` or function-form comparison of literals (`'a' ~ 'a'`, `int4eq(1,1)`), `EXISTS` or a scalar subquery over constants (`(SELECT 1)=1`) |
 //! | `sqli.blind-extraction` | `ascii`/`ord` over `substring`/`mid` in a predicate: character-by-character extraction |
 //! | `sqli.encoded-string` | a hex literal spelling printable text (`0x61646d696e`), or three or more `CHR()` calls building a string |
 //! | `sqli.comment-obfuscation` | a MySQL executable comment `/*! ... */` after the first token, or an empty `/**/` used as whitespace |
 //! | `sqli.comment-truncation` | a trailing `--` / `#` comment holding the cut-off rest of a statement (quotes, parentheses, `=`), or empty; weaker shapes (SQL keywords, one short random word) add to the score |
 //! | `sqli.unparsable` | SQL the host could not parse that also shows an injection trace (unterminated quote, unbalanced parentheses, literals side by side, a trailing comment, `UNION SELECT`); every unparsable statement when `deny_unparsable` is set |
+//!
+//! The conditions are judged term by term ([`lexer`]'s predicate-term pass): a term of an
+//! AND / OR chain that holds a column, a placeholder or an application-table subquery is the
+//! application's and passes, whatever functions, casts or operators it uses; a term of only
+//! constants and server facts is the injection's.
 //!
 //! Most rules are decisive alone (score 1). A few weak signals (an ORDER BY ordinal, a short
 //! random trailing comment, NULL padding in a UNION) only add up: when their sum reaches
@@ -368,9 +375,18 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     }
 
     // File access.
-    if (f.file_access || (!parsed && sig.file_call))
+    if (f.file_access || sig.file_call)
         && j.hit("sqli.file-access", 1.0, || {
             "the statement reads or writes server-side files".to_string()
+        })
+    {
+        return true;
+    }
+
+    // Connections to other servers: data leaves through them, or they reach inside.
+    if sig.remote_call
+        && j.hit("sqli.remote", 1.0, || {
+            "the statement opens a connection to another server (dblink, a foreign-data helper, a remote rowset)".to_string()
         })
     {
         return true;
@@ -494,6 +510,18 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
         return true;
     }
 
+    // Conditions on server facts. Introspection that reads only catalogues may ask them.
+    let catalog_only = parsed && !f.tables.is_empty() && !app_tables;
+    if sig.server_probe
+        && !catalog_only
+        && j.hit("sqli.server-probe", 1.0, || {
+            "a condition tests server facts (version, user, settings, privileges, catalogues) instead of the rows"
+                .to_string()
+        })
+    {
+        return true;
+    }
+
     // Constant comparisons.
     if tautology(j, f, sig) {
         return true;
@@ -611,6 +639,12 @@ fn tautology(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     if sig.odd_constants_in_clauses > 0 {
         return j.hit("sqli.tautology", 1.0, || {
             "a comparison between two literals sits in a condition, a clause or a subquery"
+                .to_string()
+        });
+    }
+    if sig.constant_predicate {
+        return j.hit("sqli.tautology", 1.0, || {
+            "a condition is built only from constants (a literal as a boolean, a regular-expression, ANY or function-form comparison of literals, a constant subquery)"
                 .to_string()
         });
     }

@@ -281,3 +281,82 @@ fn verdicts_are_reusable_unless_an_integer_value_was_judged() {
         assert_eq!(reused(sql), None, "{sql}");
     }
 }
+
+#[test]
+fn constant_conditions_are_denied_true_or_false() {
+    for sql in [
+        "SELECT * FROM users WHERE name = 'x' OR 't'",
+        "SELECT * FROM users WHERE name = 'x' AND 'f'",
+        "SELECT * FROM users WHERE name = 'x' OR 'true'::boolean",
+        "SELECT * FROM users WHERE name = 'x' OR CAST('1' AS boolean)",
+        "SELECT * FROM users WHERE name = 'x' AND 0::bool",
+        "SELECT * FROM users WHERE name = 'x' OR 'a' ~ 'a'",
+        "SELECT * FROM users WHERE name = 'x' OR 'a' SIMILAR TO 'b'",
+        "SELECT * FROM users WHERE name = 'x' OR 1 = ANY(ARRAY[1])",
+        "SELECT * FROM users WHERE name = 'x' OR int4eq(1,2)",
+        "SELECT * FROM users WHERE name = 'x' OR EXISTS(SELECT 1)",
+        "SELECT * FROM users WHERE name = 'x' OR (SELECT 1)=2",
+        "SELECT * FROM users WHERE name = 'x' OR 1=(SELECT 1 WHERE 1=1)",
+    ] {
+        assert_eq!(rule_pg(sql).as_deref(), Some("sqli.tautology"), "{sql}");
+    }
+}
+
+#[test]
+fn server_facts_cast_or_probed_are_denied() {
+    for sql in [
+        "SELECT * FROM t WHERE id = 1 AND 1=CAST(version() AS int)",
+        "SELECT * FROM t WHERE id = current_user::int",
+        "SELECT * FROM t WHERE id = 1 AND 1=(SELECT string_agg(usename,',') FROM pg_user)::int",
+    ] {
+        assert_eq!(rule_pg(sql).as_deref(), Some("sqli.error-probe"), "{sql}");
+    }
+    for sql in [
+        "SELECT * FROM t WHERE id = 1 AND (CASE WHEN substr(version(),1,1)='P' THEN 1 ELSE 0 END)=1",
+        "SELECT * FROM t WHERE id = 1 AND ascii(substr(current_user,1,1))>100",
+        "SELECT * FROM t WHERE id = 1 AND current_setting('is_superuser')='off'",
+    ] {
+        assert_eq!(rule_pg(sql).as_deref(), Some("sqli.server-probe"), "{sql}");
+    }
+    assert_eq!(
+        rule_my("SELECT * FROM t WHERE id = 1 AND substring(@@version,1,1)='8'").as_deref(),
+        Some("sqli.server-probe")
+    );
+}
+
+#[test]
+fn remote_connections_are_denied() {
+    for sql in [
+        "SELECT * FROM t WHERE id = 1 AND dblink_connect('host=evil') = 'OK'",
+        "SELECT * FROM dblink('host=evil', 'SELECT 1') AS x(a int)",
+        "SELECT * FROM t WHERE id = 1 AND postgres_fdw_disconnect_all()",
+    ] {
+        assert_eq!(rule_pg(sql).as_deref(), Some("sqli.remote"), "{sql}");
+    }
+}
+
+#[test]
+fn the_same_constructs_over_columns_pass() {
+    for sql in [
+        "SELECT * FROM users WHERE true",
+        "SELECT * FROM users WHERE 1=1 AND a = $1",
+        "SELECT CAST(x AS int), y::int FROM t",
+        "SELECT * FROM u WHERE EXISTS (SELECT 1 FROM t WHERE t.a = u.b)",
+        "SELECT * FROM u WHERE name ~ '^a' AND code SIMILAR TO 'x%' AND id = ANY($1)",
+        "SELECT CASE WHEN status = 'a' THEN 1 ELSE 0 END FROM t",
+        "SELECT * FROM t WHERE CASE WHEN status = 'a' THEN 1 ELSE 0 END = 1",
+        "SELECT version()",
+        "SELECT current_user",
+        "SELECT substr(name,1,3) FROM t",
+        "SELECT current_setting('TimeZone')",
+        "SELECT * FROM t WHERE tenant_id = current_setting('app.tenant')::int",
+        "SELECT * FROM t WHERE date > '2024-01-01' AND first = 'x'",
+        "SELECT count(*) FROM t GROUP BY 1 HAVING count(*) > 10",
+    ] {
+        assert_eq!(rule_pg(sql), None, "{sql}");
+    }
+    assert_eq!(
+        rule_my(r#"SELECT * FROM "t" WHERE "t"."deleted_at" IS NULL AND id = 1"#),
+        None
+    );
+}

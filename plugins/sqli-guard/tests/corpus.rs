@@ -87,8 +87,20 @@ fn corpus() {
     let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
     let mut misses = Vec::new();
     let mut caught = 0;
+    // Lines tagged with a rule id (`sqli.remote`...): detected, detected by that rule, total.
+    let mut family: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for l in &attacks {
         let v = judge(&p, l);
+        if l.tag.starts_with("sqli.") {
+            let e = family.entry(l.tag.clone()).or_default();
+            e.2 += 1;
+            if v.is_deny() {
+                e.0 += 1;
+                if v.rule() == Some(l.tag.as_str()) {
+                    e.1 += 1;
+                }
+            }
+        }
         let e = per.entry((l.tag.clone(), l.dialect.clone())).or_default();
         e.1 += 1;
         if v.is_deny() {
@@ -107,6 +119,12 @@ fn corpus() {
             "{tag:28} {dialect:9} {c:5}/{n:<5} {:6.2}%",
             100.0 * *c as f64 / *n as f64
         );
+    }
+    println!(
+        "== detection by rule family (lines tagged with a rule id): denied / by that rule / total"
+    );
+    for (rule, (c, own, n)) in &family {
+        println!("{rule:28} {c:5}/{n:<5} {own:5}/{n:<5}");
     }
     println!("== first rule that fired");
     for (rule, n) in &per_rule {
@@ -138,6 +156,16 @@ fn corpus() {
         benign.len(),
         100.0 * fps.len() as f64 / benign.len() as f64
     );
+    let mut fp_rules: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, v) in &fps {
+        *fp_rules.entry(v.rule().unwrap_or("")).or_default() += 1;
+    }
+    for rule in articdbm_plugin_sqli_guard::RULES {
+        println!(
+            "   {rule:28} {} false positives",
+            fp_rules.get(rule).copied().unwrap_or(0)
+        );
+    }
     for (l, v) in &fps {
         println!(
             "FP {} {} [{}]: {}",
@@ -172,6 +200,9 @@ fn corpus() {
     println!("== guard cost: {per:.0} ns per statement (mean, this build profile)");
 
     assert!(rate >= 0.95, "detection {:.2}% is below 95%", 100.0 * rate);
+    for (rule, (c, _, n)) in &family {
+        assert_eq!(c, n, "{rule}: {c}/{n} of its family's attacks denied");
+    }
     assert!(
         fps.is_empty(),
         "{} false positives on benign SQL",
