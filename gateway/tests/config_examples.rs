@@ -323,7 +323,7 @@ fn invalid_documents_fail_both() {
         (
             "unknown function call mode",
             format!("[[database]]\nname = \"d\"\npool = {{ function_call = \"allow\" }}\n{pg}"),
-            "function_call",
+            "unknown variant `allow`, expected `refuse` or `judge`",
         ),
         (
             "server messages bound too small",
