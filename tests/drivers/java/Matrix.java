@@ -39,6 +39,7 @@ public class Matrix {
     static final List<String> mismatchExamples = new ArrayList<>();
     static final List<String> errorExamples = new ArrayList<>();
     static final boolean[] done = new boolean[CLIENTS + 1];
+    static final List<String> unfinished = new ArrayList<>();
 
     static String env(String name, String dflt) {
         String v = System.getenv(name);
@@ -248,6 +249,7 @@ public class Matrix {
                 .append(",\"errors\":").append(errors)
                 .append(",\"mismatch_examples\":").append(jsonList(mismatchExamples))
                 .append(",\"error_examples\":").append(jsonList(errorExamples))
+                .append(",\"unfinished\":").append(unfinished.toString().replace(" ", ""))
                 .append(",\"seconds\":").append((System.nanoTime() - STARTED) / 1_000_000 / 1000.0)
                 .append('}');
         return b.toString();
@@ -299,7 +301,10 @@ public class Matrix {
         if (!pool.awaitTermination(DEADLINE_SECS, TimeUnit.SECONDS)) {
             synchronized (Matrix.class) {
                 for (int c = 1; c <= CLIENTS; c++) {
-                    if (!done[c]) error(c, "deadline", new RuntimeException("still running after " + DEADLINE_SECS + "s"));
+                    if (!done[c]) {
+                        unfinished.add(String.valueOf(c));
+                        error(c, "deadline", new RuntimeException("still running after " + DEADLINE_SECS + "s"));
+                    }
                 }
             }
         }

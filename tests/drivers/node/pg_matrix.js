@@ -44,7 +44,11 @@ function error(c, what, e) {
   }
 }
 
-function finish() {
+let finished = false;
+
+function finish(unfinished = []) {
+  if (finished) return;
+  finished = true;
   const out = {
     driver: 'node-postgres',
     clients: CLIENTS,
@@ -55,6 +59,7 @@ function finish() {
     errors: tally.errors,
     mismatch_examples: tally.mismatch_examples,
     error_examples: tally.error_examples,
+    unfinished,
     seconds: (Date.now() - started) / 1000,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`, () => process.exit(0));
@@ -155,10 +160,14 @@ async function recover(db, c, st) {
 async function main() {
   const done = new Set();
   setTimeout(() => {
+    const unfinished = [];
     for (let c = 1; c <= CLIENTS; c += 1) {
-      if (!done.has(c)) error(c, 'deadline', `still running after ${DEADLINE_SECS}s`);
+      if (!done.has(c)) {
+        unfinished.push(c);
+        error(c, 'deadline', `still running after ${DEADLINE_SECS}s`);
+      }
     }
-    finish();
+    finish(unfinished);
   }, DEADLINE_SECS * 1000);
   await setup();
   const clients = [];

@@ -1,8 +1,10 @@
 """asyncpg, many concurrent tasks (one connection each) on one event loop, each checking it gets
 exactly its own answers. asyncpg prepares every statement it runs as a named server statement
 (`__asyncpg_stmt_N__`, the same names in every session, for different texts where the text
-names the client) and keeps it for reuse; also explicit `prepare()`, `executemany` (many
-Bind/Execute before one Sync), and transactions committed or rolled back."""
+names the client) and keeps it for reuse; half the clients have a statement cache smaller than
+their working set, so asyncpg keeps closing evicted statements and preparing them again. Also
+explicit `prepare()`, `executemany` (many Bind/Execute before one Sync), and transactions
+committed or rolled back."""
 
 import asyncio
 import os
@@ -25,7 +27,7 @@ class Rollback(Exception):
     """Raised inside a transaction block to roll it back on purpose."""
 
 
-async def connect():
+async def connect(cache=100):
     return await asyncpg.connect(
         host=common.HOST,
         port=common.PORT,
@@ -35,6 +37,7 @@ async def connect():
         ssl=False,
         timeout=10,
         command_timeout=20,
+        statement_cache_size=cache,
     )
 
 
@@ -94,10 +97,16 @@ async def iteration(con, c, i, st):
         T.check(c, "executemany rows", tuple(row), (len(ks), sum(ks)))
 
 
+def cache_size(c):
+    """Even clients keep asyncpg's default statement cache; odd ones a cache smaller than the
+    statements they run, so asyncpg keeps evicting (Close) and preparing again."""
+    return 100 if c % 2 == 0 else 3
+
+
 async def client(c):
     errors = 0
     st = State()
-    con = await connect()
+    con = await connect(cache_size(c))
     for i in range(ITERS):
         try:
             await iteration(con, c, i, st)
@@ -114,7 +123,7 @@ async def client(c):
 async def recover(con, c, st):
     """After an error: reconnect if the connection is gone, and learn the row's state again."""
     if con.is_closed():
-        con = await connect()
+        con = await connect(cache_size(c))
         st.stmt = None
     try:
         row = await con.fetchrow(READ_ROW, c)
@@ -135,10 +144,10 @@ async def main():
     await setup()
     tasks = {c: asyncio.ensure_future(guarded(c)) for c in range(1, CLIENTS + 1)}
     await asyncio.wait(tasks.values(), timeout=common.DEADLINE_SECS)
-    for c, t in tasks.items():
-        if not t.done():
-            T.error(c, "deadline", TimeoutError(f"still running after {common.DEADLINE_SECS}s"))
-    common.finish(T)
+    unfinished = [c for c, t in tasks.items() if not t.done()]
+    for c in unfinished:
+        T.error(c, "deadline", TimeoutError(f"still running after {common.DEADLINE_SECS}s"))
+    common.finish(T, unfinished=unfinished)
 
 
 if __name__ == "__main__":

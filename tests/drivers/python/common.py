@@ -4,7 +4,8 @@ test (tests/tests/pg_drivers.rs) parses.
 
 Environment: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (as libpq names them);
 DRV_CLIENTS (concurrent clients), DRV_ITERS (iterations per client), DRV_DEADLINE_SECS (after
-it, clients still running are reported as errors and the program exits).
+it, clients still running are reported as errors, listed in `unfinished`, and the program
+exits).
 """
 
 import json
@@ -101,11 +102,13 @@ def run_threads(tally, client_fn):
     for t in threads:
         t.start()
     deadline = time.monotonic() + DEADLINE_SECS
+    unfinished = []
     for c, t in enumerate(threads, start=1):
         t.join(max(0.0, deadline - time.monotonic()))
         if t.is_alive():
+            unfinished.append(c)
             tally.error(c, "deadline", TimeoutError(f"still running after {DEADLINE_SECS}s"))
-    finish(tally)
+    finish(tally, unfinished=unfinished)
 
 
 def guarded(tally, client_fn, c):
@@ -116,6 +119,7 @@ def guarded(tally, client_fn, c):
 
 
 def finish(tally, **extra):
+    extra.setdefault("unfinished", [])
     sys.stdout.write(tally.summary(**extra) + "\n")
     sys.stdout.flush()
     os._exit(0)

@@ -1,18 +1,31 @@
 """psycopg 3, several clients at once, each checking it gets exactly its own answers:
 server-side prepared statements (`prepare=True`) reused across rollbacks (psycopg sends
 DEALLOCATE ALL after a ROLLBACK once it has prepared statements), a statement name that every
-client uses for a different text, pipeline mode, and COPY FROM STDIN / COPY TO STDOUT."""
+client uses for a different text, pipeline mode, and COPY FROM STDIN / COPY TO STDOUT.
+
+With DRV_PSYCOPG_PREPARE=0 nothing is prepared on the server (`prepare=False`, no automatic
+preparation), so pipeline mode and COPY are checked on their own."""
+
+import os
 
 import psycopg
 
 import common
 from common import CLIENTS, ITERS, MAX_ERRORS_PER_CLIENT
 
-T = common.Tally("psycopg")
+PREPARE = os.environ.get("DRV_PSYCOPG_PREPARE", "1") != "0"
+T = common.Tally("psycopg" if PREPARE else "psycopg (nothing prepared)")
 
 SELECT_WHO = "SELECT %s::int AS id, %s::text AS who"
 UPDATE_ROW = "UPDATE drv_psycopg SET n = n + 1, who = %s WHERE client = %s RETURNING n, who"
 READ_ROW = "SELECT n, who FROM drv_psycopg WHERE client = %s"
+
+
+def connect():
+    conn = psycopg.connect(common.conninfo())
+    if not PREPARE:
+        conn.prepare_threshold = None
+    return conn
 
 
 def setup():
@@ -37,12 +50,12 @@ class State:
 def iteration(conn, c, i, st):
     who = f"c{c}-i{i}"
     ex = conn.execute
-    T.check(c, "prepared select", ex(SELECT_WHO, (c, who), prepare=True).fetchone(), (c, who))
+    T.check(c, "prepared select", ex(SELECT_WHO, (c, who), prepare=PREPARE).fetchone(), (c, who))
     # Every client prepares this shape with its own text; psycopg names statements by order of
     # preparation (_pg3_0, _pg3_1, ...), so the same name means different text per client.
-    row = ex(f"SELECT %s::int AS i, {c}::int AS tag", (i,), prepare=True).fetchone()
+    row = ex(f"SELECT %s::int AS i, {c}::int AS tag", (i,), prepare=PREPARE).fetchone()
     T.check(c, "per-client statement text", row, (i, c))
-    row = ex(UPDATE_ROW, (who, c), prepare=True).fetchone()
+    row = ex(UPDATE_ROW, (who, c), prepare=PREPARE).fetchone()
     T.check(c, "update returning", row, (st.n + 1, who))
     if i % 4 == 3:
         conn.rollback()
@@ -50,15 +63,15 @@ def iteration(conn, c, i, st):
         conn.commit()
         st.n += 1
         st.who = who
-    T.check(c, "read own row", ex(READ_ROW, (c,), prepare=True).fetchone(), (st.n, st.who))
+    T.check(c, "read own row", ex(READ_ROW, (c,), prepare=PREPARE).fetchone(), (st.n, st.who))
     conn.commit()
 
     if i % 3 == 0:
         pwho = f"{who}-p"
         with conn.pipeline():
-            curs = [ex(SELECT_WHO, (c, f"{who}-p{k}"), prepare=True) for k in range(4)]
-            upd = ex(UPDATE_ROW, (pwho, c), prepare=True)
-            back = ex(READ_ROW, (c,), prepare=True)
+            curs = [ex(SELECT_WHO, (c, f"{who}-p{k}"), prepare=PREPARE) for k in range(4)]
+            upd = ex(UPDATE_ROW, (pwho, c), prepare=PREPARE)
+            back = ex(READ_ROW, (c,), prepare=PREPARE)
         for k, cur in enumerate(curs):
             T.check(c, "pipeline select", cur.fetchone(), (c, f"{who}-p{k}"))
         T.check(c, "pipeline update", upd.fetchone(), (st.n + 1, pwho))
@@ -89,7 +102,7 @@ def iteration(conn, c, i, st):
 def client(c):
     errors = 0
     st = State()
-    conn = psycopg.connect(common.conninfo())
+    conn = connect()
     for i in range(ITERS):
         try:
             iteration(conn, c, i, st)
@@ -108,7 +121,7 @@ def recover(conn, c, st):
         conn.rollback()
     except psycopg.Error:
         conn.close()
-        conn = psycopg.connect(common.conninfo())
+        conn = connect()
     try:
         st.n, st.who = conn.execute(READ_ROW, (c,)).fetchone()
         conn.commit()
