@@ -27,7 +27,7 @@ const ITERS: u64 = 60;
 const POOL_SIZE: u64 = 3;
 /// A program stops by itself after this long, reporting unfinished clients as errors; it is
 /// killed (and the test fails without a summary) if it is still running a while later.
-const DEADLINE_SECS: u64 = 25;
+const DEADLINE_SECS: u64 = 20;
 
 enum Program {
     /// A script in tests/drivers/python, run by the shared venv's interpreter.

@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 public class Matrix {
     static final int CLIENTS = Integer.parseInt(env("DRV_CLIENTS", "8"));
     static final int ITERS = Integer.parseInt(env("DRV_ITERS", "60"));
-    static final int DEADLINE_SECS = Integer.parseInt(env("DRV_DEADLINE_SECS", "30"));
+    static final int DEADLINE_SECS = Integer.parseInt(env("DRV_DEADLINE_SECS", "20"));
     static final int MAX_ERRORS_PER_CLIENT = 10;
     static final int EXAMPLES = 5;
 
@@ -38,6 +38,7 @@ public class Matrix {
     static int ok, completed, mismatches, errors;
     static final List<String> mismatchExamples = new ArrayList<>();
     static final List<String> errorExamples = new ArrayList<>();
+    static final java.util.Set<String> errorKinds = new java.util.HashSet<>();
     static final boolean[] done = new boolean[CLIENTS + 1];
     static final List<String> unfinished = new ArrayList<>();
 
@@ -59,10 +60,12 @@ public class Matrix {
 
     static synchronized void error(int c, String what, Throwable e) {
         errors++;
-        if (errorExamples.size() < EXAMPLES) {
-            String state = e instanceof SQLException s && s.getSQLState() != null ? " [" + s.getSQLState() + "]" : "";
-            errorExamples.add(clip("client " + c + " " + what + ": " + e.getClass().getSimpleName() + ": "
-                    + String.valueOf(e.getMessage()).replace('\n', ' ') + state));
+        String state = e instanceof SQLException s && s.getSQLState() != null ? " [" + s.getSQLState() + "]" : "";
+        String msg = String.valueOf(e.getMessage()).replace('\n', ' ');
+        // One example per kind of error, so a rare one is not hidden by a frequent one.
+        String kind = e.getClass().getSimpleName() + state + msg.substring(0, Math.min(60, msg.length()));
+        if (errorExamples.size() < EXAMPLES && errorKinds.add(kind)) {
+            errorExamples.add(clip("client " + c + " " + what + ": " + e.getClass().getSimpleName() + ": " + msg + state));
         }
     }
 
@@ -76,7 +79,7 @@ public class Matrix {
 
     static Connection connect() throws SQLException {
         String url = "jdbc:postgresql://" + System.getenv("PGHOST") + ":" + System.getenv("PGPORT") + "/"
-                + System.getenv("PGDATABASE") + "?sslmode=disable&connectTimeout=10&socketTimeout=20";
+                + System.getenv("PGDATABASE") + "?sslmode=disable&connectTimeout=10&socketTimeout=10";
         Properties p = new Properties();
         p.setProperty("user", System.getenv("PGUSER"));
         p.setProperty("password", System.getenv("PGPASSWORD"));

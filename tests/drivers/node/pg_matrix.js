@@ -13,7 +13,7 @@ const { Client } = require('pg');
 
 const CLIENTS = Number(process.env.DRV_CLIENTS || 8);
 const ITERS = Number(process.env.DRV_ITERS || 60);
-const DEADLINE_SECS = Number(process.env.DRV_DEADLINE_SECS || 30);
+const DEADLINE_SECS = Number(process.env.DRV_DEADLINE_SECS || 20);
 const MAX_ERRORS_PER_CLIENT = 10;
 const EXAMPLES = 5;
 const started = Date.now();
@@ -35,11 +35,16 @@ function check(c, what, got, want) {
   }
 }
 
+// One example per kind of error, so a rare one is not hidden by a frequent one.
+const errorKinds = new Set();
+
 function error(c, what, e) {
   tally.errors += 1;
-  if (tally.error_examples.length < EXAMPLES) {
-    const code = e && e.code ? ` [${e.code}]` : '';
-    const msg = String(e && e.message ? e.message : e).replace(/\n/g, ' | ');
+  const code = e && e.code ? ` [${e.code}]` : '';
+  const msg = String(e && e.message ? e.message : e).replace(/\n/g, ' | ');
+  const kind = `${code}${msg.slice(0, 60)}`;
+  if (tally.error_examples.length < EXAMPLES && !errorKinds.has(kind)) {
+    errorKinds.add(kind);
     tally.error_examples.push(`client ${c} ${what}: ${msg}${code}`.slice(0, 400));
   }
 }
@@ -74,7 +79,7 @@ function connect() {
     database: process.env.PGDATABASE,
     ssl: false,
     connectionTimeoutMillis: 10000,
-    query_timeout: 20000,
+    query_timeout: 10000,
   });
   // A connection that breaks emits 'error'; the query in flight reports it too.
   client.on('error', () => {});

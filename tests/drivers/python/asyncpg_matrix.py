@@ -36,7 +36,7 @@ async def connect(cache=100):
         database=common.DBNAME,
         ssl=False,
         timeout=10,
-        command_timeout=20,
+        command_timeout=10,
         statement_cache_size=cache,
     )
 

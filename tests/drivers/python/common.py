@@ -21,7 +21,7 @@ PASSWORD = os.environ["PGPASSWORD"]
 DBNAME = os.environ["PGDATABASE"]
 CLIENTS = int(os.environ.get("DRV_CLIENTS", "8"))
 ITERS = int(os.environ.get("DRV_ITERS", "60"))
-DEADLINE_SECS = float(os.environ.get("DRV_DEADLINE_SECS", "30"))
+DEADLINE_SECS = float(os.environ.get("DRV_DEADLINE_SECS", "20"))
 # A client that keeps failing stops early, so a broken path fails fast instead of timing out.
 MAX_ERRORS_PER_CLIENT = 10
 EXAMPLES = 5
@@ -47,6 +47,7 @@ class Tally:
         self.errors = 0
         self.mismatch_examples = []
         self.error_examples = []
+        self.error_kinds = set()
         self.started = time.monotonic()
 
     def check(self, client, what, got, want):
@@ -68,8 +69,11 @@ class Tally:
     def error(self, client, what, exc):
         with self.lock:
             self.errors += 1
-            if len(self.error_examples) < EXAMPLES:
-                text = str(exc).strip().replace("\n", " | ")
+            text = str(exc).strip().replace("\n", " | ")
+            # One example per kind of error, so a rare one is not hidden by a frequent one.
+            kind = (type(exc).__name__, text[:60])
+            if len(self.error_examples) < EXAMPLES and kind not in self.error_kinds:
+                self.error_kinds.add(kind)
                 self.error_examples.append(
                     f"client {client} {what}: {type(exc).__name__}: {text}"[:400]
                 )

@@ -24,7 +24,7 @@ def connect():
         port=common.PORT,
         database=common.DBNAME,
         password=common.PASSWORD,
-        timeout=20,
+        timeout=10,
     )
 
 
