@@ -8,14 +8,22 @@ cd "$(dirname "$0")/.."
 log() { printf '\n==> %s\n' "$*"; }
 
 # Servers and clients the end-to-end tests start themselves (tests/src: PostgreSQL, PgBouncer,
-# Redis, psql, pgbench, a Python venv for psycopg). Each is detected by its binary and installed only
-# when missing, so a second run installs nothing.
+# Redis, psql, pgbench, a Python venv for psycopg; for the driver matrix, tests/tests/pg_drivers.rs,
+# a JDK with pgjdbc and node with npm). Each is detected by its binary or file and installed only
+# when missing, so a second run installs nothing. The drivers from PyPI (psycopg, asyncpg, pg8000,
+# SQLAlchemy) and npm (pg) are installed by the tests crate itself on first use, into
+# target/pyvenv and target/node-drivers, and kept there (tests/src/tools.rs).
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 { command -v psql && command -v pgbench; } >/dev/null 2>&1 || missing+=(postgresql-client)
 { command -v pgbouncer || [ -x /usr/sbin/pgbouncer ]; } >/dev/null 2>&1 || missing+=(pgbouncer)
 /usr/bin/python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+# A JDK, not a JRE: pgjdbc's test program runs as a single source file, which needs javac.
+{ command -v java && command -v javac; } >/dev/null 2>&1 || missing+=(default-jdk-headless)
+[ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     sudo=()

@@ -121,12 +121,21 @@ pub fn workspace_dir() -> PathBuf {
 }
 
 /// What the test venv holds: psycopg for the Python driver tests, medallion (a TAXII 2.1
-/// server) for the threat-feed tests.
-const PY_PACKAGES: &[&str] = &["psycopg[binary]", "medallion"];
+/// server) for the threat-feed tests, and the other drivers of the driver matrix
+/// (tests/tests/pg_drivers.rs): asyncpg, pg8000 and SQLAlchemy (over psycopg).
+const PY_PACKAGES: &[&str] = &[
+    "psycopg[binary]",
+    "medallion",
+    "asyncpg",
+    "pg8000",
+    "sqlalchemy",
+];
 
 /// The Python interpreter of a venv with [`PY_PACKAGES`], created once under `target/pyvenv`
 /// and reused by later runs. Concurrent test binaries serialise on a lock file; a half-made
 /// venv (no `.ready` marker) is made again, and one made with fewer packages gets the rest.
+/// The marker lists what the venv holds, so checkouts that want different subsets (worktrees
+/// sharing one target directory) do not reinstall in turn.
 pub fn python_venv() -> Result<PathBuf> {
     static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     VENV.get_or_init(|| make_venv().map_err(|e| format!("{e:#}")))
@@ -141,21 +150,27 @@ fn make_venv() -> Result<PathBuf> {
     let python = dir.join("bin").join("python");
     let ready = dir.join(".ready");
     let _lock = FileLock::acquire(&target.join("pyvenv.lock"))?;
-    let wanted = PY_PACKAGES.join("\n");
     let made = std::fs::read_to_string(&ready).ok();
-    if made.as_deref() == Some(wanted.as_str()) && python.is_file() {
-        return Ok(python);
-    }
-    if made.is_some() && python.is_file() {
+    if let Some(made) = made.filter(|_| python.is_file()) {
+        let has: Vec<&str> = made.lines().collect();
+        let lacking: Vec<&str> = PY_PACKAGES
+            .iter()
+            .copied()
+            .filter(|p| !has.contains(p))
+            .collect();
+        if lacking.is_empty() {
+            return Ok(python);
+        }
         // An older venv: add what it lacks.
         crate::process::run(
             Command::new(&python)
                 .args(["-m", "pip", "install", "--quiet"])
-                .args(PY_PACKAGES),
+                .args(&lacking),
             Duration::from_secs(600),
         )
-        .with_context(|| format!("installing {} into the venv", PY_PACKAGES.join(", ")))?;
-        std::fs::write(&ready, wanted.as_bytes())?;
+        .with_context(|| format!("installing {} into the venv", lacking.join(", ")))?;
+        let all: Vec<&str> = has.into_iter().chain(lacking).collect();
+        std::fs::write(&ready, all.join("\n").as_bytes())?;
         return Ok(python);
     }
     if dir.exists() {
@@ -185,8 +200,90 @@ fn make_venv() -> Result<PathBuf> {
         Command::new(&python).args(["-c", "import psycopg; print(psycopg.__version__)"]),
         Duration::from_secs(60),
     )?;
-    std::fs::write(&ready, wanted.as_bytes())?;
+    std::fs::write(&ready, PY_PACKAGES.join("\n").as_bytes())?;
     Ok(python)
+}
+
+/// The npm packages of the driver matrix (tests/drivers/node/package.json) installed under
+/// `target/node-drivers`; returns its `node_modules` (for `NODE_PATH`). Installed once with
+/// `npm install` and made again only when package.json changes; concurrent test binaries
+/// serialise on a lock file.
+pub fn node_modules() -> Result<PathBuf> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(|| install_node_modules().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn install_node_modules() -> Result<PathBuf> {
+    let node = node()?;
+    let npm =
+        find("npm", &[]).context("npm not found; scripts/test.sh installs the npm package")?;
+    let manifest = std::fs::read_to_string(drivers_dir().join("node/package.json"))
+        .context("reading tests/drivers/node/package.json")?;
+    let target = target_dir();
+    std::fs::create_dir_all(&target)?;
+    let dir = target.join("node-drivers");
+    let ready = dir.join(".ready");
+    let _lock = FileLock::acquire(&target.join("node-drivers.lock"))?;
+    if std::fs::read_to_string(&ready).ok().as_deref() == Some(manifest.as_str()) {
+        return Ok(dir.join("node_modules"));
+    }
+    std::fs::create_dir_all(&dir)?;
+    let _ = std::fs::remove_file(&ready);
+    std::fs::write(dir.join("package.json"), &manifest)?;
+    crate::process::run(
+        Command::new(&npm)
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir),
+        Duration::from_secs(600),
+    )
+    .context("npm install of the driver matrix packages")?;
+    crate::process::run(
+        Command::new(&node)
+            .args(["-e", "require('pg')"])
+            .env("NODE_PATH", dir.join("node_modules")),
+        Duration::from_secs(60),
+    )?;
+    std::fs::write(&ready, manifest.as_bytes())?;
+    Ok(dir.join("node_modules"))
+}
+
+/// `node` (Debian's `nodejs` package).
+pub fn node() -> Result<PathBuf> {
+    find("node", &[]).context("node not found; scripts/test.sh installs the nodejs package")
+}
+
+/// `java` able to run a single-file source program (a JDK: Debian's `default-jdk-headless`).
+pub fn java() -> Result<PathBuf> {
+    let java = find("java", &[])
+        .context("java not found; scripts/test.sh installs default-jdk-headless")?;
+    // Source launch needs the compiler module, which a JRE lacks.
+    find("javac", &[]).context(
+        "javac not found (a JRE cannot run a .java file); scripts/test.sh installs \
+         default-jdk-headless",
+    )?;
+    Ok(java)
+}
+
+/// pgjdbc, the PostgreSQL JDBC driver: `$ARTICDBM_PGJDBC_JAR`, else Debian's
+/// `libpostgresql-jdbc-java` jar.
+pub fn pgjdbc_jar() -> Result<PathBuf> {
+    let jar = std::env::var_os("ARTICDBM_PGJDBC_JAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/java/postgresql.jar"));
+    if !jar.is_file() {
+        bail!(
+            "{} does not exist; scripts/test.sh installs libpostgresql-jdbc-java",
+            jar.display()
+        );
+    }
+    Ok(jar)
+}
+
+/// The driver programs of the driver matrix: `tests/drivers` (python/, node/, java/).
+pub fn drivers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("drivers")
 }
 
 /// An exclusive flock(2) on a file, released on drop (the fd closes).
