@@ -605,22 +605,66 @@ impl Outcome {
     }
 }
 
+/// One client session on each side, fed the same batches.
+struct Pair {
+    pg: RawClient,
+    gw: RawClient,
+}
+
+impl Pair {
+    /// Both sessions; `Err` is the gateway's refusal or failure to let the client in.
+    async fn open(t: Targets) -> Result<Pair, String> {
+        let (pg, gw) = tokio::join!(
+            RawClient::connect(t.pg_port, OWNER, OWNER_PASSWORD, "shop"),
+            RawClient::connect(t.gw_port, APP_USER, APP_PASSWORD, "shop"),
+        );
+        let pg = pg.unwrap_or_else(|e| panic!("direct connection to PostgreSQL: {e}"));
+        Ok(Pair {
+            pg,
+            gw: gw.map_err(|e| format!("connecting: {e}"))?,
+        })
+    }
+
+    /// Sends `msgs` (which must end in Sync) to PostgreSQL and reads its answer, then the
+    /// same to the gateway, read up to as many ReadyForQuery as PostgreSQL sent.
+    async fn batch(&mut self, msgs: &[Msg]) -> (Answer, Answer) {
+        let wire = encode(msgs);
+        let deadline = Instant::now() + BATCH_TIMEOUT;
+        self.pg
+            .send(&wire, deadline)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+        let p = read_postgres(&mut self.pg, msgs, deadline).await;
+        assert!(!p.failed, "PostgreSQL itself failed:\n{p:?}");
+        let deadline = Instant::now() + BATCH_TIMEOUT;
+        let g = match self.gw.send(&wire, deadline).await {
+            Ok(()) => read_gateway(&mut self.gw, p.ready, deadline).await,
+            Err(e) => {
+                let mut a = Answer::default();
+                a.fail(e);
+                a
+            }
+        };
+        (p, g)
+    }
+
+    async fn close(self) {
+        self.pg.terminate().await;
+        self.gw.terminate().await;
+    }
+}
+
 async fn run_case(t: Targets, case: &Case) -> Outcome {
     let mut out = Outcome {
         case: case.clone(),
         pg: Vec::new(),
         gw: Vec::new(),
     };
-    let (pg, gw) = tokio::join!(
-        RawClient::connect(t.pg_port, OWNER, OWNER_PASSWORD, "shop"),
-        RawClient::connect(t.gw_port, APP_USER, APP_PASSWORD, "shop"),
-    );
-    let mut pg = pg.unwrap_or_else(|e| panic!("direct connection to PostgreSQL: {e}"));
-    let mut gw = match gw {
-        Ok(gw) => gw,
+    let mut pair = match Pair::open(t).await {
+        Ok(pair) => pair,
         Err(e) => {
             let mut a = Answer::default();
-            a.fail(format!("connecting: {e}"));
+            a.fail(e);
             out.gw.push(a);
             return out;
         }
@@ -628,22 +672,7 @@ async fn run_case(t: Targets, case: &Case) -> Outcome {
     let mut batches: Vec<Vec<Msg>> = case.batches.iter().map(|b| with_sync(b)).collect();
     batches.push(vec![Msg::Sync]);
     for msgs in &batches {
-        let wire = encode(msgs);
-        let deadline = Instant::now() + BATCH_TIMEOUT;
-        pg.send(&wire, deadline)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
-        let p = read_postgres(&mut pg, msgs, deadline).await;
-        assert!(!p.failed, "PostgreSQL itself failed:\n{p:?}");
-        let deadline = Instant::now() + BATCH_TIMEOUT;
-        let g = match gw.send(&wire, deadline).await {
-            Ok(()) => read_gateway(&mut gw, p.ready, deadline).await,
-            Err(e) => {
-                let mut a = Answer::default();
-                a.fail(e);
-                a
-            }
-        };
+        let (p, g) = pair.batch(msgs).await;
         let failed = g.failed;
         out.pg.push(p);
         out.gw.push(g);
@@ -651,8 +680,7 @@ async fn run_case(t: Targets, case: &Case) -> Outcome {
             break;
         }
     }
-    pg.terminate().await;
-    gw.terminate().await;
+    pair.close().await;
     out
 }
 
@@ -974,5 +1002,110 @@ fn suspended_portal_resumes_across_batches_in_a_transaction() {
         assert!(has(&pg[0], "PortalSuspended"), "{pg:?}");
         assert!(has(&pg[2], "CommandComplete \"SELECT 1\""), "{pg:?}");
         assert!(has(&pg[3], "34000"), "{pg:?}");
+    });
+}
+
+/// A simple Query after an extended-protocol error is skipped up to the Sync, like every
+/// other message there: it gets no answer, and the transaction it would have begun is not.
+#[test]
+fn query_after_an_error_waits_for_sync() {
+    let fx = Fixture::start(1);
+    let case = Case {
+        batches: vec![
+            vec![
+                bind("", "a", "1"),
+                Msg::Query("BEGIN"),
+                Msg::Close {
+                    target: Target::Statement,
+                    name: "a",
+                },
+            ],
+            vec![Msg::Query("SELECT 1")],
+        ],
+    };
+    differential(&fx, case, |pg| {
+        assert_eq!(pg[0].ready, 1, "{pg:?}");
+        assert!(has(&pg[0], "26000"), "{pg:?}");
+        assert!(!has(&pg[0], "BEGIN"), "{pg:?}");
+    });
+}
+
+/// An error the gateway answers itself (a Parse under a name the session already uses)
+/// fails an open transaction block just as PostgreSQL's own error does.
+#[test]
+fn duplicate_parse_fails_the_transaction() {
+    let fx = Fixture::start(1);
+    let case = Case {
+        batches: vec![
+            vec![parse("c", Sql::AddOne)],
+            vec![Msg::Query("BEGIN"), parse("c", Sql::AddOne)],
+            vec![Msg::Query("SELECT 1"), Msg::Query("ROLLBACK")],
+        ],
+    };
+    differential(&fx, case, |pg| {
+        assert!(has(&pg[1], "42P05"), "{pg:?}");
+        assert!(has(&pg[1], "ReadyForQuery E"), "{pg:?}");
+        assert!(has(&pg[2], "25P02"), "{pg:?}");
+    });
+}
+
+/// Statements outlive the server connection they were prepared on: two other clients of a
+/// two-connection pool hold one connection each at the right moments, so the session's
+/// next transaction runs on the other connection than the one its Parse ran on.
+#[test]
+fn statements_follow_the_session_to_another_server_connection() {
+    let fx = Fixture::start(2);
+    fx.rt.block_on(async {
+        let gw = fx.gw.as_ref().expect("gateway");
+        let holder_b = connect(gw, "shop").await.expect("client b");
+        let holder_c = connect(gw, "shop").await.expect("client c");
+        let mut pair = Pair::open(fx.targets).await.expect("session");
+        let mut answers = Vec::new();
+        // b holds one connection: the Parses run on the other one.
+        holder_b.simple_query("BEGIN").await.expect("b begins");
+        answers.push(
+            pair.batch(&with_sync(&[
+                parse("", Sql::AddOne),
+                parse("a", Sql::AddOne),
+            ]))
+            .await,
+        );
+        // c takes the connection the Parses ran on, b gives its own back: the next
+        // transaction of the session runs there.
+        holder_c.simple_query("BEGIN").await.expect("c begins");
+        holder_b.simple_query("COMMIT").await.expect("b commits");
+        answers.push(
+            pair.batch(&with_sync(&[
+                bind("", "", "1"),
+                execute(""),
+                bind("", "a", "41"),
+                execute(""),
+            ]))
+            .await,
+        );
+        holder_c.simple_query("COMMIT").await.expect("c commits");
+        pair.close().await;
+        let out = Outcome {
+            case: Case {
+                batches: vec![
+                    vec![parse("", Sql::AddOne), parse("a", Sql::AddOne)],
+                    vec![
+                        bind("", "", "1"),
+                        execute(""),
+                        bind("", "a", "41"),
+                        execute(""),
+                    ],
+                ],
+            },
+            pg: answers.iter().map(|(p, _)| p.clone()).collect(),
+            gw: answers.into_iter().map(|(_, g)| g).collect(),
+        };
+        assert!(has(&out.pg[1], "DataRow [\"2\"]"), "{:?}", out.pg);
+        assert!(has(&out.pg[1], "DataRow [\"42\"]"), "{:?}", out.pg);
+        assert!(
+            out.same(),
+            "the gateway answered differently from PostgreSQL:\n{}",
+            out.report()
+        );
     });
 }
