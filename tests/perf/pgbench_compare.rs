@@ -521,7 +521,8 @@ fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32, varied: bool) 
         cmd.arg("-S");
     }
     let out = process::output(
-        cmd.args(["-c", &clients.to_string(), "-j", &threads.to_string()])
+        cmd
+            .args(["-c", &clients.to_string(), "-j", &threads.to_string()])
             .args(["-T", &seconds.to_string()])
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", USER, DB])
             .env("PGPASSWORD", PASSWORD)
