@@ -206,7 +206,10 @@ async fn another_sessions_prepared_statement_cannot_be_executed() {
     let mut b = BytesMut::new();
     fe::execute(&mut b, "", 0).unwrap();
     fe::sync(&mut b);
-    assert_eq!(summary(&viewer.exchange(&b, 1).await), vec!["E 34000", "Z I"]);
+    assert_eq!(
+        summary(&viewer.exchange(&b, 1).await),
+        vec!["E 34000", "Z I"]
+    );
 
     // The SQL the statement holds is refused for the viewer by the acl rule...
     let mut b = BytesMut::new();
@@ -308,7 +311,10 @@ async fn deallocate_all_from_one_client_leaves_everyone_elses_statements() {
         .prepare("SELECT name FROM items WHERE id = $1")
         .await
         .unwrap();
-    let mine = b.prepare("SELECT id FROM items WHERE id = $1").await.unwrap();
+    let mine = b
+        .prepare("SELECT id FROM items WHERE id = $1")
+        .await
+        .unwrap();
     for sql in ["DEALLOCATE ALL", "DISCARD ALL", "DEALLOCATE PREPARE ALL"] {
         b.batch_execute(sql).await.unwrap();
         for k in 1..=5i32 {
@@ -383,8 +389,10 @@ async fn server_messages_are_bounded() {
     let db = e.as_db_error().expect("an error response");
     assert_eq!(db.code().code(), "08006", "{}", db.message());
     let rows = a.simple_query("SELECT repeat('y', 10)").await.unwrap();
-    assert!(matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r)
-        if r.get(0) == Some("yyyyyyyyyy")));
+    assert!(
+        matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r)
+        if r.get(0) == Some("yyyyyyyyyy"))
+    );
 }
 
 /// Errors about the backend never show its address to clients.
@@ -399,7 +407,10 @@ async fn backend_addresses_never_reach_clients() {
     let port = s.pg.port();
     tokio::task::block_in_place(|| s.pg.stop().unwrap());
     let e = a.simple_query("SELECT 1").await.unwrap_err();
-    let text = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+    let text = e
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_default();
     assert!(!text.is_empty(), "an error response: {e:?}");
     assert!(!text.contains(&port.to_string()), "{text}");
     assert!(!text.contains("127.0.0.1"), "{text}");

@@ -574,15 +574,24 @@ impl Session {
     /// Handles every complete client message in the buffer. `Some`: the session ends.
     async fn process_client(&mut self) -> Option<End> {
         while self.core.server_out_len() < HIGH_WATER {
-            let msg = match self.decoder.decode(&mut self.cbuf) {
-                Ok(Some(m)) => m,
-                Ok(None) => return None,
-                Err(e) => return Some(self.protocol_error(&e)),
+            let mut step = if self.core.has_parked() {
+                // A message waiting for a Parse's answer goes first.
+                if self.core.is_waiting() {
+                    return None;
+                }
+                self.core.resume(&mut self.judge)
+            } else {
+                let msg = match self.decoder.decode(&mut self.cbuf) {
+                    Ok(Some(m)) => m,
+                    Ok(None) => return None,
+                    Err(e) => return Some(self.protocol_error(&e)),
+                };
+                self.core.handle(msg, &mut self.judge)
             };
-            let mut step = self.core.handle(msg, &mut self.judge);
             loop {
                 match step {
                     Ok(Step::Continue) => break,
+                    Ok(Step::Wait) => return None,
                     Ok(Step::End(end)) => return Some(end),
                     Ok(Step::NeedServer(route)) => match self.acquire(route).await {
                         Ok(()) => step = self.core.resume(&mut self.judge),

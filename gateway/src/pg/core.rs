@@ -144,6 +144,8 @@ struct ClientStmt {
     stmt: Arc<Stmt>,
     /// ParseComplete seen (or the server already had it).
     ready: bool,
+    /// The batch (count of Syncs and queries sent before) its Parse went in.
+    batch: u64,
 }
 
 /// What the core knows of the server connection it holds.
@@ -230,6 +232,9 @@ pub enum Step {
     NeedServer(Route),
     /// Find the name of function `oid` ([`PgCore::functions`]), then [`PgCore::resume`].
     ResolveFunction(u32),
+    /// The message names a statement whose Parse went in an earlier batch and is not
+    /// answered yet: read server answers until [`PgCore::can_resume`], then resume.
+    Wait,
     /// The session ends (after the client output is written).
     End(End),
 }
@@ -304,6 +309,8 @@ pub struct PgCore {
     server: Option<Attached>,
     /// Extended-protocol messages went to the server since the last Sync.
     batch_sent: bool,
+    /// Syncs and simple queries sent so far: batches of the server's error recovery.
+    batch_seq: u64,
     /// An error was given for an extended-protocol message: drop messages until Sync.
     skip_until_sync: bool,
     /// The permit of the statement whose COPY data the client may be sending.
@@ -382,6 +389,7 @@ impl PgCore {
             portals: HashMap::default(),
             server: None,
             batch_sent: false,
+            batch_seq: 0,
             skip_until_sync: false,
             copy_permit: None,
             parked: None,
@@ -431,7 +439,10 @@ impl PgCore {
     /// Close of an evicted statement, the failing statement standing in for a refusal.
     fn send_control(&mut self, c: Control<'_>) {
         match c {
-            Control::Sync => fe::sync(&mut self.sout),
+            Control::Sync => {
+                fe::sync(&mut self.sout);
+                self.batch_seq += 1;
+            }
             Control::Flush => fe::flush(&mut self.sout),
             Control::CloseStatement(id) => {
                 let _ = fe::close(&mut self.sout, Target::Statement, &server_name(id));
@@ -443,6 +454,7 @@ impl PgCore {
             Control::MarkerQuery(prefix) => {
                 let sql = format!("{prefix}SELECT {}()", self.settings.deny_marker);
                 let _ = fe::query(&mut self.sout, &sql);
+                self.batch_seq += 1;
             }
         }
     }
@@ -530,6 +542,11 @@ impl PgCore {
             FrontendMessage::Query(q) => Some(Judged::Query(self.plan_query(q.sql()?, judge))),
             FrontendMessage::Parse(p) => {
                 p.validate()?;
+                if self.pending_in_earlier_batch(&msg) {
+                    // Whether the name is taken depends on that Parse's answer.
+                    self.parked = Some(Parked { msg, judged: None });
+                    return Ok(Step::Wait);
+                }
                 let name = p.statement_name()?;
                 if !name.is_empty() && self.stmts.contains_key(name) {
                     Some(Judged::Parse(Err(error_bytes(
@@ -576,15 +593,52 @@ impl PgCore {
         self.dispatch(msg, judged, judge)
     }
 
+    /// A message is parked (only [`Step::Wait`] leaves one parked across driver calls).
+    pub fn has_parked(&self) -> bool {
+        self.parked.is_some()
+    }
+
+    /// A message waits for a statement's Parse to be answered ([`Step::Wait`]).
+    pub fn is_waiting(&self) -> bool {
+        self.parked
+            .as_ref()
+            .is_some_and(|p| self.pending_in_earlier_batch(&p.msg))
+    }
+
+    /// A message is parked for [`Step::Wait`] and its statement is now settled.
+    pub fn can_resume(&self) -> bool {
+        self.parked.is_some() && !self.is_waiting()
+    }
+
+    /// `msg` names a client statement whose Parse is unanswered and went before a Sync: the
+    /// server will not skip this message if that Parse fails, so the answer must be known
+    /// before the message is sent on.
+    fn pending_in_earlier_batch(&self, msg: &FrontendMessage) -> bool {
+        let name = match msg {
+            FrontendMessage::Bind(b) => b.statement().ok(),
+            FrontendMessage::Parse(p) => p.statement_name().ok().filter(|n| !n.is_empty()),
+            FrontendMessage::Describe(d) => match d.target() {
+                Ok((Target::Statement, n)) => Some(n),
+                _ => None,
+            },
+            _ => None,
+        };
+        name.and_then(|n| self.stmts.get(n))
+            .is_some_and(|s| !s.ready && s.batch < self.batch_seq)
+    }
+
     /// Goes on with the parked message once a server is attached or a function resolved.
     pub fn resume(&mut self, judge: &mut dyn Judge) -> articdbm_pgwire::Result<Step> {
         let Some(p) = self.parked.take() else {
             return Ok(Step::Continue);
         };
         if p.judged.is_none()
-            && let FrontendMessage::FunctionCall(_) = &p.msg
+            && matches!(
+                &p.msg,
+                FrontendMessage::FunctionCall(_) | FrontendMessage::Parse(_)
+            )
         {
-            // The function name is known now.
+            // The function's name, or the fate of the earlier Parse, is known now.
             return self.handle(p.msg, judge);
         }
         self.dispatch(p.msg, p.judged, judge)
@@ -935,6 +989,7 @@ impl PgCore {
                     ));
                 }
                 self.send(&permit, q.frame());
+                self.batch_seq += 1;
                 // A simple query replaces the unnamed statement and portal.
                 self.forget_unnamed();
                 self.copy_permit = Some(permit);
@@ -1021,6 +1076,7 @@ impl PgCore {
                     ));
                 }
                 self.send(&permit, msg.frame());
+                self.batch_seq += 1;
                 self.push(Expect::Query {
                     deny: None,
                     effect: Effect::None,
@@ -1082,6 +1138,7 @@ impl PgCore {
                 ClientStmt {
                     stmt: Arc::clone(&stmt),
                     ready: false,
+                    batch: self.batch_seq,
                 },
             );
             self.send(&permit, p.frame());
@@ -1101,6 +1158,7 @@ impl PgCore {
             ClientStmt {
                 stmt: Arc::clone(&stmt),
                 ready: false,
+                batch: self.batch_seq,
             },
         );
         self.prepare_on_server(&stmt, Some(name));
@@ -1169,6 +1227,10 @@ impl PgCore {
         };
         let portal = b.portal()?.to_string();
         let name = b.statement()?.to_string();
+        if self.pending_in_earlier_batch(&msg) {
+            self.parked = Some(Parked { msg, judged: None });
+            return Ok(Step::Wait);
+        }
         let Some(route) = self.stmts.get(&name).map(|s| s.stmt.permit.route()) else {
             return Ok(self.refuse_extended(msg, no_statement(&name)));
         };
@@ -1219,6 +1281,10 @@ impl PgCore {
             self.send(&permit, d.frame());
             self.push(Expect::Describe { id: None });
             return Ok(Step::Continue);
+        }
+        if self.pending_in_earlier_batch(&msg) {
+            self.parked = Some(Parked { msg, judged: None });
+            return Ok(Step::Wait);
         }
         let Some(route) = self.stmts.get(&name).map(|s| s.stmt.permit.route()) else {
             return Ok(self.refuse_extended(msg, no_statement(&name)));
@@ -1661,14 +1727,8 @@ impl PgCore {
         for _ in 0..readies {
             be::ready_for_query(&mut self.cout, TransactionStatus::Idle);
         }
-        if let Some(p) = self.parked.take()
-            && matches!(
-                p.msg,
-                FrontendMessage::Query(_) | FrontendMessage::FunctionCall(_)
-            )
-        {
-            be::ready_for_query(&mut self.cout, TransactionStatus::Idle);
-        }
+        // A message parked for a Parse's answer is resumed by the driver: the statement is
+        // gone now, so it gets 26000.
         if self.batch_sent {
             self.skip_until_sync = true;
             self.batch_sent = false;

@@ -575,3 +575,39 @@ fn notifications_are_dropped_under_transaction_pooling() {
         vec![('C', "SELECT 1".into()), ('Z', "Idle".into())]
     );
 }
+
+#[test]
+fn a_bind_waits_for_the_answer_to_a_parse_in_an_earlier_batch() {
+    let mut c = core(PoolMode::Transaction);
+    let mut j = TestJudge::new(&[]);
+    let mut b = BytesMut::new();
+    fe::parse(&mut b, "a", "SELEC 1", &[]).unwrap();
+    fe::sync(&mut b);
+    bind(&mut b, "", "a", b"1");
+    // (The driver stops handing messages over at a Wait: the Sync follows later.)
+    let steps = client(&mut c, &mut j, &b);
+    assert_eq!(steps[2], Step::Wait, "the Bind waits");
+    assert!(c.is_waiting());
+    assert_eq!(tags(&to_server(&mut c)), "PS");
+    server(&mut c, |b| {
+        be::error_response(b, &PgError::new(Severity::Error, "42601", "syntax error"));
+        be::ready_for_query(b, TransactionStatus::Idle);
+    });
+    assert!(c.can_resume());
+    assert_eq!(c.resume(&mut j).unwrap(), Step::Continue);
+    // The Sync after the Bind was not handled yet (the driver stops at Wait): feed it.
+    let mut b = BytesMut::new();
+    fe::sync(&mut b);
+    client(&mut c, &mut j, &b);
+    assert_eq!(tags(&to_server(&mut c)), "S", "the Bind is not forwarded");
+    answer_all(&mut c, &frontend(&b));
+    assert_eq!(
+        to_client(&mut c),
+        vec![
+            ('E', "42601".into()),
+            ('Z', "Idle".into()),
+            ('E', "26000".into()),
+            ('Z', "Idle".into())
+        ]
+    );
+}
