@@ -266,7 +266,7 @@ impl BindingRuntime {
                 FailureKind::Timeout,
                 format!(
                     "plugin '{plugin}' exceeded its CPU deadline of {} ms",
-                    limits.deadline_ms
+                    effective_deadline_ms(&limits)
                 ),
             ),
             Some(trap) => self.fail(
@@ -374,7 +374,7 @@ impl BindingRuntime {
                 }
             },
         };
-        let ticks = runtime.deadline_ticks(plugin.manifest.limits.deadline_ms);
+        let ticks = runtime.deadline_ticks(effective_deadline_ms(&plugin.manifest.limits));
         let running = runtime.guest_running();
         w.store.data_mut().begin_call(ticks);
         w.store.set_epoch_deadline(ticks);
@@ -436,6 +436,17 @@ impl BindingRuntime {
     pub fn warm_instances(&self) -> usize {
         self.warm.lock().len()
     }
+}
+
+/// The longest a hook call (on-connect, on-query) may run, whatever a manifest asks: every
+/// statement waits for the query hook, so a plugin asking for seconds would let one plugin
+/// hold every client of a tenant. Manifests may ask up to 10 s; that budget still applies
+/// to instantiation and configuration, which are off the query path.
+pub const MAX_HOOK_DEADLINE_MS: u32 = 100;
+
+/// The CPU deadline a hook call gets: the manifest's, capped at [`MAX_HOOK_DEADLINE_MS`].
+pub fn effective_deadline_ms(limits: &articdbm_pack::Limits) -> u32 {
+    limits.deadline_ms.min(MAX_HOOK_DEADLINE_MS)
 }
 
 /// The innermost cause of an error, without wasmtime's backtrace and context chain.

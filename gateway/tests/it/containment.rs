@@ -87,6 +87,36 @@ fn runaway_loop_is_interrupted_after_the_ticker_parked() {
     spin_until_interrupted(&f, &c);
 }
 
+/// A manifest may ask for up to 10 s, but a query hook is cut at the gateway's cap of
+/// 100 ms: every statement waits for it.
+#[test]
+fn a_query_hook_deadline_is_capped_whatever_the_manifest_asks() {
+    let f = Fixture::new(&["spin"], &[]);
+    set_manifest(
+        f.dir.path(),
+        "spin",
+        "/limits",
+        serde_json::json!({"deadline_ms": 5000}),
+    );
+    write_pack(f.dir.path(), "base.toml", &baseline("spin", ""));
+    let r = f.reloader.reload();
+    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let c = conn("acme", "alice");
+    let start = Instant::now();
+    let d = f.query(&c, "SELECT 'spin forever'");
+    let took = start.elapsed();
+    assert_eq!(rule(&d), Some("plugin.failure"));
+    assert!(
+        reason(&d).contains("exceeded its CPU deadline of 100 ms"),
+        "{}",
+        reason(&d)
+    );
+    assert!(
+        took < Duration::from_millis(2000),
+        "a 5 s manifest deadline was not capped: {took:?}"
+    );
+}
+
 #[test]
 fn allocation_past_the_cap_is_contained() {
     let f = Fixture::new(&["hog"], &[]);
