@@ -611,3 +611,44 @@ fn a_bind_waits_for_the_answer_to_a_parse_in_an_earlier_batch() {
         ]
     );
 }
+
+#[test]
+fn a_parse_the_gateway_answered_itself_is_undone_when_the_batch_is_skipped() {
+    let mut c = core(PoolMode::Session);
+    c.attach(Attached::default());
+    let mut j = TestJudge::new(&[]);
+    // The connection has "SELECT 2" prepared already (another client's, or an earlier one).
+    let mut b = BytesMut::new();
+    fe::parse(&mut b, "other", "SELECT 2", &[]).unwrap();
+    fe::sync(&mut b);
+    client(&mut c, &mut j, &b);
+    let sent = to_server(&mut c);
+    answer_all(&mut c, &sent);
+    to_client(&mut c);
+    let mut b = BytesMut::new();
+    fe::query(&mut b, "DEALLOCATE other").unwrap();
+    client(&mut c, &mut j, &b);
+    to_client(&mut c);
+    // A failing Parse, then one the gateway would answer itself: both skipped.
+    let mut b = BytesMut::new();
+    fe::parse(&mut b, "bad", "SELEC 1", &[]).unwrap();
+    fe::parse(&mut b, "c", "SELECT 2", &[]).unwrap();
+    fe::sync(&mut b);
+    client(&mut c, &mut j, &b);
+    assert_eq!(tags(&to_server(&mut c)), "PS");
+    server(&mut c, |b| {
+        be::error_response(b, &PgError::new(Severity::Error, "42601", "syntax error"));
+        be::ready_for_query(b, TransactionStatus::Idle);
+    });
+    assert_eq!(
+        to_client(&mut c),
+        vec![('E', "42601".into()), ('Z', "Idle".into())]
+    );
+    // "c" is free: preparing it again is answered at once, not parked forever.
+    let mut b = BytesMut::new();
+    fe::parse(&mut b, "c", "SELECT 2", &[]).unwrap();
+    fe::sync(&mut b);
+    let steps = client(&mut c, &mut j, &b);
+    assert_eq!(steps, vec![Step::Continue, Step::Continue]);
+    assert!(!c.is_waiting());
+}
