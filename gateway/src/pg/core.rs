@@ -178,9 +178,13 @@ enum Expect {
     ParseLocal { name: String },
     /// BindComplete or an error. `portal`: the client portal created. `id`: the server
     /// statement bound (forgotten if the server says it does not exist).
-    Bind { portal: String, id: Option<u64> },
+    Bind {
+        portal: String,
+        id: Option<u64>,
+        name: String,
+    },
     /// ParameterDescription + RowDescription/NoData, or RowDescription/NoData, or an error.
-    Describe { id: Option<u64> },
+    Describe { id: Option<u64>, name: String },
     /// CommandComplete, EmptyQueryResponse, PortalSuspended or an error.
     Execute,
     /// CloseComplete: `swallow` when the gateway sent the Close (an eviction).
@@ -1262,6 +1266,7 @@ impl PgCore {
         self.push(Expect::Bind {
             portal,
             id: (!name.is_empty()).then_some(stmt.id),
+            name,
         });
         Ok(Step::Continue)
     }
@@ -1279,7 +1284,10 @@ impl PgCore {
             // A portal exists only on the held connection.
             self.batch_sent = true;
             self.send(&permit, d.frame());
-            self.push(Expect::Describe { id: None });
+            self.push(Expect::Describe {
+                id: None,
+                name: String::new(),
+            });
             return Ok(Step::Continue);
         }
         if self.pending_in_earlier_batch(&msg) {
@@ -1306,6 +1314,7 @@ impl PgCore {
         }
         self.push(Expect::Describe {
             id: (!name.is_empty()).then_some(stmt.id),
+            name,
         });
         Ok(Step::Continue)
     }
@@ -1470,7 +1479,18 @@ impl PgCore {
                         self.skip_to_sync();
                     }
                     Some(Expect::Sync { .. }) | None => {}
-                    Some(_) => {
+                    Some(e) => {
+                        // The server names the statement by its server-side name: the client
+                        // is shown its own.
+                        if let Expect::Bind {
+                            id: Some(id), name, ..
+                        }
+                        | Expect::Describe { id: Some(id), name } = e
+                            && let Some(renamed) = rename_statement(&msg, *id, name)
+                        {
+                            self.cout.extend_from_slice(&renamed);
+                            pass = false;
+                        }
                         if let Some(e) = self.expect.pop_front() {
                             self.failed(e, &code);
                         }
@@ -1580,7 +1600,7 @@ impl PgCore {
                     }
                 }
             },
-            Expect::Bind { portal, id } => {
+            Expect::Bind { portal, id, .. } => {
                 self.portals.remove(&portal);
                 // The connection lost the statement (a DEALLOCATE the gateway did not see):
                 // forget it so that the next use prepares it again.
@@ -1597,7 +1617,7 @@ impl PgCore {
                     self.stmts.remove(&name);
                 }
             }
-            Expect::Describe { id: Some(id) } if code == "26000" => {
+            Expect::Describe { id: Some(id), .. } if code == "26000" => {
                 if let Some(a) = &mut self.server {
                     a.prepared.remove(id);
                 }
@@ -1742,6 +1762,33 @@ impl PgCore {
         }
         None
     }
+}
+
+/// An ErrorResponse naming server statement `id`, with the client's name `name` in its
+/// place (`None`: it does not name it).
+fn rename_statement(msg: &BackendMessage, id: u64, name: &str) -> Option<BytesMut> {
+    let server = format!("\"{}\"", server_name(id));
+    let fields = msg.error_fields().ok()?;
+    if !fields
+        .iter()
+        .any(|(_, v)| v.windows(server.len()).any(|w| w == server.as_bytes()))
+    {
+        return None;
+    }
+    let client = format!("\"{name}\"");
+    let mut body = Vec::with_capacity(msg.body().len() + name.len());
+    for (code, value) in fields.iter() {
+        body.push(code);
+        let text = String::from_utf8_lossy(value).replace(&server, &client);
+        body.extend_from_slice(text.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut out = BytesMut::with_capacity(body.len() + 5);
+    out.put_u8(b'E');
+    out.put_u32((body.len() + 4) as u32);
+    out.put_slice(&body);
+    Some(out)
 }
 
 /// Protocol messages the gateway writes itself.

@@ -652,3 +652,245 @@ fn a_parse_the_gateway_answered_itself_is_undone_when_the_batch_is_skipped() {
     assert_eq!(steps, vec![Step::Continue, Step::Continue]);
     assert!(!c.is_waiting());
 }
+
+mod random {
+    //! A bounded fuzz of the core on stable Rust: random client messages (every kind, names
+    //! the client has and has not created) against random server answers. Whatever comes,
+    //! the core must not panic, must write only well-formed messages on both sides, and
+    //! must never name a statement to the server other than its own server-side names.
+    //! `ARTICDBM_CORE_FUZZ_CASES` runs more cases locally.
+
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    #[derive(Debug, Clone)]
+    enum C {
+        Parse(&'static str, &'static str),
+        Bind(&'static str, &'static str),
+        Describe(bool, &'static str),
+        Execute(&'static str),
+        Close(bool, &'static str),
+        Sync,
+        Flush,
+        Query(&'static str),
+        Copy,
+        Function,
+    }
+
+    #[derive(Debug, Clone)]
+    enum S {
+        Tag(u8),
+        Error(&'static str),
+        Ready(u8),
+        Param(&'static str, &'static str),
+    }
+
+    const NAMES: &[&str] = &["", "a", "b", "articdbm_s1"];
+    const SQL: &[&str] = &["SELECT 1", "SELECT $1::int", "SELEC", "DELETE FROM t"];
+    const QUERIES: &[&str] = &[
+        "SELECT 1",
+        "BEGIN",
+        "COMMIT",
+        "DEALLOCATE ALL",
+        "DISCARD ALL",
+        "DEALLOCATE a",
+        "EXECUTE articdbm_s1",
+        "LISTEN x",
+        "SELECT 1; SELECT 2",
+        "DELETE FROM t",
+    ];
+
+    fn client_msg() -> impl Strategy<Value = C> {
+        let name = proptest::sample::select(NAMES);
+        prop_oneof![
+            (name.clone(), proptest::sample::select(SQL)).prop_map(|(n, q)| C::Parse(n, q)),
+            (name.clone(), name.clone()).prop_map(|(p, s)| C::Bind(p, s)),
+            (any::<bool>(), name.clone()).prop_map(|(p, n)| C::Describe(p, n)),
+            name.clone().prop_map(C::Execute),
+            (any::<bool>(), name).prop_map(|(p, n)| C::Close(p, n)),
+            Just(C::Sync),
+            Just(C::Flush),
+            proptest::sample::select(QUERIES).prop_map(C::Query),
+            Just(C::Copy),
+            Just(C::Function),
+        ]
+    }
+
+    fn server_msg() -> impl Strategy<Value = S> {
+        prop_oneof![
+            proptest::sample::select(b"123tnTDCIsGHdcAVN".as_slice()).prop_map(S::Tag),
+            proptest::sample::select(&["26000", "42601", "22012", "08P01"][..]).prop_map(S::Error),
+            proptest::sample::select(b"ITE".as_slice()).prop_map(S::Ready),
+            Just(S::Param("standard_conforming_strings", "off")),
+            Just(S::Param("TimeZone", "UTC")),
+        ]
+    }
+
+    fn encode_client(c: &C, b: &mut BytesMut) {
+        match c {
+            C::Parse(n, q) => fe::parse(b, n, q, &[]).unwrap(),
+            C::Bind(p, s) => fe::bind(b, p, s, &[], [Some(&b"1"[..])], &[]).unwrap(),
+            C::Describe(portal, n) => {
+                let t = if *portal { Target::Portal } else { Target::Statement };
+                fe::describe(b, t, n).unwrap()
+            }
+            C::Execute(p) => fe::execute(b, p, 0).unwrap(),
+            C::Close(portal, n) => {
+                let t = if *portal { Target::Portal } else { Target::Statement };
+                fe::close(b, t, n).unwrap()
+            }
+            C::Sync => fe::sync(b),
+            C::Flush => fe::flush(b),
+            C::Query(q) => fe::query(b, q).unwrap(),
+            C::Copy => fe::copy_data(b, b"1\t2\n").unwrap(),
+            C::Function => {
+                let body = [0u8, 0, 0, 7, 0, 0, 0, 0, 0, 0];
+                b.put_u8(b'F');
+                b.put_u32(4 + body.len() as u32);
+                b.put_slice(&body);
+            }
+        }
+    }
+
+    fn encode_server(s: &S, b: &mut BytesMut) {
+        match s {
+            S::Tag(b'C') => be::command_complete(b, "SELECT 1").unwrap(),
+            S::Tag(b'D') => be::data_row(b, [Some(&b"1"[..])]).unwrap(),
+            S::Tag(b'T') => be::row_description(b, &[be::Column::text("x")]).unwrap(),
+            S::Tag(b't') => be::parameter_description(b, &[23]).unwrap(),
+            S::Tag(b'A') => be::notification_response(b, 1, "x", "y").unwrap(),
+            S::Tag(b'N') => be::notice_response(b, &PgError::new(Severity::Notice, "00000", "n")),
+            S::Tag(b'G') => be::copy_in_response(b, 0, &[0]).unwrap(),
+            S::Tag(b'H') => be::copy_out_response(b, 0, &[0]).unwrap(),
+            S::Tag(t @ (b'd' | b'V')) => {
+                b.put_u8(*t);
+                b.put_u32(5);
+                b.put_u8(b'x');
+            }
+            S::Tag(t) => {
+                b.put_u8(*t);
+                b.put_u32(4);
+            }
+            S::Error(code) => be::error_response(b, &PgError::new(Severity::Error, *code, "e")),
+            S::Ready(st) => be::ready_for_query(
+                b,
+                match st {
+                    b'T' => TransactionStatus::InTransaction,
+                    b'E' => TransactionStatus::Failed,
+                    _ => TransactionStatus::Idle,
+                },
+            ),
+            S::Param(k, v) => be::parameter_status(b, k, v).unwrap(),
+        }
+    }
+
+    /// Runs one case; panics (with the case) on a broken invariant.
+    fn run(mode: PoolMode, steps: &[(Vec<C>, Vec<S>)]) {
+        let mut c = core(mode);
+        let mut j = TestJudge::new(&["DELETE"]);
+        if mode == PoolMode::Session {
+            c.attach(Attached::default());
+        }
+        for (clients, servers) in steps {
+            for m in clients {
+                if c.has_parked() {
+                    if c.is_waiting() {
+                        break;
+                    }
+                    let _ = c.resume(&mut j);
+                }
+                let mut b = BytesMut::new();
+                encode_client(m, &mut b);
+                let msg = FrontendDecoder::new().decode(&mut b).unwrap().unwrap();
+                let mut step = c.handle(msg, &mut j);
+                // A bounded number of driver turns: attach, resolve (unknown), resume.
+                for _ in 0..3 {
+                    match step {
+                        Ok(Step::NeedServer(_)) => {
+                            c.attach(Attached::default());
+                            step = c.resume(&mut j);
+                        }
+                        Ok(Step::ResolveFunction(oid)) => {
+                            c.function_unknown(oid);
+                            step = Ok(Step::Continue);
+                        }
+                        _ => break,
+                    }
+                }
+                if let Ok(Step::End(_)) = step {
+                    return;
+                }
+            }
+            // Everything the core wrote for the server is well-formed and names only
+            // server-side statements.
+            for m in frontend(c.server_out()) {
+                let named = match &m {
+                    FrontendMessage::Bind(b) => Some(b.statement().unwrap().to_string()),
+                    FrontendMessage::Parse(p) => Some(p.statement_name().unwrap().to_string()),
+                    _ => None,
+                };
+                if let Some(n) = named {
+                    assert!(
+                        n.is_empty() || n.starts_with("articdbm_s") || n == "articdbm_refused",
+                        "the server was sent a client's name: {n}"
+                    );
+                }
+            }
+            let n = c.server_out_len();
+            c.server_written(n);
+            for s in servers {
+                let mut b = BytesMut::new();
+                encode_server(s, &mut b);
+                let msg = BackendDecoder::new().decode(&mut b).unwrap().unwrap();
+                if c.on_server(msg).is_err() {
+                    if c.server_lost("lost").is_some() {
+                        return;
+                    }
+                    if mode == PoolMode::Session {
+                        return;
+                    }
+                }
+            }
+            backend(&std::mem::take(c.client_out()));
+            if mode == PoolMode::Transaction && c.at_idle_point() {
+                c.detach();
+            }
+        }
+    }
+
+    #[test]
+    fn random_conversations_keep_the_core_sound() {
+        let cases = std::env::var("ARTICDBM_CORE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+        );
+        let step = (
+            proptest::collection::vec(client_msg(), 0..8),
+            proptest::collection::vec(server_msg(), 0..8),
+        );
+        let strategy = (
+            any::<bool>(),
+            proptest::collection::vec(step, 1..6),
+        );
+        runner
+            .run(&strategy, |(session, steps)| {
+                let mode = if session {
+                    PoolMode::Session
+                } else {
+                    PoolMode::Transaction
+                };
+                run(mode, &steps);
+                Ok(())
+            })
+            .unwrap();
+    }
+}
