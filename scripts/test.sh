@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on a Debian machine with only the Rust toolchain.
 # Installs what it needs (only when missing), builds every plugin component as part of the
-# build, and runs every test of every crate.
+# build, checks formatting and clippy lints (warnings are errors), and runs every test of every
+# crate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,8 +64,25 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
 
+missing_components=()
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || missing_components+=(rustfmt)
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || missing_components+=(clippy)
+if [ ${#missing_components[@]} -gt 0 ]; then
+    log "installing ${missing_components[*]}"
+    rustup component add "${missing_components[@]}"
+fi
+
 log "building (plugins are compiled to wasm32-wasip2 components by plugins/artifacts)"
 cargo build --workspace --all-targets --locked
+
+# Formatting and lints fail the run like a failing test does. They come after the build (so a
+# compile error reads as one, not as a lint) and before the tests (so a lint failure is seen in
+# seconds, not after the whole suite).
+log "checking formatting (cargo fmt --all --check)"
+cargo fmt --all --check
+
+log "linting (cargo clippy --workspace --all-targets --locked -- -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "running the test suite"
 # --all-targets also runs the benchmarks once each in test mode, so they cannot rot.

@@ -48,6 +48,9 @@ pub mod codec;
 mod error;
 mod frame;
 pub mod frontend;
+// Not an API: the fuzz targets' bodies, shared with the stable corpus tests (see the module).
+#[doc(hidden)]
+pub mod fuzzing;
 mod reader;
 pub mod startup;
 

@@ -2,6 +2,7 @@
 
 mod backend;
 mod frontend;
+mod fuzz_corpus;
 mod random;
 mod roundtrip;
 mod startup;
