@@ -732,12 +732,20 @@ mod random {
             C::Parse(n, q) => fe::parse(b, n, q, &[]).unwrap(),
             C::Bind(p, s) => fe::bind(b, p, s, &[], [Some(&b"1"[..])], &[]).unwrap(),
             C::Describe(portal, n) => {
-                let t = if *portal { Target::Portal } else { Target::Statement };
+                let t = if *portal {
+                    Target::Portal
+                } else {
+                    Target::Statement
+                };
                 fe::describe(b, t, n).unwrap()
             }
             C::Execute(p) => fe::execute(b, p, 0).unwrap(),
             C::Close(portal, n) => {
-                let t = if *portal { Target::Portal } else { Target::Statement };
+                let t = if *portal {
+                    Target::Portal
+                } else {
+                    Target::Statement
+                };
                 fe::close(b, t, n).unwrap()
             }
             C::Sync => fe::sync(b),
@@ -864,7 +872,7 @@ mod random {
         let cases = std::env::var("ARTICDBM_CORE_FUZZ_CASES")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(300);
+            .unwrap_or(2000);
         let mut runner = TestRunner::new_with_rng(
             Config {
                 cases,
@@ -877,10 +885,7 @@ mod random {
             proptest::collection::vec(client_msg(), 0..8),
             proptest::collection::vec(server_msg(), 0..8),
         );
-        let strategy = (
-            any::<bool>(),
-            proptest::collection::vec(step, 1..6),
-        );
+        let strategy = (any::<bool>(), proptest::collection::vec(step, 1..6));
         runner
             .run(&strategy, |(session, steps)| {
                 let mode = if session {
