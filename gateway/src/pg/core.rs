@@ -542,6 +542,16 @@ impl PgCore {
                 _ => self.pending_error = Some(err),
             }
         }
+        if matches!(
+            msg,
+            FrontendMessage::Bind(_)
+                | FrontendMessage::Describe(_)
+                | FrontendMessage::Execute(_)
+                | FrontendMessage::Close(_)
+        ) {
+            // A malformed message is a protocol error, whatever it names.
+            msg.validate()?;
+        }
         let judged = match &msg {
             FrontendMessage::Query(q) => Some(Judged::Query(self.plan_query(q.sql()?, judge))),
             FrontendMessage::Parse(p) => {
