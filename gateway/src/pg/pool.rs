@@ -75,10 +75,7 @@ impl AcquireError {
     /// The text a client is shown: no server address, no internals.
     pub fn to_string_client(&self) -> String {
         match self {
-            AcquireError::Connect(_) => {
-                "could not connect to the database server (the gateway's log has the details)"
-                    .into()
-            }
+            AcquireError::Connect(e) => e.to_string_client(),
             other => other.to_string(),
         }
     }

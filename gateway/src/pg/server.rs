@@ -83,6 +83,25 @@ pub enum ServerError {
     Server(String, String, String),
 }
 
+impl ServerError {
+    /// The text a client is shown: what went wrong, without the server's address (the log
+    /// line has it).
+    pub fn to_string_client(&self) -> String {
+        match self {
+            ServerError::Timeout(_) => "connecting to the database server timed out".into(),
+            ServerError::Io(_, e) => format!("connecting to the database server: {e}"),
+            ServerError::Tls(_, m) => format!("the database server: TLS: {m}"),
+            ServerError::Auth(_, m) => {
+                format!("the database server: authentication failed: {m}")
+            }
+            ServerError::Protocol(_, m) => format!("the database server: {m}"),
+            ServerError::Server(_, code, m) => {
+                format!("the database server: server error {code}: {m}")
+            }
+        }
+    }
+}
+
 /// An open, authenticated server connection, idle between transactions.
 pub struct ServerConn {
     pub io: PgStream,

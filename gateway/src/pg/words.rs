@@ -25,7 +25,20 @@ pub enum SessionCommand {
 pub fn session_command(sql: &str) -> Option<SessionCommand> {
     let mut w = Words::new(sql);
     let first = w.next()?;
-    match first.to_ascii_lowercase().as_str() {
+    // Most statements start with another word: decide on its length and first letter
+    // before comparing (no allocation on the query path).
+    let kw = |k: &str| first.len() == k.len() && first.eq_ignore_ascii_case(k);
+    let which = [
+        "deallocate",
+        "discard",
+        "prepare",
+        "execute",
+        "listen",
+        "declare",
+    ]
+    .into_iter()
+    .find(|k| kw(k))?;
+    match which {
         "deallocate" => {
             let mut next = w.next()?;
             if next.eq_ignore_ascii_case("prepare") {
