@@ -1622,10 +1622,8 @@ impl PgCore {
             }
             // The gateway's own ParseComplete, skipped with the batch: as if the server had
             // skipped the Parse, the name stays free.
-            Expect::ParseLocal { name } => {
-                if self.stmts.get(&name).is_some_and(|s| !s.ready) {
-                    self.stmts.remove(&name);
-                }
+            Expect::ParseLocal { name } if self.stmts.get(&name).is_some_and(|s| !s.ready) => {
+                self.stmts.remove(&name);
             }
             Expect::Describe { id: Some(id), .. } if code == "26000" => {
                 if let Some(a) = &mut self.server {
