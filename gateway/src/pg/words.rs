@@ -25,8 +25,8 @@ pub enum SessionCommand {
 pub fn session_command(sql: &str) -> Option<SessionCommand> {
     let mut w = Words::new(sql);
     let first = w.next()?;
-    // Most statements start with another word: decide on its length and first letter
-    // before comparing (no allocation on the query path).
+    // Most statements start with another word: compare lengths first, and never allocate
+    // on the query path.
     let kw = |k: &str| first.len() == k.len() && first.eq_ignore_ascii_case(k);
     let which = [
         "deallocate",
