@@ -136,6 +136,8 @@ pub struct Stmt {
     rest: Bytes,
     /// Server-side id (named statements; 0 for the unnamed statement).
     id: u64,
+    /// `server_name(id)`, made once (empty for the unnamed statement).
+    server: String,
     permit: Permit,
 }
 
@@ -415,7 +417,8 @@ impl PgCore {
     }
 
     pub fn server_written(&mut self, n: usize) {
-        let _ = self.sout.split_to(n.min(self.sout.len()));
+        let n = n.min(self.sout.len());
+        bytes::Buf::advance(&mut self.sout, n);
     }
 
     pub fn server_out_len(&self) -> usize {
@@ -427,16 +430,21 @@ impl PgCore {
         self.sout.extend_from_slice(frame);
     }
 
+    /// Sends client bytes judged by the policy, written in place by `write`.
+    fn send_with(&mut self, _permit: &Permit, write: impl FnOnce(&mut BytesMut)) {
+        write(&mut self.sout);
+    }
+
     /// Sends a client's statement under its server-side name.
     fn send_parse(&mut self, stmt: &Stmt, name: &str) {
-        let permit = stmt.permit.clone();
-        let mut b = BytesMut::with_capacity(stmt.rest.len() + name.len() + 6);
-        b.put_u8(b'P');
-        b.put_u32((4 + name.len() + 1 + stmt.rest.len()) as u32);
-        b.put_slice(name.as_bytes());
-        b.put_u8(0);
-        b.put_slice(&stmt.rest);
-        self.send(&permit, &b);
+        let rest = &stmt.rest;
+        self.send_with(&stmt.permit, |out| {
+            out.put_u8(b'P');
+            out.put_u32((4 + name.len() + 1 + rest.len()) as u32);
+            out.put_slice(name.as_bytes());
+            out.put_u8(0);
+            out.put_slice(rest);
+        });
     }
 
     /// Protocol messages the gateway writes itself (no client content): Sync, Flush, the
@@ -1144,6 +1152,7 @@ impl PgCore {
             let stmt = Arc::new(Stmt {
                 rest,
                 id: 0,
+                server: String::new(),
                 permit: permit.clone(),
             });
             // PostgreSQL drops the unnamed statement before parsing the new one.
@@ -1166,7 +1175,12 @@ impl PgCore {
             return Ok(Step::Continue);
         }
         let id = self.ids.id(&rest);
-        let stmt = Arc::new(Stmt { rest, id, permit });
+        let stmt = Arc::new(Stmt {
+            rest,
+            id,
+            server: server_name(id),
+            permit,
+        });
         self.stmts.insert(
             name.clone(),
             ClientStmt {
@@ -1199,7 +1213,7 @@ impl PgCore {
             self.send_control(Control::CloseStatement(old));
             self.push(Expect::Close { swallow: true });
         }
-        self.send_parse(stmt, &server_name(stmt.id));
+        self.send_parse(stmt, &stmt.server);
         let (target, swallow) = match client {
             Some(name) => (ParseTarget::Named { name, id: stmt.id }, false),
             None => (ParseTarget::Again { id: stmt.id }, true),
@@ -1259,18 +1273,18 @@ impl PgCore {
         if name.is_empty() {
             self.send(&permit, b.frame());
         } else {
-            let server = server_name(stmt.id);
+            let server = &stmt.server;
             let rest = &b.body()[portal.len() + 1 + name.len() + 1..];
             let len = 4 + portal.len() + 1 + server.len() + 1 + rest.len();
-            let mut f = BytesMut::with_capacity(len + 1);
-            f.put_u8(b'B');
-            f.put_u32(len as u32);
-            f.put_slice(portal.as_bytes());
-            f.put_u8(0);
-            f.put_slice(server.as_bytes());
-            f.put_u8(0);
-            f.put_slice(rest);
-            self.send(&permit, &f);
+            self.send_with(&permit, |out| {
+                out.put_u8(b'B');
+                out.put_u32(len as u32);
+                out.put_slice(portal.as_bytes());
+                out.put_u8(0);
+                out.put_slice(server.as_bytes());
+                out.put_u8(0);
+                out.put_slice(rest);
+            });
         }
         self.portals.insert(portal.clone(), permit);
         self.push(Expect::Bind {
@@ -1319,7 +1333,7 @@ impl PgCore {
             self.send(&permit, d.frame());
         } else {
             let mut f = BytesMut::new();
-            fe::describe(&mut f, Target::Statement, &server_name(stmt.id))?;
+            fe::describe(&mut f, Target::Statement, &stmt.server)?;
             self.send(&permit, &f);
         }
         self.push(Expect::Describe {
