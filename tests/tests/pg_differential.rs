@@ -41,21 +41,21 @@
 //! its own cancel keys by design.
 
 mod gw_support;
+mod wire_support;
 
 use std::fmt;
 use std::time::Duration;
 
 use articdbm_pgwire::frontend::Target;
 use articdbm_pgwire::frontend::encode as fe;
-use articdbm_pgwire::{BackendDecoder, BackendMessage, BackendTag};
+use articdbm_pgwire::{BackendMessage, BackendTag};
 use articdbm_tests::PgServer;
 use bytes::BytesMut;
 use gw_support::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
+use wire_support::RawClient;
 
 /// How long one batch (or the startup) may take on either side before the session is given
 /// up and the timeout becomes part of its answer.
@@ -276,123 +276,6 @@ fn case() -> impl Strategy<Value = Case> {
 // A raw protocol client
 // ---------------------------------------------------------------------------------------------
 
-struct RawClient {
-    stream: TcpStream,
-    buf: BytesMut,
-    decoder: BackendDecoder,
-}
-
-impl RawClient {
-    /// Startup and authentication (SCRAM-SHA-256, MD5 or clear text, whichever is asked), up
-    /// to the first ReadyForQuery.
-    async fn connect(
-        port: u16,
-        user: &str,
-        password: &str,
-        database: &str,
-    ) -> Result<RawClient, String> {
-        use articdbm_pgwire::auth::md5::md5_password;
-        use articdbm_pgwire::auth::scram::ScramClient;
-        use articdbm_pgwire::backend::Authentication;
-
-        let deadline = Instant::now() + BATCH_TIMEOUT;
-        let stream = tokio::time::timeout_at(deadline, TcpStream::connect(("127.0.0.1", port)))
-            .await
-            .map_err(|_| "connect timed out".to_string())?
-            .map_err(|e| format!("connect: {e}"))?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let mut c = RawClient {
-            stream,
-            buf: BytesMut::new(),
-            decoder: BackendDecoder::new(),
-        };
-        let mut out = BytesMut::new();
-        fe::startup_message(&mut out, [("user", user), ("database", database)])
-            .map_err(|e| e.to_string())?;
-        c.send(&out, deadline).await?;
-        let mut scram = None;
-        let mut scram_final = None;
-        loop {
-            let m = c.recv(deadline).await?;
-            match m.tag() {
-                b'R' => {
-                    out.clear();
-                    match m.authentication().map_err(|e| e.to_string())? {
-                        Authentication::Ok => continue,
-                        Authentication::CleartextPassword => {
-                            fe::password_message(&mut out, password.as_bytes())
-                                .map_err(|e| e.to_string())?;
-                        }
-                        Authentication::Md5Password { salt } => {
-                            let h = md5_password(user.as_bytes(), password.as_bytes(), salt);
-                            fe::password_message(&mut out, h.as_bytes())
-                                .map_err(|e| e.to_string())?;
-                        }
-                        Authentication::Sasl(_) => {
-                            let s =
-                                ScramClient::new(password.as_bytes()).map_err(|e| e.to_string())?;
-                            fe::sasl_initial_response(&mut out, s.mechanism(), s.client_first())
-                                .map_err(|e| e.to_string())?;
-                            scram = Some(s);
-                        }
-                        Authentication::SaslContinue(data) => {
-                            let s = scram.take().ok_or("unexpected SASL continue")?;
-                            let f = s.handle_server_first(data).map_err(|e| e.to_string())?;
-                            fe::sasl_response(&mut out, f.client_final())
-                                .map_err(|e| e.to_string())?;
-                            scram_final = Some(f);
-                        }
-                        Authentication::SaslFinal(data) => {
-                            let f = scram_final.take().ok_or("unexpected SASL final")?;
-                            f.verify_server_final(data).map_err(|e| e.to_string())?;
-                            continue;
-                        }
-                        other => return Err(format!("unsupported auth {}", other.code())),
-                    }
-                    c.send(&out, deadline).await?;
-                }
-                b'Z' => return Ok(c),
-                b'E' => return Err(format!("startup refused: {:?}", normalize(&m))),
-                _ => {}
-            }
-        }
-    }
-
-    async fn send(&mut self, bytes: &[u8], deadline: Instant) -> Result<(), String> {
-        tokio::time::timeout_at(deadline, self.stream.write_all(bytes))
-            .await
-            .map_err(|_| "write timed out".to_string())?
-            .map_err(|e| format!("write: {e}"))
-    }
-
-    async fn recv(&mut self, deadline: Instant) -> Result<BackendMessage, String> {
-        loop {
-            if let Some(m) = self
-                .decoder
-                .decode(&mut self.buf)
-                .map_err(|e| format!("undecodable backend message: {e}"))?
-            {
-                return Ok(m);
-            }
-            let n = tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buf))
-                .await
-                .map_err(|_| format!("no complete answer within {BATCH_TIMEOUT:?}"))?
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("connection closed".into());
-            }
-        }
-    }
-
-    async fn terminate(mut self) {
-        let mut out = BytesMut::new();
-        fe::terminate(&mut out);
-        let _ = self
-            .send(&out, Instant::now() + Duration::from_secs(1))
-            .await;
-    }
-}
-
 /// One normalized backend message per line; `None` for messages not compared (see the
 /// module docs).
 fn normalize(m: &BackendMessage) -> Option<String> {
@@ -513,7 +396,7 @@ async fn read_postgres(c: &mut RawClient, msgs: &[Msg], deadline: Instant) -> An
             Msg::Execute { .. } => b"CsIE",
         };
         loop {
-            match c.recv(deadline).await {
+            match c.recv_by(deadline).await {
                 Ok(r) => {
                     a.push(&r);
                     if ends.contains(&r.tag()) {
@@ -540,7 +423,7 @@ async fn read_postgres(c: &mut RawClient, msgs: &[Msg], deadline: Instant) -> An
 async fn read_gateway(c: &mut RawClient, ready: usize, deadline: Instant) -> Answer {
     let mut a = Answer::default();
     while a.ready < ready {
-        match c.recv(deadline).await {
+        match c.recv_by(deadline).await {
             Ok(r) => a.push(&r),
             Err(e) => {
                 a.fail(e);
@@ -641,13 +524,13 @@ impl Pair {
         let wire = encode(msgs);
         let deadline = Instant::now() + BATCH_TIMEOUT;
         self.pg
-            .send(&wire, deadline)
+            .send_by(&wire, deadline)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
         let p = read_postgres(&mut self.pg, msgs, deadline).await;
         assert!(!p.failed, "PostgreSQL itself failed:\n{p:?}");
         let deadline = Instant::now() + BATCH_TIMEOUT;
-        let g = match self.gw.send(&wire, deadline).await {
+        let g = match self.gw.send_by(&wire, deadline).await {
             Ok(()) => read_gateway(&mut self.gw, p.ready, deadline).await,
             Err(e) => {
                 let mut a = Answer::default();
