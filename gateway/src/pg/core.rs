@@ -1249,24 +1249,42 @@ impl PgCore {
         Some(stmt)
     }
 
+    /// The client statement `name` that a Bind or Describe (`msg`) uses, ready on the held
+    /// connection; `Err`: what to do instead (wait for its Parse, refuse the name, lease a
+    /// connection first).
+    fn use_statement(
+        &mut self,
+        msg: FrontendMessage,
+        name: &str,
+    ) -> Result<(FrontendMessage, Arc<Stmt>), Step> {
+        if self.pending_in_earlier_batch(&msg) {
+            self.parked = Some(Parked { msg, judged: None });
+            return Err(Step::Wait);
+        }
+        let Some(route) = self.stmts.get(name).map(|s| s.stmt.permit.route()) else {
+            return Err(self.refuse_extended(msg, no_statement(name)));
+        };
+        if self.server.is_none() {
+            return Err(self.need_server(msg, None, route));
+        }
+        self.batch_sent = true;
+        match self.statement_on_server(name) {
+            Some(stmt) => Ok((msg, stmt)),
+            None => Err(Step::Continue),
+        }
+    }
+
     fn on_bind(&mut self, msg: FrontendMessage) -> articdbm_pgwire::Result<Step> {
         let FrontendMessage::Bind(b) = &msg else {
             return Ok(Step::Continue);
         };
         let portal = b.portal()?.to_string();
         let name = b.statement()?.to_string();
-        if self.pending_in_earlier_batch(&msg) {
-            self.parked = Some(Parked { msg, judged: None });
-            return Ok(Step::Wait);
-        }
-        let Some(route) = self.stmts.get(&name).map(|s| s.stmt.permit.route()) else {
-            return Ok(self.refuse_extended(msg, no_statement(&name)));
+        let (msg, stmt) = match self.use_statement(msg, &name) {
+            Ok(found) => found,
+            Err(step) => return Ok(step),
         };
-        if self.server.is_none() {
-            return Ok(self.need_server(msg, None, route));
-        }
-        self.batch_sent = true;
-        let Some(stmt) = self.statement_on_server(&name) else {
+        let FrontendMessage::Bind(b) = &msg else {
             return Ok(Step::Continue);
         };
         let permit = stmt.permit.clone();
@@ -1314,18 +1332,11 @@ impl PgCore {
             });
             return Ok(Step::Continue);
         }
-        if self.pending_in_earlier_batch(&msg) {
-            self.parked = Some(Parked { msg, judged: None });
-            return Ok(Step::Wait);
-        }
-        let Some(route) = self.stmts.get(&name).map(|s| s.stmt.permit.route()) else {
-            return Ok(self.refuse_extended(msg, no_statement(&name)));
+        let (msg, stmt) = match self.use_statement(msg, &name) {
+            Ok(found) => found,
+            Err(step) => return Ok(step),
         };
-        if self.server.is_none() {
-            return Ok(self.need_server(msg, None, route));
-        }
-        self.batch_sent = true;
-        let Some(stmt) = self.statement_on_server(&name) else {
+        let FrontendMessage::Describe(d) = &msg else {
             return Ok(Step::Continue);
         };
         let permit = stmt.permit.clone();
