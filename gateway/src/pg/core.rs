@@ -1112,8 +1112,7 @@ impl PgCore {
 
     /// Refuses an extended-protocol message with `err`: the batch is skipped to Sync, and
     /// when the server has work of this batch (or a transaction), it fails it too.
-    fn refuse_extended(&mut self, msg: FrontendMessage, err: Bytes) -> Step {
-        let _ = msg;
+    fn refuse_extended(&mut self, err: Bytes) -> Step {
         // Without a server connection there is no server work to fail (session pooling
         // always holds one; transaction pooling holds one inside a transaction).
         let local = self.server.is_none()
@@ -1136,7 +1135,7 @@ impl PgCore {
     ) -> articdbm_pgwire::Result<Step> {
         let permit = match j {
             Ok(p) => p,
-            Err(err) => return Ok(self.refuse_extended(msg, err)),
+            Err(err) => return Ok(self.refuse_extended(err)),
         };
         if self.server.is_none() {
             let route = permit.route();
@@ -1262,7 +1261,7 @@ impl PgCore {
             return Err(Step::Wait);
         }
         let Some(route) = self.stmts.get(name).map(|s| s.stmt.permit.route()) else {
-            return Err(self.refuse_extended(msg, no_statement(name)));
+            return Err(self.refuse_extended(no_statement(name)));
         };
         if self.server.is_none() {
             return Err(self.need_server(msg, None, route));
@@ -1321,7 +1320,7 @@ impl PgCore {
         let name = name.to_string();
         if target == Target::Portal {
             let Some(permit) = self.portals.get(&name).cloned() else {
-                return Ok(self.refuse_extended(msg, no_portal(&name)));
+                return Ok(self.refuse_extended(no_portal(&name)));
             };
             // A portal exists only on the held connection.
             self.batch_sent = true;
@@ -1364,7 +1363,7 @@ impl PgCore {
         };
         let portal = e.portal()?.to_string();
         let Some(permit) = self.portals.get(&portal).cloned() else {
-            return Ok(self.refuse_extended(msg, no_portal(&portal)));
+            return Ok(self.refuse_extended(no_portal(&portal)));
         };
         // Usage counts executions; the statement was judged at its Parse.
         judge.count_queries(1);

@@ -2,6 +2,8 @@
 //! the session-level commands the gateway answers or refuses itself (DEALLOCATE, DISCARD,
 //! PREPARE, EXECUTE, LISTEN, DECLARE ... WITH HOLD) without parsing the statement.
 
+use articdbm_facts::sqltext::{block_comment_end, is_ident_cont, line_comment_end, quoted_end};
+
 /// A session-level command the PostgreSQL core handles itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionCommand {
@@ -92,15 +94,16 @@ fn ident(word: &str) -> String {
 }
 
 /// Words of a statement: identifiers, keywords and quoted identifiers, skipping whitespace,
-/// comments and punctuation. Stops at the first string literal (nothing after one matters
-/// here).
+/// comments and punctuation with the lexical primitives the splitter and the facts share.
+/// Stops at the first string literal (nothing after one matters here).
 struct Words<'a> {
-    rest: &'a str,
+    sql: &'a str,
+    pos: usize,
 }
 
 impl<'a> Words<'a> {
     fn new(sql: &'a str) -> Self {
-        Words { rest: sql }
+        Words { sql, pos: 0 }
     }
 }
 
@@ -108,62 +111,38 @@ impl<'a> Iterator for Words<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
+        let b = self.sql.as_bytes();
+        let mut i = self.pos;
         loop {
-            let s = self.rest;
-            let b = s.as_bytes();
-            let c = *b.first()?;
-            if c.is_ascii_whitespace() {
-                self.rest = &s[1..];
-            } else if s.starts_with("--") {
-                self.rest = s.find('\n').map_or("", |i| &s[i + 1..]);
-            } else if s.starts_with("/*") {
-                // Comments nest in PostgreSQL.
-                let mut depth = 0usize;
-                let mut i = 0;
-                while i < b.len() {
-                    if b[i..].starts_with(b"/*") {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i..].starts_with(b"*/") {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                self.rest = &s[i.min(s.len())..];
+            let c = *b.get(i)?;
+            let (start, end) = if c.is_ascii_whitespace() {
+                i += 1;
+                continue;
+            } else if b[i..].starts_with(b"--") {
+                i = line_comment_end(b, i);
+                continue;
+            } else if b[i..].starts_with(b"/*") {
+                i = block_comment_end(b, i);
+                continue;
             } else if c == b'"' {
-                let mut i = 1;
-                while i < b.len() {
-                    if b[i] == b'"' {
-                        if b.get(i + 1) == Some(&b'"') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
+                (i, quoted_end(b, i, b'"', false))
+            } else if is_ident_cont(c) {
+                let mut j = i + 1;
+                while j < b.len() && is_ident_cont(b[j]) {
+                    j += 1;
                 }
-                let end = (i + 1).min(s.len());
-                self.rest = &s[end..];
-                return Some(&s[..end]);
-            } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
-                let end = s
-                    .char_indices()
-                    .find(|(_, ch)| !(ch.is_alphanumeric() || *ch == '_' || *ch == '$'))
-                    .map_or(s.len(), |(i, _)| i);
-                self.rest = &s[end..];
-                return Some(&s[..end]);
+                (i, j)
             } else if c == b'\'' {
+                self.pos = b.len();
                 return None;
             } else {
-                // Punctuation: skip one character.
-                let n = s.chars().next().map_or(1, char::len_utf8);
-                self.rest = &s[n..];
-            }
+                // ASCII punctuation (bytes from 0x80 up are identifier bytes).
+                i += 1;
+                continue;
+            };
+            // Both ends sit next to ASCII bytes or at the end: char boundaries.
+            self.pos = end;
+            return Some(&self.sql[start..end]);
         }
     }
 }
