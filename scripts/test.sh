@@ -72,6 +72,9 @@ if [ ${#missing_components[@]} -gt 0 ]; then
     rustup component add "${missing_components[@]}"
 fi
 
+# A clean run gains nothing from incremental compilation, and its caches cost gigabytes of disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 log "building (plugins are compiled to wasm32-wasip2 components by plugins/artifacts)"
 cargo build --workspace --all-targets --locked
 
@@ -87,3 +90,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "running the test suite"
 # --all-targets also runs the benchmarks once each in test mode, so they cannot rot.
 cargo test --workspace --all-targets --locked
+
+# How much disk the run took, so a CI machine running short is seen before it fails.
+log "target directory: $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1)"
