@@ -117,7 +117,7 @@ async fn metrics(State(state): State<AdminState>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static(prometheus::TEXT_FORMAT),
         )],
-        state.metrics.render(),
+        state.metrics.render() + &crate::spin::metrics_text(),
     )
         .into_response()
 }

@@ -80,6 +80,23 @@ pub fn stats() -> Option<(u64, u64)> {
     SPINNER.get().map(|s| (s.polls(), s.backoffs()))
 }
 
+/// The spinner's counters in the Prometheus text format, appended to the gateway's `/metrics`
+/// (the spinner is process-wide and outlives any one registry, so it is read at scrape time);
+/// empty when no spinner runs.
+pub fn metrics_text() -> String {
+    let Some((polls, pauses)) = stats() else {
+        return String::new();
+    };
+    format!(
+        "# HELP articdbm_spin_polls_total Socket polls made instead of sleeping (server.spin_us)\n\
+         # TYPE articdbm_spin_polls_total counter\n\
+         articdbm_spin_polls_total {polls}\n\
+         # HELP articdbm_spin_pauses_total Times polling paused because other threads wanted the CPUs\n\
+         # TYPE articdbm_spin_pauses_total counter\n\
+         articdbm_spin_pauses_total {pauses}\n"
+    )
+}
+
 /// Starts polling on the current tokio runtime for `window` after each event. A zero window
 /// starts nothing: the workers sleep as soon as they are idle.
 pub fn start(window: Duration) {

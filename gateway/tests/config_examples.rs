@@ -1,5 +1,5 @@
 //! Keeps the configuration format's three descriptions in agreement: the parser
-//! (`gateway/src/config.rs`), the JSON Schema (`docs/schema/gateway-config.schema.json`) and the
+//! (`gateway/config/src/lib.rs`), the JSON Schema (`docs/schema/gateway-config.schema.json`) and the
 //! shipped examples (`examples/*.toml`). Every example loads and matches the schema; invalid
 //! documents are refused by both; the schema's defaults are the parser's.
 

@@ -921,7 +921,7 @@ async fn create_token(
         None => now + 3_600_000,
         Some(e) => {
             validate::timestamp("expires_at", e)?;
-            articdbm_gateway::config::parse_rfc3339_ms(e).unwrap_or(0) as i64
+            articdbm_config::parse_rfc3339_ms(e).unwrap_or(0) as i64
         }
     };
     if expires_ms <= now {

@@ -83,7 +83,7 @@ pub async fn build(store: &Store) -> Result<Value> {
                         && t.body
                             .get("expires_at")
                             .and_then(Value::as_str)
-                            .and_then(articdbm_gateway::config::parse_rfc3339_ms)
+                            .and_then(articdbm_config::parse_rfc3339_ms)
                             .is_some_and(|e| e as i64 > now)
                 })
                 .map(|t| {

@@ -126,7 +126,7 @@ pub struct GatewayRow {
 }
 
 /// The audit event, as gateways send it.
-pub use articdbm_gateway::audit::AuditEvent;
+pub use articdbm_config::audit::AuditEvent;
 
 /// Filters of an audit query.
 #[derive(Debug, Default, Clone)]

@@ -5,12 +5,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use articdbm_gateway::metrics::Metrics;
-use articdbm_gateway::runtime::indicators::NoIndicators;
-use articdbm_gateway::runtime::kv::MemoryKv;
-use articdbm_gateway::runtime::{HostServices, LoadedPlugin, Runtime, RuntimeConfig};
 use articdbm_pack::{Pack, PackSet, PluginManifest};
 use articdbm_pgwire::auth::scram::ScramVerifier;
+use articdbm_runtime::indicators::NoIndicators;
+use articdbm_runtime::kv::MemoryKv;
+use articdbm_runtime::metrics::Metrics;
+use articdbm_runtime::{HostServices, LoadedPlugin, Runtime, RuntimeConfig};
 use serde_json::Value;
 
 use crate::api::ApiError;
@@ -77,7 +77,7 @@ pub fn scram_verifier(s: &str) -> Result<String, ApiError> {
 }
 
 pub fn timestamp(field: &str, s: &str) -> Result<(), ApiError> {
-    articdbm_gateway::config::parse_rfc3339_ms(s)
+    articdbm_config::parse_rfc3339_ms(s)
         .map(|_| ())
         .ok_or_else(|| {
             ApiError::bad(
@@ -147,7 +147,7 @@ pub fn config_toml(users: &[Value], databases: &[Value]) -> String {
 /// A database as the gateway config's `[[database]]` table, checked by the gateway's parser.
 pub fn database(d: &Value) -> Result<(), ApiError> {
     let text = config_toml(&[], std::slice::from_ref(d));
-    articdbm_gateway::config::Config::parse(&text, Path::new("database"))
+    articdbm_config::Config::parse(&text, Path::new("database"))
         .map(|_| ())
         .map_err(|e| {
             let msg = e.to_string();
@@ -172,7 +172,7 @@ mod tests {
         for ms in [0i64, 951_782_400_000, 1_767_225_599_000, 4_102_444_800_000] {
             let s = super::rfc3339(ms);
             assert_eq!(
-                articdbm_gateway::config::parse_rfc3339_ms(&s),
+                articdbm_config::parse_rfc3339_ms(&s),
                 Some(ms as u64),
                 "{s}"
             );
@@ -184,7 +184,7 @@ mod tests {
 /// A gateway user as the gateway config's `[[user]]` table, checked by the gateway's parser.
 pub fn user(u: &Value) -> Result<(), ApiError> {
     let text = config_toml(std::slice::from_ref(u), &[]);
-    articdbm_gateway::config::Config::parse(&text, Path::new("user"))
+    articdbm_config::Config::parse(&text, Path::new("user"))
         .map(|_| ())
         .map_err(|e| {
             let msg = e.to_string();

@@ -45,12 +45,7 @@ impl Endpoint {
     }
 }
 
-/// The socket file of a server whose `host` is a directory (an absolute path, as in libpq):
-/// `<dir>/.s.PGSQL.<port>`.
-pub fn unix_socket(host: &str, port: u16) -> Option<String> {
-    host.starts_with('/')
-        .then(|| format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/')))
-}
+pub use articdbm_config::unix_socket;
 
 /// Where to send a CancelRequest for a server connection's running query.
 pub struct CancelTarget {

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use articdbm_gateway::threat::Bypass;
+use articdbm_config::threat::Bypass;
 
 use super::store::IndicatorFilter;
 use super::{FeedSpec, all};
@@ -349,13 +349,13 @@ async fn list_indicators(
         return Err(ApiError::bad("limit", "limit is 1 to 1000"));
     }
     if let Some(k) = &q.kind
-        && !articdbm_gateway::threat::KINDS.contains(&k.as_str())
+        && !articdbm_config::threat::KINDS.contains(&k.as_str())
     {
         return Err(ApiError::bad(
             "kind",
             format!(
                 "'{k}' is not an indicator kind: {}",
-                articdbm_gateway::threat::KINDS.join(", ")
+                articdbm_config::threat::KINDS.join(", ")
             ),
         ));
     }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use articdbm_gateway::threat::{ChangePage, IndicatorChange, IndicatorEntry};
+use articdbm_config::threat::{ChangePage, IndicatorChange, IndicatorEntry};
 
 use crate::store::{Backend, Result, Store, StoreError, now_ms};
 

@@ -9,8 +9,8 @@ mod fixture;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use articdbm_gateway::runtime::indicators::ThreatStore;
-use articdbm_gateway::threat::{Bypass, IndicatorChange, IndicatorEntry};
+use articdbm_runtime::indicators::ThreatStore;
+use articdbm_config::threat::{Bypass, IndicatorChange, IndicatorEntry};
 use fixture::*;
 
 fn upsert(
@@ -78,7 +78,7 @@ fn setup(config: &str) -> (Fixture, Arc<ThreatStore>) {
     (f, store)
 }
 
-fn from(tenant: &str, addr: &str) -> articdbm_gateway::runtime::bindings::Connection {
+fn from(tenant: &str, addr: &str) -> articdbm_runtime::bindings::Connection {
     let mut c = conn(tenant, "app");
     c.client_addr = addr.into();
     c

@@ -13,9 +13,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::Instant;
 
-use articdbm_gateway::runtime::bindings::IndicatorKind;
-use articdbm_gateway::runtime::indicators::{IndicatorStore, ThreatStore};
-use articdbm_gateway::threat::{IndicatorChange, IndicatorEntry};
+use articdbm_config::threat::{IndicatorChange, IndicatorEntry};
+use articdbm_runtime::bindings::IndicatorKind;
+use articdbm_runtime::indicators::{IndicatorStore, ThreatStore};
 use criterion::{Criterion, criterion_group};
 
 /// Counts live heap bytes while `COUNTING` is set, to report what the store holds (off while

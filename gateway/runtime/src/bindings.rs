@@ -6,7 +6,7 @@
 //! (`hooks@0.1.0`, `kv@0.1.0`...) to their semver-compatible 0.1.1 definitions.
 
 wasmtime::component::bindgen!({
-    path: "../wit/v0.1.1",
+    path: "../../wit/v0.1.1",
     world: "articdbm:policy/policy",
 });
 

@@ -9,6 +9,7 @@ pub mod host;
 pub mod indicators;
 pub mod instance;
 pub mod kv;
+pub mod metrics;
 pub mod plugin;
 pub mod policy;
 pub mod redis_kv;

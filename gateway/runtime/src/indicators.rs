@@ -1,7 +1,7 @@
 //! The indicator-lookup capability's backends: the [`IndicatorStore`] trait the host's
 //! `indicators` import calls, [`NoIndicators`], and [`ThreatStore`], the gateway's
 //! threat-intelligence store, filled with the manager's
-//! [`IndicatorChange`](crate::threat::IndicatorChange)s.
+//! [`IndicatorChange`](articdbm_config::threat::IndicatorChange)s.
 //!
 //! # ThreatStore layout
 //!
@@ -35,7 +35,7 @@ use prometheus::{IntCounter, IntGauge};
 use super::bindings::IndicatorKind;
 use super::bindings::articdbm::policy::indicators::IndicatorMatch;
 use crate::metrics::Metrics;
-use crate::threat::{Bypass, IndicatorChange, IndicatorEntry};
+use articdbm_config::threat::{Bypass, IndicatorChange, IndicatorEntry};
 
 /// Lookups a plugin can make, already scoped to the calling tenant by the host.
 pub trait IndicatorStore: Send + Sync + 'static {

@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use articdbm_gateway::metrics::Metrics;
-use articdbm_gateway::runtime::bindings::{Connection, Protocol};
-use articdbm_gateway::runtime::host::HostServices;
-use articdbm_gateway::runtime::indicators::{IndicatorStore, NoIndicators};
-use articdbm_gateway::runtime::kv::MemoryKv;
-use articdbm_gateway::runtime::reload::{ReloadReport, Reloader, Sources, StartError};
-use articdbm_gateway::runtime::{Decision, PolicyEngine, Runtime, RuntimeConfig, StatementContext};
+use articdbm_runtime::metrics::Metrics;
+use articdbm_runtime::bindings::{Connection, Protocol};
+use articdbm_runtime::host::HostServices;
+use articdbm_runtime::indicators::{IndicatorStore, NoIndicators};
+use articdbm_runtime::kv::MemoryKv;
+use articdbm_runtime::reload::{ReloadReport, Reloader, Sources, StartError};
+use articdbm_runtime::{Decision, PolicyEngine, Runtime, RuntimeConfig, StatementContext};
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,

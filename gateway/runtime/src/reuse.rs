@@ -194,7 +194,7 @@ impl ReuseCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::{Finding, LiteralCounts};
+    use crate::bindings::{Finding, LiteralCounts};
 
     fn facts() -> Arc<QueryFacts> {
         Arc::new(QueryFacts {

@@ -1,7 +1,7 @@
 //! The threat-intelligence indicators a manager distributes to gateways: the wire types of
 //! `GET /api/v1/indicators/changes` and of the per-tenant bypass rules carried in snapshots.
 //! Shared by the manager (which writes them) and the gateway (which applies them to its
-//! [`ThreatStore`](crate::runtime::indicators::ThreatStore)).
+//! `ThreatStore` (in articdbm-runtime)).
 
 use serde::{Deserialize, Serialize};
 

@@ -351,21 +351,9 @@ impl Metrics {
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
         let encoder = prometheus::TextEncoder::new();
-        let mut text = encoder
+        encoder
             .encode_to_string(&self.registry.gather())
-            .unwrap_or_else(|e| format!("# metrics encoding failed: {e}\n"));
-        if let Some((polls, pauses)) = crate::spin::stats() {
-            // The spinner is process-wide and outlives any one registry: read at scrape time.
-            text.push_str(&format!(
-                "# HELP articdbm_spin_polls_total Socket polls made instead of sleeping (server.spin_us)\n\
-                 # TYPE articdbm_spin_polls_total counter\n\
-                 articdbm_spin_polls_total {polls}\n\
-                 # HELP articdbm_spin_pauses_total Times polling paused because other threads wanted the CPUs\n\
-                 # TYPE articdbm_spin_pauses_total counter\n\
-                 articdbm_spin_pauses_total {pauses}\n"
-            ));
-        }
-        text
+            .unwrap_or_else(|e| format!("# metrics encoding failed: {e}\n"))
     }
 }
 

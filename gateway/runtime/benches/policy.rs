@@ -8,13 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use articdbm_gateway::metrics::Metrics;
-use articdbm_gateway::runtime::bindings::{Connection, Protocol};
-use articdbm_gateway::runtime::host::HostServices;
-use articdbm_gateway::runtime::indicators::NoIndicators;
-use articdbm_gateway::runtime::kv::MemoryKv;
-use articdbm_gateway::runtime::reload::{Reloader, Sources};
-use articdbm_gateway::runtime::{PolicyEngine, Runtime, RuntimeConfig, StatementContext};
+use articdbm_runtime::bindings::{Connection, Protocol};
+use articdbm_runtime::host::HostServices;
+use articdbm_runtime::indicators::NoIndicators;
+use articdbm_runtime::kv::MemoryKv;
+use articdbm_runtime::metrics::Metrics;
+use articdbm_runtime::reload::{Reloader, Sources};
+use articdbm_runtime::{PolicyEngine, Runtime, RuntimeConfig, StatementContext};
 use criterion::{Criterion, criterion_group};
 
 const STATEMENTS: &[&str] = &[
@@ -42,7 +42,7 @@ fn conn() -> Connection {
 }
 
 fn default_pack_engine() -> Arc<PolicyEngine> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let services = Arc::new(HostServices::new(
         Arc::new(MemoryKv::default()),
         Box::new(NoIndicators),

@@ -1,8 +1,8 @@
 //! Packs through the runtime: monitor mode, tenant packs over the baseline, and clear errors
 //! for packs that cannot be activated.
 
-use articdbm_gateway::runtime::FindingKind;
-use articdbm_gateway::runtime::indicators::NoIndicators;
+use articdbm_runtime::FindingKind;
+use articdbm_runtime::indicators::NoIndicators;
 
 use crate::fixture::*;
 

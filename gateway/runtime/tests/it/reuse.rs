@@ -3,12 +3,12 @@
 //! scope, never when the call used host state, and never across a reload. Components built
 //! against the 0.1.0 contract load and are called for every statement.
 
-use articdbm_gateway::runtime::StatementContext;
-use articdbm_gateway::runtime::bindings::Protocol;
+use articdbm_runtime::StatementContext;
+use articdbm_runtime::bindings::Protocol;
 
 use crate::fixture::*;
 
-fn audit_reason(f: &Fixture, c: &articdbm_gateway::runtime::Connection, sql: &str) -> String {
+fn audit_reason(f: &Fixture, c: &articdbm_runtime::Connection, sql: &str) -> String {
     let d = f.query(c, sql);
     assert!(d.is_allowed(), "{d:?}");
     d.findings[0].hit.reason.clone()

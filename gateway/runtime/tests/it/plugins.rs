@@ -4,7 +4,7 @@
 use crate::fixture::*;
 
 fn default_pack() -> String {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     std::fs::read_to_string(root.join("policies/default.toml")).unwrap()
 }
 
@@ -42,7 +42,7 @@ fn default_pack_denies_injection_and_allows_ordinary_sql() {
 }
 
 fn example_pack(name: &str) -> String {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     std::fs::read_to_string(root.join("examples/packs").join(name)).unwrap()
 }
 

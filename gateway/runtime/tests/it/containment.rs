@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use articdbm_gateway::runtime::Decision;
-use articdbm_gateway::runtime::FindingKind;
-use articdbm_gateway::runtime::bindings::Connection;
+use articdbm_runtime::Decision;
+use articdbm_runtime::FindingKind;
+use articdbm_runtime::bindings::Connection;
 
 use crate::fixture::*;
 

@@ -1,8 +1,7 @@
 //! Integration tests of the plugin runtime with real components built by the build
 //! (`articdbm-plugin-artifacts`): containment of hostile plugins, hot reload under load,
-//! packs, host capabilities, every first-party plugin, and the CLI.
+//! packs, host capabilities, and every first-party plugin. (The CLI's tests are the gateway crate's `tests/cli`.)
 
-mod cli;
 mod containment;
 mod fixture;
 mod host;

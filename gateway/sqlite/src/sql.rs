@@ -1698,7 +1698,7 @@ mod tests {
     #[test]
     fn fragments_never_panic() {
         struct Nothing;
-        impl crate::sqlite::infer::Resolver for Nothing {
+        impl crate::infer::Resolver for Nothing {
             fn column(&self, _: Option<&str>, _: &str) -> Option<PgType> {
                 None
             }
@@ -1726,7 +1726,7 @@ mod tests {
                     for piece in split(part) {
                         if let Command::Sql(c) = analyze(piece) {
                             for item in &c.items {
-                                let _ = crate::sqlite::infer::item(item, &Nothing);
+                                let _ = crate::infer::item(item, &Nothing);
                             }
                         }
                     }

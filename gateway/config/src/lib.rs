@@ -6,6 +6,13 @@
 //! development are turned into SCRAM verifiers at load time and never kept.
 //! docs/CONFIGURATION.md documents every field; docs/schema/gateway-config.schema.json is the
 //! JSON Schema of the same format.
+//!
+//! This crate also holds the wire types the manager shares with gateways ([`threat`] indicators
+//! and bypass rules, [`audit`] events), so the manager links these and the plugin runtime, not
+//! the whole gateway.
+
+pub mod audit;
+pub mod threat;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,7 +31,7 @@ pub struct Config {
     pub databases: BTreeMap<String, Database>,
 }
 
-/// What a manager snapshot adds to the config file (see `crate::managed`): its `[[user]]` and
+/// What a manager snapshot adds to the config file (the gateway's managed mode): its `[[user]]` and
 /// `[[database]]` tables, and the directories its plugins and packs were written to.
 #[derive(Debug, Clone)]
 pub struct Overlay {
@@ -81,7 +88,7 @@ pub struct Server {
     #[serde(default)]
     pub workers: Option<usize>,
     /// Microseconds a worker keeps polling its sockets after the last event before it sleeps
-    /// (0: sleep at once). See `crate::spin`.
+    /// (0: sleep at once). See the gateway's `spin` module.
     #[serde(default = "default_spin_us")]
     pub spin_us: u64,
 }
@@ -411,7 +418,7 @@ fn default_auth_timeout() -> u64 {
 fn default_true() -> bool {
     true
 }
-/// See `crate::spin`: long enough to cover PostgreSQL answering a short query and a client
+/// See the gateway's `spin` module: long enough to cover PostgreSQL answering a short query and a client
 /// sending its next one (measured round trips on loopback: 30-100 µs).
 fn default_spin_us() -> u64 {
     100
@@ -687,7 +694,7 @@ impl Config {
                                 "{at}.backend[{j}]: host and a non-zero port are required"
                             )));
                         }
-                        if let Some(path) = crate::pg::server::unix_socket(&b.host, b.port) {
+                        if let Some(path) = unix_socket(&b.host, b.port) {
                             // sockaddr_un holds 108 bytes, the terminating NUL included.
                             if path.len() > 107 {
                                 return Err(err(format!(
@@ -871,6 +878,13 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
     let days = era * 146_097 + doe - 719_468;
     let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
     u64::try_from(secs * 1000 + ms_frac).ok()
+}
+
+/// The Unix socket path libpq would use for a backend whose host is a directory (PostgreSQL's
+/// `/dir/.s.PGSQL.PORT`), or `None` for a TCP host.
+pub fn unix_socket(host: &str, port: u16) -> Option<String> {
+    host.starts_with('/')
+        .then(|| format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/')))
 }
 
 #[cfg(test)]
