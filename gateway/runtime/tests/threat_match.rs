@@ -9,8 +9,8 @@ mod fixture;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use articdbm_runtime::indicators::ThreatStore;
 use articdbm_config::threat::{Bypass, IndicatorChange, IndicatorEntry};
+use articdbm_runtime::indicators::ThreatStore;
 use fixture::*;
 
 fn upsert(

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use articdbm_runtime::metrics::Metrics;
 use articdbm_runtime::bindings::{Connection, Protocol};
 use articdbm_runtime::host::HostServices;
 use articdbm_runtime::indicators::{IndicatorStore, NoIndicators};
 use articdbm_runtime::kv::MemoryKv;
+use articdbm_runtime::metrics::Metrics;
 use articdbm_runtime::reload::{ReloadReport, Reloader, Sources, StartError};
 use articdbm_runtime::{Decision, PolicyEngine, Runtime, RuntimeConfig, StatementContext};
 
