@@ -11,6 +11,7 @@ pub mod audit;
 pub mod cli;
 pub mod managed;
 pub mod pg;
+pub mod pool;
 pub mod session;
 pub mod spin;
 pub mod usage;

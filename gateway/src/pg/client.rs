@@ -368,7 +368,7 @@ async fn startup(
                 return Ok(None);
             }
         }
-    } else if db.primary().server_params.lock().is_empty() {
+    } else if db.primary().state.server_params.lock().is_empty() {
         // The first client of this database: learn the server's parameters to show them.
         match db.acquire(Route::Primary).await {
             Ok(l) => {
@@ -422,7 +422,7 @@ async fn startup(
         deny_marker: shared.deny_marker.clone(),
     };
     let mut core = PgCore::new(settings, Arc::clone(&shared.statement_ids));
-    core.functions = Arc::clone(&db.functions);
+    core.functions = Arc::clone(&db.connector.functions);
     core.client_out().extend_from_slice(&out);
     if let Some(l) = &mut lease {
         core.attach(Attached::new(std::mem::take(&mut l.conn.prepared)));
@@ -643,7 +643,7 @@ impl Session {
         if self.db.is_closed() {
             match self.shared.database(&self.db_name) {
                 Some(db) => {
-                    self.core.functions = Arc::clone(&db.functions);
+                    self.core.functions = Arc::clone(&db.connector.functions);
                     self.db = db;
                 }
                 None => {
@@ -674,7 +674,7 @@ impl Session {
     /// connection of its own so that nothing interleaves with the session's. `false`: no
     /// such function, or it cannot be found out.
     async fn resolve_function(&mut self, oid: u32) -> bool {
-        if self.db.functions.lock().contains_key(&oid) {
+        if self.db.connector.functions.lock().contains_key(&oid) {
             return true;
         }
         let primary = Arc::clone(self.db.primary());
@@ -687,30 +687,34 @@ impl Session {
              WHERE p.oid = {oid}"
         );
         let timeout = self.db.settings.connect_timeout();
-        let found =
-            match ServerConn::connect(&primary.endpoint, &self.db.ident, primary.index, timeout)
-                .await
-            {
-                Ok(mut c) => {
-                    let r = tokio::time::timeout(timeout, c.first_value(&sql)).await;
-                    tokio::spawn(Box::new(c).terminate());
-                    match r {
-                        Ok(Ok(v)) => v,
-                        Ok(Err(e)) => {
-                            tracing::warn!(error = %e, oid, "resolving a function OID failed");
-                            None
-                        }
-                        Err(_) => None,
+        let found = match ServerConn::connect(
+            &primary.endpoint,
+            &self.db.connector.ident,
+            primary.index,
+            timeout,
+        )
+        .await
+        {
+            Ok(mut c) => {
+                let r = tokio::time::timeout(timeout, c.first_value(&sql)).await;
+                tokio::spawn(Box::new(c).terminate());
+                match r {
+                    Ok(Ok(v)) => v,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, oid, "resolving a function OID failed");
+                        None
                     }
+                    Err(_) => None,
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, oid, "resolving a function OID failed");
-                    None
-                }
-            };
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, oid, "resolving a function OID failed");
+                None
+            }
+        };
         match found {
             Some(name) => {
-                self.db.functions.lock().insert(oid, name);
+                self.db.connector.functions.lock().insert(oid, name);
                 true
             }
             None => false,

@@ -214,7 +214,7 @@ fn build_pools(
         let pool = DbPool::new(
             name.clone(),
             db.pool.clone(),
-            ident,
+            pool::PgConnector::new(ident),
             endpoints,
             db.read_write_split,
             Arc::clone(metrics),
