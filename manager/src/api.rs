@@ -537,6 +537,11 @@ struct NewUser {
     password: Option<String>,
     #[serde(default)]
     scram: Option<String>,
+    /// MySQL verifiers given instead of a password (made from the password otherwise).
+    #[serde(default)]
+    mysql_native: Option<String>,
+    #[serde(default)]
+    mysql_sha2: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
     #[serde(default)]
@@ -555,6 +560,8 @@ fn user_json(r: &crate::store::Resource) -> Value {
     let mut v = r.body.clone();
     if let Some(o) = v.as_object_mut() {
         o.remove("scram");
+        o.remove("mysql_native");
+        o.remove("mysql_sha2");
         o.insert("tenant".into(), Value::String(r.tenant.clone()));
         o.insert("created_at".into(), json!(r.created_at));
         o.insert("updated_at".into(), json!(r.updated_at));
@@ -643,15 +650,53 @@ async fn save_user(
             _ => return Err(ApiError::bad("password", "a new user needs a password")),
         },
     };
+    // MySQL verifiers sit next to the SCRAM one: made from the password, given as they are,
+    // or kept from the stored user when neither changes.
+    let mysql = match (&u.password, &u.mysql_native, &u.mysql_sha2) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(ApiError::bad(
+                "password",
+                "give password or MySQL verifiers (mysql_native, mysql_sha2), not both",
+            ));
+        }
+        (Some(p), None, None) => Some(articdbm_config::MysqlVerifiers::from_password(
+            p.as_bytes(),
+        )),
+        (None, None, None) => match &existing {
+            Some(e) if path_name.is_some() && u.scram.is_none() => {
+                articdbm_config::MysqlVerifiers::parse(
+                    e.body.get("mysql_native").and_then(Value::as_str),
+                    e.body.get("mysql_sha2").and_then(Value::as_str),
+                )
+                .ok()
+                .filter(|v| v.native.is_some() || v.sha2.is_some())
+            }
+            _ => None,
+        },
+        (None, n, s) => Some(
+            articdbm_config::MysqlVerifiers::parse(n.as_deref(), s.as_deref()).map_err(|e| {
+                let field = e.split(':').next().unwrap_or("mysql_native").to_string();
+                ApiError::bad(&field, e)
+            })?,
+        ),
+    };
     if let Some(e) = &u.expires_at {
         validate::timestamp("expires_at", e)?;
     }
     for (i, r) in u.roles.iter().enumerate() {
         validate::user_name(&format!("roles[{i}]"), r)?;
     }
-    let body = json!({"name": u.name, "scram": scram, "roles": u.roles,
+    let mut body = json!({"name": u.name, "scram": scram, "roles": u.roles,
                       "databases": u.databases, "expires_at": u.expires_at,
                       "require_tls": u.require_tls, "allowed_networks": u.allowed_networks});
+    if let Some(m) = &mysql {
+        if let Some(h) = m.native_hex() {
+            body["mysql_native"] = Value::String(h);
+        }
+        if let Some(h) = m.sha2_hex() {
+            body["mysql_sha2"] = Value::String(h);
+        }
+    }
     validate::user(&body)?;
     let (created, _) = commit_owned(app, caller, "user", tenant, &u.name, &body).await?;
     let r = app

@@ -101,7 +101,7 @@ pub const ROUTES: &[Route] = &[
     r(
         "post",
         "/api/v1/tenants/{tenant}/users",
-        "Create a gateway user (password turned into a SCRAM verifier)",
+        "Create a gateway user (password turned into a SCRAM verifier and the MySQL verifiers, mysql_native and mysql_sha2; or give those verifiers)",
         "admin, tenant-admin (own)",
         "json",
     ),

@@ -49,6 +49,9 @@ pub struct Server {
     /// Address of the HTTP admin endpoints (`/healthz`, `/metrics`); none when unset.
     #[serde(default)]
     pub admin_listen: Option<SocketAddr>,
+    /// Address the MySQL listener binds (off when unset).
+    #[serde(default)]
+    pub mysql_listen: Option<SocketAddr>,
     /// Redis shared by the gateways of a cluster for plugin key-value state (rate limits);
     /// `redis://[:password@]host:port[/db]`. Unset: state is local to this gateway.
     #[serde(default)]
@@ -119,6 +122,12 @@ struct RawUser {
     scram: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    /// `mysql_native_password` verifier: hex SHA1(SHA1(password)) (MySQL's `*HEX` form accepted).
+    #[serde(default)]
+    mysql_native: Option<String>,
+    /// `caching_sha2_password` verifier: hex SHA256(SHA256(password)).
+    #[serde(default)]
+    mysql_sha2: Option<String>,
     #[serde(default)]
     tenant: Option<String>,
     #[serde(default)]
@@ -162,6 +171,8 @@ pub struct AccessToken {
 pub struct User {
     pub name: String,
     pub verifier: ScramVerifier,
+    /// What MySQL clients authenticate against; `None`: the user cannot log in over MySQL.
+    pub mysql: Option<MysqlVerifiers>,
     pub tenant: String,
     pub roles: Vec<String>,
     /// Databases the user may connect to; `None` means all.
@@ -212,6 +223,8 @@ struct RawDatabase {
     #[serde(default)]
     sqlite: Option<PathBuf>,
     #[serde(default)]
+    protocol: Option<Protocol>,
+    #[serde(default)]
     backend: Vec<RawBackend>,
     #[serde(default)]
     server_user: Option<String>,
@@ -238,6 +251,81 @@ struct RawBackend {
     role: BackendRole,
     #[serde(default = "default_weight")]
     weight: u32,
+}
+
+/// A user's MySQL verifiers: never the password. Each checks a client's answer to a nonce
+/// (the scramble) without the password being known.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MysqlVerifiers {
+    /// SHA1(SHA1(password)), for `mysql_native_password`.
+    pub native: Option<[u8; 20]>,
+    /// SHA256(SHA256(password)), for `caching_sha2_password`.
+    pub sha2: Option<[u8; 32]>,
+}
+
+impl MysqlVerifiers {
+    /// Both verifiers of `password`.
+    pub fn from_password(password: &[u8]) -> Self {
+        use sha1::Digest as _;
+        let native: [u8; 20] = sha1::Sha1::digest(sha1::Sha1::digest(password)).into();
+        let sha2: [u8; 32] = sha2::Sha256::digest(sha2::Sha256::digest(password)).into();
+        MysqlVerifiers {
+            native: Some(native),
+            sha2: Some(sha2),
+        }
+    }
+
+    /// Parses the hex forms (`mysql_native` may carry MySQL's leading `*`).
+    pub fn parse(native: Option<&str>, sha2: Option<&str>) -> Result<Self, String> {
+        let native = match native {
+            None => None,
+            Some(h) => {
+                let h = h.strip_prefix('*').unwrap_or(h);
+                let mut v = [0u8; 20];
+                hex::decode_to_slice(h, &mut v)
+                    .map_err(|_| "mysql_native: not 40 hex digits (SHA1 of SHA1 of the password)")?;
+                Some(v)
+            }
+        };
+        let sha2 = match sha2 {
+            None => None,
+            Some(h) => {
+                let mut v = [0u8; 32];
+                hex::decode_to_slice(h, &mut v).map_err(|_| {
+                    "mysql_sha2: not 64 hex digits (SHA-256 of SHA-256 of the password)"
+                })?;
+                Some(v)
+            }
+        };
+        Ok(MysqlVerifiers { native, sha2 })
+    }
+
+    /// `mysql_native` as written in a config or snapshot (upper-case hex with MySQL's `*`).
+    pub fn native_hex(&self) -> Option<String> {
+        self.native.map(|v| format!("*{}", hex::encode_upper(v)))
+    }
+
+    pub fn sha2_hex(&self) -> Option<String> {
+        self.sha2.map(hex::encode)
+    }
+}
+
+impl std::fmt::Debug for MysqlVerifiers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MysqlVerifiers")
+            .field("native", &self.native.is_some())
+            .field("sha2", &self.sha2.is_some())
+            .finish()
+    }
+}
+
+/// The wire protocol of a database's servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Postgres,
+    Mysql,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -324,6 +412,37 @@ pub enum Target {
         tls: TlsMode,
         tls_ca: Option<PathBuf>,
     },
+    /// MySQL or MariaDB servers: at least one primary, any number of replicas.
+    Mysql {
+        backends: Vec<Backend>,
+        user: String,
+        password: Option<String>,
+        database: String,
+        tls: TlsMode,
+        tls_ca: Option<PathBuf>,
+    },
+}
+
+impl Target {
+    /// The server password, if any (for change detection without showing it).
+    pub fn password(&self) -> Option<&str> {
+        match self {
+            Target::Sqlite(_) => None,
+            Target::Postgres { password, .. } | Target::Mysql { password, .. } => {
+                password.as_deref()
+            }
+        }
+    }
+
+    /// The wire protocol of the servers; `None` for the embedded SQLite database (which
+    /// clients of either protocol reach).
+    pub fn protocol(&self) -> Option<Protocol> {
+        match self {
+            Target::Sqlite(_) => None,
+            Target::Postgres { .. } => Some(Protocol::Postgres),
+            Target::Mysql { .. } => Some(Protocol::Mysql),
+        }
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -339,6 +458,22 @@ impl std::fmt::Debug for Target {
                 tls_ca,
             } => f
                 .debug_struct("Postgres")
+                .field("backends", backends)
+                .field("user", user)
+                .field("password", &password.as_ref().map(|_| "<redacted>"))
+                .field("database", database)
+                .field("tls", tls)
+                .field("tls_ca", tls_ca)
+                .finish(),
+            Target::Mysql {
+                backends,
+                user,
+                password,
+                database,
+                tls,
+                tls_ca,
+            } => f
+                .debug_struct("Mysql")
                 .field("backends", backends)
                 .field("user", user)
                 .field("password", &password.as_ref().map(|_| "<redacted>"))
@@ -566,6 +701,19 @@ impl Config {
                 (None, Some(p)) => ScramVerifier::generate_with_iterations(p.as_bytes(), 4096)
                     .map_err(|e| err(format!("{at}.password: {e}")))?,
             };
+            let mysql = match (&u.password, &u.mysql_native, &u.mysql_sha2) {
+                (Some(p), None, None) => Some(MysqlVerifiers::from_password(p.as_bytes())),
+                (Some(_), _, _) => {
+                    return Err(err(format!(
+                        "{at}: give either `password` or MySQL verifiers (`mysql_native`, `mysql_sha2`), not both"
+                    )));
+                }
+                (None, None, None) => None,
+                (None, n, s) => Some(
+                    MysqlVerifiers::parse(n.as_deref(), s.as_deref())
+                        .map_err(|e| err(format!("{at}.{e}")))?,
+                ),
+            };
             let expires_at_ms = match &u.expires_at {
                 None => None,
                 Some(s) => Some(parse_rfc3339_ms(s).ok_or_else(|| {
@@ -612,6 +760,7 @@ impl Config {
             let user = User {
                 name: u.name.clone(),
                 verifier,
+                mysql,
                 tenant: u.tenant.unwrap_or_else(|| server.default_tenant.clone()),
                 roles: u.roles,
                 databases: u.databases,
@@ -644,6 +793,7 @@ impl Config {
                 }
                 (Some(p), true) => {
                     for (field, set) in [
+                        ("protocol", d.protocol.is_some()),
                         ("server_user", d.server_user.is_some()),
                         ("server_password", d.server_password.is_some()),
                         ("server_database", d.server_database.is_some()),
@@ -652,7 +802,7 @@ impl Config {
                     ] {
                         if set {
                             return Err(err(format!(
-                                "{at}.{field}: only applies to PostgreSQL backends"
+                                "{at}.{field}: only applies to server backends, not to `sqlite`"
                             )));
                         }
                     }
@@ -715,13 +865,25 @@ impl Config {
                             "{at}.tls_ca: tls = \"verify-full\" needs the CA certificate file"
                         )));
                     }
-                    Target::Postgres {
-                        backends,
-                        user: d.server_user.clone().unwrap_or_else(|| "postgres".into()),
-                        password: d.server_password.clone(),
-                        database: d.server_database.clone().unwrap_or_else(|| d.name.clone()),
-                        tls,
-                        tls_ca: d.tls_ca.as_deref().map(anchor),
+                    let database = d.server_database.clone().unwrap_or_else(|| d.name.clone());
+                    let tls_ca = d.tls_ca.as_deref().map(anchor);
+                    match d.protocol.unwrap_or_default() {
+                        Protocol::Postgres => Target::Postgres {
+                            backends,
+                            user: d.server_user.clone().unwrap_or_else(|| "postgres".into()),
+                            password: d.server_password.clone(),
+                            database,
+                            tls,
+                            tls_ca,
+                        },
+                        Protocol::Mysql => Target::Mysql {
+                            backends,
+                            user: d.server_user.clone().unwrap_or_else(|| "root".into()),
+                            password: d.server_password.clone(),
+                            database,
+                            tls,
+                            tls_ca,
+                        },
                     }
                 }
             };

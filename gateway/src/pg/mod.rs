@@ -134,15 +134,10 @@ fn build_pools(
     let mut out = HashMap::new();
     let mut new_defs = HashMap::new();
     for (name, db) in &config.databases {
-        let secret = match &db.target {
-            Target::Postgres {
-                password: Some(p), ..
-            } => {
-                use sha2::Digest;
-                hex::encode(sha2::Sha256::digest(p.as_bytes()))
-            }
-            _ => String::new(),
-        };
+        if matches!(db.target, Target::Mysql { .. }) {
+            continue; // served by the MySQL gateway (crate::mysql)
+        }
+        let secret = target_secret(&db.target);
         // `Debug` of a target redacts the password: its digest stands in for it.
         let def = format!(
             "{:?}{:?}{}{secret}",
@@ -169,6 +164,7 @@ fn build_pools(
                     },
                 )
             }
+            Target::Mysql { .. } => continue,
             Target::Postgres {
                 backends,
                 user,
@@ -234,6 +230,18 @@ fn build_pools(
     }
     *defs = new_defs;
     Ok(out)
+}
+
+/// A digest standing in for a database's server password in its definition (`Debug` of a
+/// target redacts the password, and a changed password must still rebuild the pool).
+pub fn target_secret(target: &Target) -> String {
+    match target.password() {
+        Some(p) => {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(p.as_bytes()))
+        }
+        None => String::new(),
+    }
 }
 
 /// A running gateway.
