@@ -15,7 +15,6 @@ use articdbm_mywire::consts::caps::*;
 use articdbm_mywire::consts::status::*;
 use articdbm_mywire::fuzzing::TARGETS;
 use articdbm_mywire::*;
-use bytes::BytesMut;
 
 use crate::util::{cat, enc, frame, frames, mariadb_greeting, mysql8_greeting};
 
@@ -442,5 +441,4 @@ fn generated_seeds_are_up_to_date() {
             );
         }
     }
-    let _ = BytesMut::new();
 }

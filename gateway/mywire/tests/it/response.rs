@@ -242,7 +242,7 @@ fn execute_binary_rows_and_cursors() {
         assert_eq!(run(Expect::Execute, caps, &packets), done(AC));
         assert_eq!(run(Expect::Execute, caps, &[ok(AC, 0, caps)]), done(AC));
         // CALL with CLIENT_PS_MULTI_RESULTS: a result set, then the final OK.
-        let mut packets = result_set(caps, &[brow.clone()], AC | MORE);
+        let mut packets = result_set(caps, std::slice::from_ref(&brow), AC | MORE);
         packets.push(ok(AC, 0, caps));
         assert_eq!(run(Expect::Execute, caps, &packets), done(AC));
         // A text-looking row is refused in the binary protocol.
