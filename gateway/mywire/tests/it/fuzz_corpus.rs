@@ -442,3 +442,38 @@ fn generated_seeds_are_up_to_date() {
         }
     }
 }
+
+/// The tracker seeds are complete, valid answers (so mutations start deep in the state
+/// machine, not at its first error).
+#[test]
+fn tracker_seeds_are_complete_answers() {
+    use articdbm_mywire::consts::caps::CLIENT_SESSION_TRACK;
+    for (name, bytes) in tracker_seeds().0 {
+        let pick = bytes[0];
+        let expect = [
+            Expect::Query,
+            Expect::Execute,
+            Expect::Prepare,
+            Expect::Simple,
+            Expect::Statistics,
+            Expect::FieldList,
+            Expect::Fetch,
+        ][usize::from(pick & 7) % 7];
+        let mut caps = CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS;
+        if pick & 0x08 != 0 {
+            caps |= CLIENT_DEPRECATE_EOF;
+        }
+        if pick & 0x10 != 0 {
+            caps |= CLIENT_SESSION_TRACK;
+        }
+        let mut t = ResponseTracker::new(expect, caps);
+        let mut buf = bytes::BytesMut::from(&bytes[1..]);
+        let mut dec = PacketDecoder::new(1 << 16);
+        while let Some(p) = dec.decode(&mut buf).unwrap() {
+            if t.feed(&p.payload).unwrap() == Event::LocalInfile {
+                t.after_local_infile();
+            }
+        }
+        assert!(t.done(), "{name} is not a complete answer");
+    }
+}
