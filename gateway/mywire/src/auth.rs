@@ -1,0 +1,267 @@
+//! Password authentication: `mysql_native_password` and `caching_sha2_password` (fast path,
+//! cleartext over TLS, and the RSA-encrypted full exchange), both client and server sides.
+//!
+//! Verifiers are what a server stores: `SHA1(SHA1(pw))` and `SHA256(SHA256(pw))`. Nonces
+//! (scrambles) are 20 bytes; longer nonces are cut to 20 bytes, as MySQL does (servers append
+//! a NUL to the scramble they send).
+
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
+use rsa::rand_core::{CryptoRng, RngCore};
+use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::{ProtocolError, Result};
+
+/// Length of a scramble.
+pub const NONCE_LEN: usize = 20;
+
+/// caching_sha2_password: the client asks for the server's RSA public key.
+pub const SHA2_REQUEST_PUBLIC_KEY: u8 = 0x02;
+/// caching_sha2_password: the fast path succeeded (sent as auth-more-data, then OK).
+pub const SHA2_FAST_AUTH_SUCCESS: u8 = 0x03;
+/// caching_sha2_password: full authentication needed (cleartext over TLS, or RSA).
+pub const SHA2_PERFORM_FULL_AUTH: u8 = 0x04;
+
+/// A random scramble: 20 bytes in `1..=127`, never NUL or `'$'`, as MySQL generates them.
+///
+/// # Panics
+///
+/// If the operating system's random source fails (see [`try_new_nonce`]).
+pub fn new_nonce() -> [u8; NONCE_LEN] {
+    match try_new_nonce() {
+        Ok(n) => n,
+        Err(_) => panic!("the OS random source failed"),
+    }
+}
+
+/// [`new_nonce`], reporting a failing random source as an error.
+pub fn try_new_nonce() -> Result<[u8; NONCE_LEN]> {
+    let mut out = [0u8; NONCE_LEN];
+    let mut filled = 0;
+    let mut pool = [0u8; 64];
+    while filled < NONCE_LEN {
+        getrandom::fill(&mut pool).map_err(|_| ProtocolError::Random)?;
+        for b in pool.iter().map(|b| b & 0x7f) {
+            if b != 0 && b != b'$' && filled < NONCE_LEN {
+                out[filled] = b;
+                filled += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn nonce20(nonce: &[u8]) -> &[u8] {
+    &nonce[..nonce.len().min(NONCE_LEN)]
+}
+
+fn sha1(parts: &[&[u8]]) -> [u8; 20] {
+    let mut h = Sha1::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn xor<const N: usize>(a: &[u8; N], b: &[u8; N]) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (o, (x, y)) in out.iter_mut().zip(a.iter().zip(b)) {
+        *o = x ^ y;
+    }
+    out
+}
+
+/// The `mysql_native_password` verifier: `SHA1(SHA1(password))` (the hex after `*` in
+/// `mysql.user.authentication_string`).
+pub fn native_verifier(password: &[u8]) -> [u8; 20] {
+    sha1(&[&sha1(&[password])])
+}
+
+/// The client's `mysql_native_password` answer:
+/// `SHA1(pw) XOR SHA1(nonce || SHA1(SHA1(pw)))`; an empty password answers nothing.
+pub fn native_scramble(password: &[u8], nonce: &[u8]) -> Vec<u8> {
+    if password.is_empty() {
+        return Vec::new();
+    }
+    let stage1 = sha1(&[password]);
+    let stage2 = sha1(&[&stage1]);
+    xor(&stage1, &sha1(&[nonce20(nonce), &stage2])).to_vec()
+}
+
+/// Checks a `mysql_native_password` answer against a verifier, in constant time. An empty
+/// answer matches only the verifier of the empty password.
+pub fn native_check(verifier: &[u8; 20], nonce: &[u8], response: &[u8]) -> bool {
+    if response.is_empty() {
+        return bool::from(verifier.ct_eq(&native_verifier(b"")));
+    }
+    let Ok(response) = <[u8; 20]>::try_from(response) else {
+        return false;
+    };
+    let stage1 = xor(&response, &sha1(&[nonce20(nonce), verifier]));
+    bool::from(sha1(&[&stage1]).ct_eq(verifier))
+}
+
+/// The `caching_sha2_password` fast-path verifier: `SHA256(SHA256(password))`.
+pub fn sha2_verifier(password: &[u8]) -> [u8; 32] {
+    sha256(&[&sha256(&[password])])
+}
+
+/// The client's `caching_sha2_password` fast-path answer:
+/// `SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) || nonce)`; an empty password answers nothing.
+pub fn sha2_scramble(password: &[u8], nonce: &[u8]) -> Vec<u8> {
+    if password.is_empty() {
+        return Vec::new();
+    }
+    let stage1 = sha256(&[password]);
+    let stage2 = sha256(&[&stage1]);
+    xor(&stage1, &sha256(&[&stage2, nonce20(nonce)])).to_vec()
+}
+
+/// Checks a `caching_sha2_password` fast-path answer against a verifier, in constant time.
+/// An empty answer (or a lone NUL, which some clients send) matches only the verifier of the
+/// empty password.
+pub fn sha2_check(verifier: &[u8; 32], nonce: &[u8], response: &[u8]) -> bool {
+    if response.is_empty() || response == [0] {
+        return bool::from(verifier.ct_eq(&sha2_verifier(b"")));
+    }
+    let Ok(response) = <[u8; 32]>::try_from(response) else {
+        return false;
+    };
+    let stage1 = xor(&response, &sha256(&[verifier, nonce20(nonce)]));
+    bool::from(sha256(&[&stage1]).ct_eq(verifier))
+}
+
+/// Checks a cleartext password (full authentication over TLS, or after RSA decryption)
+/// against a verifier, in constant time. See [`cleartext_password`] for the wire form.
+pub fn sha2_check_cleartext(verifier: &[u8; 32], password: &[u8]) -> bool {
+    bool::from(sha2_verifier(password).ct_eq(verifier))
+}
+
+/// The password in a cleartext auth packet: clients send it NUL-terminated; the NUL is
+/// removed.
+pub fn cleartext_password(data: &[u8]) -> &[u8] {
+    match data.split_last() {
+        Some((0, head)) => head,
+        _ => data,
+    }
+}
+
+/// `password || NUL`, XORed with the nonce repeated.
+fn xor_with_nonce(data: &mut [u8], nonce: &[u8]) {
+    for (b, n) in data.iter_mut().zip(nonce.iter().cycle()) {
+        *b ^= n;
+    }
+}
+
+/// The OS random source behind `rsa`'s `rand_core` 0.6 traits.
+struct OsRng;
+
+impl RngCore for OsRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        // The callers checked the source moments before; a failure now cannot be reported
+        // through rand_core 0.6's infallible interface.
+        if self.try_fill_bytes(dest).is_err() {
+            panic!("the OS random source failed");
+        }
+    }
+    fn try_fill_bytes(
+        &mut self,
+        dest: &mut [u8],
+    ) -> std::result::Result<(), rsa::rand_core::Error> {
+        getrandom::fill(dest).map_err(|_| {
+            let code = std::num::NonZeroU32::new(rsa::rand_core::Error::CUSTOM_START)
+                .unwrap_or(std::num::NonZeroU32::MAX);
+            rsa::rand_core::Error::from(code)
+        })
+    }
+}
+
+impl CryptoRng for OsRng {}
+
+fn check_random() -> Result<()> {
+    getrandom::fill(&mut [0u8; 1]).map_err(|_| ProtocolError::Random)
+}
+
+fn crypto(reason: &'static str) -> ProtocolError {
+    ProtocolError::Crypto { reason }
+}
+
+/// Parses a PEM RSA public key as servers send it (`BEGIN PUBLIC KEY`, SubjectPublicKeyInfo)
+/// or in PKCS#1 form (`BEGIN RSA PUBLIC KEY`).
+pub fn parse_public_key_pem(pem: &str) -> Result<RsaPublicKey> {
+    let pem = pem.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|_| crypto("invalid RSA public key"))
+}
+
+/// The PEM (`BEGIN PUBLIC KEY`) a server sends when a client requests its public key.
+pub fn public_key_pem(key: &RsaPublicKey) -> Result<String> {
+    key.to_public_key_pem(LineEnding::LF)
+        .map_err(|_| crypto("cannot encode the RSA public key"))
+}
+
+/// The client side of the RSA full exchange (`caching_sha2_password` and `sha256_password`
+/// without TLS): `(password || NUL) XOR nonce` (repeated), encrypted with RSA-OAEP (SHA-1),
+/// as MySQL 8 does.
+pub fn rsa_encrypt_password(
+    public_key_pem: &str,
+    password: &[u8],
+    nonce: &[u8],
+) -> Result<Vec<u8>> {
+    let nonce = nonce20(nonce);
+    if nonce.is_empty() {
+        return Err(crypto("empty nonce"));
+    }
+    let key = parse_public_key_pem(public_key_pem)?;
+    let mut plain = Vec::with_capacity(password.len() + 1);
+    plain.extend_from_slice(password);
+    plain.push(0);
+    xor_with_nonce(&mut plain, nonce);
+    check_random()?;
+    key.encrypt(&mut OsRng, Oaep::new::<Sha1>(), &plain)
+        .map_err(|_| crypto("password too long for the RSA key"))
+}
+
+/// The server side of the RSA full exchange: decrypts (RSA-OAEP with SHA-1, blinded), XORs
+/// with the nonce and removes the trailing NUL. Returns the cleartext password.
+pub fn rsa_decrypt_password(
+    private_key: &RsaPrivateKey,
+    data: &[u8],
+    nonce: &[u8],
+) -> Result<Vec<u8>> {
+    let nonce = nonce20(nonce);
+    if nonce.is_empty() {
+        return Err(crypto("empty nonce"));
+    }
+    check_random()?;
+    let mut plain = private_key
+        .decrypt_blinded(&mut OsRng, Oaep::new::<Sha1>(), data)
+        .map_err(|_| crypto("cannot decrypt the password"))?;
+    xor_with_nonce(&mut plain, nonce);
+    if plain.last() == Some(&0) {
+        plain.pop();
+    }
+    Ok(plain)
+}
