@@ -659,9 +659,7 @@ async fn save_user(
                 "give password or MySQL verifiers (mysql_native, mysql_sha2), not both",
             ));
         }
-        (Some(p), None, None) => Some(articdbm_config::MysqlVerifiers::from_password(
-            p.as_bytes(),
-        )),
+        (Some(p), None, None) => Some(articdbm_config::MysqlVerifiers::from_password(p.as_bytes())),
         (None, None, None) => match &existing {
             Some(e) if path_name.is_some() && u.scram.is_none() => {
                 articdbm_config::MysqlVerifiers::parse(

@@ -282,8 +282,9 @@ impl MysqlVerifiers {
             Some(h) => {
                 let h = h.strip_prefix('*').unwrap_or(h);
                 let mut v = [0u8; 20];
-                hex::decode_to_slice(h, &mut v)
-                    .map_err(|_| "mysql_native: not 40 hex digits (SHA1 of SHA1 of the password)")?;
+                hex::decode_to_slice(h, &mut v).map_err(
+                    |_| "mysql_native: not 40 hex digits (SHA1 of SHA1 of the password)",
+                )?;
                 Some(v)
             }
         };
@@ -291,9 +292,9 @@ impl MysqlVerifiers {
             None => None,
             Some(h) => {
                 let mut v = [0u8; 32];
-                hex::decode_to_slice(h, &mut v).map_err(|_| {
-                    "mysql_sha2: not 64 hex digits (SHA-256 of SHA-256 of the password)"
-                })?;
+                hex::decode_to_slice(h, &mut v).map_err(
+                    |_| "mysql_sha2: not 64 hex digits (SHA-256 of SHA-256 of the password)",
+                )?;
                 Some(v)
             }
         };

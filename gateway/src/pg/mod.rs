@@ -41,6 +41,11 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub tls: ArcSwapOption<rustls::ServerConfig>,
     dbs: ArcSwap<HashMap<String, Arc<DbPool>>>,
+    /// The MySQL databases' pools (`crate::mysql`).
+    my_dbs: ArcSwap<HashMap<String, Arc<crate::mysql::MyPool>>>,
+    my_pool_defs: Mutex<HashMap<String, String>>,
+    /// MySQL sessions by the connection id their clients were given: owner and KILL slot.
+    pub my_sessions: Mutex<HashMap<u32, (String, crate::mysql::KillSlot)>>,
     cancels: Mutex<HashMap<i32, ([u8; 4], CancelSlot)>>,
     next_pid: AtomicI32,
     pub next_conn_id: AtomicU64,
@@ -76,6 +81,14 @@ impl Shared {
 
     pub fn databases(&self) -> Arc<HashMap<String, Arc<DbPool>>> {
         self.dbs.load_full()
+    }
+
+    pub fn my_database(&self, name: &str) -> Option<Arc<crate::mysql::MyPool>> {
+        self.my_dbs.load().get(name).cloned()
+    }
+
+    pub fn my_databases(&self) -> Arc<HashMap<String, Arc<crate::mysql::MyPool>>> {
+        self.my_dbs.load_full()
     }
 
     /// A process id and secret for a new client. `preferred`: the server backend's pid in
@@ -248,6 +261,7 @@ pub fn target_secret(target: &Target) -> String {
 pub struct Gateway {
     pub shared: Arc<Shared>,
     pg_addr: SocketAddr,
+    mysql_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
     reloader: Arc<Reloader>,
     shutdown: watch::Sender<bool>,
@@ -320,10 +334,22 @@ impl Gateway {
         };
         let mut defs = HashMap::new();
         let dbs = build_pools(&config, &metrics, None, &mut defs).map_err(anyhow::Error::msg)?;
+        let mut my_defs = HashMap::new();
+        let my_dbs = crate::mysql::build_pools(&config, &metrics, None, &mut my_defs)
+            .map_err(anyhow::Error::msg)?;
         let listener = TcpListener::bind(config.server.listen)
             .await
             .map_err(|e| anyhow::anyhow!("server.listen {}: {e}", config.server.listen))?;
         let pg_addr = listener.local_addr()?;
+        let my_listener = match config.server.mysql_listen {
+            Some(a) => Some(
+                TcpListener::bind(a)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("server.mysql_listen {a}: {e}"))?,
+            ),
+            None => None,
+        };
+        let mysql_addr = my_listener.as_ref().map(|l| l.local_addr()).transpose()?;
         let admin_listener = match config.server.admin_listen {
             Some(a) => Some(
                 TcpListener::bind(a)
@@ -344,6 +370,9 @@ impl Gateway {
             metrics: Arc::clone(&metrics),
             tls: ArcSwapOption::new(tls),
             dbs: ArcSwap::from_pointee(dbs),
+            my_dbs: ArcSwap::from_pointee(my_dbs),
+            my_pool_defs: Mutex::new(my_defs),
+            my_sessions: Mutex::new(HashMap::new()),
             cancels: Mutex::new(HashMap::new()),
             next_pid: AtomicI32::new(1000 + (std::process::id() as i32 & 0xffff)),
             next_conn_id: AtomicU64::new(1),
@@ -378,6 +407,10 @@ impl Gateway {
                     }
                 }
             });
+        }
+
+        if let Some(l) = my_listener {
+            crate::mysql::spawn_listener(Arc::clone(&shared), l, shutdown_rx.clone());
         }
 
         // Admin endpoints.
@@ -420,6 +453,7 @@ impl Gateway {
         Ok(Gateway {
             shared,
             pg_addr,
+            mysql_addr,
             admin_addr,
             reloader,
             shutdown,
@@ -430,6 +464,11 @@ impl Gateway {
 
     pub fn pg_addr(&self) -> SocketAddr {
         self.pg_addr
+    }
+
+    /// The MySQL listener's address, when `server.mysql_listen` is set.
+    pub fn mysql_addr(&self) -> Option<SocketAddr> {
+        self.mysql_addr
     }
 
     pub fn admin_addr(&self) -> Option<SocketAddr> {
@@ -458,6 +497,9 @@ impl Gateway {
         for p in self.shared.databases().values() {
             p.close();
         }
+        for p in self.shared.my_databases().values() {
+            p.close();
+        }
     }
 }
 
@@ -470,6 +512,16 @@ impl Drop for Gateway {
 fn health(shared: &Shared, reloader: &Reloader) -> crate::admin::Health {
     let mut backends = Vec::new();
     for (name, p) in shared.databases().iter() {
+        for (label, role, up) in p.health() {
+            backends.push(crate::admin::BackendHealth {
+                database: name.clone(),
+                backend: label,
+                role,
+                up,
+            });
+        }
+    }
+    for (name, p) in shared.my_databases().iter() {
         for (label, role, up) in p.health() {
             backends.push(crate::admin::BackendHealth {
                 database: name.clone(),
@@ -537,8 +589,15 @@ pub fn reload_config(shared: &Shared, file: &Path) {
     };
     let old = shared.dbs.load_full();
     let mut defs = shared.pool_defs.lock();
-    match build_pools(&config, &shared.metrics, Some(&old), &mut defs) {
-        Ok(dbs) => {
+    let old_my = shared.my_dbs.load_full();
+    let mut my_defs = shared.my_pool_defs.lock();
+    let built = build_pools(&config, &shared.metrics, Some(&old), &mut defs).and_then(|dbs| {
+        crate::mysql::build_pools(&config, &shared.metrics, Some(&old_my), &mut my_defs)
+            .map(|my| (dbs, my))
+    });
+    match built {
+        Ok((dbs, my_dbs)) => {
+            shared.my_dbs.store(Arc::new(my_dbs));
             let tls = match &config.server.tls {
                 Some(t) => match stream::server_tls(&t.cert, &t.key) {
                     Ok(c) => Some(c),

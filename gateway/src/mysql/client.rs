@@ -1,0 +1,1471 @@
+//! One MySQL client connection: the handshake (TLS, `caching_sha2_password` and
+//! `mysql_native_password` against stored verifiers, auth switch), the on-connect policy,
+//! then the command loop.
+//!
+//! # No permit, no bytes
+//!
+//! Every command that carries client SQL to a server goes through [`Judge::judge`] first: a
+//! COM_QUERY statement by statement, a COM_STMT_PREPARE once (its [`Permit`] is kept with
+//! the client's statement and taken by each execute). Commands the gateway does not know are
+//! refused, never forwarded. Statement ids are the session's own: the server ids behind them
+//! are per server connection, and a statement is prepared again wherever it is executed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use articdbm_mywire::consts::{caps, command, status};
+use articdbm_mywire::{
+    self as wire, AuthSwitchRequest, ClientHello, Command, ErrPacket, Event, Expect, HandshakeV10,
+    OkPacket, PacketDecoder, ResponseTracker,
+};
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::server::{MyConn, SERVER_CHARSET, ServerStmt};
+use super::split;
+use super::{KillSlot, MyLease, MyPool};
+use crate::config::{PoolMode, User};
+use crate::pg::Shared;
+use crate::pg::stream::PgStream;
+use crate::runtime::StatementContext;
+use crate::runtime::bindings::{Connection, Protocol};
+use crate::session::{EngineJudge, Judge, Judgment, Permit, Route, audit, log_findings};
+use crate::usage::TenantUsage;
+
+/// What the gateway offers MySQL clients. Classic EOF packets only (no DEPRECATE_EOF), so
+/// server answers pass through unchanged; no LOCAL INFILE; no FOUND_ROWS (pooled server
+/// connections are opened without it).
+const CLIENT_CAPS: u32 = caps::CLIENT_LONG_PASSWORD
+    | caps::CLIENT_LONG_FLAG
+    | caps::CLIENT_CONNECT_WITH_DB
+    | caps::CLIENT_PROTOCOL_41
+    | caps::CLIENT_TRANSACTIONS
+    | caps::CLIENT_SECURE_CONNECTION
+    | caps::CLIENT_MULTI_STATEMENTS
+    | caps::CLIENT_MULTI_RESULTS
+    | caps::CLIENT_PS_MULTI_RESULTS
+    | caps::CLIENT_PLUGIN_AUTH
+    | caps::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+    | caps::CLIENT_CONNECT_ATTRS;
+
+/// The version clients are shown.
+pub const SERVER_VERSION: &str = "8.0.36-ArticDBM";
+
+/// Client output buffered above this is written before reading more of a server's answer.
+const FLUSH_AT: usize = 64 * 1024;
+
+const ER_ACCESS_DENIED: u16 = 1045;
+const ER_DBACCESS_DENIED: u16 = 1044;
+const ER_BAD_DB: u16 = 1049;
+/// The policy's refusals: the "command denied" family (1142), SQLSTATE 42000.
+pub const ER_POLICY_DENIED: u16 = 1142;
+const ER_UNKNOWN_COM: u16 = 1047;
+const ER_NOT_SUPPORTED: u16 = 1235;
+const ER_UNKNOWN_STMT: u16 = 1243;
+const ER_EMPTY_QUERY: u16 = 1065;
+const ER_PARSE: u16 = 1064;
+const ER_NO_SUCH_THREAD: u16 = 1094;
+const ER_KILL_DENIED: u16 = 1095;
+const ER_CON_COUNT: u16 = 1040;
+const ER_NET_READ: u16 = 1158;
+
+pub(super) async fn handle(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
+    let _ = tcp.set_nodelay(true);
+    shared.metrics.client_connections.inc();
+    shared.metrics.active_connections.inc();
+    match handshake(&shared, PgStream::Tcp(tcp), peer).await {
+        Ok(Some(mut s)) => {
+            if let Err(e) = s.run().await {
+                tracing::debug!(error = %e, user = %s.judge.conn.user, "MySQL client session ended");
+            }
+            s.finish();
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!(error = %e, %peer, "MySQL handshake failed"),
+    }
+    shared.metrics.active_connections.dec();
+}
+
+/// A client's prepared statement.
+struct ClientStmt {
+    sql: Arc<str>,
+    permit: Permit,
+    num_params: u16,
+    /// The parameter types of the last execute that bound them: sent with every execute, as
+    /// the server statement behind this one may be shared or new.
+    types: Option<Vec<u8>>,
+    /// COM_STMT_SEND_LONG_DATA payloads, sent right before the next execute.
+    long_data: Vec<Bytes>,
+    long_data_bytes: usize,
+}
+
+struct Session {
+    shared: Arc<Shared>,
+    db_name: String,
+    db: Arc<MyPool>,
+    mode: PoolMode,
+    user: User,
+    client: PgStream,
+    cbuf: BytesMut,
+    decoder: PacketDecoder,
+    out: BytesMut,
+    /// Capabilities negotiated with the client.
+    caps: u32,
+    multi_statements: bool,
+    judge: EngineJudge,
+    lease: Option<MyLease>,
+    /// The client's session state, set on every server connection it is given.
+    autocommit: bool,
+    names: Option<String>,
+    /// Status flags the client was last shown.
+    status: u16,
+    stmts: HashMap<u32, ClientStmt>,
+    next_stmt: u32,
+    conn_id: u32,
+    kill: KillSlot,
+    max_message: usize,
+}
+
+fn err_packet(out: &mut BytesMut, seq: u8, code: u16, state: &str, msg: impl Into<String>) -> u8 {
+    let mut p = BytesMut::new();
+    ErrPacket::new(code, state, msg).encode(&mut p);
+    wire::write_packet(out, seq, &p)
+}
+
+fn ok_packet(out: &mut BytesMut, seq: u8, caps: u32, status: u16) -> u8 {
+    let mut p = BytesMut::new();
+    OkPacket {
+        status,
+        ..Default::default()
+    }
+    .encode(&mut p, caps, wire::response::OK_HEADER);
+    wire::write_packet(out, seq, &p)
+}
+
+async fn read_packet(
+    io: &mut PgStream,
+    buf: &mut BytesMut,
+    dec: &mut PacketDecoder,
+) -> std::io::Result<Option<wire::Packet>> {
+    loop {
+        match dec.decode(buf) {
+            Ok(Some(p)) => return Ok(Some(p)),
+            Ok(None) => {}
+            Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        }
+        if io.read_buf(buf).await? == 0 {
+            return Ok(None);
+        }
+    }
+}
+
+/// The handshake. `Ok(None)`: the connection was refused (and told why).
+async fn handshake(
+    shared: &Arc<Shared>,
+    mut stream: PgStream,
+    peer: SocketAddr,
+) -> std::io::Result<Option<Session>> {
+    let config = shared.config.load_full();
+    let conn_id = (shared.next_conn_id.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff) as u32;
+    let nonce = wire::auth::new_nonce();
+    let tls_config = shared.tls.load_full();
+    let mut offered = CLIENT_CAPS;
+    if tls_config.is_some() {
+        offered |= caps::CLIENT_SSL;
+    }
+    let mut out = BytesMut::new();
+    let mut p = BytesMut::new();
+    HandshakeV10 {
+        server_version: SERVER_VERSION.into(),
+        connection_id: conn_id,
+        auth_data: nonce.to_vec(),
+        capabilities: offered,
+        charset: SERVER_CHARSET,
+        status: status::SERVER_STATUS_AUTOCOMMIT,
+        auth_plugin: "caching_sha2_password".into(),
+        ..Default::default()
+    }
+    .encode(&mut p);
+    wire::write_packet(&mut out, 0, &p);
+    stream.write_all(&out).await?;
+    out.clear();
+
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut dec = PacketDecoder::new(config.server.max_startup_bytes.max(4096));
+    let auth_timeout = std::time::Duration::from_secs(config.server.auth_timeout_secs);
+    let first = match tokio::time::timeout(
+        auth_timeout,
+        read_packet(&mut stream, &mut buf, &mut dec),
+    )
+    .await
+    {
+        Ok(r) => r?,
+        Err(_) => return Ok(None),
+    };
+    let Some(first) = first else { return Ok(None) };
+    let mut seq = first.next_seq;
+    let hello = match wire::decode_client_hello(&first.payload) {
+        Ok(h) => h,
+        Err(e) => {
+            err_packet(&mut out, seq, ER_NET_READ, "08S01", e.to_string_client());
+            stream.write_all(&out).await?;
+            return Ok(None);
+        }
+    };
+    let mut tls = false;
+    let resp = match hello {
+        ClientHello::SslRequest { .. } => {
+            let Some(cfg) = tls_config else {
+                err_packet(
+                    &mut out,
+                    seq,
+                    ER_NET_READ,
+                    "08S01",
+                    "TLS is not configured on this gateway",
+                );
+                stream.write_all(&out).await?;
+                return Ok(None);
+            };
+            let PgStream::Tcp(tcp) = stream else {
+                return Ok(None);
+            };
+            let tls_stream = match tokio_rustls::TlsAcceptor::from(cfg).accept(tcp).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::info!(%peer, error = %e, "MySQL client TLS handshake failed");
+                    return Ok(None);
+                }
+            };
+            stream = PgStream::TlsServer(Box::new(tls_stream));
+            tls = true;
+            let next = match tokio::time::timeout(
+                auth_timeout,
+                read_packet(&mut stream, &mut buf, &mut dec),
+            )
+            .await
+            {
+                Ok(r) => r?,
+                Err(_) => return Ok(None),
+            };
+            let Some(next) = next else { return Ok(None) };
+            seq = next.next_seq;
+            match wire::decode_client_hello(&next.payload) {
+                Ok(ClientHello::Response(r)) => r,
+                Ok(ClientHello::SslRequest { .. }) | Err(_) => {
+                    err_packet(
+                        &mut out,
+                        seq,
+                        ER_NET_READ,
+                        "08S01",
+                        "bad handshake after TLS",
+                    );
+                    stream.write_all(&out).await?;
+                    return Ok(None);
+                }
+            }
+        }
+        ClientHello::Response(r) => r,
+    };
+    let client_caps = resp.capabilities & offered;
+    let user_name = resp.user.clone();
+    let host = peer.ip().to_canonical().to_string();
+    let denied_text = format!(
+        "Access denied for user '{}'@'{host}' (using password: {})",
+        user_name,
+        if resp.auth_response.is_empty() {
+            "NO"
+        } else {
+            "YES"
+        }
+    );
+    let user = config.users.get(&user_name).cloned();
+    let verifiers = user.as_ref().and_then(|u| u.mysql.clone());
+    let plugin = if client_caps & caps::CLIENT_PLUGIN_AUTH != 0 {
+        resp.auth_plugin
+            .clone()
+            .unwrap_or_else(|| "mysql_native_password".into())
+    } else {
+        "mysql_native_password".into()
+    };
+    // Check the answer for the plugin the client used, switching once to a plugin the user
+    // has a verifier for. Unknown users go through the same steps and fail at the end.
+    let check =
+        |plugin: &str, nonce: &[u8], answer: &[u8]| -> bool {
+            let Some(v) = &verifiers else { return false };
+            match plugin {
+                "caching_sha2_password" => v.sha2.as_ref().is_some_and(|s| {
+                    !answer.is_empty() && wire::auth::sha2_check(s, nonce, answer)
+                }),
+                "mysql_native_password" => v.native.as_ref().is_some_and(|s| {
+                    !answer.is_empty() && wire::auth::native_check(s, nonce, answer)
+                }),
+                _ => false,
+            }
+        };
+    let has = |plugin: &str| match (&verifiers, plugin) {
+        (Some(v), "caching_sha2_password") => v.sha2.is_some(),
+        (Some(v), "mysql_native_password") => v.native.is_some(),
+        (None, "caching_sha2_password") => true,
+        _ => false,
+    };
+    let authed = if has(&plugin) {
+        let ok = check(&plugin, &nonce, &resp.auth_response);
+        if ok && plugin == "caching_sha2_password" {
+            let mut p = BytesMut::new();
+            wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_FAST_AUTH_SUCCESS]);
+            seq = wire::write_packet(&mut out, seq, &p);
+        }
+        ok
+    } else {
+        let other = if plugin == "caching_sha2_password" {
+            "mysql_native_password"
+        } else {
+            "caching_sha2_password"
+        };
+        let mut data = nonce.to_vec();
+        data.push(0);
+        let mut p = BytesMut::new();
+        AuthSwitchRequest {
+            plugin: other.into(),
+            data,
+        }
+        .encode(&mut p);
+        wire::write_packet(&mut out, seq, &p);
+        stream.write_all(&out).await?;
+        out.clear();
+        let answer =
+            match tokio::time::timeout(auth_timeout, read_packet(&mut stream, &mut buf, &mut dec))
+                .await
+            {
+                Ok(r) => r?,
+                Err(_) => return Ok(None),
+            };
+        let Some(answer) = answer else {
+            return Ok(None);
+        };
+        seq = answer.next_seq;
+        let ok = check(other, &nonce, &answer.payload);
+        if ok && other == "caching_sha2_password" {
+            let mut p = BytesMut::new();
+            wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_FAST_AUTH_SUCCESS]);
+            seq = wire::write_packet(&mut out, seq, &p);
+        }
+        ok
+    };
+    let refuse = |out: &mut BytesMut, seq: u8, code: u16, state: &str, msg: String| {
+        shared.metrics.auth_failures.inc();
+        err_packet(out, seq, code, state, msg);
+    };
+    let Some(user) = user.filter(|_| authed) else {
+        tracing::info!(user = %user_name, %peer, "MySQL authentication failed");
+        out.clear();
+        refuse(&mut out, seq, ER_ACCESS_DENIED, "28000", denied_text);
+        stream.write_all(&out).await?;
+        return Ok(None);
+    };
+    if user.expires_at_ms.is_some_and(|e| e <= now_ms()) {
+        refuse(
+            &mut out,
+            seq,
+            ER_ACCESS_DENIED,
+            "28000",
+            format!("user '{user_name}' has expired"),
+        );
+        stream.write_all(&out).await?;
+        return Ok(None);
+    }
+    if user.require_tls && !tls {
+        refuse(
+            &mut out,
+            seq,
+            ER_ACCESS_DENIED,
+            "28000",
+            format!("user '{user_name}' may only connect over TLS"),
+        );
+        stream.write_all(&out).await?;
+        return Ok(None);
+    }
+    if !user.may_connect_from(peer.ip()) {
+        refuse(
+            &mut out,
+            seq,
+            ER_ACCESS_DENIED,
+            "28000",
+            format!("user '{user_name}' may not connect from {host}"),
+        );
+        stream.write_all(&out).await?;
+        return Ok(None);
+    }
+    let db_name = match resp.database.clone().filter(|d| !d.is_empty()) {
+        Some(d) => d,
+        None => match default_database(shared, &user) {
+            Some(d) => d,
+            None => {
+                refuse(&mut out, seq, ER_BAD_DB, "3D000",
+                    "no database selected: name one when connecting (several databases are available)".into());
+                stream.write_all(&out).await?;
+                return Ok(None);
+            }
+        },
+    };
+    let Some(db) = shared.my_database(&db_name) else {
+        refuse(
+            &mut out,
+            seq,
+            ER_BAD_DB,
+            "42000",
+            format!("Unknown database '{db_name}'"),
+        );
+        stream.write_all(&out).await?;
+        return Ok(None);
+    };
+    if !user.may_use(&db_name) {
+        refuse(
+            &mut out,
+            seq,
+            ER_DBACCESS_DENIED,
+            "42000",
+            format!("Access denied for user '{user_name}' to database '{db_name}'"),
+        );
+        stream.write_all(&out).await?;
+        return Ok(None);
+    }
+    let tenant = config
+        .databases
+        .get(&db_name)
+        .and_then(|d| d.tenant.clone())
+        .unwrap_or_else(|| user.tenant.clone());
+    let application_name = resp
+        .attrs
+        .iter()
+        .find(|(k, _)| k == "program_name")
+        .map(|(_, v)| v.clone());
+    let conn = Connection {
+        id: u64::from(conn_id),
+        tenant,
+        user: user.name.clone(),
+        roles: user.roles.clone(),
+        database: db_name.clone(),
+        client_addr: host.clone(),
+        client_port: peer.port(),
+        tls,
+        protocol: Protocol::Mysql,
+        application_name,
+        account_expires_at: user.expires_at_ms,
+    };
+    let d = shared.engine.evaluate_connect(&conn);
+    log_findings(&d, &conn, None);
+    audit(
+        shared.audit.load_full().as_deref(),
+        &conn,
+        "connect",
+        &db_name,
+        &d,
+        None,
+    );
+    let usage = shared.usage.tenant(&conn.tenant);
+    if let Some(hit) = &d.denied {
+        TenantUsage::add(&usage.denials);
+        shared
+            .metrics
+            .denied_statements
+            .with_label_values(&[hit.rule.as_str()])
+            .inc();
+        refuse(
+            &mut out,
+            seq,
+            ER_ACCESS_DENIED,
+            "42000",
+            format!(
+                "connection refused by policy rule {}: {}",
+                hit.rule, hit.reason
+            ),
+        );
+        stream.write_all(&out).await?;
+        return Ok(None);
+    }
+    TenantUsage::add(&usage.connections);
+
+    let mode = db.settings.mode;
+    let mut lease = None;
+    if mode == PoolMode::Session {
+        match db.acquire(Route::Primary).await {
+            Ok(l) => lease = Some(l),
+            Err(e) => {
+                tracing::warn!(database = %db_name, error = %e, "no server connection for a new MySQL client");
+                err_packet(&mut out, seq, ER_CON_COUNT, "08004", e.to_string_client());
+                stream.write_all(&out).await?;
+                return Ok(None);
+            }
+        }
+    }
+    ok_packet(&mut out, seq, client_caps, status::SERVER_STATUS_AUTOCOMMIT);
+    stream.write_all(&out).await?;
+    out.clear();
+
+    let names = charset_name(resp.charset)
+        .filter(|n| *n != "utf8mb4")
+        .map(str::to_string);
+    let kill: KillSlot = Arc::new(Mutex::new(None));
+    shared
+        .my_sessions
+        .lock()
+        .insert(conn_id, (user.name.clone(), Arc::clone(&kill)));
+    let judge = EngineJudge {
+        engine: Arc::clone(&shared.engine),
+        metrics: Arc::clone(&shared.metrics),
+        audit: shared.audit.load_full(),
+        conn,
+        usage,
+        database: db_name.clone(),
+        protocol: Protocol::Mysql,
+    };
+    let max_message = config.server.max_message_bytes;
+    Ok(Some(Session {
+        shared: Arc::clone(shared),
+        db_name,
+        db,
+        mode,
+        user,
+        client: stream,
+        cbuf: buf,
+        decoder: PacketDecoder::new(max_message),
+        out,
+        caps: client_caps,
+        multi_statements: client_caps & caps::CLIENT_MULTI_STATEMENTS != 0,
+        judge,
+        lease,
+        autocommit: true,
+        names,
+        status: status::SERVER_STATUS_AUTOCOMMIT,
+        stmts: HashMap::new(),
+        next_stmt: 1,
+        conn_id,
+        kill,
+        max_message,
+    }))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(u64::MAX)
+}
+
+/// The database of a client that named none: the only MySQL database the user may use.
+fn default_database(shared: &Shared, user: &User) -> Option<String> {
+    let dbs = shared.my_databases();
+    let mut usable = dbs.keys().filter(|d| user.may_use(d));
+    let first = usable.next()?.clone();
+    if usable.next().is_some() {
+        return None;
+    }
+    Some(first)
+}
+
+/// The `SET NAMES` name of a handshake character set id (the common ones).
+fn charset_name(id: u8) -> Option<&'static str> {
+    Some(match id {
+        8 | 48 | 49 | 94 => "latin1",
+        33 | 83 | 192..=215 => "utf8mb3",
+        45 | 46 | 224..=247 | 255 => "utf8mb4",
+        63 => "binary",
+        11 | 65 => "ascii",
+        _ => return None,
+    })
+}
+
+/// An error of the session that ends it.
+type Fatal = std::io::Error;
+
+impl Session {
+    async fn run(&mut self) -> Result<(), Fatal> {
+        loop {
+            let Some(pkt) =
+                read_packet(&mut self.client, &mut self.cbuf, &mut self.decoder).await?
+            else {
+                return Ok(());
+            };
+            let cmd = match wire::decode_command(&pkt.payload, self.caps) {
+                Ok(c) => c,
+                Err(e) => {
+                    let ErrPacket {
+                        code,
+                        sql_state,
+                        message,
+                    } = ErrPacket::from_protocol_error(&e);
+                    let state = String::from_utf8_lossy(&sql_state).to_string();
+                    err_packet(&mut self.out, pkt.next_seq, code, &state, message);
+                    self.flush().await?;
+                    continue;
+                }
+            };
+            let seq = pkt.next_seq;
+            match cmd {
+                Command::Quit => return Ok(()),
+                Command::Ping => {
+                    ok_packet(&mut self.out, seq, self.caps, self.status);
+                }
+                Command::InitDb(name) => self.use_database(seq, &name).await?,
+                Command::Query(sql) => self.query(seq, &sql).await?,
+                Command::StmtPrepare(sql) => self.prepare(seq, &sql).await?,
+                Command::StmtExecute { stmt_id, flags } => {
+                    self.execute(seq, stmt_id, flags, pkt.payload).await?
+                }
+                Command::StmtSendLongData { stmt_id, .. } => {
+                    // No answer, as the server gives none; an error shows at the execute.
+                    let limit = self.max_message;
+                    if let Some(s) = self.stmts.get_mut(&stmt_id) {
+                        s.long_data_bytes += pkt.payload.len();
+                        if s.long_data_bytes <= limit {
+                            s.long_data.push(pkt.payload);
+                        }
+                    }
+                }
+                Command::StmtClose(id) => {
+                    self.stmts.remove(&id);
+                }
+                Command::StmtReset(id) => match self.stmts.get_mut(&id) {
+                    Some(s) => {
+                        s.long_data.clear();
+                        s.long_data_bytes = 0;
+                        ok_packet(&mut self.out, seq, self.caps, self.status);
+                    }
+                    None => {
+                        err_packet(
+                            &mut self.out,
+                            seq,
+                            ER_UNKNOWN_STMT,
+                            "HY000",
+                            format!(
+                                "Unknown prepared statement handler ({id}) given to mysqld_stmt_reset"
+                            ),
+                        );
+                    }
+                },
+                Command::SetOption(v) => {
+                    self.multi_statements = v == 0;
+                    let mut p = BytesMut::new();
+                    wire::encode_eof(&mut p, 0, self.status);
+                    wire::write_packet(&mut self.out, seq, &p);
+                }
+                Command::ResetConnection => {
+                    self.reset().await?;
+                    ok_packet(&mut self.out, seq, self.caps, self.status);
+                }
+                Command::Statistics => {
+                    let text = format!(
+                        "ArticDBM gateway  Database: {}  Pool: {:?}",
+                        self.db_name, self.mode
+                    );
+                    wire::write_packet(&mut self.out, seq, text.as_bytes());
+                }
+                Command::ProcessKill(id) => {
+                    self.kill(seq, id).await;
+                }
+                other => {
+                    let name = match other {
+                        Command::ChangeUser(_) => "COM_CHANGE_USER",
+                        Command::FieldList { .. } => "COM_FIELD_LIST",
+                        Command::StmtFetch { .. } => "COM_STMT_FETCH",
+                        _ => wire::command::command_name(pkt.payload[0]),
+                    };
+                    err_packet(
+                        &mut self.out,
+                        seq,
+                        ER_UNKNOWN_COM,
+                        "08S01",
+                        format!("{name} is not supported by the ArticDBM gateway"),
+                    );
+                }
+            }
+            self.maybe_release();
+            self.flush().await?;
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), Fatal> {
+        if !self.out.is_empty() {
+            self.client.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    fn context(&self) -> StatementContext {
+        StatementContext {
+            in_transaction: self.status & status::SERVER_STATUS_IN_TRANS != 0,
+            prepared_name: None,
+        }
+    }
+
+    /// Gives the server connection back between transactions (transaction pooling).
+    fn maybe_release(&mut self) {
+        if self.mode != PoolMode::Transaction {
+            return;
+        }
+        if let Some(l) = &self.lease
+            && !l.conn.in_transaction()
+        {
+            let l = self.lease.take().expect("checked above");
+            *self.kill.lock() = None;
+            self.db.release(l, true);
+        }
+    }
+
+    /// The leased connection, acquiring one for `route` when none is held, with the client's
+    /// session state (autocommit, character set) set on it.
+    async fn conn(&mut self, route: Route) -> Result<&mut MyConn, ErrPacket> {
+        if self.lease.is_none() {
+            if self.db.is_closed() {
+                match self.shared.my_database(&self.db_name) {
+                    Some(db) => self.db = db,
+                    None => {
+                        return Err(ErrPacket::new(
+                            ER_BAD_DB,
+                            "42000",
+                            format!("database '{}' no longer exists", self.db_name),
+                        ));
+                    }
+                }
+            }
+            match self.db.acquire(route).await {
+                Ok(l) => {
+                    *self.kill.lock() = Some((Arc::clone(&l.pool), l.conn.thread_id));
+                    self.lease = Some(l);
+                }
+                Err(e) => {
+                    tracing::warn!(user = %self.judge.conn.user, database = %self.db_name, error = %e,
+                        "no server connection for a MySQL client request");
+                    return Err(ErrPacket::new(ER_CON_COUNT, "08004", e.to_string_client()));
+                }
+            }
+        }
+        let autocommit = self.autocommit;
+        let names = self.names.clone();
+        let lease = self.lease.as_mut().expect("leased above");
+        let conn = &mut *lease.conn;
+        let fail = |e: &dyn std::fmt::Display| {
+            ErrPacket::new(
+                2013,
+                "HY000",
+                format!("lost connection to the database server: {e}"),
+            )
+        };
+        if conn.autocommit() != autocommit {
+            let sql = if autocommit {
+                "SET autocommit = 1"
+            } else {
+                "SET autocommit = 0"
+            };
+            match conn.query(sql).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(fail(&e.to_string_client())),
+            }
+        }
+        if conn.names != names {
+            let sql = format!("SET NAMES {}", names.as_deref().unwrap_or("utf8mb4"));
+            match conn.query(&sql).await {
+                Ok(Ok(())) => conn.names = names,
+                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(fail(&e.to_string_client())),
+            }
+        }
+        Ok(conn)
+    }
+
+    /// A lost server connection: the lease is dropped (closed), the client told.
+    fn lost(&mut self, seq: u8, e: &crate::pg::server::ServerError) -> u8 {
+        tracing::warn!(user = %self.judge.conn.user, database = %self.db_name, error = %e,
+            "MySQL server connection lost");
+        if let Some(l) = self.lease.take() {
+            *self.kill.lock() = None;
+            self.db.release(l, false);
+        }
+        self.status &= !status::SERVER_STATUS_IN_TRANS;
+        err_packet(
+            &mut self.out,
+            seq,
+            2013,
+            "HY000",
+            format!(
+                "Lost connection to the database server: {}",
+                e.to_string_client()
+            ),
+        )
+    }
+
+    fn refuse(&mut self, seq: u8, rule: &str, reason: &str) -> u8 {
+        err_packet(
+            &mut self.out,
+            seq,
+            ER_POLICY_DENIED,
+            "42000",
+            format!("statement refused by policy rule {rule}: {reason}"),
+        )
+    }
+
+    async fn query(&mut self, seq: u8, sql: &Bytes) -> Result<(), Fatal> {
+        let Ok(text) = std::str::from_utf8(sql) else {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_PARSE,
+                "42000",
+                "the statement is not valid UTF-8; the gateway judges UTF-8 text only",
+            );
+            return Ok(());
+        };
+        let stmts = split::statements(text);
+        if stmts.is_empty() {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_EMPTY_QUERY,
+                "42000",
+                "Query was empty",
+            );
+            return Ok(());
+        }
+        if stmts.len() > 1 && !self.multi_statements {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_PARSE,
+                "42000",
+                "several statements in one query, and multi-statements are off for this connection",
+            );
+            return Ok(());
+        }
+        let n = stmts.len();
+        self.judge.count_queries(n as u64);
+        let mut seq = seq;
+        for (i, stmt) in stmts.into_iter().enumerate() {
+            let last = i + 1 == n;
+            match self.statement(seq, stmt, last).await? {
+                Some(next) => seq = next,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// One statement of a COM_QUERY. `Some(next seq)` when the next statement may follow.
+    async fn statement(&mut self, seq: u8, stmt: &str, last: bool) -> Result<Option<u8>, Fatal> {
+        let permit = match self.judge.judge(stmt, &self.context()) {
+            Judgment::Allowed(p) => p,
+            Judgment::Denied(d) => {
+                self.refuse(seq, &d.rule, &d.reason);
+                return Ok(None);
+            }
+        };
+        let words = split::first_words(stmt, 4);
+        let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        match w(0) {
+            "USE" => {
+                let name = stmt.trim()[3..]
+                    .trim()
+                    .trim_matches('`')
+                    .trim_end_matches(';')
+                    .trim();
+                let ok = self.switch_database(seq, name).await?;
+                return Ok(if ok { self.more(seq, last) } else { None });
+            }
+            "KILL" => {
+                let (query, id) = match (w(1), w(2)) {
+                    ("QUERY", id) => (true, id),
+                    ("CONNECTION", id) => (false, id),
+                    (id, _) => (false, id),
+                };
+                match id.parse::<u32>() {
+                    Ok(id) if query => {
+                        let ok = self.kill(seq, id).await;
+                        return Ok(if ok { self.more(seq, last) } else { None });
+                    }
+                    _ => {
+                        err_packet(
+                            &mut self.out,
+                            seq,
+                            ER_NOT_SUPPORTED,
+                            "42000",
+                            "only KILL QUERY <id> is supported through the gateway (connections end when their clients leave)",
+                        );
+                        return Ok(None);
+                    }
+                }
+            }
+            "SET" => {
+                if let Some(v) = autocommit_value(&words) {
+                    self.autocommit = v;
+                } else if w(1) == "NAMES" || (w(1) == "CHARACTER" && w(2) == "SET") {
+                    let at = if w(1) == "NAMES" { 2 } else { 3 };
+                    let n = w(at).trim_matches(['\'', '"', '`']).to_ascii_lowercase();
+                    self.names = (n != "utf8mb4").then_some(n);
+                } else if self.mode == PoolMode::Transaction {
+                    err_packet(
+                        &mut self.out,
+                        seq,
+                        ER_NOT_SUPPORTED,
+                        "42000",
+                        "SET of session or user variables is not supported under transaction pooling: \
+                         the next transaction may run on another server connection. Use pool.mode = \"session\" \
+                         for this database (autocommit and SET NAMES are carried over)",
+                    );
+                    return Ok(None);
+                }
+            }
+            "LOCK" | "UNLOCK" | "PREPARE" | "EXECUTE" | "DEALLOCATE" | "HANDLER"
+                if self.mode == PoolMode::Transaction =>
+            {
+                err_packet(
+                    &mut self.out,
+                    seq,
+                    ER_NOT_SUPPORTED,
+                    "42000",
+                    format!(
+                        "{} is not supported under transaction pooling (it keeps state on the server connection); \
+                             use pool.mode = \"session\" for this database, or protocol-level prepared statements",
+                        w(0)
+                    ),
+                );
+                return Ok(None);
+            }
+            _ => {}
+        }
+        let route = permit.route();
+        let conn = match self.conn(route).await {
+            Ok(c) => c,
+            Err(e) => {
+                let mut p = BytesMut::new();
+                e.encode(&mut p);
+                wire::write_packet(&mut self.out, seq, &p);
+                return Ok(None);
+            }
+        };
+        let mut payload = BytesMut::with_capacity(stmt.len() + 1);
+        payload.extend_from_slice(&[command::COM_QUERY]);
+        payload.extend_from_slice(stmt.as_bytes());
+        let mut framed = BytesMut::new();
+        wire::write_packet(&mut framed, 0, &payload);
+        if let Err(e) = conn.send(&framed).await {
+            self.lost(seq, &e);
+            return Ok(None);
+        }
+        self.relay(seq, Expect::Query, !last).await
+    }
+
+    /// `Some(seq)` when another statement follows: the OK just sent gets MORE_RESULTS.
+    fn more(&mut self, seq: u8, last: bool) -> Option<u8> {
+        if last {
+            ok_packet(&mut self.out, seq, self.caps, self.status);
+            return None;
+        }
+        Some(ok_packet(
+            &mut self.out,
+            seq,
+            self.caps,
+            self.status | status::SERVER_MORE_RESULTS_EXISTS,
+        ))
+    }
+
+    /// Relays the answer of the command just sent, renumbering packets from `seq`. With
+    /// `more`, the final OK or EOF says another result follows. `Some(next seq)` when the
+    /// answer succeeded.
+    async fn relay(
+        &mut self,
+        mut seq: u8,
+        expect: Expect,
+        more: bool,
+    ) -> Result<Option<u8>, Fatal> {
+        let caps = self.caps;
+        let mut tracker = ResponseTracker::new(
+            expect,
+            self.lease.as_ref().map(|l| l.conn.caps).unwrap_or(caps),
+        );
+        loop {
+            let Some(lease) = self.lease.as_mut() else {
+                return Ok(None);
+            };
+            let pkt = match lease.conn.recv().await {
+                Ok(p) => p,
+                Err(e) => {
+                    self.lost(seq, &e);
+                    return Ok(None);
+                }
+            };
+            let ev = match tracker.feed(&pkt.payload) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    lease.conn.broken = true;
+                    let e = crate::pg::server::ServerError::Protocol(
+                        lease.conn.label.clone(),
+                        e.to_string(),
+                    );
+                    self.lost(seq, &e);
+                    return Ok(None);
+                }
+            };
+            match ev {
+                Event::Done { status: st, error } => {
+                    if let Some(s) = st {
+                        lease.conn.status = s;
+                        self.status = s & !status::SERVER_MORE_RESULTS_EXISTS;
+                    }
+                    if error.is_none() && more && st.is_some() {
+                        let mut p = pkt.payload.to_vec();
+                        let _ =
+                            wire::patch_status(&mut p, caps, status::SERVER_MORE_RESULTS_EXISTS, 0);
+                        seq = wire::write_packet(&mut self.out, seq, &p);
+                    } else {
+                        seq = wire::write_packet(&mut self.out, seq, &pkt.payload);
+                    }
+                    return Ok(error.is_none().then_some(seq));
+                }
+                Event::LocalInfile => {
+                    // Never offered to the server; a server asking anyway is not trusted.
+                    lease.conn.broken = true;
+                    let e = crate::pg::server::ServerError::Protocol(
+                        lease.conn.label.clone(),
+                        "the server asked for a local file (LOCAL INFILE is off)".into(),
+                    );
+                    self.lost(seq, &e);
+                    return Ok(None);
+                }
+                _ => {
+                    seq = wire::write_packet(&mut self.out, seq, &pkt.payload);
+                    if tracker.done() {
+                        return Ok(Some(seq));
+                    }
+                    if self.out.len() >= FLUSH_AT {
+                        self.flush().await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn use_database(&mut self, seq: u8, name: &str) -> Result<(), Fatal> {
+        if self.switch_database(seq, name).await? {
+            ok_packet(&mut self.out, seq, self.caps, self.status);
+        }
+        Ok(())
+    }
+
+    /// Switches the session to database `name` (checked against the user's databases).
+    /// `false`: refused, and the client told.
+    async fn switch_database(&mut self, seq: u8, name: &str) -> Result<bool, Fatal> {
+        if name == self.db_name {
+            return Ok(true);
+        }
+        let user = &self.user.name;
+        if !self.user.may_use(name) {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_DBACCESS_DENIED,
+                "42000",
+                format!("Access denied for user '{user}' to database '{name}'"),
+            );
+            return Ok(false);
+        }
+        let Some(db) = self.shared.my_database(name) else {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_BAD_DB,
+                "42000",
+                format!("Unknown database '{name}'"),
+            );
+            return Ok(false);
+        };
+        if self.lease.as_ref().is_some_and(|l| l.conn.in_transaction()) {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_NOT_SUPPORTED,
+                "25000",
+                "the database cannot change inside a transaction: commit or roll back first",
+            );
+            return Ok(false);
+        }
+        if let Some(l) = self.lease.take() {
+            *self.kill.lock() = None;
+            self.db.release(l, true);
+        }
+        self.stmts.clear();
+        self.db = db;
+        self.mode = self.db.settings.mode;
+        self.db_name = name.to_string();
+        self.judge.database = name.to_string();
+        self.judge.conn.database = name.to_string();
+        if self.mode == PoolMode::Session {
+            match self.db.acquire(Route::Primary).await {
+                Ok(l) => self.lease = Some(l),
+                Err(e) => {
+                    err_packet(
+                        &mut self.out,
+                        seq,
+                        ER_CON_COUNT,
+                        "08004",
+                        e.to_string_client(),
+                    );
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// KILL QUERY for a session of the same user. `true`: done (an OK is owed).
+    async fn kill(&mut self, seq: u8, id: u32) -> bool {
+        let target = self.shared.my_sessions.lock().get(&id).cloned();
+        let Some((owner, slot)) = target else {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_NO_SUCH_THREAD,
+                "HY000",
+                format!("Unknown thread id: {id}"),
+            );
+            return false;
+        };
+        if owner != self.user.name {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_KILL_DENIED,
+                "HY000",
+                format!("You are not owner of thread {id}"),
+            );
+            return false;
+        }
+        let running = slot.lock().clone();
+        if let Some((backend, thread)) = running
+            && let Err(e) =
+                super::server::kill_query(&backend.endpoint, &self.db.connector.ident, thread).await
+        {
+            tracing::warn!(error = %e, "forwarding KILL QUERY failed");
+        }
+        true
+    }
+
+    async fn prepare(&mut self, seq: u8, sql: &Bytes) -> Result<(), Fatal> {
+        let Ok(text) = std::str::from_utf8(sql) else {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_PARSE,
+                "42000",
+                "the statement is not valid UTF-8; the gateway judges UTF-8 text only",
+            );
+            return Ok(());
+        };
+        if split::statements(text).len() > 1 {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_PARSE,
+                "42000",
+                "a prepared statement holds one statement",
+            );
+            return Ok(());
+        }
+        let permit = match self.judge.judge(text, &self.context()) {
+            Judgment::Allowed(p) => p,
+            Judgment::Denied(d) => {
+                self.refuse(seq, &d.rule, &d.reason);
+                return Ok(());
+            }
+        };
+        let sql: Arc<str> = Arc::from(text);
+        let stmt = match self.server_stmt(seq, &sql, permit.route()).await {
+            Some(s) => s,
+            None => return Ok(()),
+        };
+        let id = self.next_stmt;
+        self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
+        let mut seq = seq;
+        for (i, p) in stmt.answer.iter().enumerate() {
+            if i == 0 {
+                let mut first = p.to_vec();
+                let _ = wire::set_prepare_ok_stmt_id(&mut first, id);
+                seq = wire::write_packet(&mut self.out, seq, &first);
+            } else {
+                seq = wire::write_packet(&mut self.out, seq, p);
+            }
+        }
+        self.stmts.insert(
+            id,
+            ClientStmt {
+                sql,
+                permit,
+                num_params: stmt.num_params,
+                types: None,
+                long_data: Vec::new(),
+                long_data_bytes: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// The statement `sql` prepared on the leased connection (acquired for `route`), preparing
+    /// it there if needed. `None`: an error was written for the client.
+    async fn server_stmt(&mut self, seq: u8, sql: &Arc<str>, route: Route) -> Option<ServerStmt> {
+        let max = self.db.settings.max_prepared_statements;
+        let conn = match self.conn(route).await {
+            Ok(c) => c,
+            Err(e) => {
+                let mut p = BytesMut::new();
+                e.encode(&mut p);
+                wire::write_packet(&mut self.out, seq, &p);
+                return None;
+            }
+        };
+        if let Some(s) = conn.stmts.get(sql) {
+            return Some(s.clone());
+        }
+        let mut payload = Vec::with_capacity(sql.len() + 1);
+        payload.push(command::COM_STMT_PREPARE);
+        payload.extend_from_slice(sql.as_bytes());
+        match conn.run(&payload, Expect::Prepare).await {
+            Ok(Ok(answer)) => {
+                let ok = answer
+                    .first()
+                    .and_then(|p| wire::PrepareOk::decode(p).ok())?;
+                if conn.stmts.len() >= max {
+                    // Make room: close one (no answer to read).
+                    if let Some(k) = conn.stmts.keys().next().cloned()
+                        && let Some(old) = conn.stmts.remove(&k)
+                    {
+                        let mut close = vec![command::COM_STMT_CLOSE];
+                        close.extend_from_slice(&old.id.to_le_bytes());
+                        let mut framed = BytesMut::new();
+                        wire::write_packet(&mut framed, 0, &close);
+                        let _ = conn.send(&framed).await;
+                    }
+                }
+                let s = ServerStmt {
+                    id: ok.stmt_id,
+                    num_params: ok.num_params,
+                    num_columns: ok.num_columns,
+                    answer,
+                };
+                conn.stmts.insert(Arc::clone(sql), s.clone());
+                Some(s)
+            }
+            Ok(Err(e)) => {
+                let mut p = BytesMut::new();
+                e.encode(&mut p);
+                wire::write_packet(&mut self.out, seq, &p);
+                None
+            }
+            Err(e) => {
+                self.lost(seq, &e);
+                None
+            }
+        }
+    }
+
+    async fn execute(&mut self, seq: u8, id: u32, flags: u8, payload: Bytes) -> Result<(), Fatal> {
+        let Some(cs) = self.stmts.get_mut(&id) else {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_UNKNOWN_STMT,
+                "HY000",
+                format!("Unknown prepared statement handler ({id}) given to mysqld_stmt_execute"),
+            );
+            return Ok(());
+        };
+        if flags != 0 && self.mode == PoolMode::Transaction {
+            err_packet(
+                &mut self.out,
+                seq,
+                ER_NOT_SUPPORTED,
+                "42000",
+                "cursors are not supported under transaction pooling; use pool.mode = \"session\" for this database",
+            );
+            return Ok(());
+        }
+        let layout = match wire::execute_layout(&payload, cs.num_params) {
+            Ok(l) => l,
+            Err(e) => {
+                err_packet(
+                    &mut self.out,
+                    seq,
+                    ER_NET_READ,
+                    "08S01",
+                    e.to_string_client(),
+                );
+                return Ok(());
+            }
+        };
+        if let Some(t) = &layout.types {
+            cs.types = Some(payload[t.clone()].to_vec());
+        }
+        let mut body = if !layout.new_params_bound && cs.num_params > 0 {
+            match &cs.types {
+                Some(t) => match wire::execute_with_types(&payload, cs.num_params, t) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        err_packet(
+                            &mut self.out,
+                            seq,
+                            ER_NET_READ,
+                            "08S01",
+                            e.to_string_client(),
+                        );
+                        return Ok(());
+                    }
+                },
+                None => payload.to_vec(),
+            }
+        } else {
+            payload.to_vec()
+        };
+        let too_long = cs.long_data_bytes > self.max_message;
+        let long_data = std::mem::take(&mut cs.long_data);
+        cs.long_data_bytes = 0;
+        let sql = Arc::clone(&cs.sql);
+        let route = cs.permit.route();
+        if too_long {
+            err_packet(
+                &mut self.out,
+                seq,
+                1153,
+                "08S01",
+                "parameter data sent with COM_STMT_SEND_LONG_DATA exceeds server.max_message_bytes",
+            );
+            return Ok(());
+        }
+        self.judge.count_queries(1);
+        let Some(ss) = self.server_stmt(seq, &sql, route).await else {
+            return Ok(());
+        };
+        let _ = wire::set_stmt_id(&mut body, ss.id);
+        let mut framed = BytesMut::new();
+        for mut d in long_data.into_iter().map(|b| b.to_vec()) {
+            let _ = wire::set_stmt_id(&mut d, ss.id);
+            wire::write_packet(&mut framed, 0, &d);
+        }
+        wire::write_packet(&mut framed, 0, &body);
+        let Some(lease) = self.lease.as_mut() else {
+            return Ok(());
+        };
+        if let Err(e) = lease.conn.send(&framed).await {
+            self.lost(seq, &e);
+            return Ok(());
+        }
+        self.relay(seq, Expect::Execute, false).await?;
+        Ok(())
+    }
+
+    /// COM_RESET_CONNECTION: the client's statements and session state go; a held server
+    /// connection is reset on the server too (its transaction rolled back).
+    async fn reset(&mut self) -> Result<(), Fatal> {
+        self.stmts.clear();
+        self.autocommit = true;
+        self.names = None;
+        if let Some(l) = self.lease.as_mut() {
+            match l
+                .conn
+                .run(&[command::COM_RESET_CONNECTION], Expect::Simple)
+                .await
+            {
+                Ok(Ok(_)) => {
+                    l.conn.stmts.clear();
+                    l.conn.names = None;
+                    l.conn.status = status::SERVER_STATUS_AUTOCOMMIT;
+                }
+                Ok(Err(_)) | Err(_) => {
+                    l.conn.broken = true;
+                    let l = self.lease.take().expect("held");
+                    self.db.release(l, false);
+                }
+            }
+        }
+        self.status = status::SERVER_STATUS_AUTOCOMMIT;
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        self.shared.my_sessions.lock().remove(&self.conn_id);
+        if let Some(mut l) = self.lease.take() {
+            // Session pooling: the next client gets a clean connection.
+            let clean = !l.conn.in_transaction() && !l.conn.broken;
+            if clean && self.mode == PoolMode::Session {
+                let db = Arc::clone(&self.db);
+                tokio::spawn(async move {
+                    let ok = matches!(
+                        l.conn
+                            .run(&[command::COM_RESET_CONNECTION], Expect::Simple)
+                            .await,
+                        Ok(Ok(_))
+                    );
+                    if ok {
+                        l.conn.stmts.clear();
+                        l.conn.names = None;
+                    }
+                    db.release(l, ok);
+                });
+            } else {
+                self.db.release(l, clean);
+            }
+        }
+    }
+}
+
+/// `SET autocommit = 0|1|ON|OFF|TRUE|FALSE` (also `@@autocommit`, `SESSION autocommit`).
+fn autocommit_value(words: &[String]) -> Option<bool> {
+    let mut it = words.iter().skip(1).map(String::as_str);
+    let mut w = it.next()?;
+    if w == "SESSION" || w == "LOCAL" {
+        w = it.next()?;
+    }
+    let name = w.trim_start_matches("@@").trim_start_matches("SESSION.");
+    if name != "AUTOCOMMIT" {
+        return None;
+    }
+    if it.next()? != "=" {
+        return None;
+    }
+    match it.next()? {
+        "1" | "ON" | "TRUE" => Some(true),
+        "0" | "OFF" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autocommit_forms() {
+        let w = |s: &str| split::first_words(s, 6);
+        assert_eq!(autocommit_value(&w("SET autocommit=0")), Some(false));
+        assert_eq!(autocommit_value(&w("set AUTOCOMMIT = 1")), Some(true));
+        assert_eq!(autocommit_value(&w("SET @@autocommit = OFF")), Some(false));
+        assert_eq!(
+            autocommit_value(&w("SET SESSION autocommit = ON")),
+            Some(true)
+        );
+        assert_eq!(autocommit_value(&w("SET sql_mode = ''")), None);
+        assert_eq!(autocommit_value(&w("SET autocommit = @x")), None);
+    }
+
+    #[test]
+    fn charsets() {
+        assert_eq!(charset_name(45), Some("utf8mb4"));
+        assert_eq!(charset_name(255), Some("utf8mb4"));
+        assert_eq!(charset_name(8), Some("latin1"));
+        assert_eq!(charset_name(33), Some("utf8mb3"));
+        assert_eq!(charset_name(200 - 150), None);
+    }
+}

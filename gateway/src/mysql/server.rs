@@ -1,0 +1,504 @@
+//! MySQL / MariaDB server connections: connect, TLS, authenticate with whatever the server
+//! asks (`mysql_native_password`, `caching_sha2_password` fast path, and its full path over
+//! TLS or with the server's RSA key), send commands and read answers packet by packet.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use articdbm_mywire::consts::{caps, command, status};
+use articdbm_mywire::{
+    self as wire, AuthSwitchRequest, ErrPacket, Expect, HandshakeResponse, HandshakeV10, Packet,
+    PacketDecoder, ResponseTracker,
+};
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::config::TlsMode;
+use crate::pg::server::ServerError;
+use crate::pg::stream::{PgStream, server_name};
+use crate::pool::{BackendPool, Connector, Link};
+
+/// Capabilities the gateway asks of a server. No multi-statements (the gateway sends one
+/// judged statement at a time), no LOCAL INFILE, no DEPRECATE_EOF (clients are offered
+/// classic EOF packets, so answers pass through unchanged), no session tracking or query
+/// attributes.
+pub const SERVER_CAPS: u32 = caps::CLIENT_LONG_PASSWORD
+    | caps::CLIENT_LONG_FLAG
+    | caps::CLIENT_CONNECT_WITH_DB
+    | caps::CLIENT_PROTOCOL_41
+    | caps::CLIENT_TRANSACTIONS
+    | caps::CLIENT_SECURE_CONNECTION
+    | caps::CLIENT_MULTI_RESULTS
+    | caps::CLIENT_PS_MULTI_RESULTS
+    | caps::CLIENT_PLUGIN_AUTH
+    | caps::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
+
+/// The character set of every server connection: utf8mb4_general_ci, known to MySQL and
+/// MariaDB alike. A client asking for another one gets `SET NAMES` on its leases.
+pub const SERVER_CHARSET: u8 = 45;
+
+/// Where a MySQL server connection goes.
+#[derive(Clone)]
+pub struct MyEndpoint {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub tls_config: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl MyEndpoint {
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// Who the gateway is on the servers.
+#[derive(Clone, Debug)]
+pub struct MyIdentity {
+    pub user: String,
+    pub password: Option<String>,
+    pub database: String,
+}
+
+/// A statement prepared on one server connection, shared by every client whose statement
+/// has the same text (each client's own statement carries its own permit).
+#[derive(Debug, Clone)]
+pub struct ServerStmt {
+    pub id: u32,
+    pub num_params: u16,
+    pub num_columns: u16,
+    /// The server's answer to the prepare (PrepareOk, parameter and column definitions, EOFs),
+    /// replayed with the client's id to a client preparing the same text.
+    pub answer: Vec<bytes::Bytes>,
+}
+
+/// An open, authenticated server connection.
+pub struct MyConn {
+    pub io: PgStream,
+    pub rbuf: BytesMut,
+    pub decoder: PacketDecoder,
+    /// Capabilities in force on this connection.
+    pub caps: u32,
+    /// The server's thread id (for KILL).
+    pub thread_id: u32,
+    /// Status flags of the server's last OK or EOF.
+    pub status: u16,
+    /// `SET NAMES` value in force, when not the default.
+    pub names: Option<String>,
+    /// Statements prepared here, by text.
+    pub stmts: HashMap<Arc<str>, ServerStmt>,
+    pub created: Instant,
+    pub idle_since: Instant,
+    pub label: String,
+    pub broken: bool,
+}
+
+impl MyConn {
+    pub async fn connect(
+        endpoint: &MyEndpoint,
+        ident: &MyIdentity,
+        max_message: usize,
+        timeout: Duration,
+    ) -> Result<MyConn, ServerError> {
+        let label = endpoint.label();
+        match tokio::time::timeout(timeout, Self::connect_inner(endpoint, ident, max_message)).await
+        {
+            Ok(r) => r,
+            Err(_) => Err(ServerError::Timeout(label)),
+        }
+    }
+
+    async fn connect_inner(
+        endpoint: &MyEndpoint,
+        ident: &MyIdentity,
+        max_message: usize,
+    ) -> Result<MyConn, ServerError> {
+        let label = endpoint.label();
+        let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+            .await
+            .map_err(|e| ServerError::Io(label.clone(), e))?;
+        let _ = tcp.set_nodelay(true);
+        let now = Instant::now();
+        let mut conn = MyConn {
+            io: PgStream::Tcp(tcp),
+            rbuf: BytesMut::with_capacity(16 * 1024),
+            decoder: PacketDecoder::new(max_message),
+            caps: SERVER_CAPS,
+            thread_id: 0,
+            status: status::SERVER_STATUS_AUTOCOMMIT,
+            names: None,
+            stmts: HashMap::new(),
+            created: now,
+            idle_since: now,
+            label: label.clone(),
+            broken: false,
+        };
+        let greeting = conn.recv().await?;
+        if greeting.payload.first() == Some(&wire::response::ERR_HEADER) {
+            let e = ErrPacket::decode(&greeting.payload)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| "refused".into());
+            return Err(ServerError::Protocol(
+                label,
+                format!("the server refused: {e}"),
+            ));
+        }
+        let hello = HandshakeV10::decode(&greeting.payload)
+            .map_err(|e| ServerError::Protocol(label.clone(), e.to_string()))?;
+        conn.thread_id = hello.connection_id;
+        let mut want = SERVER_CAPS;
+        let mut seq = greeting.next_seq;
+        let server_tls = hello.capabilities & caps::CLIENT_SSL != 0;
+        let mut tls = false;
+        if endpoint.tls != TlsMode::Disable {
+            if server_tls {
+                want |= caps::CLIENT_SSL;
+                let mut out = BytesMut::new();
+                let mut p = BytesMut::new();
+                wire::encode_ssl_request(
+                    &mut p,
+                    want & hello.capabilities,
+                    1 << 24,
+                    SERVER_CHARSET,
+                );
+                seq = wire::write_packet(&mut out, seq, &p);
+                conn.send(&out).await?;
+                let cfg = endpoint.tls_config.clone().ok_or_else(|| {
+                    ServerError::Tls(label.clone(), "no TLS configuration".into())
+                })?;
+                let name =
+                    server_name(&endpoint.host).map_err(|e| ServerError::Tls(label.clone(), e))?;
+                let PgStream::Tcp(tcp) =
+                    std::mem::replace(&mut conn.io, PgStream::Duplex(tokio::io::duplex(1).0))
+                else {
+                    return Err(ServerError::Tls(label, "not a TCP connection".into()));
+                };
+                let s = tokio_rustls::TlsConnector::from(cfg)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| ServerError::Tls(label.clone(), e.to_string()))?;
+                conn.io = PgStream::TlsClient(Box::new(s));
+                tls = true;
+            } else if endpoint.tls != TlsMode::Prefer {
+                return Err(ServerError::Tls(
+                    label,
+                    "the server does not accept TLS and tls requires it".into(),
+                ));
+            }
+        }
+        conn.caps = want & hello.capabilities;
+        let password = ident.password.as_deref().unwrap_or("").as_bytes();
+        let mut plugin = hello.auth_plugin.clone();
+        let mut nonce = hello.auth_data.clone();
+        let auth_response = scramble(&plugin, password, &nonce);
+        let resp = HandshakeResponse {
+            capabilities: conn.caps,
+            max_packet: 1 << 24,
+            charset: SERVER_CHARSET,
+            user: ident.user.clone(),
+            auth_response,
+            database: Some(ident.database.clone()),
+            auth_plugin: Some(plugin.clone()),
+            attrs: Vec::new(),
+        };
+        let mut p = BytesMut::new();
+        resp.encode(&mut p);
+        let mut out = BytesMut::new();
+        wire::write_packet(&mut out, seq, &p);
+        conn.send(&out).await?;
+        // The exchange: OK ends it; ERR fails; a switch or more data continue it.
+        loop {
+            let pk = conn.recv().await?;
+            let mut out = BytesMut::new();
+            match pk.payload.first().copied() {
+                Some(wire::response::OK_HEADER) => {
+                    if let Ok(ok) = wire::OkPacket::decode(&pk.payload, conn.caps) {
+                        conn.status = ok.status;
+                    }
+                    return Ok(conn);
+                }
+                Some(wire::response::ERR_HEADER) => {
+                    let msg = ErrPacket::decode(&pk.payload)
+                        .map(|e| e.message)
+                        .unwrap_or_else(|_| "refused".into());
+                    return Err(ServerError::Auth(label, msg));
+                }
+                Some(wire::response::EOF_HEADER) => {
+                    let sw = AuthSwitchRequest::decode(&pk.payload)
+                        .map_err(|e| ServerError::Protocol(label.clone(), e.to_string()))?;
+                    plugin = sw.plugin;
+                    nonce = sw.data;
+                    if nonce.last() == Some(&0) {
+                        nonce.pop();
+                    }
+                    if !matches!(
+                        plugin.as_str(),
+                        "mysql_native_password" | "caching_sha2_password" | "mysql_clear_password"
+                    ) {
+                        return Err(ServerError::Auth(
+                            label,
+                            format!(
+                                "the server asks for authentication plugin {plugin}, which the gateway does not speak"
+                            ),
+                        ));
+                    }
+                    if plugin == "mysql_clear_password" && !tls {
+                        return Err(ServerError::Auth(
+                            label,
+                            "the server asks for the password in clear without TLS".into(),
+                        ));
+                    }
+                    let r = scramble(&plugin, password, &nonce);
+                    wire::write_packet(&mut out, pk.next_seq, &r);
+                }
+                Some(wire::handshake::AUTH_MORE_DATA_HEADER)
+                    if plugin == "caching_sha2_password" =>
+                {
+                    let data = wire::decode_auth_more_data(&pk.payload)
+                        .map_err(|e| ServerError::Protocol(label.clone(), e.to_string()))?;
+                    match data.first().copied() {
+                        Some(wire::auth::SHA2_FAST_AUTH_SUCCESS) => continue,
+                        Some(wire::auth::SHA2_PERFORM_FULL_AUTH) if tls => {
+                            let mut pw = password.to_vec();
+                            pw.push(0);
+                            wire::write_packet(&mut out, pk.next_seq, &pw);
+                        }
+                        Some(wire::auth::SHA2_PERFORM_FULL_AUTH) => {
+                            // No TLS: ask for the server's public key.
+                            wire::write_packet(
+                                &mut out,
+                                pk.next_seq,
+                                &[wire::auth::SHA2_REQUEST_PUBLIC_KEY],
+                            );
+                        }
+                        _ => {
+                            // The public key (PEM) we asked for.
+                            let pem = String::from_utf8_lossy(data).to_string();
+                            let enc = wire::auth::rsa_encrypt_password(&pem, password, &nonce)
+                                .map_err(|e| ServerError::Auth(label.clone(), e.to_string()))?;
+                            wire::write_packet(&mut out, pk.next_seq, &enc);
+                        }
+                    }
+                }
+                other => {
+                    return Err(ServerError::Protocol(
+                        label,
+                        format!("unexpected packet {other:?} during authentication"),
+                    ));
+                }
+            }
+            conn.send(&out).await?;
+        }
+    }
+
+    pub async fn send(&mut self, buf: &[u8]) -> Result<(), ServerError> {
+        if let Err(e) = self.io.write_all(buf).await {
+            self.broken = true;
+            return Err(ServerError::Io(self.label.clone(), e));
+        }
+        Ok(())
+    }
+
+    /// Reads one logical packet.
+    pub async fn recv(&mut self) -> Result<Packet, ServerError> {
+        loop {
+            match self.decoder.decode(&mut self.rbuf) {
+                Ok(Some(p)) => return Ok(p),
+                Ok(None) => {}
+                Err(e) => {
+                    self.broken = true;
+                    return Err(ServerError::Protocol(self.label.clone(), e.to_string()));
+                }
+            }
+            match self.io.read_buf(&mut self.rbuf).await {
+                Ok(0) => {
+                    self.broken = true;
+                    return Err(ServerError::Io(
+                        self.label.clone(),
+                        std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "the server closed the connection",
+                        ),
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.broken = true;
+                    return Err(ServerError::Io(self.label.clone(), e));
+                }
+            }
+        }
+    }
+
+    /// Sends one command and reads its whole answer, discarding it. The final status is
+    /// recorded; a server error is returned as `Ok(Err)`.
+    pub async fn run(
+        &mut self,
+        payload: &[u8],
+        expect: Expect,
+    ) -> Result<Result<Vec<bytes::Bytes>, ErrPacket>, ServerError> {
+        let mut out = BytesMut::new();
+        wire::write_packet(&mut out, 0, payload);
+        self.send(&out).await?;
+        let mut t = ResponseTracker::new(expect, self.caps);
+        let mut answer = Vec::new();
+        loop {
+            let p = self.recv().await?;
+            let ev = t.feed(&p.payload).map_err(|e| {
+                self.broken = true;
+                ServerError::Protocol(self.label.clone(), e.to_string())
+            })?;
+            answer.push(p.payload);
+            match ev {
+                wire::Event::Done { status, error } => {
+                    if let Some(s) = status {
+                        self.status = s;
+                    }
+                    return Ok(match error {
+                        Some(e) => Err(e),
+                        None => Ok(answer),
+                    });
+                }
+                wire::Event::LocalInfile => {
+                    // Never asked for (no CLIENT_LOCAL_FILES); a server that does is broken.
+                    self.broken = true;
+                    return Err(ServerError::Protocol(
+                        self.label.clone(),
+                        "the server asked for a local file".into(),
+                    ));
+                }
+                _ if t.done() => return Ok(Ok(answer)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs one SQL statement on this connection, discarding any rows.
+    pub async fn query(&mut self, sql: &str) -> Result<Result<(), ErrPacket>, ServerError> {
+        let mut p = Vec::with_capacity(sql.len() + 1);
+        p.push(command::COM_QUERY);
+        p.extend_from_slice(sql.as_bytes());
+        Ok(self.run(&p, Expect::Query).await?.map(|_| ()))
+    }
+
+    /// Whether the connection is inside a transaction, by the server's last status.
+    pub fn in_transaction(&self) -> bool {
+        self.status & status::SERVER_STATUS_IN_TRANS != 0
+    }
+
+    /// Whether autocommit is on, by the server's last status.
+    pub fn autocommit(&self) -> bool {
+        self.status & status::SERVER_STATUS_AUTOCOMMIT != 0
+    }
+
+    /// A non-blocking check that an idle connection was not closed by the server.
+    pub fn is_alive(&mut self) -> bool {
+        use std::pin::Pin;
+        use std::task::{Context, Poll, Waker};
+        use tokio::io::{AsyncRead, ReadBuf};
+        if !self.rbuf.is_empty() {
+            return false;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut byte = [0u8; 1];
+        let mut rb = ReadBuf::new(&mut byte);
+        match Pin::new(&mut self.io).poll_read(&mut cx, &mut rb) {
+            Poll::Pending => true,
+            Poll::Ready(_) => false,
+        }
+    }
+
+    pub async fn terminate(mut self: Box<Self>) {
+        let mut out = BytesMut::new();
+        wire::write_packet(&mut out, 0, &[command::COM_QUIT]);
+        let _ = self.io.write_all(&out).await;
+        let _ = self.io.shutdown().await;
+    }
+}
+
+/// The auth response for `plugin`.
+fn scramble(plugin: &str, password: &[u8], nonce: &[u8]) -> Vec<u8> {
+    match plugin {
+        "caching_sha2_password" => wire::auth::sha2_scramble(password, nonce),
+        "mysql_clear_password" => {
+            let mut p = password.to_vec();
+            p.push(0);
+            p
+        }
+        _ => wire::auth::native_scramble(password, nonce),
+    }
+}
+
+/// Opens MySQL server connections as `ident`.
+pub struct MyConnector {
+    pub ident: MyIdentity,
+    /// The largest server answer packet accepted.
+    pub max_message: usize,
+}
+
+impl Connector for MyConnector {
+    type Endpoint = MyEndpoint;
+    type Conn = MyConn;
+    type Error = ServerError;
+    type BackendState = ();
+
+    fn label(endpoint: &MyEndpoint) -> String {
+        endpoint.label()
+    }
+
+    async fn connect(
+        &self,
+        backend: &BackendPool<Self>,
+        timeout: Duration,
+    ) -> Result<MyConn, ServerError> {
+        MyConn::connect(&backend.endpoint, &self.ident, self.max_message, timeout).await
+    }
+}
+
+impl Link for MyConn {
+    fn created(&self) -> Instant {
+        self.created
+    }
+    fn idle_since(&self) -> Instant {
+        self.idle_since
+    }
+    fn set_idle_since(&mut self, at: Instant) {
+        self.idle_since = at;
+    }
+    fn broken(&self) -> bool {
+        self.broken
+    }
+    fn is_alive(&mut self) -> bool {
+        MyConn::is_alive(self)
+    }
+    async fn ping(&mut self) -> bool {
+        matches!(
+            self.run(&[command::COM_PING], Expect::Simple).await,
+            Ok(Ok(_))
+        )
+    }
+    fn terminate(self: Box<Self>) -> impl Future<Output = ()> + Send + 'static {
+        MyConn::terminate(self)
+    }
+}
+
+/// Sends a KILL QUERY for `thread_id` on a connection of its own.
+pub async fn kill_query(
+    endpoint: &MyEndpoint,
+    ident: &MyIdentity,
+    thread_id: u32,
+) -> Result<(), ServerError> {
+    let mut c = MyConn::connect(endpoint, ident, 1 << 20, Duration::from_secs(5)).await?;
+    let r = c.query(&format!("KILL QUERY {thread_id}")).await;
+    Box::new(c).terminate().await;
+    match r? {
+        Ok(()) => Ok(()),
+        Err(e) => Err(ServerError::Server(
+            endpoint.label(),
+            e.code.to_string(),
+            e.message,
+        )),
+    }
+}
