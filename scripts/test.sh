@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 log() { printf '\n==> %s\n' "$*"; }
 
 # Servers and clients the end-to-end tests start themselves (tests/src: PostgreSQL, PgBouncer,
-# Redis, psql, pgbench, a Python venv for psycopg; for the driver matrix, tests/tests/pg_drivers.rs,
+# Redis, MariaDB, psql, pgbench, a Python venv for psycopg; for the driver matrix, tests/tests/pg_drivers.rs,
 # a JDK with pgjdbc and node with npm). Each is detected by its binary or file and installed only
 # when missing, so a second run installs nothing. The drivers from PyPI (psycopg, asyncpg, pg8000,
 # SQLAlchemy) and npm (pg) are installed by the tests crate itself on first use, into
@@ -20,6 +20,10 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 { command -v pgbouncer || [ -x /usr/sbin/pgbouncer ]; } >/dev/null 2>&1 || missing+=(pgbouncer)
 /usr/bin/python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+# MariaDB for the MySQL gateway tests (tests/src/mariadb.rs: mariadb-install-db, mariadbd, the
+# mariadb client).
+[ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 # A JDK, not a JRE: pgjdbc's test program runs as a single source file, which needs javac.
 { command -v java && command -v javac; } >/dev/null 2>&1 || missing+=(default-jdk-headless)
 [ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
@@ -33,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-# Debian's packages start a cluster on 5432 and a pgbouncer on 6432; the harness starts its own
+# Debian's packages start a cluster on 5432, a pgbouncer on 6432 and MariaDB on 3306; the harness starts its own
 # servers on free ports, so stop and disable the packaged ones. Without systemd (containers) the
 # init scripts may not exist or may fail: none of this is allowed to stop the run.
 if compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null; then
@@ -46,7 +50,7 @@ if compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null; then
         if [ -w "$cluster/start.conf" ]; then echo disabled >"$cluster/start.conf"; fi
     done
 fi
-for svc in postgresql pgbouncer redis-server; do
+for svc in postgresql pgbouncer redis-server mariadb; do
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
         systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi

@@ -11,6 +11,7 @@
 //! and its temporary directory is handed to that user; see [`privilege`].
 
 pub mod bouncer;
+pub mod mariadb;
 pub mod net;
 pub mod pg;
 pub mod privilege;
@@ -20,6 +21,7 @@ pub mod taxii;
 pub mod tools;
 
 pub use bouncer::{PgBouncer, PoolMode};
+pub use mariadb::MariaDb;
 pub use pg::{HostAuth, PgOptions, PgServer};
 pub use redis::RedisServer;
 pub use taxii::{FileServer, TaxiiServer};

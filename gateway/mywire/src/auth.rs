@@ -216,6 +216,14 @@ pub fn parse_public_key_pem(pem: &str) -> Result<RsaPublicKey> {
         .map_err(|_| crypto("invalid RSA public key"))
 }
 
+/// A new RSA key pair for the server side of the full exchange (`bits`: 2048 is what MySQL
+/// generates). Slow (a second or more in an unoptimised build): call it off the async
+/// workers, once.
+pub fn generate_rsa_key(bits: usize) -> Result<RsaPrivateKey> {
+    check_random()?;
+    RsaPrivateKey::new(&mut OsRng, bits).map_err(|_| crypto("cannot generate an RSA key"))
+}
+
 /// The PEM (`BEGIN PUBLIC KEY`) a server sends when a client requests its public key.
 pub fn public_key_pem(key: &RsaPublicKey) -> Result<String> {
     key.to_public_key_pem(LineEnding::LF)

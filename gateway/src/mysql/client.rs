@@ -312,49 +312,98 @@ async fn handshake(
         (None, "caching_sha2_password") => true,
         _ => false,
     };
-    let authed = if has(&plugin) {
-        let ok = check(&plugin, &nonce, &resp.auth_response);
-        if ok && plugin == "caching_sha2_password" {
+    // The exchange, as MySQL 8 runs it: the plugin the client chose when the user has a
+    // verifier for it and the client sent an answer; else one switch (to the same plugin with
+    // the nonce, or to the other one). caching_sha2_password falls back from a fast-path
+    // mismatch to the full path: the password in clear over TLS, or encrypted with the
+    // gateway's RSA key.
+    let mut plugin = plugin;
+    let mut answer = resp.auth_response.clone();
+    let mut switched = false;
+    let authed = loop {
+        if !has(&plugin) || answer.is_empty() {
+            if switched {
+                break false;
+            }
+            let target = if has(&plugin) {
+                plugin.clone()
+            } else if plugin == "caching_sha2_password" {
+                "mysql_native_password".to_string()
+            } else {
+                "caching_sha2_password".to_string()
+            };
+            // `encode` ends the data with the NUL MySQL sends.
             let mut p = BytesMut::new();
-            wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_FAST_AUTH_SUCCESS]);
-            seq = wire::write_packet(&mut out, seq, &p);
+            AuthSwitchRequest {
+                plugin: target.clone(),
+                data: nonce.to_vec(),
+            }
+            .encode(&mut p);
+            wire::write_packet(&mut out, seq, &p);
+            stream.write_all(&out).await?;
+            out.clear();
+            let Some(a) = read_auth(&mut stream, &mut buf, &mut dec, auth_timeout).await? else {
+                return Ok(None);
+            };
+            seq = a.next_seq;
+            answer = a.payload.to_vec();
+            plugin = target;
+            switched = true;
+            continue;
         }
-        ok
-    } else {
-        let other = if plugin == "caching_sha2_password" {
-            "mysql_native_password"
-        } else {
-            "caching_sha2_password"
-        };
-        let mut data = nonce.to_vec();
-        data.push(0);
+        if check(&plugin, &nonce, &answer) {
+            if plugin == "caching_sha2_password" {
+                let mut p = BytesMut::new();
+                wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_FAST_AUTH_SUCCESS]);
+                seq = wire::write_packet(&mut out, seq, &p);
+            }
+            break true;
+        }
+        if plugin != "caching_sha2_password" {
+            break false;
+        }
+        // Full authentication.
         let mut p = BytesMut::new();
-        AuthSwitchRequest {
-            plugin: other.into(),
-            data,
-        }
-        .encode(&mut p);
+        wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_PERFORM_FULL_AUTH]);
         wire::write_packet(&mut out, seq, &p);
         stream.write_all(&out).await?;
         out.clear();
-        let answer =
-            match tokio::time::timeout(auth_timeout, read_packet(&mut stream, &mut buf, &mut dec))
-                .await
-            {
-                Ok(r) => r?,
-                Err(_) => return Ok(None),
-            };
-        let Some(answer) = answer else {
+        let Some(a) = read_auth(&mut stream, &mut buf, &mut dec, auth_timeout).await? else {
             return Ok(None);
         };
-        seq = answer.next_seq;
-        let ok = check(other, &nonce, &answer.payload);
-        if ok && other == "caching_sha2_password" {
-            let mut p = BytesMut::new();
-            wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_FAST_AUTH_SUCCESS]);
-            seq = wire::write_packet(&mut out, seq, &p);
-        }
-        ok
+        seq = a.next_seq;
+        let password = if tls {
+            wire::auth::cleartext_password(&a.payload).to_vec()
+        } else {
+            let key = rsa_key().await;
+            let Some((private, pem)) = key.as_deref() else {
+                break false;
+            };
+            let encrypted = if a.payload[..] == [wire::auth::SHA2_REQUEST_PUBLIC_KEY] {
+                let mut p = BytesMut::new();
+                wire::encode_auth_more_data(&mut p, pem.as_bytes());
+                wire::write_packet(&mut out, seq, &p);
+                stream.write_all(&out).await?;
+                out.clear();
+                let Some(e) = read_auth(&mut stream, &mut buf, &mut dec, auth_timeout).await?
+                else {
+                    return Ok(None);
+                };
+                seq = e.next_seq;
+                e.payload
+            } else {
+                a.payload
+            };
+            match wire::auth::rsa_decrypt_password(private, &encrypted, &nonce) {
+                Ok(p) => p,
+                Err(_) => break false,
+            }
+        };
+        let ok = verifiers
+            .as_ref()
+            .and_then(|v| v.sha2.as_ref())
+            .is_some_and(|v| wire::auth::sha2_check_cleartext(v, &password));
+        break ok;
     };
     let refuse = |out: &mut BytesMut, seq: u8, code: u16, state: &str, msg: String| {
         shared.metrics.auth_failures.inc();
@@ -548,6 +597,50 @@ async fn handshake(
         kill,
         max_message,
     }))
+}
+
+async fn read_auth(
+    stream: &mut PgStream,
+    buf: &mut BytesMut,
+    dec: &mut PacketDecoder,
+    timeout: std::time::Duration,
+) -> std::io::Result<Option<wire::Packet>> {
+    match tokio::time::timeout(timeout, read_packet(stream, buf, dec)).await {
+        Ok(r) => r,
+        Err(_) => Ok(None),
+    }
+}
+
+/// The gateway's RSA key for `caching_sha2_password` full authentication without TLS, and
+/// its public key as PEM: made once per process, off the async workers (see
+/// [`prepare_rsa_key`]). `None` if it cannot be made.
+pub async fn rsa_key() -> Option<Arc<(rsa::RsaPrivateKey, String)>> {
+    static KEY: std::sync::OnceLock<Option<Arc<(rsa::RsaPrivateKey, String)>>> =
+        std::sync::OnceLock::new();
+    if let Some(k) = KEY.get() {
+        return k.clone();
+    }
+    tokio::task::spawn_blocking(|| {
+        KEY.get_or_init(|| {
+            let key = wire::auth::generate_rsa_key(2048)
+                .map_err(|e| tracing::error!(error = %e, "cannot make the MySQL RSA key"))
+                .ok()?;
+            let pem = wire::auth::public_key_pem(&key.to_public_key()).ok()?;
+            Some(Arc::new((key, pem)))
+        })
+        .clone()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Starts making the RSA key in the background, so that the first client needing it does
+/// not wait.
+pub fn prepare_rsa_key() {
+    tokio::spawn(async {
+        rsa_key().await;
+    });
 }
 
 fn now_ms() -> u64 {

@@ -124,6 +124,7 @@ pub fn spawn_listener(
     listener: tokio::net::TcpListener,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    client::prepare_rsa_key();
     tokio::spawn(async move {
         loop {
             tokio::select! {

@@ -396,7 +396,7 @@ impl MyConn {
     /// A non-blocking check that an idle connection was not closed by the server.
     pub fn is_alive(&mut self) -> bool {
         use std::pin::Pin;
-        use std::task::{Context, Poll, Waker};
+        use std::task::{Context, Waker};
         use tokio::io::{AsyncRead, ReadBuf};
         if !self.rbuf.is_empty() {
             return false;
@@ -404,10 +404,10 @@ impl MyConn {
         let mut cx = Context::from_waker(Waker::noop());
         let mut byte = [0u8; 1];
         let mut rb = ReadBuf::new(&mut byte);
-        match Pin::new(&mut self.io).poll_read(&mut cx, &mut rb) {
-            Poll::Pending => true,
-            Poll::Ready(_) => false,
-        }
+        // Pending: nothing to read, the server has not closed it.
+        Pin::new(&mut self.io)
+            .poll_read(&mut cx, &mut rb)
+            .is_pending()
     }
 
     pub async fn terminate(mut self: Box<Self>) {

@@ -1,0 +1,374 @@
+//! The MySQL gateway end to end: a real MariaDB behind it, and real clients in front (the
+//! `mariadb` command-line client, sqlx's MySQL driver, PyMySQL), through transaction pooling
+//! with fewer server connections than clients.
+
+#[path = "gw_support/mod.rs"]
+mod gw_support;
+
+use std::time::Duration;
+
+use articdbm_gateway::pg::Gateway;
+use articdbm_tests::MariaDb;
+use articdbm_tests::mariadb::client;
+use gw_support::{APP_PASSWORD, APP_USER};
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+use sqlx::{Connection, Row};
+
+const SERVER_USER: &str = "gw";
+const SERVER_PASSWORD: &str = "gw-secret";
+
+/// A MariaDB with database `shop` (table `items`, 50 rows) and the gateway's own user.
+fn mariadb() -> MariaDb {
+    let m = MariaDb::start().expect("MariaDB starts");
+    m.create_user(SERVER_USER, SERVER_PASSWORD).unwrap();
+    m.root_sql(
+        "CREATE DATABASE shop CHARACTER SET utf8mb4; USE shop;
+         CREATE TABLE shop.items (id int PRIMARY KEY, name varchar(100) NOT NULL, note text);
+         INSERT INTO shop.items (id, name)
+           SELECT seq, CONCAT('item ', seq) FROM seq_1_to_50;
+         CREATE TABLE shop.owned (client int NOT NULL, n int NOT NULL, v text,
+           PRIMARY KEY (client, n));",
+    )
+    .unwrap();
+    m
+}
+
+/// `[[database]]` `shop` over MySQL on `port`, with `pool` (an inline table).
+fn my_database(name: &str, port: u16, pool: &str, server_db: &str) -> String {
+    format!(
+        "\n[[database]]\nname = \"{name}\"\nprotocol = \"mysql\"\nserver_user = \"{SERVER_USER}\"\n\
+         server_password = \"{SERVER_PASSWORD}\"\nserver_database = \"{server_db}\"\ntls = \"disable\"\n\
+         pool = {pool}\n\n[[database.backend]]\nhost = \"127.0.0.1\"\nport = {port}\n"
+    )
+}
+
+async fn gateway(databases: &str) -> (Gateway, tempfile::TempDir) {
+    gw_support::start_gateway("mysql_listen = \"127.0.0.1:0\"", databases).await
+}
+
+fn my_port(gw: &Gateway) -> u16 {
+    gw.mysql_addr().expect("MySQL listener").port()
+}
+
+/// sqlx options without the session `SET` it sends by default (refused under transaction
+/// pooling; see docs/CONFIGURATION.md).
+fn sqlx_options(port: u16, db: &str) -> MySqlConnectOptions {
+    MySqlConnectOptions::new()
+        .host("127.0.0.1")
+        .port(port)
+        .username(APP_USER)
+        .password(APP_PASSWORD)
+        .database(db)
+        .ssl_mode(MySqlSslMode::Disabled)
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None)
+        .set_names(false)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_mysql_client_creates_inserts_selects_and_is_refused_on_injection() {
+    let m = blocking(mariadb).await;
+    let (gw, _dir) = gateway(&my_database("shop", m.port(), "{ size = 2 }", "shop")).await;
+    let port = my_port(&gw);
+    let out = blocking(move || {
+        let mut results = Vec::new();
+        for auth in ["caching_sha2_password", "mysql_native_password"] {
+            let a = format!("--default-auth={auth}");
+            results.push(client(
+                port,
+                APP_USER,
+                APP_PASSWORD,
+                "shop",
+                &[&a],
+                "CREATE TABLE IF NOT EXISTS notes (id int PRIMARY KEY, body text);
+                 INSERT INTO notes VALUES (1, 'it''s \\\\ fine'), (2, NULL)
+                   ON DUPLICATE KEY UPDATE body = VALUES(body);
+                 SELECT id, body FROM notes ORDER BY id;",
+            ));
+        }
+        // A refusal in the middle: --force goes on, and the connection is still usable.
+        results.push(client(
+            port,
+            APP_USER,
+            APP_PASSWORD,
+            "shop",
+            &["--force"],
+            "SELECT name FROM items WHERE id = 1;
+             SELECT name FROM items WHERE name = '' OR '1'='1';
+             SELECT name FROM items WHERE id = 2;",
+        ));
+        results.push(client(port, APP_USER, "wrong", "shop", &[], "SELECT 1"));
+        results.push(client(port, "nobody-here", "x", "shop", &[], "SELECT 1"));
+        results.push(client(
+            port,
+            APP_USER,
+            APP_PASSWORD,
+            "nosuchdb",
+            &[],
+            "SELECT 1",
+        ));
+        results
+    })
+    .await;
+    for r in &out[..2] {
+        // Batch output escapes the backslash.
+        assert_eq!(r.as_deref(), Ok("1\tit's \\\\ fine\n2\tNULL\n"), "{out:?}");
+    }
+    // With --force the client goes on after the refusal and exits with 0.
+    let forced = out[2].as_ref().expect("the client goes on");
+    assert!(
+        forced.contains("item 1\n") && forced.contains("item 2\n"),
+        "{forced}"
+    );
+    assert!(
+        forced.contains("ERROR 1142 (42000)") && forced.contains("sqli.tautology"),
+        "{forced}"
+    );
+    let wrong = out[3].as_ref().unwrap_err();
+    let unknown = out[4].as_ref().unwrap_err();
+    assert!(
+        wrong.contains("ERROR 1045 (28000): Access denied for user 'app'"),
+        "{wrong}"
+    );
+    assert!(
+        unknown.contains("ERROR 1045 (28000): Access denied for user 'nobody-here'"),
+        "{unknown}"
+    );
+    let nodb = out[5].as_ref().unwrap_err();
+    assert!(
+        nodb.contains("ERROR 1049") && nodb.contains("nosuchdb"),
+        "{nodb}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_clients_get_their_own_answers_with_prepared_statements_reused_across_transactions()
+ {
+    let m = blocking(mariadb).await;
+    let (gw, _dir) = gateway(&my_database("shop", m.port(), "{ size = 3 }", "shop")).await;
+    let port = my_port(&gw);
+    let mut tasks = Vec::new();
+    for client_id in 0..12i32 {
+        tasks.push(tokio::spawn(async move {
+            let mut c = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "shop"))
+                .await
+                .map_err(|e| format!("client {client_id} connect: {e}"))?;
+            for n in 0..25i32 {
+                // The same statement texts every round: sqlx keeps them prepared, so each
+                // execute reuses a statement id on whatever server connection is free.
+                let label = format!("c{client_id} 'quote' \\ é ✓ {n}");
+                let row = sqlx::query("SELECT ?, ?, CAST(? AS SIGNED) + 1, ?")
+                    .bind(client_id)
+                    .bind(&label)
+                    .bind(n)
+                    .bind(None::<String>)
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(|e| format!("client {client_id} select: {e}"))?;
+                let (a, b, d): (i32, String, i64) = (row.get(0), row.get(1), row.get(2));
+                let null: Option<String> = row.get(3);
+                if a != client_id || b != label || d != i64::from(n) + 1 || null.is_some() {
+                    return Err(format!(
+                        "client {client_id} got ({a}, {b:?}, {d}, {null:?})"
+                    ));
+                }
+                let mut tx = c.begin().await.map_err(|e| e.to_string())?;
+                sqlx::query("INSERT INTO owned (client, n, v) VALUES (?, ?, ?)")
+                    .bind(client_id)
+                    .bind(n)
+                    .bind(&label)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| format!("client {client_id} insert: {e}"))?;
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM owned WHERE client = ?")
+                    .bind(client_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if n % 5 == 4 {
+                    tx.rollback().await.map_err(|e| e.to_string())?;
+                } else {
+                    tx.commit().await.map_err(|e| e.to_string())?;
+                }
+                let kept = i64::from(n) - i64::from(n / 5);
+                if count != kept + 1 {
+                    return Err(format!(
+                        "client {client_id} round {n}: {count} rows, expected {}",
+                        kept + 1
+                    ));
+                }
+                // A server error, then the connection goes on.
+                let dup = sqlx::query("INSERT INTO items (id, name) VALUES (1, 'dup')")
+                    .execute(&mut c)
+                    .await;
+                match dup {
+                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23000") => {}
+                    other => {
+                        return Err(format!("client {client_id}: duplicate key gave {other:?}"));
+                    }
+                }
+            }
+            // An injection refused, as a prepared statement, and the connection usable after.
+            let refused = sqlx::query("SELECT name FROM items WHERE id = ? OR 1=1")
+                .bind(1)
+                .fetch_all(&mut c)
+                .await;
+            match refused {
+                Err(sqlx::Error::Database(e)) if e.message().contains("sqli.tautology") => {}
+                other => return Err(format!("client {client_id}: injection gave {other:?}")),
+            }
+            let name: String = sqlx::query_scalar("SELECT name FROM items WHERE id = ?")
+                .bind(client_id + 1)
+                .fetch_one(&mut c)
+                .await
+                .map_err(|e| e.to_string())?;
+            if name != format!("item {}", client_id + 1) {
+                return Err(format!("client {client_id} got {name:?}"));
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    let mut failures = Vec::new();
+    for t in tasks {
+        if let Err(e) = tokio::time::timeout(Duration::from_secs(120), t)
+            .await
+            .expect("clients finish")
+            .unwrap()
+        {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    let kept = m
+        .root_sql("SELECT client, COUNT(*) FROM shop.owned GROUP BY client ORDER BY client")
+        .unwrap();
+    assert_eq!(kept.lines().count(), 12, "{kept}");
+    assert!(kept.lines().all(|l| l.ends_with("\t20")), "{kept}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_statement_of_a_multi_statement_query_is_judged_and_a_refusal_stops_the_rest() {
+    let m = blocking(mariadb).await;
+    let (gw, _dir) = gateway(&my_database("shop", m.port(), "{ size = 1 }", "shop")).await;
+    let port = my_port(&gw);
+    let mut c = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "shop"))
+        .await
+        .unwrap();
+    // All allowed: every result comes back.
+    let rows = sqlx::raw_sql("SELECT 1; SELECT name FROM items WHERE id = 3; SELECT 'x'")
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    // The second is refused: the first ran, the third did not.
+    let r = sqlx::raw_sql(
+        "INSERT INTO owned VALUES (100, 1, 'before'); \
+         SELECT * FROM items WHERE id = 1 UNION SELECT 1, LOAD_FILE('/etc/passwd'), 3; \
+         INSERT INTO owned VALUES (100, 2, 'after')",
+    )
+    .execute(&mut c)
+    .await;
+    match r {
+        Err(sqlx::Error::Database(e)) => {
+            assert_eq!(e.code().as_deref(), Some("42000"));
+            assert!(e.message().contains("sqli.file-access"), "{}", e.message());
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let owned: Vec<i32> = sqlx::query_scalar("SELECT n FROM owned WHERE client = 100 ORDER BY n")
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(owned, vec![1]);
+    // Executable comments are code, and judged as such.
+    let r = sqlx::raw_sql("SELECT name FROM items WHERE id = 1 /*!50000 OR 1=1 */")
+        .fetch_all(&mut c)
+        .await;
+    assert!(
+        r.is_err(),
+        "an executable comment hiding a tautology must be refused: {r:?}"
+    );
+    // Session variables under transaction pooling: refused with a pointer to session mode.
+    let r = sqlx::raw_sql("SET sql_mode = ''").execute(&mut c).await;
+    let msg = r.unwrap_err().to_string();
+    assert!(msg.contains("pool.mode = \"session\""), "{msg}");
+    // autocommit is carried to every server connection the client gets.
+    sqlx::raw_sql("SET autocommit = 0")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    sqlx::raw_sql("INSERT INTO owned VALUES (101, 1, 'uncommitted')")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let seen = m
+        .root_sql("SELECT COUNT(*) FROM shop.owned WHERE client = 101")
+        .unwrap();
+    assert_eq!(
+        seen.trim(),
+        "0",
+        "autocommit = 0 keeps the insert uncommitted"
+    );
+    sqlx::raw_sql("ROLLBACK; SET autocommit = 1")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let seen = m
+        .root_sql("SELECT COUNT(*) FROM shop.owned WHERE client = 101")
+        .unwrap();
+    assert_eq!(seen.trim(), "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn databases_are_checked_on_use_and_a_gateway_can_front_another_over_caching_sha2() {
+    let m = blocking(mariadb).await;
+    m.root_sql(
+        "CREATE DATABASE other; CREATE TABLE other.t (x int); INSERT INTO other.t VALUES (7)",
+    )
+    .unwrap();
+    let dbs = format!(
+        "{}{}",
+        my_database("shop", m.port(), "{ size = 2 }", "shop"),
+        my_database("other", m.port(), "{ size = 2 }", "other"),
+    );
+    let (gw, _dir) = gateway(&dbs).await;
+    let port = my_port(&gw);
+    let mut c = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "shop"))
+        .await
+        .unwrap();
+    sqlx::raw_sql("USE other").execute(&mut c).await.unwrap();
+    let x: i32 = sqlx::query_scalar("SELECT x FROM t")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(x, 7);
+    let r = sqlx::raw_sql("USE mysql").execute(&mut c).await;
+    assert!(
+        r.unwrap_err()
+            .to_string()
+            .contains("Unknown database 'mysql'")
+    );
+
+    // A second gateway whose server is the first gateway: its server connections log in
+    // with caching_sha2_password (the fast path) as `app`.
+    let front_db = format!(
+        "\n[[database]]\nname = \"shop\"\nprotocol = \"mysql\"\nserver_user = \"{APP_USER}\"\n\
+         server_password = \"{APP_PASSWORD}\"\nserver_database = \"shop\"\ntls = \"disable\"\n\
+         pool = {{ size = 1 }}\n\n[[database.backend]]\nhost = \"127.0.0.1\"\nport = {port}\n"
+    );
+    let (front, _dir2) = gateway(&front_db).await;
+    let mut c2 = sqlx::MySqlConnection::connect_with(&sqlx_options(my_port(&front), "shop"))
+        .await
+        .unwrap();
+    let name: String = sqlx::query_scalar("SELECT name FROM items WHERE id = ?")
+        .bind(9)
+        .fetch_one(&mut c2)
+        .await
+        .unwrap();
+    assert_eq!(name, "item 9");
+}
