@@ -263,7 +263,7 @@ fn invalid_documents_fail_both() {
         (
             "server fields on a SQLite database",
             "[[database]]\nname = \"d\"\nsqlite = \"d.db\"\nserver_user = \"u\"\n".into(),
-            "server_user: only applies to PostgreSQL",
+            "server_user: only applies to server backends",
         ),
         (
             "zero pool size",
