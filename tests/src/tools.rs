@@ -122,13 +122,16 @@ pub fn workspace_dir() -> PathBuf {
 
 /// What the test venv holds: psycopg for the Python driver tests, medallion (a TAXII 2.1
 /// server) for the threat-feed tests, and the other drivers of the driver matrix
-/// (tests/tests/pg_drivers.rs): asyncpg, pg8000 and SQLAlchemy (over psycopg).
+/// (tests/tests/pg_drivers.rs): asyncpg, pg8000 and SQLAlchemy (over psycopg); and the MySQL
+/// drivers (tests/tests/my_gateway.rs): PyMySQL and mysql-connector-python.
 const PY_PACKAGES: &[&str] = &[
     "psycopg[binary]",
     "medallion",
     "asyncpg",
     "pg8000",
     "sqlalchemy",
+    "pymysql",
+    "mysql-connector-python",
 ];
 
 /// The Python interpreter of a venv with [`PY_PACKAGES`], created once under `target/pyvenv`

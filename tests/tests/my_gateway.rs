@@ -372,3 +372,70 @@ async fn databases_are_checked_on_use_and_a_gateway_can_front_another_over_cachi
         .unwrap();
     assert_eq!(name, "item 9");
 }
+
+/// Runs tests/drivers/python/mysql_matrix.py with `driver` and `auth` against `port`; its JSON
+/// summary.
+fn python_matrix(
+    port: u16,
+    db: &str,
+    driver: &str,
+    auth: &str,
+    clients: u32,
+    gateway: bool,
+) -> serde_json::Value {
+    let py = articdbm_tests::tools::python_venv().expect("python venv with the drivers");
+    let program = gw_support::root().join("tests/drivers/python/mysql_matrix.py");
+    let mut cmd = std::process::Command::new(py);
+    cmd.arg(&program)
+        .env("MYHOST", "127.0.0.1")
+        .env("MYPORT", port.to_string())
+        .env("MYUSER", APP_USER)
+        .env("MYPASSWORD", APP_PASSWORD)
+        .env("MYDATABASE", db)
+        .env("DRV_DRIVER", driver)
+        .env("DRV_AUTH", auth)
+        .env("DRV_CLIENTS", clients.to_string())
+        .env("DRV_ITERS", "12")
+        .env("DRV_DEADLINE_SECS", "60")
+        .env("DRV_GATEWAY", if gateway { "1" } else { "0" });
+    let out = articdbm_tests::process::output(&mut cmd, Duration::from_secs(120)).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| {
+        panic!(
+            "{driver}: no summary ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn python_drivers_get_their_own_answers_with_each_auth_method() {
+    let m = blocking(mariadb).await;
+    // The programs are checked against MariaDB itself first: a failure there is the
+    // program's, not the gateway's.
+    m.create_user(APP_USER, APP_PASSWORD).unwrap();
+    let (gw, _dir) = gateway(&my_database("shop", m.port(), "{ size = 3 }", "shop")).await;
+    let port = my_port(&gw);
+    let direct = m.port();
+    let runs = blocking(move || {
+        let mut runs = Vec::new();
+        for (driver, auth) in [
+            ("pymysql", "caching_sha2_password"),
+            ("connector", "caching_sha2_password"),
+            ("connector", "mysql_native_password"),
+        ] {
+            let d = python_matrix(direct, "shop", driver, auth, 8, false);
+            let g = python_matrix(port, "shop", driver, auth, 8, true);
+            runs.push((driver, auth, d, g));
+        }
+        runs
+    })
+    .await;
+    for (driver, auth, direct, through) in runs {
+        for (where_, s) in [("directly", &direct), ("through the gateway", &through)] {
+            assert_eq!(s["errors"], 0, "{driver}/{auth} {where_}: {s}");
+            assert_eq!(s["mismatches"], 0, "{driver}/{auth} {where_}: {s}");
+            assert_eq!(s["completed"], 8 * 12, "{driver}/{auth} {where_}: {s}");
+        }
+    }
+}

@@ -52,8 +52,21 @@ const CLIENT_CAPS: u32 = caps::CLIENT_LONG_PASSWORD
     | caps::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
     | caps::CLIENT_CONNECT_ATTRS;
 
-/// The version clients are shown.
+/// The version clients are shown before any server was reached.
 pub const SERVER_VERSION: &str = "8.0.36-ArticDBM";
+
+/// The version clients are shown: the servers' own (clients choose collations and features by
+/// it), with `-ArticDBM` appended; [`SERVER_VERSION`] until a server has been reached.
+fn server_version(shared: &Shared) -> String {
+    let dbs = shared.my_databases();
+    let mut names: Vec<&String> = dbs.keys().collect();
+    names.sort();
+    names
+        .into_iter()
+        .find_map(|n| dbs[n].primary().state.version.lock().clone())
+        .map(|v| format!("{v}-ArticDBM"))
+        .unwrap_or_else(|| SERVER_VERSION.to_string())
+}
 
 /// Client output buffered above this is written before reading more of a server's answer.
 const FLUSH_AT: usize = 64 * 1024;
@@ -180,7 +193,7 @@ async fn handshake(
     let mut out = BytesMut::new();
     let mut p = BytesMut::new();
     HandshakeV10 {
-        server_version: SERVER_VERSION.into(),
+        server_version: server_version(shared),
         connection_id: conn_id,
         auth_data: nonce.to_vec(),
         capabilities: offered,
@@ -958,7 +971,7 @@ impl Session {
                 return Ok(None);
             }
         };
-        let words = split::first_words(stmt, 4);
+        let words = split::first_words(stmt, 8);
         let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         match w(0) {
             "USE" => {
@@ -997,8 +1010,16 @@ impl Session {
                 if let Some(v) = autocommit_value(&words) {
                     self.autocommit = v;
                 } else if w(1) == "NAMES" || (w(1) == "CHARACTER" && w(2) == "SET") {
-                    let at = if w(1) == "NAMES" { 2 } else { 3 };
-                    let n = w(at).trim_matches(['\'', '"', '`']).to_ascii_lowercase();
+                    let Some(n) = names_value(stmt) else {
+                        err_packet(
+                            &mut self.out,
+                            seq,
+                            ER_PARSE,
+                            "42000",
+                            "SET NAMES: a character set name is expected",
+                        );
+                        return Ok(None);
+                    };
                     self.names = (n != "utf8mb4").then_some(n);
                 } else if self.mode == PoolMode::Transaction {
                     err_packet(
@@ -1514,30 +1535,74 @@ impl Session {
     }
 }
 
-/// `SET autocommit = 0|1|ON|OFF|TRUE|FALSE` (also `@@autocommit`, `SESSION autocommit`).
+/// `SET autocommit = 0|1|ON|OFF|TRUE|FALSE`, also written `@@autocommit`,
+/// `@@session.autocommit`, `SESSION autocommit` or `LOCAL autocommit`.
 fn autocommit_value(words: &[String]) -> Option<bool> {
-    let mut it = words.iter().skip(1).map(String::as_str);
-    let mut w = it.next()?;
-    if w == "SESSION" || w == "LOCAL" {
-        w = it.next()?;
-    }
-    let name = w.trim_start_matches("@@").trim_start_matches("SESSION.");
-    if name != "AUTOCOMMIT" {
+    let eq = words.iter().position(|w| w == "=")?;
+    let name: String = words[1..eq]
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = name.trim_start_matches("@@");
+    let name = ["SESSION .", "LOCAL .", "SESSION ", "LOCAL "]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+        .trim();
+    if name != "AUTOCOMMIT" || words.len() != eq + 2 {
         return None;
     }
-    if it.next()? != "=" {
-        return None;
-    }
-    match it.next()? {
+    match words[eq + 1].as_str() {
         "1" | "ON" | "TRUE" => Some(true),
         "0" | "OFF" | "FALSE" => Some(false),
         _ => None,
     }
 }
 
+/// The character set of `SET NAMES x [COLLATE y]` or `SET CHARACTER SET x`, lower-cased,
+/// without quotes; `DEFAULT` is utf8mb4. `None`: not a plain name.
+fn names_value(stmt: &str) -> Option<String> {
+    let upper = stmt.to_ascii_uppercase();
+    let at = upper
+        .find("NAMES")
+        .map(|i| i + 5)
+        .or_else(|| upper.find("CHARACTER SET").map(|i| i + 13))?;
+    let rest = stmt[at..].trim_start();
+    let name: String = rest
+        .trim_start_matches(['\'', '"', '`'])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if name.is_empty() {
+        return None;
+    }
+    let name = name.to_ascii_lowercase();
+    Some(if name == "default" {
+        "utf8mb4".into()
+    } else {
+        name
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_names_values() {
+        assert_eq!(names_value("SET NAMES utf8mb4").as_deref(), Some("utf8mb4"));
+        assert_eq!(
+            names_value("SET NAMES 'latin1' COLLATE 'latin1_swedish_ci'").as_deref(),
+            Some("latin1")
+        );
+        assert_eq!(
+            names_value("set character set `UTF8`").as_deref(),
+            Some("utf8")
+        );
+        assert_eq!(names_value("SET NAMES DEFAULT").as_deref(), Some("utf8mb4"));
+        assert_eq!(names_value("SET NAMES ''"), None);
+    }
 
     #[test]
     fn autocommit_forms() {
@@ -1551,6 +1616,15 @@ mod tests {
         );
         assert_eq!(autocommit_value(&w("SET sql_mode = ''")), None);
         assert_eq!(autocommit_value(&w("SET autocommit = @x")), None);
+        assert_eq!(
+            autocommit_value(&w("SET @@session.autocommit = OFF")),
+            Some(false)
+        );
+        assert_eq!(autocommit_value(&w("SET LOCAL autocommit=1")), Some(true));
+        assert_eq!(
+            autocommit_value(&w("SET autocommit = 1, sql_mode = ''")),
+            None
+        );
     }
 
     #[test]

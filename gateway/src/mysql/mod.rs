@@ -104,6 +104,13 @@ pub fn build_pools(
             Arc::clone(metrics),
         );
         crate::pool::spawn_maintenance(Arc::clone(&pool));
+        // One connection now, to learn the server's version (clients are shown it).
+        let p = Arc::clone(&pool);
+        tokio::spawn(async move {
+            if let Ok(l) = p.acquire(crate::session::Route::Primary).await {
+                p.release(l, true);
+            }
+        });
         out.insert(name.clone(), pool);
         new_defs.insert(name.clone(), def);
     }

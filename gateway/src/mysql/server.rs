@@ -93,6 +93,8 @@ pub struct MyConn {
     pub idle_since: Instant,
     pub label: String,
     pub broken: bool,
+    /// The server's version string, from its greeting.
+    pub version: String,
 }
 
 impl MyConn {
@@ -134,6 +136,7 @@ impl MyConn {
             idle_since: now,
             label: label.clone(),
             broken: false,
+            version: String::new(),
         };
         let greeting = conn.recv().await?;
         if greeting.payload.first() == Some(&wire::response::ERR_HEADER) {
@@ -148,6 +151,7 @@ impl MyConn {
         let hello = HandshakeV10::decode(&greeting.payload)
             .map_err(|e| ServerError::Protocol(label.clone(), e.to_string()))?;
         conn.thread_id = hello.connection_id;
+        conn.version = hello.server_version.clone();
         let mut want = SERVER_CAPS;
         let mut seq = greeting.next_seq;
         let server_tls = hello.capabilities & caps::CLIENT_SSL != 0;
@@ -431,6 +435,14 @@ fn scramble(plugin: &str, password: &[u8], nonce: &[u8]) -> Vec<u8> {
     }
 }
 
+/// What is kept per MySQL backend.
+#[derive(Default)]
+pub struct MyBackendState {
+    /// The version string of the last connection opened (shown to clients, who pick
+    /// collations and features by it: MariaDB's `5.5.5-10.x-MariaDB` or MySQL's `8.x`).
+    pub version: parking_lot::Mutex<Option<String>>,
+}
+
 /// Opens MySQL server connections as `ident`.
 pub struct MyConnector {
     pub ident: MyIdentity,
@@ -442,7 +454,7 @@ impl Connector for MyConnector {
     type Endpoint = MyEndpoint;
     type Conn = MyConn;
     type Error = ServerError;
-    type BackendState = ();
+    type BackendState = MyBackendState;
 
     fn label(endpoint: &MyEndpoint) -> String {
         endpoint.label()
@@ -453,7 +465,9 @@ impl Connector for MyConnector {
         backend: &BackendPool<Self>,
         timeout: Duration,
     ) -> Result<MyConn, ServerError> {
-        MyConn::connect(&backend.endpoint, &self.ident, self.max_message, timeout).await
+        let c = MyConn::connect(&backend.endpoint, &self.ident, self.max_message, timeout).await?;
+        *backend.state.version.lock() = Some(c.version.clone());
+        Ok(c)
     }
 }
 
