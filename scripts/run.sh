@@ -7,8 +7,9 @@
 #     examples/manager/demo.toml applied;
 #   - a gateway attached to it (examples/gateway-managed.toml), serving the demo tenant's
 #     embedded SQLite database:
-#       PostgreSQL protocol on 127.0.0.1:6432, user "demo", password "demo-password",
-#       database "demo"; admin endpoints on http://127.0.0.1:9187/healthz and /metrics.
+#       PostgreSQL protocol on 127.0.0.1:6432 and MySQL protocol on 127.0.0.1:3307, user
+#       "demo", password "demo-password", database "demo"; admin endpoints on
+#       http://127.0.0.1:9187/healthz and /metrics.
 #
 # The admin API key is generated on the first run and kept in target/articdbm-demo/admin.key
 # (set ARTICDBM_BOOTSTRAP_KEY to choose it). docs/USAGE.md walks through the API with curl.
@@ -61,6 +62,7 @@ done
 target/release/articdbm-manager apply --manager "$manager" --key "$admin_key" -f examples/manager/
 
 echo "manager: $manager (admin key in $state/admin.key)"
+echo "gateway: PostgreSQL on 127.0.0.1:6432, MySQL on 127.0.0.1:3307 (user demo, password demo-password, database demo)"
 target/release/articdbm-gateway run --config examples/gateway-managed.toml \
     --manager "$manager" --cluster-key "$cluster_key" --state-dir "$state/gateway" &
 gateway_pid=$!

@@ -439,3 +439,56 @@ async fn python_drivers_get_their_own_answers_with_each_auth_method() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_embedded_sqlite_database_is_served_over_mysql_and_postgresql_alike() {
+    let dbs = "\n[[database]]\nname = \"demo\"\nsqlite = \":memory:\"\n";
+    let (gw, _dir) = gateway(dbs).await;
+    let port = my_port(&gw);
+    let out = blocking(move || {
+        client(
+            port,
+            APP_USER,
+            APP_PASSWORD,
+            "demo",
+            &["--force"],
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, score REAL);
+             INSERT INTO notes (body, score) VALUES ('hello', 1.5), ('it''s', NULL);
+             SELECT id, body, score FROM notes ORDER BY id;
+             SELECT body FROM notes WHERE body = '' OR '1'='1';
+             SELECT COUNT(*) FROM notes;",
+        )
+    })
+    .await
+    .expect("the client goes on after the refusal");
+    assert!(
+        out.starts_with("1\thello\t1.5\n2\tit's\tNULL\n2\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ERROR 1142 (42000)") && out.contains("sqli.tautology"),
+        "{out}"
+    );
+    // Prepared statements (binary protocol) with typed results.
+    let mut c = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "demo"))
+        .await
+        .unwrap();
+    let row = sqlx::query("SELECT id, body, score FROM notes WHERE id = ?")
+        .bind(1i64)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    let (id, body, score): (i64, String, f64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((id, body.as_str(), score), (1, "hello", 1.5));
+    sqlx::query("INSERT INTO notes (body) VALUES (?)")
+        .bind("from mysql")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    // The PostgreSQL side sees the same database.
+    let pg = gw_support::connect(&gw, "demo").await.unwrap();
+    let n = gw_support::simple_value(&pg, "SELECT count(*) FROM notes")
+        .await
+        .unwrap();
+    assert_eq!(n.as_deref(), Some("3"));
+}

@@ -29,6 +29,7 @@ mod errors;
 mod functions;
 mod infer;
 mod lex;
+pub mod mysql;
 mod session;
 mod settings;
 mod sql;
@@ -155,6 +156,27 @@ impl SqliteDb {
             *db.anchor.lock() = Some(first);
         }
         Ok(Arc::new(db))
+    }
+
+    /// [`SqliteDb::open`], but the same `SqliteDb` for the same `key` while one is alive, so
+    /// that the PostgreSQL and MySQL sides of one configured database share it (an in-memory
+    /// database too).
+    pub fn open_shared(key: &str, path: &Path) -> Result<Arc<SqliteDb>, SqliteError> {
+        static OPEN: Mutex<Vec<(String, std::sync::Weak<SqliteDb>)>> = Mutex::new(Vec::new());
+        let mut open = OPEN.lock();
+        open.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(db) = open
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, w)| w.upgrade())
+            .filter(|db| db.path == path)
+        {
+            return Ok(db);
+        }
+        let db = Self::open(path)?;
+        open.retain(|(k, _)| k != key);
+        open.push((key.to_string(), Arc::downgrade(&db)));
+        Ok(db)
     }
 
     /// The path this database was opened with.

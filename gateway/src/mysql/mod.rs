@@ -35,17 +35,6 @@ pub fn build_pools(
     let mut out = HashMap::new();
     let mut new_defs = HashMap::new();
     for (name, db) in &config.databases {
-        let Target::Mysql {
-            backends,
-            user,
-            password,
-            database,
-            tls,
-            tls_ca,
-        } = &db.target
-        else {
-            continue;
-        };
         let def = format!(
             "{:?}{:?}{}{}{}",
             db.target,
@@ -62,37 +51,72 @@ pub fn build_pools(
             new_defs.insert(name.clone(), def);
             continue;
         }
-        let tls_config = if *tls == crate::config::TlsMode::Disable {
-            None
-        } else {
-            let ca = if *tls == crate::config::TlsMode::VerifyFull {
-                tls_ca.as_deref()
-            } else {
-                None
-            };
-            Some(crate::pg::stream::client_tls(ca).map_err(|e| format!("database {name}: {e}"))?)
-        };
-        let endpoints = backends
-            .iter()
-            .map(|b| {
+        let (endpoints, ident) = match &db.target {
+            Target::Postgres { .. } => continue,
+            // The embedded database is served to MySQL clients too.
+            Target::Sqlite(path) => {
+                let sdb = crate::sqlite::SqliteDb::open_shared(name, path)
+                    .map_err(|e| format!("database {name}: sqlite {}: {e}", path.display()))?;
                 (
-                    MyEndpoint {
-                        host: b.host.clone(),
-                        port: b.port,
-                        tls: *tls,
-                        tls_config: tls_config.clone(),
+                    vec![(
+                        MyEndpoint::Sqlite(sdb),
+                        crate::config::BackendRole::Primary,
+                        1,
+                    )],
+                    MyIdentity {
+                        user: "articdbm".into(),
+                        password: None,
+                        database: name.clone(),
                     },
-                    b.role,
-                    b.weight,
                 )
-            })
-            .collect();
+            }
+            Target::Mysql {
+                backends,
+                user,
+                password,
+                database,
+                tls,
+                tls_ca,
+            } => {
+                let tls_config = if *tls == crate::config::TlsMode::Disable {
+                    None
+                } else {
+                    let ca = if *tls == crate::config::TlsMode::VerifyFull {
+                        tls_ca.as_deref()
+                    } else {
+                        None
+                    };
+                    Some(
+                        crate::pg::stream::client_tls(ca)
+                            .map_err(|e| format!("database {name}: {e}"))?,
+                    )
+                };
+                (
+                    backends
+                        .iter()
+                        .map(|b| {
+                            (
+                                MyEndpoint::Tcp {
+                                    host: b.host.clone(),
+                                    port: b.port,
+                                    tls: *tls,
+                                    tls_config: tls_config.clone(),
+                                },
+                                b.role,
+                                b.weight,
+                            )
+                        })
+                        .collect(),
+                    MyIdentity {
+                        user: user.clone(),
+                        password: password.clone(),
+                        database: database.clone(),
+                    },
+                )
+            }
+        };
         let connector = MyConnector {
-            ident: MyIdentity {
-                user: user.clone(),
-                password: password.clone(),
-                database: database.clone(),
-            },
+            ident,
             max_message: config.server.max_server_message_bytes,
         };
         let pool = MyPool::new(

@@ -41,16 +41,23 @@ pub const SERVER_CHARSET: u8 = 45;
 
 /// Where a MySQL server connection goes.
 #[derive(Clone)]
-pub struct MyEndpoint {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub tls_config: Option<Arc<rustls::ClientConfig>>,
+pub enum MyEndpoint {
+    Tcp {
+        host: String,
+        port: u16,
+        tls: TlsMode,
+        tls_config: Option<Arc<rustls::ClientConfig>>,
+    },
+    /// The embedded SQLite database, served over the MySQL protocol in-process.
+    Sqlite(Arc<crate::sqlite::SqliteDb>),
 }
 
 impl MyEndpoint {
     pub fn label(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        match self {
+            MyEndpoint::Tcp { host, port, .. } => format!("{host}:{port}"),
+            MyEndpoint::Sqlite(_) => "sqlite".into(),
+        }
     }
 }
 
@@ -118,13 +125,33 @@ impl MyConn {
         max_message: usize,
     ) -> Result<MyConn, ServerError> {
         let label = endpoint.label();
-        let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
-            .await
-            .map_err(|e| ServerError::Io(label.clone(), e))?;
-        let _ = tcp.set_nodelay(true);
+        let (io, host, tls_mode, tls_config) = match endpoint {
+            MyEndpoint::Sqlite(db) => {
+                let (ours, theirs) = tokio::io::duplex(64 * 1024);
+                let db = Arc::clone(db);
+                tokio::spawn(async move {
+                    if let Err(e) = crate::sqlite::mysql::serve(theirs, db).await {
+                        tracing::debug!(error = %e, "sqlite backend connection ended");
+                    }
+                });
+                (PgStream::Duplex(ours), "", TlsMode::Disable, None)
+            }
+            MyEndpoint::Tcp {
+                host,
+                port,
+                tls,
+                tls_config,
+            } => {
+                let tcp = TcpStream::connect((host.as_str(), *port))
+                    .await
+                    .map_err(|e| ServerError::Io(label.clone(), e))?;
+                let _ = tcp.set_nodelay(true);
+                (PgStream::Tcp(tcp), host.as_str(), *tls, tls_config.clone())
+            }
+        };
         let now = Instant::now();
         let mut conn = MyConn {
-            io: PgStream::Tcp(tcp),
+            io,
             rbuf: BytesMut::with_capacity(16 * 1024),
             decoder: PacketDecoder::new(max_message),
             caps: SERVER_CAPS,
@@ -156,7 +183,7 @@ impl MyConn {
         let mut seq = greeting.next_seq;
         let server_tls = hello.capabilities & caps::CLIENT_SSL != 0;
         let mut tls = false;
-        if endpoint.tls != TlsMode::Disable {
+        if tls_mode != TlsMode::Disable {
             if server_tls {
                 want |= caps::CLIENT_SSL;
                 let mut out = BytesMut::new();
@@ -169,11 +196,10 @@ impl MyConn {
                 );
                 seq = wire::write_packet(&mut out, seq, &p);
                 conn.send(&out).await?;
-                let cfg = endpoint.tls_config.clone().ok_or_else(|| {
+                let cfg = tls_config.clone().ok_or_else(|| {
                     ServerError::Tls(label.clone(), "no TLS configuration".into())
                 })?;
-                let name =
-                    server_name(&endpoint.host).map_err(|e| ServerError::Tls(label.clone(), e))?;
+                let name = server_name(host).map_err(|e| ServerError::Tls(label.clone(), e))?;
                 let PgStream::Tcp(tcp) =
                     std::mem::replace(&mut conn.io, PgStream::Duplex(tokio::io::duplex(1).0))
                 else {
@@ -185,7 +211,7 @@ impl MyConn {
                     .map_err(|e| ServerError::Tls(label.clone(), e.to_string()))?;
                 conn.io = PgStream::TlsClient(Box::new(s));
                 tls = true;
-            } else if endpoint.tls != TlsMode::Prefer {
+            } else if tls_mode != TlsMode::Prefer {
                 return Err(ServerError::Tls(
                     label,
                     "the server does not accept TLS and tls requires it".into(),
@@ -504,6 +530,9 @@ pub async fn kill_query(
     ident: &MyIdentity,
     thread_id: u32,
 ) -> Result<(), ServerError> {
+    if matches!(endpoint, MyEndpoint::Sqlite(_)) {
+        return Ok(()); // statements on the embedded database are not interrupted
+    }
     let mut c = MyConn::connect(endpoint, ident, 1 << 20, Duration::from_secs(5)).await?;
     let r = c.query(&format!("KILL QUERY {thread_id}")).await;
     Box::new(c).terminate().await;

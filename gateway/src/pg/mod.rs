@@ -166,7 +166,7 @@ fn build_pools(
         }
         let (endpoints, ident) = match &db.target {
             Target::Sqlite(path) => {
-                let sdb = crate::sqlite::SqliteDb::open(path)
+                let sdb = crate::sqlite::SqliteDb::open_shared(name, path)
                     .map_err(|e| format!("database {name}: sqlite {}: {e}", path.display()))?;
                 (
                     vec![(Endpoint::Sqlite(sdb), BackendRole::Primary, 1)],
