@@ -12,6 +12,7 @@
 
 use anyhow::{Context, Result, bail};
 use articdbm_tests::net::{free_port, loopback, wait_for_port};
+use articdbm_tests::perf::{CpuTimes, Load, last_lines, median};
 use articdbm_tests::{PgBouncer, PgOptions, PgServer, PoolMode, process, tools};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -152,92 +153,6 @@ struct Sample {
     latency_ms: f64,
     /// Transactions pgbench completed.
     transactions: u64,
-}
-
-/// The machine's CPU time and context switches so far, from `/proc/stat`.
-struct CpuTimes {
-    /// Clock ticks, all of them: busy, idle, iowait and steal.
-    total: u64,
-    idle: u64,
-    /// Ticks the hypervisor gave this machine's CPUs to someone else.
-    steal: u64,
-    /// Context switches.
-    ctxt: u64,
-}
-
-/// What the machine did during one run.
-struct Load {
-    busy: String,
-    steal: String,
-    cpu_per_tx: String,
-    csw_per_tx: String,
-}
-
-impl Load {
-    fn unknown() -> Load {
-        let dash = || "-".to_string();
-        Load {
-            busy: dash(),
-            steal: dash(),
-            cpu_per_tx: dash(),
-            csw_per_tx: dash(),
-        }
-    }
-}
-
-impl CpuTimes {
-    fn read() -> Option<CpuTimes> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()?
-            .strip_prefix("cpu ")?
-            .split_whitespace()
-            .map(|f| f.parse().ok())
-            .collect::<Option<_>>()?;
-        let ctxt = stat
-            .lines()
-            .find_map(|l| l.strip_prefix("ctxt "))
-            .and_then(|n| n.trim().parse().ok())?;
-        // user nice system idle iowait irq softirq steal [guest guest_nice, inside user/nice]
-        let get = |i: usize| fields.get(i).copied().unwrap_or(0);
-        Some(CpuTimes {
-            total: (0..8).map(get).sum(),
-            idle: get(3) + get(4),
-            steal: get(7),
-            ctxt,
-        })
-    }
-
-    /// Since `earlier`, over `transactions`: the busy (steal included) and stolen shares of
-    /// the CPUs' time, the CPU time this machine spent per transaction (everything on it:
-    /// pgbench, the pooler, PostgreSQL, the kernel), and context switches per transaction.
-    fn since(&self, earlier: &CpuTimes, transactions: Option<u64>) -> Load {
-        let total = self.total.saturating_sub(earlier.total);
-        if total == 0 {
-            return Load::unknown();
-        }
-        let pct = |n: u64| format!("{:.0}", 100.0 * n as f64 / total as f64);
-        let idle = self.idle.saturating_sub(earlier.idle);
-        let steal = self.steal.saturating_sub(earlier.steal);
-        let used = total.saturating_sub(idle).saturating_sub(steal);
-        let n = transactions.filter(|&n| n > 0).map(|n| n as f64);
-        let tick_us = 1e6 / clock_ticks_per_second();
-        let switches = self.ctxt.saturating_sub(earlier.ctxt) as f64;
-        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
-        Load {
-            busy: pct(total.saturating_sub(idle)),
-            steal: pct(steal),
-            cpu_per_tx: or_dash(n.map(|n| format!("{:.1}", used as f64 * tick_us / n))),
-            csw_per_tx: or_dash(n.map(|n| format!("{:.2}", switches / n))),
-        }
-    }
-}
-
-fn clock_ticks_per_second() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as f64 } else { 100.0 }
 }
 
 fn main() {
@@ -491,18 +406,6 @@ fn per_round_ratios(
         .collect()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// The `varied` kind's transaction: `pgbench -S`'s statement with the account id repeated in
 /// a comment, so that the statement text is new in (nearly) every transaction.
 const VARIED_SCRIPT: &str = "\\set aid random(1, 100000 * :scale)\n\
@@ -550,11 +453,6 @@ fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32, varied: bool) 
         latency_ms: field("latency average = ")?,
         transactions: field("number of transactions actually processed: ")? as u64,
     })
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// `articdbm-gateway run --config FILE` with the default pack, transaction pooling.

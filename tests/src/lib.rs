@@ -13,6 +13,7 @@
 pub mod bouncer;
 pub mod mariadb;
 pub mod net;
+pub mod perf;
 pub mod pg;
 pub mod privilege;
 pub mod process;
