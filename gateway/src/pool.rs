@@ -98,6 +98,8 @@ pub struct DbPool<C: Connector> {
     pub connector: C,
     pub backends: Vec<Arc<BackendPool<C>>>,
     pub read_write_split: bool,
+    /// How writes and reads are placed on the backends.
+    pub topology: Topology,
     metrics: Arc<Metrics>,
     next: AtomicUsize,
     closed: AtomicBool,
@@ -107,6 +109,17 @@ pub struct DbPool<C: Connector> {
 }
 
 pub use crate::session::Route;
+
+/// How a database's backends share the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    /// One primary takes writes; replicas (by weight) take reads.
+    PrimaryReplicas,
+    /// Every backend is a node of a multi-writer cluster (Galera): writes go to one node at a
+    /// time, the first healthy one in the order listed (single-writer, no certification
+    /// conflicts), reads to any healthy node by weight.
+    FirstHealthyWriter,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcquireError {
@@ -224,6 +237,7 @@ impl<C: Connector> DbPool<C> {
         connector: C,
         endpoints: Vec<(C::Endpoint, BackendRole, u32)>,
         read_write_split: bool,
+        topology: Topology,
         metrics: Arc<Metrics>,
     ) -> Arc<DbPool<C>> {
         let backends = endpoints
@@ -269,6 +283,7 @@ impl<C: Connector> DbPool<C> {
             connector,
             backends,
             read_write_split,
+            topology,
             metrics,
             next: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
@@ -279,21 +294,36 @@ impl<C: Connector> DbPool<C> {
         self.settings.mode
     }
 
+    /// The backend that takes writes: the primary, or (first-healthy-writer) the first
+    /// healthy backend in the order listed.
     pub fn primary(&self) -> &Arc<BackendPool<C>> {
-        self.backends
-            .iter()
-            .find(|b| b.role == BackendRole::Primary)
-            .unwrap_or(&self.backends[0])
+        match self.topology {
+            Topology::PrimaryReplicas => self
+                .backends
+                .iter()
+                .find(|b| b.role == BackendRole::Primary)
+                .unwrap_or(&self.backends[0]),
+            Topology::FirstHealthyWriter => self
+                .backends
+                .iter()
+                .find(|b| b.is_up())
+                .unwrap_or(&self.backends[0]),
+        }
     }
 
     /// The backend for `route`: a healthy replica chosen by weight for reads (when splitting is
     /// on), else the primary.
     pub fn choose(&self, route: Route) -> &Arc<BackendPool<C>> {
         if route == Route::Read && self.read_write_split {
+            let readers = |b: &&Arc<BackendPool<C>>| match self.topology {
+                Topology::PrimaryReplicas => b.role == BackendRole::Replica,
+                Topology::FirstHealthyWriter => true,
+            };
             let up: Vec<&Arc<BackendPool<C>>> = self
                 .backends
                 .iter()
-                .filter(|b| b.role == BackendRole::Replica && b.is_up())
+                .filter(readers)
+                .filter(|b| b.is_up())
                 .collect();
             let total: u64 = up.iter().map(|b| u64::from(b.weight)).sum();
             if total > 0 {
@@ -314,6 +344,18 @@ impl<C: Connector> DbPool<C> {
     pub async fn acquire(self: &Arc<Self>, route: Route) -> Result<Lease<C>, AcquireError> {
         let backend = Arc::clone(self.choose(route));
         match self.acquire_on(&backend).await {
+            // The node just failed and is banned: the next healthy one takes over.
+            Err(e @ AcquireError::Connect { .. })
+                if self.topology == Topology::FirstHealthyWriter =>
+            {
+                let next = Arc::clone(self.choose(route));
+                if Arc::ptr_eq(&next, &backend) {
+                    return Err(e);
+                }
+                tracing::warn!(database = %self.name, backend = %backend.label, error = %e,
+                    next = %next.label, "cluster node unavailable; using the next one");
+                self.acquire_on(&next).await
+            }
             Err(e @ AcquireError::Connect { .. }) if backend.role == BackendRole::Replica => {
                 tracing::warn!(database = %self.name, backend = %backend.label, error = %e,
                     "replica unavailable; reading from the primary");

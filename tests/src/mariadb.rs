@@ -70,6 +70,34 @@ impl MariaDb {
         Self::start_with(&[])
     }
 
+    /// A Galera node that bootstraps a cluster of its own (`gcomm://`): it reports
+    /// `wsrep_ready` and `wsrep_local_state` as any node does, and `SET GLOBAL wsrep_desync`
+    /// moves it to Donor/Desynced.
+    pub fn start_galera() -> Result<MariaDb> {
+        let provider = Path::new("/usr/lib/galera/libgalera_smm.so");
+        if !provider.is_file() {
+            bail!(
+                "{} not found (Debian's galera-4, installed with mariadb-server)",
+                provider.display()
+            );
+        }
+        let (gm, ist, base) = (net::free_port()?, net::free_port()?, net::free_port()?);
+        let options = format!(
+            "--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{gm};ist.recv_addr=127.0.0.1:{ist};base_port={base}"
+        );
+        let node = format!("--wsrep-node-address=127.0.0.1:{gm}");
+        let provider = format!("--wsrep-provider={}", provider.display());
+        Self::start_with(&[
+            "--wsrep-on=ON",
+            &provider,
+            "--wsrep-cluster-address=gcomm://",
+            "--binlog-format=ROW",
+            "--innodb-autoinc-lock-mode=2",
+            &options,
+            &node,
+        ])
+    }
+
     fn spawn(&mut self, extra: &[&str]) -> Result<()> {
         let mariadbd = find("mariadbd", &["/usr/sbin", "/usr/bin", "/usr/local/sbin"])?;
         let d = self.dir.path();

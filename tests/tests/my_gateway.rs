@@ -492,3 +492,114 @@ async fn the_embedded_sqlite_database_is_served_over_mysql_and_postgresql_alike(
         .unwrap();
     assert_eq!(n.as_deref(), Some("3"));
 }
+
+/// The port of the node that answered, read through the gateway: a read outside a
+/// transaction, or (`write`) inside one (the writer's).
+async fn node_port(c: &mut sqlx::MySqlConnection, write: bool) -> i32 {
+    if write {
+        sqlx::raw_sql("BEGIN").execute(&mut *c).await.unwrap();
+    }
+    let p: i32 = sqlx::query_scalar("SELECT port FROM node")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    if write {
+        sqlx::raw_sql("COMMIT").execute(&mut *c).await.unwrap();
+    }
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn galera_writes_go_to_one_synced_node_and_fail_over_and_a_desynced_node_gets_no_reads() {
+    let mut nodes = blocking(|| {
+        (0..3)
+            .map(|_| {
+                let m = MariaDb::start_galera().expect("a Galera node starts");
+                m.create_user(SERVER_USER, SERVER_PASSWORD).unwrap();
+                m.root_sql(&format!(
+                    "CREATE DATABASE shop; CREATE TABLE shop.node (port int PRIMARY KEY);
+                     INSERT INTO shop.node VALUES ({});",
+                    m.port()
+                ))
+                .unwrap();
+                m
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    let ports: Vec<i32> = nodes.iter().map(|m| m.port() as i32).collect();
+    let mut db = format!(
+        "\n[[database]]\nname = \"shop\"\nprotocol = \"mysql\"\ngalera = true\n\
+         server_user = \"{SERVER_USER}\"\nserver_password = \"{SERVER_PASSWORD}\"\n\
+         server_database = \"shop\"\ntls = \"disable\"\n\
+         pool = {{ size = 2, health_check_secs = 1, connect_timeout_ms = 2000 }}\n"
+    );
+    for p in &ports {
+        db.push_str(&format!(
+            "\n[[database.backend]]\nhost = \"127.0.0.1\"\nport = {p}\n"
+        ));
+    }
+    let (gw, _dir) = gateway(&db).await;
+    let mut c = sqlx::MySqlConnection::connect_with(&sqlx_options(my_port(&gw), "shop"))
+        .await
+        .unwrap();
+    // Single writer: the first node listed.
+    for _ in 0..5 {
+        assert_eq!(node_port(&mut c, true).await, ports[0]);
+    }
+    // Reads spread over every synced node.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        seen.insert(node_port(&mut c, false).await);
+    }
+    assert_eq!(seen.len(), 3, "reads reached {seen:?}");
+
+    // A desynced node stops getting reads (after a health check).
+    nodes[2].root_sql("SET GLOBAL wsrep_desync = ON").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut hits = 0;
+        for _ in 0..30 {
+            if node_port(&mut c, false).await == ports[2] {
+                hits += 1;
+            }
+        }
+        if hits == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the desynced node still gets reads"
+        );
+    }
+
+    // The writer dies: writes move to the next node in order.
+    nodes[0].stop();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = async {
+            sqlx::raw_sql("BEGIN").execute(&mut c).await?;
+            let p: i32 = sqlx::query_scalar("SELECT port FROM node")
+                .fetch_one(&mut c)
+                .await?;
+            sqlx::raw_sql("COMMIT").execute(&mut c).await?;
+            Ok::<_, sqlx::Error>(p)
+        }
+        .await;
+        match r {
+            Ok(p) if p == ports[1] => break,
+            Ok(p) => assert_ne!(p, ports[2], "the desynced node must not take writes"),
+            Err(_) => {
+                // The client's own connection may have been on the dead node: reconnect.
+                c = sqlx::MySqlConnection::connect_with(&sqlx_options(my_port(&gw), "shop"))
+                    .await
+                    .unwrap();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writes did not fail over"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

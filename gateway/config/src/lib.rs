@@ -240,6 +240,10 @@ struct RawDatabase {
     pool: PoolSettings,
     #[serde(default = "default_true")]
     read_write_split: bool,
+    #[serde(default)]
+    galera: bool,
+    #[serde(default)]
+    galera_allow_desynced: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -503,6 +507,16 @@ pub struct Database {
     pub target: Target,
     pub pool: PoolSettings,
     pub read_write_split: bool,
+    /// The backends are the nodes of a Galera cluster (MySQL / MariaDB only): a node serves
+    /// only while synced, writes go to the first healthy node in the order listed.
+    pub galera: Option<Galera>,
+}
+
+/// Galera settings of a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Galera {
+    /// A Donor/Desynced node (`wsrep_local_state` 2) still serves.
+    pub allow_desynced: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -829,7 +843,7 @@ impl Config {
                         .iter()
                         .filter(|b| b.role == BackendRole::Primary)
                         .count();
-                    if primaries != 1 {
+                    if primaries != 1 && !d.galera {
                         return Err(err(format!(
                             "{at}.backend: needs exactly one backend with role = \"primary\", found {primaries}"
                         )));
@@ -911,12 +925,20 @@ impl Config {
                     pool.min_idle, pool.size
                 )));
             }
+            if (d.galera || d.galera_allow_desynced) && !matches!(target, Target::Mysql { .. }) {
+                return Err(err(format!(
+                    "{at}.galera: only applies to protocol = \"mysql\" databases"
+                )));
+            }
             let db = Database {
                 name: d.name.clone(),
                 tenant: d.tenant,
                 target,
                 pool,
                 read_write_split: d.read_write_split,
+                galera: d.galera.then_some(Galera {
+                    allow_desynced: d.galera_allow_desynced,
+                }),
             };
             if databases.insert(d.name.clone(), db).is_some() {
                 return Err(err(format!("{at}: database {:?} is defined twice", d.name)));

@@ -118,6 +118,12 @@ pub fn build_pools(
         let connector = MyConnector {
             ident,
             max_message: config.server.max_server_message_bytes,
+            galera: db.galera,
+        };
+        let topology = if db.galera.is_some() {
+            crate::pool::Topology::FirstHealthyWriter
+        } else {
+            crate::pool::Topology::PrimaryReplicas
         };
         let pool = MyPool::new(
             name.clone(),
@@ -125,6 +131,7 @@ pub fn build_pools(
             connector,
             endpoints,
             db.read_write_split,
+            topology,
             Arc::clone(metrics),
         );
         crate::pool::spawn_maintenance(Arc::clone(&pool));

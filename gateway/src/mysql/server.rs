@@ -102,6 +102,8 @@ pub struct MyConn {
     pub broken: bool,
     /// The server's version string, from its greeting.
     pub version: String,
+    /// A Galera node: healthy only while synced (see [`MyConn::galera_synced`]).
+    pub galera: Option<crate::config::Galera>,
 }
 
 impl MyConn {
@@ -164,6 +166,7 @@ impl MyConn {
             label: label.clone(),
             broken: false,
             version: String::new(),
+            galera: None,
         };
         let greeting = conn.recv().await?;
         if greeting.payload.first() == Some(&wire::response::ERR_HEADER) {
@@ -405,6 +408,66 @@ impl MyConn {
         }
     }
 
+    /// Runs one SQL statement; its rows as text (`None` for NULL).
+    pub async fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, ServerError> {
+        let mut p = Vec::with_capacity(sql.len() + 1);
+        p.push(command::COM_QUERY);
+        p.extend_from_slice(sql.as_bytes());
+        let answer = match self.run(&p, Expect::Query).await? {
+            Ok(a) => a,
+            Err(e) => {
+                return Err(ServerError::Server(
+                    self.label.clone(),
+                    e.code.to_string(),
+                    e.message,
+                ));
+            }
+        };
+        let bad = |label: &str| ServerError::Protocol(label.to_string(), "malformed row".into());
+        let Some(first) = answer.first() else {
+            return Ok(Vec::new());
+        };
+        let mut b = &first[..];
+        let columns = wire::lenenc::read_lenenc_int(&mut b).map_err(|_| bad(&self.label))? as usize;
+        let mut out = Vec::new();
+        // Column definitions, their EOF, then rows up to the final EOF.
+        for pkt in answer.iter().skip(1 + columns + 1) {
+            if wire::is_eof_packet(pkt) {
+                break;
+            }
+            let mut b = &pkt[..];
+            let mut row = Vec::with_capacity(columns);
+            for _ in 0..columns {
+                if b.first() == Some(&0xfb) {
+                    b = &b[1..];
+                    row.push(None);
+                } else {
+                    let v =
+                        wire::lenenc::read_lenenc_bytes(&mut b).map_err(|_| bad(&self.label))?;
+                    row.push(Some(String::from_utf8_lossy(v).to_string()));
+                }
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Whether this Galera node may serve: `wsrep_ready = ON` and `wsrep_local_state` 4
+    /// (Synced), or 2 (Donor/Desynced) when allowed. `Err` when it cannot be read.
+    pub async fn galera_synced(&mut self, allow_desynced: bool) -> Result<bool, ServerError> {
+        let rows = self
+            .rows("SHOW STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state')")
+            .await?;
+        let get = |name: &str| {
+            rows.iter()
+                .find(|r| r.first().and_then(|v| v.as_deref()) == Some(name))
+                .and_then(|r| r.get(1).cloned().flatten())
+        };
+        let ready = get("wsrep_ready").is_some_and(|v| v.eq_ignore_ascii_case("ON"));
+        let state = get("wsrep_local_state").and_then(|v| v.parse::<u32>().ok());
+        Ok(ready && (state == Some(4) || (allow_desynced && state == Some(2))))
+    }
+
     /// Runs one SQL statement on this connection, discarding any rows.
     pub async fn query(&mut self, sql: &str) -> Result<Result<(), ErrPacket>, ServerError> {
         let mut p = Vec::with_capacity(sql.len() + 1);
@@ -474,6 +537,8 @@ pub struct MyConnector {
     pub ident: MyIdentity,
     /// The largest server answer packet accepted.
     pub max_message: usize,
+    /// The database's servers are Galera nodes.
+    pub galera: Option<crate::config::Galera>,
 }
 
 impl Connector for MyConnector {
@@ -491,8 +556,19 @@ impl Connector for MyConnector {
         backend: &BackendPool<Self>,
         timeout: Duration,
     ) -> Result<MyConn, ServerError> {
-        let c = MyConn::connect(&backend.endpoint, &self.ident, self.max_message, timeout).await?;
+        let mut c =
+            MyConn::connect(&backend.endpoint, &self.ident, self.max_message, timeout).await?;
         *backend.state.version.lock() = Some(c.version.clone());
+        if let Some(g) = self.galera {
+            c.galera = Some(g);
+            if !c.galera_synced(g.allow_desynced).await? {
+                Box::new(c).terminate().await;
+                return Err(ServerError::Protocol(
+                    backend.endpoint.label(),
+                    "the Galera node is not synced (wsrep_ready / wsrep_local_state)".into(),
+                ));
+            }
+        }
         Ok(c)
     }
 }
@@ -514,10 +590,13 @@ impl Link for MyConn {
         MyConn::is_alive(self)
     }
     async fn ping(&mut self) -> bool {
-        matches!(
-            self.run(&[command::COM_PING], Expect::Simple).await,
-            Ok(Ok(_))
-        )
+        match self.galera {
+            Some(g) => matches!(self.galera_synced(g.allow_desynced).await, Ok(true)),
+            None => matches!(
+                self.run(&[command::COM_PING], Expect::Simple).await,
+                Ok(Ok(_))
+            ),
+        }
     }
     fn terminate(self: Box<Self>) -> impl Future<Output = ()> + Send + 'static {
         MyConn::terminate(self)

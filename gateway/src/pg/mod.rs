@@ -226,6 +226,7 @@ fn build_pools(
             pool::PgConnector::new(ident),
             endpoints,
             db.read_write_split,
+            crate::pool::Topology::PrimaryReplicas,
             Arc::clone(metrics),
         );
         pool::spawn_maintenance(Arc::clone(&pool));
