@@ -278,6 +278,17 @@ pub fn is_catalog(t: &TableAccess) -> bool {
         || any(TABLES, &t.name)
 }
 
+/// MySQL / MariaDB tables holding password hashes: `mysql.user` (`authentication_string`,
+/// `password`) and MariaDB's `mysql.global_priv`.
+pub fn is_credential_table(t: &TableAccess) -> bool {
+    t.schema
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("mysql"))
+        && ["user", "global_priv"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&t.name))
+}
+
 fn in_predicate(c: Clause) -> bool {
     matches!(c, Clause::Where | Clause::Having | Clause::JoinCondition)
 }
@@ -344,8 +355,10 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     if parsed {
         for call in &f.functions {
             let base = unqualified(&call.name);
+            // A lone `SELECT SLEEP(n)` waits and is an admin's; BENCHMARK burns CPU, and no
+            // application sends it.
             if DELAY_FUNCTIONS.contains(&base)
-                && !(lone_select && call.clause == Clause::Projection)
+                && !(lone_select && call.clause == Clause::Projection && base != "benchmark")
                 && j.hit("sqli.time-delay", 1.0, || {
                     format!(
                         "{}() inside a statement delays the server on demand",
@@ -357,7 +370,7 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
             }
         }
         if sig.heavy_series
-            && !lone_select
+            && (!lone_select || sig.mysql)
             && j.hit("sqli.time-delay", 1.0, || {
                 "a million-row series inside a statement works as a delay".to_string()
             })
@@ -484,6 +497,21 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
         {
             return true;
         }
+    }
+
+    // Credential tables: listing the accounts (`SELECT user, host FROM mysql.user`) is an
+    // administrator's; reading their password hashes is a credential probe.
+    if sig.mysql
+        && let Some(t) = f.tables.iter().find(|t| is_credential_table(t))
+        && (sig.credential_columns || t.nested || f.union_count > 0)
+        && j.hit("sqli.catalog-probe", 1.0, || {
+            format!(
+                "password hashes are read from the credential table mysql.{}",
+                short(&t.name)
+            )
+        })
+    {
+        return true;
     }
 
     // Catalogue probing.
