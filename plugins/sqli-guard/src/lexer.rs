@@ -101,6 +101,9 @@ pub struct Signals {
     /// `global_priv.priv`) or the top-level SELECT list holds a `*`: what a read of a
     /// credential table returns then includes the password hashes.
     pub credential_columns: bool,
+    /// A comparison between literals OR-ed in (`OR 1=1`), builder idiom or not: a trace in
+    /// text the host could not parse.
+    pub or_constant: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -371,6 +374,11 @@ fn is_remote(w: &[u8]) -> bool {
     PREFIXES.iter().any(|p| w.starts_with(p)) || NAMES.contains(&w)
 }
 
+/// Columns of MySQL's credential tables holding password hashes (lower-cased).
+fn is_credential_column(w: &[u8]) -> bool {
+    matches!(w, b"authentication_string" | b"password" | b"priv")
+}
+
 /// Names of system catalogues and credential tables (lower-cased).
 fn is_catalog(w: &[u8]) -> bool {
     matches!(
@@ -441,6 +449,24 @@ impl Scanner<'_> {
                 return true;
             }
         }
+    }
+
+    /// After MySQL's `SOUNDS`: skips a following `LIKE`, when there is one.
+    fn followed_by_like(&mut self) -> bool {
+        let mut j = self.i;
+        while self.s.get(j).is_some_and(u8::is_ascii_whitespace) {
+            j += 1;
+        }
+        let word = self.s.get(j..j + 4);
+        let ends = !self
+            .s
+            .get(j + 4)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+        if word.is_some_and(|w| w.eq_ignore_ascii_case(b"like")) && ends {
+            self.i = j + 4;
+            return true;
+        }
+        false
     }
 
     /// At `--`: whether it opens a comment. MySQL needs whitespace or a control character (or
@@ -590,6 +616,12 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
             b'`' => {
                 if !sc.quoted(b'`', false) {
                     sig.unterminated_quote = true;
+                } else {
+                    let mut buf = [0u8; LONGEST_WORD];
+                    let name = lowered(&sc.s[start + 1..sc.i - 1], &mut buf).unwrap_or_default();
+                    if is_credential_column(name) {
+                        sig.credential_columns = true;
+                    }
                 }
                 Tok::Word(Kw::Other)
             }
@@ -692,7 +724,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                 let w = &sc.s[start..sc.i];
                 let mut buf = [0u8; LONGEST_WORD];
                 let lw = lowered(w, &mut buf).unwrap_or_default();
-                if matches!(lw, b"authentication_string" | b"password" | b"priv") {
+                if is_credential_column(lw) {
                     sig.credential_columns = true;
                 }
                 if is_catalog(lw) && lw != b"dual" {
@@ -701,6 +733,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                 }
                 extra.catalog |= lw.starts_with(b"pg_") || (lw == b"mysql" && sc.peek(0) == b'.');
                 extra.null = lw == b"null";
+                extra.dual = lw == b"dual";
                 extra.sysvar = start >= 2 && &sc.s[start - 2..start] == b"@@";
                 if lw == b"mysql" && sc.peek(0) == b'.' {
                     let rest = &sc.s[sc.i + 1..];
@@ -715,6 +748,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                         Tok::Word(Kw::Or)
                     }
                     b"div" if mysql => Tok::Arith,
+                    b"sounds" if mysql && sc.followed_by_like() => Tok::Cmp(Cmp::Like),
                     b"like" | b"rlike" | b"ilike" | b"regexp" | b"glob" => Tok::Cmp(Cmp::Like),
                     b"between" => Tok::Cmp(Cmp::Between),
                     b"true" | b"false" => Tok::Lit(Lit::Num { bit: true }),
@@ -1091,6 +1125,9 @@ fn check_constant(
         && opens_term(win[1])
     {
         sig.value_sensitive = true;
+        if win[1] == Tok::Word(Kw::Or) {
+            sig.or_constant = true;
+        }
         let canonical = !sym[1]
             && !sym[3]
             && matches!(op, Cmp::Eq | Cmp::Ne)

@@ -614,7 +614,8 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
             || f.comments
                 .iter()
                 .any(|c| c.position == CommentPosition::Trailing)
-            || sig.odd_constants > 0;
+            || sig.odd_constants > 0
+            || sig.or_constant;
         if (trace || j.cfg.deny_unparsable)
             && j.hit("sqli.unparsable", 1.0, || {
                 if trace {

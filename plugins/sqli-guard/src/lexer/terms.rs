@@ -163,6 +163,8 @@ pub(super) struct Extra {
     pub neutral: bool,
     /// A `*`.
     pub star: bool,
+    /// The word is `dual`: in FROM position, no table at all.
+    pub dual: bool,
 }
 
 pub(super) struct Terms {
@@ -537,6 +539,10 @@ impl Terms {
                 let t = self.touch(false);
                 if x.sysvar {
                     t.server = true;
+                    return;
+                }
+                if x.dual && from_pos {
+                    // `FROM DUAL` reads no rows: `(SELECT 1 FROM DUAL WHERE 1=1)` is constant.
                     return;
                 }
                 self.pending = Some(Pending {
