@@ -101,6 +101,8 @@ pub struct Signals {
     /// `global_priv.priv`) or the top-level SELECT list holds a `*`: what a read of a
     /// credential table returns then includes the password hashes.
     pub credential_columns: bool,
+    /// `mysql.user` or `mysql.global_priv` is named.
+    pub credential_table: bool,
     /// A comparison between literals OR-ed in (`OR 1=1`), builder idiom or not: a trace in
     /// text the host could not parse.
     pub or_constant: bool,
@@ -737,8 +739,15 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                 extra.sysvar = start >= 2 && &sc.s[start - 2..start] == b"@@";
                 if lw == b"mysql" && sc.peek(0) == b'.' {
                     let rest = &sc.s[sc.i + 1..];
-                    if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"user") {
+                    let named = |n: &[u8]| {
+                        rest.get(..n.len()).is_some_and(|r| r.eq_ignore_ascii_case(n))
+                            && !rest
+                                .get(n.len())
+                                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    };
+                    if named(b"user") || named(b"global_priv") {
                         sig.catalog_name = true;
+                        sig.credential_table = true;
                     }
                 }
                 match lw {

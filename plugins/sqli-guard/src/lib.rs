@@ -457,8 +457,12 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     let union = f.union_count > 0 || (!parsed && sig.unions > 0 && sig.selects >= 2);
     if union {
         let reads_table = !f.tables.is_empty();
+        // Introspection that reads only catalogues may pad a branch (Flyway's
+        // `SELECT 1 AS found FROM information_schema.views ...` UNIONs).
+        let catalog_only = parsed && f.tables.iter().all(is_catalog);
         if f.union_literal_branch
             && reads_table
+            && !catalog_only
             && j.hit("sqli.union", 1.0, || {
                 "a UNION branch of only literals or NULLs is appended to a table read".to_string()
             })
@@ -529,8 +533,16 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     {
         return true;
     }
+    // MySQL syntax the parser does not know is common (`ORDER BY BINARY name`): there, as in
+    // parsed SQL, a catalogue read alone is introspection, one in a subquery or a UNION, or a
+    // read of password hashes, is a probe.
+    let unparsed_probe = !sig.mysql
+        || sig.selects >= 2
+        || sig.unions > 0
+        || (sig.credential_table && sig.credential_columns);
     if !parsed
         && sig.catalog_name
+        && unparsed_probe
         && j.hit("sqli.catalog-probe", 1.0, || {
             "a system catalogue is named in unparsable SQL".to_string()
         })
