@@ -47,9 +47,7 @@ fn rotate(left: Expr, op: BinaryOperator, mut right: Expr, depth: u32) -> Expr {
     if depth < MAX_ROTATIONS {
         match &mut right {
             Expr::BinaryOp {
-                left: inner,
-                op: o,
-                ..
+                left: inner, op: o, ..
             } if looser(&op, o) => {
                 let l = std::mem::replace(&mut **inner, hole());
                 **inner = rotate(left, op, l, depth + 1);

@@ -740,7 +740,8 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                 if lw == b"mysql" && sc.peek(0) == b'.' {
                     let rest = &sc.s[sc.i + 1..];
                     let named = |n: &[u8]| {
-                        rest.get(..n.len()).is_some_and(|r| r.eq_ignore_ascii_case(n))
+                        rest.get(..n.len())
+                            .is_some_and(|r| r.eq_ignore_ascii_case(n))
                             && !rest
                                 .get(n.len())
                                 .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')

@@ -12,12 +12,12 @@
 //! | rule | fires on |
 //! |---|---|
 //! | `sqli.stacked` | more than one statement where the first is a query or DML (`SELECT ...; DROP ...`). Stacks that start with DDL, transaction control or `SET` are migrations and pass unless `allow_stacked_ddl` is false |
-//! | `sqli.time-delay` | `pg_sleep`, `sleep`, `benchmark`, `dbms_lock.sleep`, `WAITFOR`, or a million-row `generate_series`, anywhere except a lone `SELECT pg_sleep(n)` (an admin statement) |
+//! | `sqli.time-delay` | `pg_sleep`, `sleep`, `benchmark`, `dbms_lock.sleep`, `WAITFOR`, or a million-row `generate_series`, anywhere except a lone `SELECT pg_sleep(n)` / `SELECT SLEEP(n)` (an admin statement); `BENCHMARK` everywhere, alone too: it burns CPU and no application sends it |
 //! | `sqli.file-access` | `INTO OUTFILE/DUMPFILE`, `LOAD_FILE`, `pg_read_file`, `COPY ... TO/FROM` a file or program, `lo_import`... |
 //! | `sqli.remote` | a call that reaches another server: `dblink*`, `postgres_fdw_*`, pgsql-http's `http_get`..., `OPENROWSET` / `OPENDATASOURCE` / `OPENQUERY`, `xp_dirtree`, `UTL_HTTP` / `UTL_INADDR` |
 //! | `sqli.error-probe` | `extractvalue`, `updatexml`, `gtid_subset`, a number `CAST` (or `::int`) of a concatenation, a table-less subquery, server identity (`version()`, `current_user`, `current_database()`, MySQL `user()`) or a string aggregate (`string_agg`, `group_concat`, `array_to_string`), `EXP(~(SELECT ...))`, `RAND(0)`. `current_setting(..)::int` is not one: row-level-security policies compare columns with it |
 //! | `sqli.union` | a UNION branch of only literals / NULLs beside a table read (column-count probe), or one selecting server identity (`version()`, `current_user`, `@@version`) |
-//! | `sqli.catalog-probe` | a system catalogue (`information_schema`, `pg_catalog`, `pg_*`, `mysql.*`, `sqlite_master`) read from a predicate subquery or a later UNION branch of a statement that also reads application tables |
+//! | `sqli.catalog-probe` | a system catalogue (`information_schema`, `pg_catalog`, `pg_*`, `mysql.*`, `sqlite_master`) read from a predicate subquery or a later UNION branch of a statement that also reads application tables; MySQL's credential tables (`mysql.user`, `mysql.global_priv`) read for their password hashes (`authentication_string`, `password`, `priv`, `*`) or from a subquery or UNION, whatever else the statement reads |
 //! | `sqli.server-probe` | a condition (WHERE, ON, HAVING, ORDER BY, a searched `CASE WHEN`, at any depth) whose only inputs are server facts: `version()`, `current_user`, `session_user`, `current_setting(..)`, `has_*_privilege(..)`, `@@version`, catalogue subqueries (`ascii(substr(current_user,1,1))>100`, `CASE WHEN substr(version(),1,1)='P' ...`). True and false probes alike; statements that read only catalogues are introspection and pass |
 //! | `sqli.tautology` | a constant comparison other than the builder idiom `0`/`1` `=`/`<>` `0`/`1` in a predicate (`AND 4821=4821` and `AND 4821=5923` alike: the shape, not the truth value, so there is no boolean oracle), inside parentheses anywhere, or an always-true constant OR-ed beside a column predicate (`OR 1=1`); and any condition built only from constants beyond that: a literal coerced to boolean (`OR 't'`, `'true'::bool`, `CAST('1' AS boolean)`, `1::bool`), a regular-expression, `SIMILAR TO`, `ANY(ARRAY[..])` or function-form comparison of literals (`'a' ~ 'a'`, `int4eq(1,1)`), `EXISTS` or a scalar subquery over constants (`(SELECT 1)=1`) |
 //! | `sqli.blind-extraction` | `ascii`/`ord` over `substring`/`mid` in a predicate: character-by-character extraction |
@@ -38,6 +38,26 @@
 //! Builder idioms that pass: `WHERE 1=1 AND a = $1`, `WHERE 1 != 1`, `... AND 1=0` (empty
 //! IN lists in Rails / SQLAlchemy), Prisma's `(... AND 1=1)`, a top-level `SELECT pg_sleep(1)`,
 //! catalogue introspection that reads only catalogues, sqlcommenter / marginalia comments.
+//!
+//! # MySQL and MariaDB
+//!
+//! Statements from MySQL clients (protocol `mysql`) are lexed as MySQL reads them: `||` is OR
+//! and `&&` AND (the default sql_mode), `!` is NOT, `XOR` a connective, `DIV` an operator,
+//! `<=>` an equality that no builder writes between literals, `SOUNDS LIKE` / `RLIKE` /
+//! `REGEXP` comparisons; backslashes escape inside strings (`'it\'s'`), backticks quote names,
+//! `#` and `-- ` (with its space: `1--1` is arithmetic) open comments, and `/*! ... */`,
+//! `/*!50000 ... */` and MariaDB's `/*M! ... */` hold code. `0x..`, `X'..'` and `b'..'` are
+//! literals. A number alone OR-ed in (`OR 1`, `|| TRUE`) is a constant condition, and
+//! `FROM DUAL` reads no rows. The gateway's facts rotate `DIV`, `->` and `->>` back into
+//! MySQL's precedence (the parser reads `a DIV 10 = 3` as `a DIV (10 = 3)`).
+//!
+//! Catalogues follow the PostgreSQL policy: ORMs and migration tools (Django, Rails, Laravel,
+//! Hibernate schema validation, Alembic, Flyway, Prisma) read `information_schema`, so a
+//! statement that reads only catalogues passes, even one whose UNION branches pad with
+//! literals or that MySQL syntax keeps the parser from reading; a catalogue read inside a UNION
+//! or a subquery beside application tables, under a constant condition or beside any other
+//! injection sign is denied. Listing accounts (`SELECT user, host FROM mysql.user`) passes;
+//! reading their password hashes does not.
 //!
 //! Reasons name the construct (a function, a table, a statement kind) and never echo the SQL.
 

@@ -281,7 +281,12 @@ fn mysql_corpus() {
         100.0 * fps.len() as f64 / benign.len() as f64
     );
     for (l, v) in &fps {
-        println!("FP {} [{}]: {}", l.tag, v.rule().unwrap_or(""), clip(&l.sql));
+        println!(
+            "FP {} [{}]: {}",
+            l.tag,
+            v.rule().unwrap_or(""),
+            clip(&l.sql)
+        );
     }
     assert!(misses.is_empty(), "{} MySQL attacks allowed", misses.len());
     assert!(
