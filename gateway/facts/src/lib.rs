@@ -11,6 +11,7 @@
 mod cache;
 mod consts;
 mod kinds;
+mod precedence;
 mod shape;
 pub mod sqltext;
 mod tokens;
@@ -148,7 +149,8 @@ pub fn extract(sql: &str, dialect: Dialect) -> QueryFacts {
         ));
         return f;
     }
-    let statements = match Parser::new(d)
+    let rebalance = dialect == Dialect::Mysql && precedence::needed(&tokens);
+    let mut statements = match Parser::new(d)
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)
         .parse_statements()
@@ -159,6 +161,9 @@ pub fn extract(sql: &str, dialect: Dialect) -> QueryFacts {
             return f;
         }
     };
+    if rebalance {
+        precedence::rebalance(&mut statements);
+    }
     let mut w = walk::Walker::default();
     for st in &statements {
         let kind = w.statement(st);

@@ -95,6 +95,17 @@ pub struct Signals {
     /// ORDER BY ordinal, a comparison between literals), so statements that differ only in
     /// integer values may be judged differently: the verdict is not reusable for the shape.
     pub value_sensitive: bool,
+    /// The text was scanned as MySQL / MariaDB.
+    pub mysql: bool,
+    /// A credential column is named (`authentication_string`, `password`, MariaDB's
+    /// `global_priv.priv`) or the top-level SELECT list holds a `*`: what a read of a
+    /// credential table returns then includes the password hashes.
+    pub credential_columns: bool,
+    /// `mysql.user` or `mysql.global_priv` is named.
+    pub credential_table: bool,
+    /// A comparison between literals OR-ed in (`OR 1=1`), builder idiom or not: a trace in
+    /// text the host could not parse.
+    pub or_constant: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -365,6 +376,11 @@ fn is_remote(w: &[u8]) -> bool {
     PREFIXES.iter().any(|p| w.starts_with(p)) || NAMES.contains(&w)
 }
 
+/// Columns of MySQL's credential tables holding password hashes (lower-cased).
+fn is_credential_column(w: &[u8]) -> bool {
+    matches!(w, b"authentication_string" | b"password" | b"priv")
+}
+
 /// Names of system catalogues and credential tables (lower-cased).
 fn is_catalog(w: &[u8]) -> bool {
     matches!(
@@ -402,15 +418,25 @@ impl Scanner<'_> {
             }
             if c.is_ascii_whitespace() {
                 self.i += 1;
-            } else if (c == b'-' && self.peek(1) == b'-') || (c == b'#' && self.mysql) {
+            } else if (c == b'-' && self.peek(1) == b'-' && self.dash_comment())
+                || (c == b'#' && self.mysql)
+            {
                 self.line_comment();
             } else if c == b'/' && self.peek(1) == b'*' {
-                if self.mysql && self.peek(2) == b'!' {
+                // `/*!` (MySQL, MariaDB) and `/*M!` (MariaDB only) are executable comments.
+                let bang = if self.peek(2) == b'!' {
+                    3
+                } else if matches!(self.peek(2), b'M' | b'm') && self.peek(3) == b'!' {
+                    4
+                } else {
+                    0
+                };
+                if self.mysql && bang > 0 {
                     // Executable comment: its body is SQL to MySQL, so it is SQL to us.
                     if sig.tokens > 0 {
                         sig.executable_comment = true;
                     }
-                    self.i += 3;
+                    self.i += bang;
                     while self.peek(0).is_ascii_digit() {
                         self.i += 1;
                     }
@@ -425,6 +451,30 @@ impl Scanner<'_> {
                 return true;
             }
         }
+    }
+
+    /// After MySQL's `SOUNDS`: skips a following `LIKE`, when there is one.
+    fn followed_by_like(&mut self) -> bool {
+        let mut j = self.i;
+        while self.s.get(j).is_some_and(u8::is_ascii_whitespace) {
+            j += 1;
+        }
+        let word = self.s.get(j..j + 4);
+        let ends = !self
+            .s
+            .get(j + 4)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+        if word.is_some_and(|w| w.eq_ignore_ascii_case(b"like")) && ends {
+            self.i = j + 4;
+            return true;
+        }
+        false
+    }
+
+    /// At `--`: whether it opens a comment. MySQL needs whitespace or a control character (or
+    /// the end of the text) after it: `1--1` is `1 - -1` there.
+    fn dash_comment(&self) -> bool {
+        !self.mysql || matches!(self.peek(2), 0..=b' ')
     }
 
     fn line_comment(&mut self) {
@@ -506,7 +556,10 @@ fn hex_is_text(digits: &[u8]) -> bool {
 /// Scans `sql`. `mysql` selects MySQL lexing (`#` comments, backslash escapes, `"strings"`,
 /// executable comments).
 pub fn scan(sql: &str, mysql: bool) -> Signals {
-    let mut sig = Signals::default();
+    let mut sig = Signals {
+        mysql,
+        ..Signals::default()
+    };
     let mut sc = Scanner {
         s: sql.as_bytes(),
         i: 0,
@@ -515,6 +568,9 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
     };
     // Window of the last five significant tokens, newest last.
     let mut win = [Tok::Other; 5];
+    // Which of those came from MySQL's symbolic or rare connectives (`||`, `&&`, `XOR`) or
+    // `<=>`: no builder writes a constant comparison beside them.
+    let mut sym = [false; 5];
     let mut stack = [Group::default(); MAX_PARENS];
     let mut depth: usize = 0;
     let mut closed_textual = false;
@@ -524,7 +580,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
     let mut after_semi = false;
     let mut prev_word_opens: Option<Kw> = None;
     let mut prev_tilde = false;
-    let mut terms = terms::Terms::new();
+    let mut terms = terms::Terms::new(mysql);
 
     loop {
         if !sc.skip_space(&mut sig) {
@@ -540,6 +596,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
             star: c == b'*',
             ..terms::Extra::default()
         };
+        let mut symbolic = false;
         let tok = match c {
             b'\'' => {
                 let backslash = mysql;
@@ -561,6 +618,12 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
             b'`' => {
                 if !sc.quoted(b'`', false) {
                     sig.unterminated_quote = true;
+                } else {
+                    let mut buf = [0u8; LONGEST_WORD];
+                    let name = lowered(&sc.s[start + 1..sc.i - 1], &mut buf).unwrap_or_default();
+                    if is_credential_column(name) {
+                        sig.credential_columns = true;
+                    }
                 }
                 Tok::Word(Kw::Other)
             }
@@ -663,20 +726,39 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                 let w = &sc.s[start..sc.i];
                 let mut buf = [0u8; LONGEST_WORD];
                 let lw = lowered(w, &mut buf).unwrap_or_default();
+                if is_credential_column(lw) {
+                    sig.credential_columns = true;
+                }
                 if is_catalog(lw) && lw != b"dual" {
                     sig.catalog_name = true;
                     extra.catalog = true;
                 }
                 extra.catalog |= lw.starts_with(b"pg_") || (lw == b"mysql" && sc.peek(0) == b'.');
                 extra.null = lw == b"null";
+                extra.dual = lw == b"dual";
                 extra.sysvar = start >= 2 && &sc.s[start - 2..start] == b"@@";
                 if lw == b"mysql" && sc.peek(0) == b'.' {
                     let rest = &sc.s[sc.i + 1..];
-                    if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"user") {
+                    let named = |n: &[u8]| {
+                        rest.get(..n.len())
+                            .is_some_and(|r| r.eq_ignore_ascii_case(n))
+                            && !rest
+                                .get(n.len())
+                                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    };
+                    if named(b"user") || named(b"global_priv") {
                         sig.catalog_name = true;
+                        sig.credential_table = true;
                     }
                 }
                 match lw {
+                    // MySQL: `XOR` is a connective, `DIV` integer division.
+                    b"xor" if mysql => {
+                        symbolic = true;
+                        Tok::Word(Kw::Or)
+                    }
+                    b"div" if mysql => Tok::Arith,
+                    b"sounds" if mysql && sc.followed_by_like() => Tok::Cmp(Cmp::Like),
                     b"like" | b"rlike" | b"ilike" | b"regexp" | b"glob" => Tok::Cmp(Cmp::Like),
                     b"between" => Tok::Cmp(Cmp::Between),
                     b"true" | b"false" => Tok::Lit(Lit::Num { bit: true }),
@@ -724,6 +806,7 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                     Tok::Cmp(Cmp::Ne)
                 } else if c == b'<' && n == b'=' && sc.peek(2) == b'>' {
                     sc.i += 3;
+                    symbolic = true;
                     Tok::Cmp(Cmp::Eq)
                 } else if n == b'=' {
                     sc.i += 2;
@@ -735,6 +818,21 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
                     sc.i += 1;
                     Tok::Cmp(Cmp::Order)
                 }
+            }
+            // MySQL's default sql_mode: `||` is OR, `&&` AND, `!` NOT.
+            b'|' if mysql && sc.peek(1) == b'|' => {
+                sc.i += 2;
+                symbolic = true;
+                Tok::Word(Kw::Or)
+            }
+            b'&' if mysql && sc.peek(1) == b'&' => {
+                sc.i += 2;
+                symbolic = true;
+                Tok::Word(Kw::And)
+            }
+            b'!' if mysql => {
+                sc.i += 1;
+                Tok::Word(Kw::Not)
             }
             b'|' if sc.peek(1) == b'|' => {
                 sc.i += 2;
@@ -783,9 +881,12 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
         if c == b'@' && sc.peek(0) == b'@' {
             sig.system_variable = true;
         }
+        if extra.star && depth == 0 && top == Top::Projection {
+            sig.credential_columns = true;
+        }
 
         // Constant comparisons: LIT CMP LIT with nothing binding tighter on either side.
-        check_constant(&win, tok, depth, top, &mut sig);
+        check_constant(&win, &sym, tok, depth, top, &mut sig);
         terms.token(tok, extra, &mut sig);
 
         match tok {
@@ -910,9 +1011,10 @@ pub fn scan(sql: &str, mysql: bool) -> Signals {
         };
         prev_tilde = tok == Tok::Tilde;
         win = [win[1], win[2], win[3], win[4], tok];
+        sym = [sym[1], sym[2], sym[3], sym[4], symbolic];
     }
     // End of text closes a pending comparison.
-    check_constant(&win, Tok::Semi, depth, top, &mut sig);
+    check_constant(&win, &sym, Tok::Semi, depth, top, &mut sig);
     terms.finish(&mut sig);
     if depth > 0 {
         sig.unbalanced_parens = true;
@@ -1000,7 +1102,14 @@ fn opens_term(t: Tok) -> bool {
     )
 }
 
-fn check_constant(win: &[Tok; 5], next: Tok, depth: usize, top: Top, sig: &mut Signals) {
+fn check_constant(
+    win: &[Tok; 5],
+    sym: &[bool; 5],
+    next: Tok,
+    depth: usize,
+    top: Top,
+    sig: &mut Signals,
+) {
     let closes = !matches!(
         next,
         Tok::Arith | Tok::Concat | Tok::DoubleColon | Tok::LParen | Tok::Cmp(_)
@@ -1026,7 +1135,12 @@ fn check_constant(win: &[Tok; 5], next: Tok, depth: usize, top: Top, sig: &mut S
         && opens_term(win[1])
     {
         sig.value_sensitive = true;
-        let canonical = matches!(op, Cmp::Eq | Cmp::Ne)
+        if win[1] == Tok::Word(Kw::Or) {
+            sig.or_constant = true;
+        }
+        let canonical = !sym[1]
+            && !sym[3]
+            && matches!(op, Cmp::Eq | Cmp::Ne)
             && matches!(a, Lit::Num { bit: true })
             && matches!(b, Lit::Num { bit: true });
         if canonical {

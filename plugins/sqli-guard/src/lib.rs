@@ -12,12 +12,12 @@
 //! | rule | fires on |
 //! |---|---|
 //! | `sqli.stacked` | more than one statement where the first is a query or DML (`SELECT ...; DROP ...`). Stacks that start with DDL, transaction control or `SET` are migrations and pass unless `allow_stacked_ddl` is false |
-//! | `sqli.time-delay` | `pg_sleep`, `sleep`, `benchmark`, `dbms_lock.sleep`, `WAITFOR`, or a million-row `generate_series`, anywhere except a lone `SELECT pg_sleep(n)` (an admin statement) |
+//! | `sqli.time-delay` | `pg_sleep`, `sleep`, `benchmark`, `dbms_lock.sleep`, `WAITFOR`, or a million-row `generate_series`, anywhere except a lone `SELECT pg_sleep(n)` / `SELECT SLEEP(n)` (an admin statement); `BENCHMARK` everywhere, alone too: it burns CPU and no application sends it |
 //! | `sqli.file-access` | `INTO OUTFILE/DUMPFILE`, `LOAD_FILE`, `pg_read_file`, `COPY ... TO/FROM` a file or program, `lo_import`... |
 //! | `sqli.remote` | a call that reaches another server: `dblink*`, `postgres_fdw_*`, pgsql-http's `http_get`..., `OPENROWSET` / `OPENDATASOURCE` / `OPENQUERY`, `xp_dirtree`, `UTL_HTTP` / `UTL_INADDR` |
 //! | `sqli.error-probe` | `extractvalue`, `updatexml`, `gtid_subset`, a number `CAST` (or `::int`) of a concatenation, a table-less subquery, server identity (`version()`, `current_user`, `current_database()`, MySQL `user()`) or a string aggregate (`string_agg`, `group_concat`, `array_to_string`), `EXP(~(SELECT ...))`, `RAND(0)`. `current_setting(..)::int` is not one: row-level-security policies compare columns with it |
 //! | `sqli.union` | a UNION branch of only literals / NULLs beside a table read (column-count probe), or one selecting server identity (`version()`, `current_user`, `@@version`) |
-//! | `sqli.catalog-probe` | a system catalogue (`information_schema`, `pg_catalog`, `pg_*`, `mysql.*`, `sqlite_master`) read from a predicate subquery or a later UNION branch of a statement that also reads application tables |
+//! | `sqli.catalog-probe` | a system catalogue (`information_schema`, `pg_catalog`, `pg_*`, `mysql.*`, `sqlite_master`) read from a predicate subquery or a later UNION branch of a statement that also reads application tables; MySQL's credential tables (`mysql.user`, `mysql.global_priv`) read for their password hashes (`authentication_string`, `password`, `priv`, `*`) or from a subquery or UNION, whatever else the statement reads |
 //! | `sqli.server-probe` | a condition (WHERE, ON, HAVING, ORDER BY, a searched `CASE WHEN`, at any depth) whose only inputs are server facts: `version()`, `current_user`, `session_user`, `current_setting(..)`, `has_*_privilege(..)`, `@@version`, catalogue subqueries (`ascii(substr(current_user,1,1))>100`, `CASE WHEN substr(version(),1,1)='P' ...`). True and false probes alike; statements that read only catalogues are introspection and pass |
 //! | `sqli.tautology` | a constant comparison other than the builder idiom `0`/`1` `=`/`<>` `0`/`1` in a predicate (`AND 4821=4821` and `AND 4821=5923` alike: the shape, not the truth value, so there is no boolean oracle), inside parentheses anywhere, or an always-true constant OR-ed beside a column predicate (`OR 1=1`); and any condition built only from constants beyond that: a literal coerced to boolean (`OR 't'`, `'true'::bool`, `CAST('1' AS boolean)`, `1::bool`), a regular-expression, `SIMILAR TO`, `ANY(ARRAY[..])` or function-form comparison of literals (`'a' ~ 'a'`, `int4eq(1,1)`), `EXISTS` or a scalar subquery over constants (`(SELECT 1)=1`) |
 //! | `sqli.blind-extraction` | `ascii`/`ord` over `substring`/`mid` in a predicate: character-by-character extraction |
@@ -38,6 +38,26 @@
 //! Builder idioms that pass: `WHERE 1=1 AND a = $1`, `WHERE 1 != 1`, `... AND 1=0` (empty
 //! IN lists in Rails / SQLAlchemy), Prisma's `(... AND 1=1)`, a top-level `SELECT pg_sleep(1)`,
 //! catalogue introspection that reads only catalogues, sqlcommenter / marginalia comments.
+//!
+//! # MySQL and MariaDB
+//!
+//! Statements from MySQL clients (protocol `mysql`) are lexed as MySQL reads them: `||` is OR
+//! and `&&` AND (the default sql_mode), `!` is NOT, `XOR` a connective, `DIV` an operator,
+//! `<=>` an equality that no builder writes between literals, `SOUNDS LIKE` / `RLIKE` /
+//! `REGEXP` comparisons; backslashes escape inside strings (`'it\'s'`), backticks quote names,
+//! `#` and `-- ` (with its space: `1--1` is arithmetic) open comments, and `/*! ... */`,
+//! `/*!50000 ... */` and MariaDB's `/*M! ... */` hold code. `0x..`, `X'..'` and `b'..'` are
+//! literals. A number alone OR-ed in (`OR 1`, `|| TRUE`) is a constant condition, and
+//! `FROM DUAL` reads no rows. The gateway's facts rotate `DIV`, `->` and `->>` back into
+//! MySQL's precedence (the parser reads `a DIV 10 = 3` as `a DIV (10 = 3)`).
+//!
+//! Catalogues follow the PostgreSQL policy: ORMs and migration tools (Django, Rails, Laravel,
+//! Hibernate schema validation, Alembic, Flyway, Prisma) read `information_schema`, so a
+//! statement that reads only catalogues passes, even one whose UNION branches pad with
+//! literals or that MySQL syntax keeps the parser from reading; a catalogue read inside a UNION
+//! or a subquery beside application tables, under a constant condition or beside any other
+//! injection sign is denied. Listing accounts (`SELECT user, host FROM mysql.user`) passes;
+//! reading their password hashes does not.
 //!
 //! Reasons name the construct (a function, a table, a statement kind) and never echo the SQL.
 
@@ -278,6 +298,17 @@ pub fn is_catalog(t: &TableAccess) -> bool {
         || any(TABLES, &t.name)
 }
 
+/// MySQL / MariaDB tables holding password hashes: `mysql.user` (`authentication_string`,
+/// `password`) and MariaDB's `mysql.global_priv`.
+pub fn is_credential_table(t: &TableAccess) -> bool {
+    t.schema
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("mysql"))
+        && ["user", "global_priv"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&t.name))
+}
+
 fn in_predicate(c: Clause) -> bool {
     matches!(c, Clause::Where | Clause::Having | Clause::JoinCondition)
 }
@@ -344,8 +375,10 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     if parsed {
         for call in &f.functions {
             let base = unqualified(&call.name);
+            // A lone `SELECT SLEEP(n)` waits and is an admin's; BENCHMARK burns CPU, and no
+            // application sends it.
             if DELAY_FUNCTIONS.contains(&base)
-                && !(lone_select && call.clause == Clause::Projection)
+                && !(lone_select && call.clause == Clause::Projection && base != "benchmark")
                 && j.hit("sqli.time-delay", 1.0, || {
                     format!(
                         "{}() inside a statement delays the server on demand",
@@ -357,7 +390,7 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
             }
         }
         if sig.heavy_series
-            && !lone_select
+            && (!lone_select || sig.mysql)
             && j.hit("sqli.time-delay", 1.0, || {
                 "a million-row series inside a statement works as a delay".to_string()
             })
@@ -444,8 +477,12 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     let union = f.union_count > 0 || (!parsed && sig.unions > 0 && sig.selects >= 2);
     if union {
         let reads_table = !f.tables.is_empty();
+        // Introspection that reads only catalogues may pad a branch (Flyway's
+        // `SELECT 1 AS found FROM information_schema.views ...` UNIONs).
+        let catalog_only = parsed && f.tables.iter().all(is_catalog);
         if f.union_literal_branch
             && reads_table
+            && !catalog_only
             && j.hit("sqli.union", 1.0, || {
                 "a UNION branch of only literals or NULLs is appended to a table read".to_string()
             })
@@ -486,6 +523,21 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
         }
     }
 
+    // Credential tables: listing the accounts (`SELECT user, host FROM mysql.user`) is an
+    // administrator's; reading their password hashes is a credential probe.
+    if sig.mysql
+        && let Some(t) = f.tables.iter().find(|t| is_credential_table(t))
+        && (sig.credential_columns || t.nested || f.union_count > 0)
+        && j.hit("sqli.catalog-probe", 1.0, || {
+            format!(
+                "password hashes are read from the credential table mysql.{}",
+                short(&t.name)
+            )
+        })
+    {
+        return true;
+    }
+
     // Catalogue probing.
     let app_tables = f.tables.iter().any(|t| !is_catalog(t));
     if let Some(t) = f.tables.iter().find(|t| is_catalog(t))
@@ -501,8 +553,16 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
     {
         return true;
     }
+    // MySQL syntax the parser does not know is common (`ORDER BY BINARY name`): there, as in
+    // parsed SQL, a catalogue read alone is introspection, one in a subquery or a UNION, or a
+    // read of password hashes, is a probe.
+    let unparsed_probe = !sig.mysql
+        || sig.selects >= 2
+        || sig.unions > 0
+        || (sig.credential_table && sig.credential_columns);
     if !parsed
         && sig.catalog_name
+        && unparsed_probe
         && j.hit("sqli.catalog-probe", 1.0, || {
             "a system catalogue is named in unparsable SQL".to_string()
         })
@@ -586,7 +646,8 @@ fn rules(j: &mut Judge<'_>, f: &QueryFacts, sig: &Signals) -> bool {
             || f.comments
                 .iter()
                 .any(|c| c.position == CommentPosition::Trailing)
-            || sig.odd_constants > 0;
+            || sig.odd_constants > 0
+            || sig.or_constant;
         if (trace || j.cfg.deny_unparsable)
             && j.hit("sqli.unparsable", 1.0, || {
                 if trace {

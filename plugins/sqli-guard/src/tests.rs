@@ -360,3 +360,162 @@ fn the_same_constructs_over_columns_pass() {
         None
     );
 }
+
+#[test]
+fn mysql_benchmark_is_a_delay_even_alone() {
+    assert_eq!(
+        rule_my("SELECT BENCHMARK(1000000, MD5('a'))").as_deref(),
+        Some("sqli.time-delay")
+    );
+    assert_eq!(
+        rule_my("SELECT * FROM items WHERE id = 1 AND BENCHMARK(5000000,MD5(1))").as_deref(),
+        Some("sqli.time-delay")
+    );
+    // A lone SLEEP stays an admin's.
+    assert_eq!(rule_my("SELECT SLEEP(1)"), None);
+}
+
+#[test]
+fn mysql_symbolic_connectives_are_connectives() {
+    for sql in [
+        // `||` is OR in MySQL's default sql_mode, `&&` AND, `!` NOT.
+        "SELECT * FROM items WHERE name = 'a' || 'b'='b'",
+        "SELECT * FROM items WHERE id = 1 || 1=1",
+        "SELECT * FROM items WHERE id = 1 || 1",
+        "SELECT * FROM items WHERE id = 1 || TRUE",
+        "SELECT * FROM items WHERE id = 1 && 1=1",
+        "SELECT * FROM items WHERE id = 1 && 2=2",
+        "SELECT * FROM items WHERE id = 1 || !0",
+        "SELECT * FROM items WHERE id = 1 AND !(1=2)",
+        "SELECT * FROM items WHERE id = 1 XOR 1=1",
+        "SELECT * FROM items WHERE id = 1 OR 1 XOR 0",
+        "SELECT * FROM items WHERE id = 1 OR 1",
+    ] {
+        assert_eq!(rule_my(sql).as_deref(), Some("sqli.tautology"), "{sql}");
+    }
+    for sql in [
+        "SELECT * FROM users WHERE role = 'admin' || role = 'owner'",
+        "SELECT * FROM users WHERE active = 1 && email_verified = 1",
+        "SELECT * FROM items WHERE NOT archived AND !hidden",
+        "SELECT * FROM items WHERE is_public XOR is_draft",
+        "SELECT * FROM items WHERE 1 AND category_id = 4",
+    ] {
+        assert_eq!(rule_my(sql), None, "{sql}");
+    }
+    // PostgreSQL: `||` concatenates.
+    assert_eq!(rule_pg("SELECT * FROM items WHERE name = 'a' || 'b'"), None);
+}
+
+#[test]
+fn mysql_operators_and_literals() {
+    for sql in [
+        "SELECT * FROM items WHERE id = 1 AND 1<=>1",
+        "SELECT * FROM items WHERE id = 1 OR 2 DIV 1 = 2",
+        "SELECT * FROM items WHERE id = 1 OR 'a' LIKE 'a'",
+        "SELECT * FROM items WHERE id = 1 OR 'a' RLIKE 'a'",
+        "SELECT * FROM items WHERE id = 1 OR 'a' REGEXP '^a'",
+        "SELECT * FROM items WHERE id = 1 AND 'a' SOUNDS LIKE 'a'",
+        "SELECT * FROM items WHERE id = 1 OR 0x31=0x31",
+        "SELECT * FROM items WHERE id = 1 OR X'31'=X'31'",
+        "SELECT * FROM items WHERE id = 1 OR b'1'=b'1'",
+        "SELECT * FROM items WHERE id = 1 AND (SELECT 1 FROM DUAL WHERE 1=1)",
+    ] {
+        assert_eq!(rule_my(sql).as_deref(), Some("sqli.tautology"), "{sql}");
+    }
+    for sql in [
+        "SELECT * FROM items WHERE parent_id <=> 5",
+        "SELECT * FROM items WHERE stock DIV 10 = 3",
+        "SELECT * FROM items WHERE stock DIV 10 = 3 AND category_id = 2",
+        "SELECT id FROM events WHERE payload->'$.amount' > 100",
+        "SELECT id, payload->>'$.type' FROM events WHERE payload->>'$.type' = 'a'",
+        "SELECT id FROM files WHERE checksum = X'9f86d081884c7d65'",
+        "SELECT id FROM flags WHERE bits & b'0101' = b'0101'",
+        "SELECT * FROM items WHERE name RLIKE '^[a-z]+' AND id > 10",
+        "SELECT * FROM items WHERE price - -1 > 0",
+        "SELECT * FROM items WHERE id = 1--1",
+    ] {
+        assert_eq!(rule_my(sql), None, "{sql}");
+    }
+}
+
+#[test]
+fn mysql_strings_quotes_and_comments() {
+    // A backslash escapes the quote: the string does not end at `\'`.
+    assert_eq!(
+        rule_my("SELECT * FROM items WHERE name = 'it\\'s -- x' AND id = 2"),
+        None
+    );
+    assert_eq!(
+        rule_my("INSERT INTO notes (body) VALUES ('path C:\\\\tmp\\\\ # not a comment')"),
+        None
+    );
+    assert_eq!(
+        rule_my("SELECT * FROM items WHERE name = 'it\\'s' OR 'x'='x'").as_deref(),
+        Some("sqli.tautology")
+    );
+    // `x\` swallows the application's quote.
+    assert_eq!(
+        rule_my("SELECT * FROM users WHERE name = 'a\\\\' OR 1=1 -- '").as_deref(),
+        Some("sqli.tautology")
+    );
+    assert_eq!(
+        rule_my("SELECT * FROM `items` WHERE `name` = 'a' OR `x` = 1"),
+        None
+    );
+    // `#` and `-- ` comments; `--` without a space is two minus signs.
+    assert_eq!(
+        rule_my("SELECT * FROM users WHERE username = 'admin'#' AND password = 'x'").as_deref(),
+        Some("sqli.comment-truncation")
+    );
+    assert_eq!(
+        rule_my("SELECT * FROM users WHERE username = 'admin'-- ' AND password = 'x'").as_deref(),
+        Some("sqli.comment-truncation")
+    );
+    assert_eq!(rule_my("SELECT * FROM orders WHERE id = 5 # note"), None);
+    // Executable comments, MySQL's and MariaDB's.
+    for sql in [
+        "SELECT * FROM items WHERE name = 'a'/*!50000 UNION SELECT 1,2 */",
+        "SELECT * FROM items WHERE id = 1 /*!OR*/ 1=1",
+        "SELECT * FROM items WHERE id = 1 /*M!100000 OR 1=1 */",
+    ] {
+        assert_eq!(
+            rule_my(sql).as_deref(),
+            Some("sqli.comment-obfuscation"),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn mysql_catalogue_and_credential_reads() {
+    // ORM and migration introspection passes.
+    for sql in [
+        "SELECT table_name FROM information_schema.tables",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = database() AND table_name = 'users'",
+        "SELECT SUM(found) FROM ((SELECT 1 as found FROM information_schema.tables WHERE table_schema='shop') UNION ALL (SELECT 1 as found FROM information_schema.views WHERE table_schema='shop' LIMIT 1)) as all_found",
+        "SELECT table_name AS table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY BINARY table_name",
+        "SELECT user, host FROM mysql.user ORDER BY user",
+        "SELECT COUNT(*) FROM mysql.user",
+    ] {
+        assert_eq!(rule_my(sql), None, "{sql}");
+    }
+    // Password hashes, and catalogue reads in injection shapes.
+    for sql in [
+        "SELECT user, authentication_string FROM mysql.user",
+        "SELECT `User`, `authentication_string` FROM `mysql`.`user`",
+        "SELECT * FROM mysql.user",
+        "SELECT host, user, password FROM mysql.user",
+        "SELECT * FROM mysql.global_priv",
+        "SELECT * FROM items WHERE id=1 UNION SELECT table_name,2 FROM information_schema.tables",
+        "SELECT * FROM items WHERE id=1 AND (SELECT COUNT(*) FROM information_schema.tables)>0",
+        "SELECT * FROM items WHERE id=(SELECT 1 FROM mysql.user LIMIT 1)",
+    ] {
+        assert_eq!(rule_my(sql).as_deref(), Some("sqli.catalog-probe"), "{sql}");
+    }
+    // Conditions on constants make a catalogue query an injection too.
+    assert_eq!(
+        rule_my("SELECT table_name FROM information_schema.tables WHERE table_schema = 'x' OR 1=1")
+            .as_deref(),
+        Some("sqli.tautology")
+    );
+}

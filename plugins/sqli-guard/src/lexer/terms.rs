@@ -38,6 +38,10 @@ struct Term {
     literals: u16,
     /// The first token is a string literal (not NULL).
     string_first: bool,
+    /// The first token is a number (or TRUE / FALSE).
+    number_first: bool,
+    /// Began right after an OR-like connective (`OR`, MySQL's `||` and `XOR`).
+    after_or: bool,
     /// Only literals, comparison / arithmetic operators and NOT: the constant comparisons the
     /// scanner's older check and the host's facts judge.
     plain: bool,
@@ -59,6 +63,8 @@ impl Term {
         server: false,
         literals: 0,
         string_first: false,
+        number_first: false,
+        after_or: false,
         plain: true,
         cmp: false,
         bool_cast: false,
@@ -88,6 +94,8 @@ struct Level {
     ctx: Ctx,
     /// The next term begins where a condition begins.
     next_boolean: bool,
+    /// ... right after an OR-like connective.
+    next_or: bool,
     /// Opened right after a function name, CAST, EXISTS or ANY.
     func: bool,
     exists: bool,
@@ -118,6 +126,7 @@ impl Level {
         acc: Term::EMPTY,
         ctx: Ctx::Pred,
         next_boolean: false,
+        next_or: false,
         func: false,
         exists: false,
         select: false,
@@ -154,9 +163,13 @@ pub(super) struct Extra {
     pub neutral: bool,
     /// A `*`.
     pub star: bool,
+    /// The word is `dual`: in FROM position, no table at all.
+    pub dual: bool,
 }
 
 pub(super) struct Terms {
+    /// MySQL: a number alone after OR is a condition (`|| 1`), not a type error.
+    mysql: bool,
     levels: [Level; LEVELS],
     depth: usize,
     /// Parentheses opened beyond the deepest tracked level.
@@ -173,8 +186,9 @@ pub(super) struct Terms {
 }
 
 impl Terms {
-    pub(super) fn new() -> Terms {
+    pub(super) fn new(mysql: bool) -> Terms {
         Terms {
+            mysql,
             levels: [Level::EMPTY; LEVELS],
             depth: 0,
             overflow: 0,
@@ -196,6 +210,7 @@ impl Terms {
         let l = &mut self.levels[self.depth];
         if l.term.tokens == 0 {
             l.term.boolean = l.next_boolean;
+            l.term.after_or = l.next_or;
         }
         l.term.tokens = l.term.tokens.saturating_add(1);
         l.term.plain &= plain;
@@ -205,12 +220,13 @@ impl Terms {
     /// Ends the current term: judges it, folds it into its level.
     fn end_term(&mut self, next_boolean: bool, sig: &mut Signals) {
         let l = &mut self.levels[self.depth];
-        judge(&l.term, l.ctx, sig);
+        judge(&l.term, l.ctx, self.mysql, sig);
         let t = l.term;
         l.acc.add(&t);
         l.acc.tokens = l.acc.tokens.saturating_add(t.tokens);
         l.term = Term::EMPTY;
         l.next_boolean = next_boolean;
+        l.next_or = false;
     }
 
     /// The role of the previous word, now that `next` follows it.
@@ -375,6 +391,9 @@ impl Terms {
                 if t.tokens == 1 && lit == Lit::Str && !x.null {
                     t.string_first = true;
                 }
+                if t.tokens == 1 && matches!(lit, Lit::Num { .. }) {
+                    t.number_first = true;
+                }
                 t.literals = t.literals.saturating_add(1);
             }
             Tok::Cmp(c) => {
@@ -461,6 +480,7 @@ impl Terms {
             }
             Kw::And | Kw::Or | Kw::Where | Kw::On | Kw::Having => {
                 self.end_term(true, sig);
+                self.level().next_or = kw == Kw::Or;
                 if matches!(kw, Kw::Where | Kw::On | Kw::Having) {
                     self.level().ctx = Ctx::Pred;
                 }
@@ -521,6 +541,10 @@ impl Terms {
                     t.server = true;
                     return;
                 }
+                if x.dual && from_pos {
+                    // `FROM DUAL` reads no rows: `(SELECT 1 FROM DUAL WHERE 1=1)` is constant.
+                    return;
+                }
                 self.pending = Some(Pending {
                     kw,
                     type_pos,
@@ -550,7 +574,7 @@ impl Terms {
 }
 
 /// Judges one finished term.
-fn judge(t: &Term, ctx: Ctx, sig: &mut Signals) {
+fn judge(t: &Term, ctx: Ctx, mysql: bool, sig: &mut Signals) {
     if t.tokens == 0 || t.column || ctx != Ctx::Pred || !(t.boolean || t.cmp) {
         return;
     }
@@ -561,6 +585,10 @@ fn judge(t: &Term, ctx: Ctx, sig: &mut Signals) {
     if t.plain {
         // `LIT op LIT` is the older check's; a lone string as a condition (`OR 't'`) is not.
         if t.boolean && t.tokens == 1 && t.string_first {
+            sig.constant_predicate = true;
+        }
+        // MySQL's `OR 1`, `|| TRUE`, `XOR 0`: a number as a condition, OR-ed in.
+        if mysql && t.boolean && t.tokens == 1 && t.number_first && t.after_or {
             sig.constant_predicate = true;
         }
         return;
