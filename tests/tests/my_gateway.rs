@@ -603,3 +603,136 @@ async fn galera_writes_go_to_one_synced_node_and_fail_over_and_a_desynced_node_g
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_query_reaches_the_right_server_thread_for_the_same_user_only() {
+    let m = blocking(mariadb).await;
+    let dbs = my_database("shop", m.port(), "{ size = 3 }", "shop");
+    let (gw, _dir) = gateway(&format!(
+        "{dbs}\n[[user]]\nname = \"other\"\npassword = \"other-secret\"\n"
+    ))
+    .await;
+    let port = my_port(&gw);
+    // Client A sleeps; B (same user) kills A's query by the connection id A was given; C
+    // (another user) may not.
+    let script = r#"
+import sys, threading, time, pymysql
+port = int(sys.argv[1])
+def conn(user, pw):
+    return pymysql.connect(host="127.0.0.1", port=port, user=user, password=pw, database="shop", autocommit=True)
+a = conn("app", "app-secret")
+a_id = a.thread_id()
+out = {}
+def sleeper():
+    t = time.time()
+    try:
+        c = a.cursor(); c.execute("SELECT SLEEP(20)"); out["value"] = c.fetchone()[0]
+    except pymysql.err.MySQLError as e:
+        out["value"] = e.args[0]
+    out["seconds"] = time.time() - t
+th = threading.Thread(target=sleeper); th.start()
+time.sleep(1.0)
+c = conn("other", "other-secret")
+try:
+    c.cursor().execute(f"KILL QUERY {a_id}"); out["other"] = "allowed"
+except pymysql.err.MySQLError as e:
+    out["other"] = e.args[0]
+b = conn("app", "app-secret")
+b.cursor().execute(f"KILL QUERY {a_id}")
+th.join(30)
+print(out["other"], out["value"], round(out["seconds"], 1))
+"#;
+    let py = blocking(|| articdbm_tests::tools::python_venv().expect("venv")).await;
+    let out = blocking(move || {
+        let mut cmd = std::process::Command::new(py);
+        cmd.args(["-c", script, &port.to_string()]);
+        articdbm_tests::process::output(&mut cmd, Duration::from_secs(60)).unwrap()
+    })
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let fields: Vec<&str> = stdout.split_whitespace().collect();
+    assert_eq!(
+        fields.len(),
+        3,
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fields[0], "1095",
+        "another user's KILL is refused: {stdout}"
+    );
+    // An interrupted SLEEP returns 1 (MySQL) or fails with 1317 (MariaDB), long before 20 s.
+    assert!(fields[1] == "1" || fields[1] == "1317", "{stdout}");
+    let secs: f64 = fields[2].parse().unwrap();
+    assert!(secs < 10.0, "the query was not killed: {stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mysql_clients_get_tls_and_a_user_may_be_held_to_it() {
+    let m = blocking(mariadb).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.args([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+    ])
+    .args([
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+    ])
+    .arg("-keyout")
+    .arg(&key)
+    .arg("-out")
+    .arg(&cert);
+    articdbm_tests::process::run(&mut cmd, Duration::from_secs(60)).unwrap();
+    let server = format!(
+        "mysql_listen = \"127.0.0.1:0\"\ntls = {{ cert = {:?}, key = {:?} }}",
+        cert.display().to_string(),
+        key.display().to_string()
+    );
+    let dbs = format!(
+        "{}\n[[user]]\nname = \"secure\"\npassword = \"secure-secret\"\nrequire_tls = true\n",
+        my_database("shop", m.port(), "{ size = 2 }", "shop")
+    );
+    let (gw, _gdir) = gw_support::start_gateway(&server, &dbs).await;
+    let port = my_port(&gw);
+    let out = blocking(move || {
+        let tls = ["--ssl", "--ssl-verify-server-cert=0"];
+        (
+            client(
+                port,
+                "secure",
+                "secure-secret",
+                "shop",
+                &tls,
+                "SELECT 'over tls'",
+            ),
+            client(
+                port,
+                "secure",
+                "secure-secret",
+                "shop",
+                &[],
+                "SELECT 'in clear'",
+            ),
+            client(
+                port,
+                APP_USER,
+                APP_PASSWORD,
+                "shop",
+                &tls,
+                "SELECT name FROM items WHERE id = 4",
+            ),
+        )
+    })
+    .await;
+    assert_eq!(out.0.as_deref(), Ok("over tls\n"), "{out:?}");
+    let clear = out.1.as_ref().unwrap_err();
+    assert!(
+        clear.contains("1045") && clear.contains("only connect over TLS"),
+        "{clear}"
+    );
+    assert_eq!(out.2.as_deref(), Ok("item 4\n"), "{out:?}");
+}
