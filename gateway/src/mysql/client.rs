@@ -1107,7 +1107,10 @@ impl Session {
                 return Ok(None);
             };
             let pkt = match lease.conn.recv().await {
-                Ok(p) => p,
+                Ok(p) => {
+                    crate::spin::event();
+                    p
+                }
                 Err(e) => {
                     self.lost(seq, &e);
                     return Ok(None);
@@ -1330,7 +1333,12 @@ impl Session {
 
     /// The statement `sql` prepared on the leased connection (acquired for `route`), preparing
     /// it there if needed. `None`: an error was written for the client.
-    async fn server_stmt(&mut self, seq: u8, sql: &Arc<str>, route: Route) -> Option<ServerStmt> {
+    async fn server_stmt(
+        &mut self,
+        seq: u8,
+        sql: &Arc<str>,
+        route: Route,
+    ) -> Option<Arc<ServerStmt>> {
         let max = self.db.settings.max_prepared_statements;
         let conn = match self.conn(route).await {
             Ok(c) => c,
@@ -1342,7 +1350,7 @@ impl Session {
             }
         };
         if let Some(s) = conn.stmts.get(sql) {
-            return Some(s.clone());
+            return Some(Arc::clone(s));
         }
         let mut payload = Vec::with_capacity(sql.len() + 1);
         payload.push(command::COM_STMT_PREPARE);
@@ -1364,13 +1372,13 @@ impl Session {
                         let _ = conn.send(&framed).await;
                     }
                 }
-                let s = ServerStmt {
+                let s = Arc::new(ServerStmt {
                     id: ok.stmt_id,
                     num_params: ok.num_params,
                     num_columns: ok.num_columns,
                     answer,
-                };
-                conn.stmts.insert(Arc::clone(sql), s.clone());
+                });
+                conn.stmts.insert(Arc::clone(sql), Arc::clone(&s));
                 Some(s)
             }
             Ok(Err(e)) => {
@@ -1420,28 +1428,25 @@ impl Session {
                 return Ok(());
             }
         };
-        if let Some(t) = &layout.types {
+        if let Some(t) = &layout.types
+            && cs.types.as_deref() != Some(&payload[t.clone()])
+        {
             cs.types = Some(payload[t.clone()].to_vec());
         }
-        let mut body = if !layout.new_params_bound && cs.num_params > 0 {
+        // Types always travel with the execute: the server statement may be shared or new.
+        let with_types = if !layout.new_params_bound && cs.num_params > 0 {
             match &cs.types {
                 Some(t) => match wire::execute_with_types(&payload, cs.num_params, t) {
-                    Ok(b) => b,
+                    Ok(b) => Some(b),
                     Err(e) => {
-                        err_packet(
-                            &mut self.out,
-                            seq,
-                            ER_NET_READ,
-                            "08S01",
-                            e.to_string_client(),
-                        );
+                        err_packet(&mut self.out, seq, ER_NET_READ, "08S01", e.to_string_client());
                         return Ok(());
                     }
                 },
-                None => payload.to_vec(),
+                None => None,
             }
         } else {
-            payload.to_vec()
+            None
         };
         let too_long = cs.long_data_bytes > self.max_message;
         let long_data = std::mem::take(&mut cs.long_data);
@@ -1449,29 +1454,27 @@ impl Session {
         let sql = Arc::clone(&cs.sql);
         let route = cs.permit.route();
         if too_long {
-            err_packet(
-                &mut self.out,
-                seq,
-                1153,
-                "08S01",
-                "parameter data sent with COM_STMT_SEND_LONG_DATA exceeds server.max_message_bytes",
-            );
+            err_packet(&mut self.out, seq, 1153, "08S01",
+                "parameter data sent with COM_STMT_SEND_LONG_DATA exceeds server.max_message_bytes");
             return Ok(());
         }
         self.judge.count_queries(1);
         let Some(ss) = self.server_stmt(seq, &sql, route).await else {
             return Ok(());
         };
-        let _ = wire::set_stmt_id(&mut body, ss.id);
         let mut framed = BytesMut::new();
-        for mut d in long_data.into_iter().map(|b| b.to_vec()) {
-            let _ = wire::set_stmt_id(&mut d, ss.id);
-            wire::write_packet(&mut framed, 0, &d);
+        for d in &long_data {
+            let mark = wire::begin_packet(&mut framed);
+            framed.extend_from_slice(d);
+            let _ = wire::set_stmt_id(&mut framed[mark + 4..], ss.id);
+            wire::finish_packet(&mut framed, mark, 0);
         }
-        wire::write_packet(&mut framed, 0, &body);
-        let Some(lease) = self.lease.as_mut() else {
-            return Ok(());
-        };
+        // The execute, copied once into the server buffer and its statement id set there.
+        let mark = wire::begin_packet(&mut framed);
+        framed.extend_from_slice(with_types.as_deref().unwrap_or(&payload));
+        let _ = wire::set_stmt_id(&mut framed[mark + 4..], ss.id);
+        wire::finish_packet(&mut framed, mark, 0);
+        let Some(lease) = self.lease.as_mut() else { return Ok(()) };
         if let Err(e) = lease.conn.send(&framed).await {
             self.lost(seq, &e);
             return Ok(());

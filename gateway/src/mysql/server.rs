@@ -95,7 +95,7 @@ pub struct MyConn {
     /// `SET NAMES` value in force, when not the default.
     pub names: Option<String>,
     /// Statements prepared here, by text.
-    pub stmts: HashMap<Arc<str>, ServerStmt>,
+    pub stmts: HashMap<Arc<str>, Arc<ServerStmt>>,
     pub created: Instant,
     pub idle_since: Instant,
     pub label: String,
