@@ -7,7 +7,8 @@
 //!
 //! Usage: `sysbench-compare --gateway PATH`. Environment: `ARTICDBM_BENCH_SECONDS` (sysbench
 //! --time, default 5), `ARTICDBM_BENCH_ROUNDS` (3), `ARTICDBM_BENCH_THREADS` (16),
-//! `ARTICDBM_BENCH_POOL` (8), `ARTICDBM_BENCH_TABLE_SIZE` (10000).
+//! `ARTICDBM_BENCH_POOL` (8), `ARTICDBM_BENCH_TABLE_SIZE` (10000), `ARTICDBM_BENCH_BACKEND`
+//! (`unix`, the default: the gateway reaches MariaDB through its socket; or `tcp`).
 
 use anyhow::{Context, Result, bail};
 use articdbm_tests::MariaDb;
@@ -122,11 +123,20 @@ fn run() -> Result<()> {
     m.root_sql(&format!(
         "CREATE DATABASE {DB};
          CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}';
-         GRANT ALL ON *.* TO '{USER}'@'127.0.0.1';"
+         GRANT ALL ON *.* TO '{USER}'@'127.0.0.1';
+         CREATE USER '{USER}'@'localhost' IDENTIFIED BY '{PASSWORD}';
+         GRANT ALL ON *.* TO '{USER}'@'localhost';"
     ))?;
     sysbench("oltp_read_only", m.port(), 1, 1, size, "prepare")?;
     eprintln!("==> starting the gateway");
-    let gw = Gateway::start(&gateway_bin, m.port(), pool)?;
+    // Like the pgbench comparison: the gateway reaches the server through its Unix-domain
+    // socket, as a pooler deployed beside its database does (`ARTICDBM_BENCH_BACKEND=tcp`:
+    // loopback TCP); sysbench always connects over TCP.
+    let backend = match std::env::var("ARTICDBM_BENCH_BACKEND").as_deref() {
+        Ok("tcp") => ("127.0.0.1".to_string(), m.port()),
+        _ => (m.socket().display().to_string(), m.port()),
+    };
+    let gw = Gateway::start(&gateway_bin, &backend.0, backend.1, pool)?;
 
     let kinds: [(&str, &str, u32); 3] = [
         ("point_select", "oltp_point_select", threads),
@@ -242,7 +252,7 @@ struct Gateway {
 }
 
 impl Gateway {
-    fn start(bin: &Path, mariadb_port: u16, pool: u32) -> Result<Gateway> {
+    fn start(bin: &Path, host: &str, mariadb_port: u16, pool: u32) -> Result<Gateway> {
         if !bin.is_file() {
             bail!("{} does not exist", bin.display());
         }
@@ -276,7 +286,7 @@ impl Gateway {
                  pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool} }}\n\
                  \n\
                  [[database.backend]]\n\
-                 host = \"127.0.0.1\"\n\
+                 host = {host:?}\n\
                  port = {mariadb_port}\n",
                 pack = root.join("policies/default.toml").display().to_string(),
                 plugins = root.join("target/plugins").display().to_string(),

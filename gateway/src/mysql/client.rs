@@ -1439,7 +1439,13 @@ impl Session {
                 Some(t) => match wire::execute_with_types(&payload, cs.num_params, t) {
                     Ok(b) => Some(b),
                     Err(e) => {
-                        err_packet(&mut self.out, seq, ER_NET_READ, "08S01", e.to_string_client());
+                        err_packet(
+                            &mut self.out,
+                            seq,
+                            ER_NET_READ,
+                            "08S01",
+                            e.to_string_client(),
+                        );
                         return Ok(());
                     }
                 },
@@ -1454,8 +1460,13 @@ impl Session {
         let sql = Arc::clone(&cs.sql);
         let route = cs.permit.route();
         if too_long {
-            err_packet(&mut self.out, seq, 1153, "08S01",
-                "parameter data sent with COM_STMT_SEND_LONG_DATA exceeds server.max_message_bytes");
+            err_packet(
+                &mut self.out,
+                seq,
+                1153,
+                "08S01",
+                "parameter data sent with COM_STMT_SEND_LONG_DATA exceeds server.max_message_bytes",
+            );
             return Ok(());
         }
         self.judge.count_queries(1);
@@ -1474,7 +1485,9 @@ impl Session {
         framed.extend_from_slice(with_types.as_deref().unwrap_or(&payload));
         let _ = wire::set_stmt_id(&mut framed[mark + 4..], ss.id);
         wire::finish_packet(&mut framed, mark, 0);
-        let Some(lease) = self.lease.as_mut() else { return Ok(()) };
+        let Some(lease) = self.lease.as_mut() else {
+            return Ok(());
+        };
         if let Err(e) = lease.conn.send(&framed).await {
             self.lost(seq, &e);
             return Ok(());

@@ -55,6 +55,7 @@ pub enum MyEndpoint {
 impl MyEndpoint {
     pub fn label(&self) -> String {
         match self {
+            MyEndpoint::Tcp { host, .. } if host.starts_with('/') => host.clone(),
             MyEndpoint::Tcp { host, port, .. } => format!("{host}:{port}"),
             MyEndpoint::Sqlite(_) => "sqlite".into(),
         }
@@ -138,6 +139,17 @@ impl MyConn {
                 });
                 (PgStream::Duplex(ours), "", TlsMode::Disable, None)
             }
+            // A host that is a path: the server's Unix-domain socket (no TLS).
+            MyEndpoint::Tcp { host, .. } if host.starts_with('/') => (
+                PgStream::Unix(
+                    crate::pg::stream::UnixConn::connect(host)
+                        .await
+                        .map_err(|e| ServerError::Io(label.clone(), e))?,
+                ),
+                host.as_str(),
+                TlsMode::Disable,
+                None,
+            ),
             MyEndpoint::Tcp {
                 host,
                 port,
