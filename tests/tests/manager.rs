@@ -1783,3 +1783,70 @@ async fn permissions_become_acl_grants_on_gateways() {
     drop(gw);
     m.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn users_get_mysql_verifiers_and_mysql_databases_are_managed() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(&dir.path().join("manager"), None, None))
+        .await
+        .unwrap();
+    let api = Api::new(m.addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "my"})))
+        .await;
+    let u = api
+        .ok(
+            "post",
+            "/api/v1/tenants/my/users",
+            Some(&json!({"name": APP_USER, "password": APP_PASSWORD})),
+        )
+        .await;
+    for hidden in ["scram", "mysql_native", "mysql_sha2", "password"] {
+        assert!(u.get(hidden).is_none(), "{hidden} shown: {u}");
+    }
+    // A MySQL database validates with the gateway's parser; a wrong protocol names the field.
+    api.ok(
+        "post",
+        "/api/v1/tenants/my/databases",
+        Some(
+            &json!({"name": "shop", "protocol": "mysql", "server_user": "gw",
+                     "backend": [{"host": "127.0.0.1", "port": 3306}], "galera": false}),
+        ),
+    )
+    .await;
+    let (s, v) = api
+        .call(
+            "post",
+            "/api/v1/tenants/my/databases",
+            Some(ADMIN),
+            Some(&json!({"name": "bad", "protocol": "oracle",
+                         "backend": [{"host": "127.0.0.1", "port": 1}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("protocol"), "{v}");
+    api.ok(
+        "post",
+        "/api/v1/tenants/my/databases",
+        Some(&json!({"name": "lite", "sqlite": dir.path().join("lite.db")})),
+    )
+    .await;
+    // A managed gateway with a MySQL listener admits the user with the verifiers the manager
+    // made from the password.
+    let config = gateway_config(dir.path());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace("[server]\n", "[server]\nmysql_listen = \"127.0.0.1:0\"\n");
+    std::fs::write(&config, text).unwrap();
+    let (gw, _mg) = managed_gateway(&config, &dir.path().join("state"), m.addr).await;
+    let port = gw.mysql_addr().unwrap().port();
+    let out = tokio::task::spawn_blocking(move || {
+        use articdbm_tests::mariadb::client;
+        (
+            client(port, APP_USER, APP_PASSWORD, "lite", &[], "SELECT 40 + 2"),
+            client(port, APP_USER, "wrong", "lite", &[], "SELECT 1"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.0.as_deref(), Ok("42\n"), "{out:?}");
+    assert!(out.1.as_ref().unwrap_err().contains("1045"), "{out:?}");
+}
