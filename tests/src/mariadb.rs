@@ -70,6 +70,48 @@ impl MariaDb {
         Self::start_with(&[])
     }
 
+    /// A primary for replication: binary log on, server id 1.
+    pub fn start_primary() -> Result<MariaDb> {
+        Self::start_with(&[
+            "--log-bin=mariadb-bin",
+            "--server-id=1",
+            "--binlog-format=ROW",
+        ])
+    }
+
+    /// A read-only replica of `primary` (binlog replication with GTIDs from the start of the
+    /// primary's log), running once this returns.
+    pub fn start_replica(primary: &MariaDb, server_id: u32) -> Result<MariaDb> {
+        let id = format!("--server-id={server_id}");
+        let r = Self::start_with(&[&id, "--read-only=ON", "--log-slave-updates=OFF"])?;
+        r.root_sql(&format!(
+            "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='root',
+               MASTER_PASSWORD='{ROOT_PASSWORD}', MASTER_USE_GTID=slave_pos;
+             START SLAVE;",
+            primary.port()
+        ))?;
+        Ok(r)
+    }
+
+    /// Waits until this replica has applied everything `primary` has written.
+    pub fn wait_caught_up(&self, primary: &MariaDb, timeout: Duration) -> Result<()> {
+        let target = primary
+            .root_sql("SELECT @@gtid_binlog_pos")?
+            .trim()
+            .to_string();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let at = self.root_sql("SELECT @@gtid_slave_pos")?.trim().to_string();
+            if at == target {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                bail!("replica at {at:?}, primary at {target:?}; {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// A Galera node that bootstraps a cluster of its own (`gcomm://`): it reports
     /// `wsrep_ready` and `wsrep_local_state` as any node does, and `SET GLOBAL wsrep_desync`
     /// moves it to Donor/Desynced.

@@ -736,3 +736,84 @@ async fn mysql_clients_get_tls_and_a_user_may_be_held_to_it() {
     );
     assert_eq!(out.2.as_deref(), Ok("item 4\n"), "{out:?}");
 }
+
+/// `@@server_id` of the server that answered a read outside a transaction, or (`write`) a
+/// statement inside one.
+async fn server_id(c: &mut sqlx::MySqlConnection, write: bool) -> i64 {
+    if write {
+        sqlx::raw_sql("BEGIN").execute(&mut *c).await.unwrap();
+    }
+    let id: i64 = sqlx::query_scalar("SELECT CAST(@@server_id AS SIGNED) FROM t LIMIT 1")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    if write {
+        sqlx::raw_sql("COMMIT").execute(&mut *c).await.unwrap();
+    }
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_go_to_the_binlog_replica_and_writes_to_the_primary() {
+    let (primary, mut replica) = blocking(|| {
+        let p = MariaDb::start_primary().expect("primary");
+        p.create_user(SERVER_USER, SERVER_PASSWORD).unwrap();
+        p.root_sql("CREATE DATABASE shop; CREATE TABLE shop.t (x int PRIMARY KEY); INSERT INTO shop.t VALUES (1)")
+            .unwrap();
+        let r = MariaDb::start_replica(&p, 2).expect("replica");
+        r.wait_caught_up(&p, Duration::from_secs(30)).unwrap();
+        (p, r)
+    })
+    .await;
+    let db = format!(
+        "\n[[database]]\nname = \"shop\"\nprotocol = \"mysql\"\nserver_user = \"{SERVER_USER}\"\n\
+         server_password = \"{SERVER_PASSWORD}\"\nserver_database = \"shop\"\ntls = \"disable\"\n\
+         pool = {{ size = 2, health_check_secs = 1, connect_timeout_ms = 2000 }}\n\
+         \n[[database.backend]]\nhost = \"127.0.0.1\"\nport = {}\nrole = \"primary\"\n\
+         \n[[database.backend]]\nhost = \"127.0.0.1\"\nport = {}\nrole = \"replica\"\n",
+        primary.port(),
+        replica.port()
+    );
+    let (gw, _dir) = gateway(&db).await;
+    let mut c = sqlx::MySqlConnection::connect_with(&sqlx_options(my_port(&gw), "shop"))
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        assert_eq!(
+            server_id(&mut c, false).await,
+            2,
+            "a read outside a transaction"
+        );
+        assert_eq!(server_id(&mut c, true).await, 1, "inside a transaction");
+    }
+    sqlx::query("INSERT INTO t VALUES (?)")
+        .bind(2)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let n = primary.root_sql("SELECT COUNT(*) FROM shop.t").unwrap();
+    assert_eq!(n.trim(), "2", "the write reached the primary");
+    // The replica goes away: reads fall back to the primary.
+    replica.stop();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = sqlx::query_scalar::<_, i64>("SELECT CAST(@@server_id AS SIGNED) FROM t LIMIT 1")
+            .fetch_one(&mut c)
+            .await;
+        match r {
+            Ok(1) => break,
+            _ => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "reads did not fall back: {r:?}"
+                );
+                if r.is_err() {
+                    c = sqlx::MySqlConnection::connect_with(&sqlx_options(my_port(&gw), "shop"))
+                        .await
+                        .unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
