@@ -817,3 +817,52 @@ async fn reads_go_to_the_binlog_replica_and_writes_to_the_primary() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn com_change_user_authenticates_the_new_user_and_starts_afresh() {
+    let m = blocking(mariadb).await;
+    let dbs = my_database("shop", m.port(), "{ size = 2 }", "shop");
+    let (gw, _dir) = gateway(&format!(
+        "{dbs}\n[[user]]\nname = \"other\"\npassword = \"other-secret\"\n"
+    ))
+    .await;
+    let port = my_port(&gw);
+    let script = r#"
+import sys, mysql.connector
+port = int(sys.argv[1])
+def conn():
+    return mysql.connector.connect(host="127.0.0.1", port=port, user="app", password="app-secret",
+        database="shop", use_pure=True, ssl_disabled=True, autocommit=True)
+app = conn()
+app_id = app.connection_id
+c = conn()
+cur = c.cursor(); cur.execute("SELECT name FROM items WHERE id = 5"); first = cur.fetchone()[0]
+c.cmd_change_user(username="other", password="other-secret", database="shop")
+cur = c.cursor(); cur.execute("SELECT name FROM items WHERE id = 6"); second = cur.fetchone()[0]
+# The session acts as `other` now: app's queries are not its own.
+try:
+    cur.execute(f"KILL QUERY {app_id}"); killed = "allowed"
+except mysql.connector.Error as e:
+    killed = e.errno
+d = conn()
+try:
+    d.cmd_change_user(username="other", password="wrong", database="shop"); wrong = "allowed"
+except mysql.connector.Error as e:
+    wrong = e.errno
+print(first.replace(" ", "_"), second.replace(" ", "_"), killed, wrong)
+"#;
+    let py = blocking(|| articdbm_tests::tools::python_venv().expect("venv")).await;
+    let out = blocking(move || {
+        let mut cmd = std::process::Command::new(py);
+        cmd.args(["-c", script, &port.to_string()]);
+        articdbm_tests::process::output(&mut cmd, Duration::from_secs(60)).unwrap()
+    })
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        stdout.trim(),
+        "item_5 item_6 1095 1045",
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -141,6 +141,11 @@ struct Session {
     conn_id: u32,
     kill: KillSlot,
     max_message: usize,
+    /// The handshake's nonce (COM_CHANGE_USER answers are computed with it), and the
+    /// connection's facts for a new user's checks.
+    nonce: [u8; 20],
+    tls: bool,
+    peer: SocketAddr,
 }
 
 fn err_packet(out: &mut BytesMut, seq: u8, code: u16, state: &str, msg: impl Into<String>) -> u8 {
@@ -304,120 +309,26 @@ async fn handshake(
     } else {
         "mysql_native_password".into()
     };
-    // Check the answer for the plugin the client used, switching once to a plugin the user
-    // has a verifier for. Unknown users go through the same steps and fail at the end.
-    let check =
-        |plugin: &str, nonce: &[u8], answer: &[u8]| -> bool {
-            let Some(v) = &verifiers else { return false };
-            match plugin {
-                "caching_sha2_password" => v.sha2.as_ref().is_some_and(|s| {
-                    !answer.is_empty() && wire::auth::sha2_check(s, nonce, answer)
-                }),
-                "mysql_native_password" => v.native.as_ref().is_some_and(|s| {
-                    !answer.is_empty() && wire::auth::native_check(s, nonce, answer)
-                }),
-                _ => false,
-            }
-        };
-    let has = |plugin: &str| match (&verifiers, plugin) {
-        (Some(v), "caching_sha2_password") => v.sha2.is_some(),
-        (Some(v), "mysql_native_password") => v.native.is_some(),
-        (None, "caching_sha2_password") => true,
-        _ => false,
+    let Some((authed, next)) = authenticate(
+        AuthIo {
+            stream: &mut stream,
+            buf: &mut buf,
+            dec: &mut dec,
+            out: &mut out,
+            timeout: auth_timeout,
+        },
+        verifiers.as_ref(),
+        plugin,
+        resp.auth_response.clone(),
+        &nonce,
+        tls,
+        seq,
+    )
+    .await?
+    else {
+        return Ok(None);
     };
-    // The exchange, as MySQL 8 runs it: the plugin the client chose when the user has a
-    // verifier for it and the client sent an answer; else one switch (to the same plugin with
-    // the nonce, or to the other one). caching_sha2_password falls back from a fast-path
-    // mismatch to the full path: the password in clear over TLS, or encrypted with the
-    // gateway's RSA key.
-    let mut plugin = plugin;
-    let mut answer = resp.auth_response.clone();
-    let mut switched = false;
-    let authed = loop {
-        if !has(&plugin) || answer.is_empty() {
-            if switched {
-                break false;
-            }
-            let target = if has(&plugin) {
-                plugin.clone()
-            } else if plugin == "caching_sha2_password" {
-                "mysql_native_password".to_string()
-            } else {
-                "caching_sha2_password".to_string()
-            };
-            // `encode` ends the data with the NUL MySQL sends.
-            let mut p = BytesMut::new();
-            AuthSwitchRequest {
-                plugin: target.clone(),
-                data: nonce.to_vec(),
-            }
-            .encode(&mut p);
-            wire::write_packet(&mut out, seq, &p);
-            stream.write_all(&out).await?;
-            out.clear();
-            let Some(a) = read_auth(&mut stream, &mut buf, &mut dec, auth_timeout).await? else {
-                return Ok(None);
-            };
-            seq = a.next_seq;
-            answer = a.payload.to_vec();
-            plugin = target;
-            switched = true;
-            continue;
-        }
-        if check(&plugin, &nonce, &answer) {
-            if plugin == "caching_sha2_password" {
-                let mut p = BytesMut::new();
-                wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_FAST_AUTH_SUCCESS]);
-                seq = wire::write_packet(&mut out, seq, &p);
-            }
-            break true;
-        }
-        if plugin != "caching_sha2_password" {
-            break false;
-        }
-        // Full authentication.
-        let mut p = BytesMut::new();
-        wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_PERFORM_FULL_AUTH]);
-        wire::write_packet(&mut out, seq, &p);
-        stream.write_all(&out).await?;
-        out.clear();
-        let Some(a) = read_auth(&mut stream, &mut buf, &mut dec, auth_timeout).await? else {
-            return Ok(None);
-        };
-        seq = a.next_seq;
-        let password = if tls {
-            wire::auth::cleartext_password(&a.payload).to_vec()
-        } else {
-            let key = rsa_key().await;
-            let Some((private, pem)) = key.as_deref() else {
-                break false;
-            };
-            let encrypted = if a.payload[..] == [wire::auth::SHA2_REQUEST_PUBLIC_KEY] {
-                let mut p = BytesMut::new();
-                wire::encode_auth_more_data(&mut p, pem.as_bytes());
-                wire::write_packet(&mut out, seq, &p);
-                stream.write_all(&out).await?;
-                out.clear();
-                let Some(e) = read_auth(&mut stream, &mut buf, &mut dec, auth_timeout).await?
-                else {
-                    return Ok(None);
-                };
-                seq = e.next_seq;
-                e.payload
-            } else {
-                a.payload
-            };
-            match wire::auth::rsa_decrypt_password(private, &encrypted, &nonce) {
-                Ok(p) => p,
-                Err(_) => break false,
-            }
-        };
-        let ok = verifiers
-            .as_ref()
-            .and_then(|v| v.sha2.as_ref())
-            .is_some_and(|v| wire::auth::sha2_check_cleartext(v, &password));
-        break ok;
-    };
+    seq = next;
     let refuse = |out: &mut BytesMut, seq: u8, code: u16, state: &str, msg: String| {
         shared.metrics.auth_failures.inc();
         err_packet(out, seq, code, state, msg);
@@ -609,7 +520,146 @@ async fn handshake(
         conn_id,
         kill,
         max_message,
+        nonce,
+        tls,
+        peer,
     }))
+}
+
+/// The client socket, its buffers and the auth timeout, for an authentication exchange.
+struct AuthIo<'a> {
+    stream: &'a mut PgStream,
+    buf: &'a mut BytesMut,
+    dec: &'a mut PacketDecoder,
+    out: &'a mut BytesMut,
+    timeout: std::time::Duration,
+}
+
+/// Checks a client's `answer` for `plugin` against `verifiers` (`None`: an unknown user, who
+/// goes through the same steps and fails at the end), switching plugins or falling back to
+/// caching_sha2's full path as needed. `Ok(None)`: the client left or timed out;
+/// `Ok(Some((authenticated, next sequence number)))`. Packets owed to the client (fast-auth
+/// success) are left in `io.out`.
+async fn authenticate(
+    io: AuthIo<'_>,
+    verifiers: Option<&crate::config::MysqlVerifiers>,
+    mut plugin: String,
+    mut answer: Vec<u8>,
+    nonce: &[u8; 20],
+    tls: bool,
+    mut seq: u8,
+) -> std::io::Result<Option<(bool, u8)>> {
+    // Check the answer for the plugin the client used, switching once to a plugin the user
+    // has a verifier for. Unknown users go through the same steps and fail at the end.
+    let check =
+        |plugin: &str, nonce: &[u8], answer: &[u8]| -> bool {
+            let Some(v) = verifiers else { return false };
+            match plugin {
+                "caching_sha2_password" => v.sha2.as_ref().is_some_and(|s| {
+                    !answer.is_empty() && wire::auth::sha2_check(s, nonce, answer)
+                }),
+                "mysql_native_password" => v.native.as_ref().is_some_and(|s| {
+                    !answer.is_empty() && wire::auth::native_check(s, nonce, answer)
+                }),
+                _ => false,
+            }
+        };
+    let has = |plugin: &str| match (verifiers, plugin) {
+        (Some(v), "caching_sha2_password") => v.sha2.is_some(),
+        (Some(v), "mysql_native_password") => v.native.is_some(),
+        (None, "caching_sha2_password") => true,
+        _ => false,
+    };
+    // The exchange, as MySQL 8 runs it: the plugin the client chose when the user has a
+    // verifier for it and the client sent an answer; else one switch (to the same plugin with
+    // the nonce, or to the other one). caching_sha2_password falls back from a fast-path
+    // mismatch to the full path: the password in clear over TLS, or encrypted with the
+    // gateway's RSA key.
+    let mut switched = false;
+    let authed = loop {
+        if !has(&plugin) || answer.is_empty() {
+            if switched {
+                break false;
+            }
+            let target = if has(&plugin) {
+                plugin.clone()
+            } else if plugin == "caching_sha2_password" {
+                "mysql_native_password".to_string()
+            } else {
+                "caching_sha2_password".to_string()
+            };
+            // `encode` ends the data with the NUL MySQL sends.
+            let mut p = BytesMut::new();
+            AuthSwitchRequest {
+                plugin: target.clone(),
+                data: nonce.to_vec(),
+            }
+            .encode(&mut p);
+            wire::write_packet(io.out, seq, &p);
+            io.stream.write_all(io.out).await?;
+            io.out.clear();
+            let Some(a) = read_auth(io.stream, io.buf, io.dec, io.timeout).await? else {
+                return Ok(None);
+            };
+            seq = a.next_seq;
+            answer = a.payload.to_vec();
+            plugin = target;
+            switched = true;
+            continue;
+        }
+        if check(&plugin, nonce, &answer) {
+            if plugin == "caching_sha2_password" {
+                let mut p = BytesMut::new();
+                wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_FAST_AUTH_SUCCESS]);
+                seq = wire::write_packet(io.out, seq, &p);
+            }
+            break true;
+        }
+        if plugin != "caching_sha2_password" {
+            break false;
+        }
+        // Full authentication.
+        let mut p = BytesMut::new();
+        wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_PERFORM_FULL_AUTH]);
+        wire::write_packet(io.out, seq, &p);
+        io.stream.write_all(io.out).await?;
+        io.out.clear();
+        let Some(a) = read_auth(io.stream, io.buf, io.dec, io.timeout).await? else {
+            return Ok(None);
+        };
+        seq = a.next_seq;
+        let password = if tls {
+            wire::auth::cleartext_password(&a.payload).to_vec()
+        } else {
+            let key = rsa_key().await;
+            let Some((private, pem)) = key.as_deref() else {
+                break false;
+            };
+            let encrypted = if a.payload[..] == [wire::auth::SHA2_REQUEST_PUBLIC_KEY] {
+                let mut p = BytesMut::new();
+                wire::encode_auth_more_data(&mut p, pem.as_bytes());
+                wire::write_packet(io.out, seq, &p);
+                io.stream.write_all(io.out).await?;
+                io.out.clear();
+                let Some(e) = read_auth(io.stream, io.buf, io.dec, io.timeout).await? else {
+                    return Ok(None);
+                };
+                seq = e.next_seq;
+                e.payload
+            } else {
+                a.payload
+            };
+            match wire::auth::rsa_decrypt_password(private, &encrypted, nonce) {
+                Ok(p) => p,
+                Err(_) => break false,
+            }
+        };
+        let ok = verifiers
+            .and_then(|v| v.sha2.as_ref())
+            .is_some_and(|v| wire::auth::sha2_check_cleartext(v, &password));
+        break ok;
+    };
+    Ok(Some((authed, seq)))
 }
 
 async fn read_auth(
@@ -774,9 +824,14 @@ impl Session {
                 Command::ProcessKill(id) => {
                     self.kill(seq, id).await;
                 }
+                Command::ChangeUser(cu) => {
+                    if !self.change_user(seq, cu).await? {
+                        self.flush().await?;
+                        return Ok(());
+                    }
+                }
                 other => {
                     let name = match other {
-                        Command::ChangeUser(_) => "COM_CHANGE_USER",
                         Command::FieldList { .. } => "COM_FIELD_LIST",
                         Command::StmtFetch { .. } => "COM_STMT_FETCH",
                         _ => wire::command::command_name(pkt.payload[0]),
@@ -1494,6 +1549,180 @@ impl Session {
         }
         self.relay(seq, Expect::Execute, false).await?;
         Ok(())
+    }
+
+    /// COM_CHANGE_USER: the new user authenticates (answers computed with the handshake's
+    /// nonce, or after a switch), passes the same checks as at connect (TLS, networks,
+    /// database, on-connect policy), and the session starts afresh as that user, as after
+    /// COM_RESET_CONNECTION. `false`: refused, the client told, and the connection ends (as
+    /// MySQL ends it).
+    async fn change_user(&mut self, seq: u8, cu: wire::ChangeUser) -> Result<bool, Fatal> {
+        let config = self.shared.config.load_full();
+        let user = config.users.get(&cu.user).cloned();
+        let verifiers = user.as_ref().and_then(|u| u.mysql.clone());
+        let plugin = cu
+            .auth_plugin
+            .clone()
+            .unwrap_or_else(|| "mysql_native_password".into());
+        let timeout = std::time::Duration::from_secs(config.server.auth_timeout_secs);
+        let Some((authed, seq)) = authenticate(
+            AuthIo {
+                stream: &mut self.client,
+                buf: &mut self.cbuf,
+                dec: &mut self.decoder,
+                out: &mut self.out,
+                timeout,
+            },
+            verifiers.as_ref(),
+            plugin,
+            cu.auth_response.clone(),
+            &self.nonce,
+            self.tls,
+            seq,
+        )
+        .await?
+        else {
+            return Ok(false);
+        };
+        let host = self.peer.ip().to_canonical().to_string();
+        let refuse = |s: &mut Self, code: u16, state: &str, msg: String| {
+            s.shared.metrics.auth_failures.inc();
+            err_packet(&mut s.out, seq, code, state, msg);
+            Ok(false)
+        };
+        let Some(user) = user.filter(|_| authed) else {
+            tracing::info!(user = %cu.user, peer = %self.peer, "MySQL change of user refused");
+            self.out.clear();
+            return refuse(
+                self,
+                ER_ACCESS_DENIED,
+                "28000",
+                format!(
+                    "Access denied for user '{}'@'{host}' (using password: YES)",
+                    cu.user
+                ),
+            );
+        };
+        if user.expires_at_ms.is_some_and(|e| e <= now_ms())
+            || (user.require_tls && !self.tls)
+            || !user.may_connect_from(self.peer.ip())
+        {
+            return refuse(
+                self,
+                ER_ACCESS_DENIED,
+                "28000",
+                format!(
+                    "user '{}' may not connect here (expiry, TLS or network)",
+                    user.name
+                ),
+            );
+        }
+        let db_name = cu
+            .database
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| self.db_name.clone());
+        let Some(db) = self.shared.my_database(&db_name) else {
+            return refuse(
+                self,
+                ER_BAD_DB,
+                "42000",
+                format!("Unknown database '{db_name}'"),
+            );
+        };
+        if !user.may_use(&db_name) {
+            return refuse(
+                self,
+                ER_DBACCESS_DENIED,
+                "42000",
+                format!(
+                    "Access denied for user '{}' to database '{db_name}'",
+                    user.name
+                ),
+            );
+        }
+        let tenant = config
+            .databases
+            .get(&db_name)
+            .and_then(|d| d.tenant.clone())
+            .unwrap_or_else(|| user.tenant.clone());
+        let conn = Connection {
+            id: u64::from(self.conn_id),
+            tenant,
+            user: user.name.clone(),
+            roles: user.roles.clone(),
+            database: db_name.clone(),
+            client_addr: host,
+            client_port: self.peer.port(),
+            tls: self.tls,
+            protocol: Protocol::Mysql,
+            application_name: self.judge.conn.application_name.clone(),
+            account_expires_at: user.expires_at_ms,
+        };
+        let d = self.shared.engine.evaluate_connect(&conn);
+        log_findings(&d, &conn, None);
+        audit(
+            self.shared.audit.load_full().as_deref(),
+            &conn,
+            "connect",
+            &db_name,
+            &d,
+            None,
+        );
+        let usage = self.shared.usage.tenant(&conn.tenant);
+        if let Some(hit) = &d.denied {
+            TenantUsage::add(&usage.denials);
+            return refuse(
+                self,
+                ER_ACCESS_DENIED,
+                "42000",
+                format!(
+                    "connection refused by policy rule {}: {}",
+                    hit.rule, hit.reason
+                ),
+            );
+        }
+        // A fresh session as the new user.
+        self.reset().await?;
+        if let Some(l) = self.lease.take() {
+            *self.kill.lock() = None;
+            let clean = !l.conn.in_transaction() && !l.conn.broken;
+            self.db.release(l, clean);
+        }
+        self.names = cu
+            .charset
+            .and_then(|c| u8::try_from(c).ok())
+            .and_then(charset_name)
+            .filter(|n| *n != "utf8mb4")
+            .map(str::to_string);
+        self.db = db;
+        self.mode = self.db.settings.mode;
+        self.db_name = db_name.clone();
+        self.shared
+            .my_sessions
+            .lock()
+            .insert(self.conn_id, (user.name.clone(), Arc::clone(&self.kill)));
+        self.judge.conn = conn;
+        self.judge.usage = usage;
+        self.judge.database = db_name;
+        self.user = user;
+        if self.mode == PoolMode::Session {
+            match self.db.acquire(Route::Primary).await {
+                Ok(l) => self.lease = Some(l),
+                Err(e) => {
+                    err_packet(
+                        &mut self.out,
+                        seq,
+                        ER_CON_COUNT,
+                        "08004",
+                        e.to_string_client(),
+                    );
+                    return Ok(false);
+                }
+            }
+        }
+        ok_packet(&mut self.out, seq, self.caps, self.status);
+        Ok(true)
     }
 
     /// COM_RESET_CONNECTION: the client's statements and session state go; a held server
