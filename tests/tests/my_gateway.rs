@@ -373,8 +373,9 @@ async fn databases_are_checked_on_use_and_a_gateway_can_front_another_over_cachi
     assert_eq!(name, "item 9");
 }
 
-/// Runs tests/drivers/python/mysql_matrix.py with `driver` and `auth` against `port`; its JSON
-/// summary.
+/// Runs a MySQL driver matrix program (tests/drivers) with `driver` and `auth` against
+/// `port`: `node` runs node/mysql2_matrix.js, anything else python/mysql_matrix.py with that
+/// driver; its JSON summary.
 fn python_matrix(
     port: u16,
     db: &str,
@@ -383,11 +384,21 @@ fn python_matrix(
     clients: u32,
     gateway: bool,
 ) -> serde_json::Value {
-    let py = articdbm_tests::tools::python_venv().expect("python venv with the drivers");
-    let program = gw_support::root().join("tests/drivers/python/mysql_matrix.py");
-    let mut cmd = std::process::Command::new(py);
-    cmd.arg(&program)
-        .env("MYHOST", "127.0.0.1")
+    let drivers = gw_support::root().join("tests/drivers");
+    let mut cmd = if driver == "node" {
+        let mut c = std::process::Command::new(articdbm_tests::tools::node().expect("node"));
+        c.arg(drivers.join("node/mysql2_matrix.js")).env(
+            "NODE_PATH",
+            articdbm_tests::tools::node_modules().expect("mysql2 installed"),
+        );
+        c
+    } else {
+        let py = articdbm_tests::tools::python_venv().expect("python venv with the drivers");
+        let mut c = std::process::Command::new(py);
+        c.arg(drivers.join("python/mysql_matrix.py"));
+        c
+    };
+    cmd.env("MYHOST", "127.0.0.1")
         .env("MYPORT", port.to_string())
         .env("MYUSER", APP_USER)
         .env("MYPASSWORD", APP_PASSWORD)
@@ -409,7 +420,7 @@ fn python_matrix(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn python_drivers_get_their_own_answers_with_each_auth_method() {
+async fn python_and_node_drivers_get_their_own_answers_with_each_auth_method() {
     let m = blocking(mariadb).await;
     // The programs are checked against MariaDB itself first: a failure there is the
     // program's, not the gateway's.
@@ -423,6 +434,7 @@ async fn python_drivers_get_their_own_answers_with_each_auth_method() {
             ("pymysql", "caching_sha2_password"),
             ("connector", "caching_sha2_password"),
             ("connector", "mysql_native_password"),
+            ("node", "caching_sha2_password"),
         ] {
             let d = python_matrix(direct, "shop", driver, auth, 8, false);
             let g = python_matrix(port, "shop", driver, auth, 8, true);
