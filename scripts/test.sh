@@ -27,6 +27,7 @@ command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 # A JDK, not a JRE: pgjdbc's test program runs as a single source file, which needs javac.
 { command -v java && command -v javac; } >/dev/null 2>&1 || missing+=(default-jdk-headless)
 [ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+[ -f /usr/share/java/mariadb-java-client.jar ] || missing+=(libmariadb-java)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -271,6 +271,18 @@ pub fn java() -> Result<PathBuf> {
 
 /// pgjdbc, the PostgreSQL JDBC driver: `$ARTICDBM_PGJDBC_JAR`, else Debian's
 /// `libpostgresql-jdbc-java` jar.
+/// MariaDB Connector/J from Debian (`libmariadb-java`), for the MySQL driver matrix.
+pub fn mariadb_jdbc_jar() -> Result<PathBuf> {
+    let jar = PathBuf::from("/usr/share/java/mariadb-java-client.jar");
+    if !jar.is_file() {
+        bail!(
+            "{} does not exist; scripts/test.sh installs libmariadb-java",
+            jar.display()
+        );
+    }
+    Ok(jar)
+}
+
 pub fn pgjdbc_jar() -> Result<PathBuf> {
     let jar = std::env::var_os("ARTICDBM_PGJDBC_JAR")
         .map(PathBuf::from)

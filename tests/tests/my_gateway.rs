@@ -50,8 +50,9 @@ fn my_port(gw: &Gateway) -> u16 {
     gw.mysql_addr().expect("MySQL listener").port()
 }
 
-/// sqlx options without the session `SET` it sends by default (refused under transaction
-/// pooling; see docs/CONFIGURATION.md).
+/// sqlx options as an application would write them: sqlx sends its session `SET`
+/// (sql_mode, time_zone, names) on connect, which transaction pooling carries to every
+/// server connection the client gets.
 fn sqlx_options(port: u16, db: &str) -> MySqlConnectOptions {
     MySqlConnectOptions::new()
         .host("127.0.0.1")
@@ -60,10 +61,6 @@ fn sqlx_options(port: u16, db: &str) -> MySqlConnectOptions {
         .password(APP_PASSWORD)
         .database(db)
         .ssl_mode(MySqlSslMode::Disabled)
-        .pipes_as_concat(false)
-        .no_engine_substitution(false)
-        .timezone(None)
-        .set_names(false)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -251,6 +248,16 @@ async fn concurrent_clients_get_their_own_answers_with_prepared_statements_reuse
     assert!(kept.lines().all(|l| l.ends_with("\t20")), "{kept}");
 }
 
+/// `@@sql_mode @@time_zone` as the client's session sees them.
+async fn mode(c: &mut sqlx::MySqlConnection) -> String {
+    let (m, tz): (String, String) =
+        sqlx::query_as("SELECT CAST(@@sql_mode AS CHAR), CAST(@@time_zone AS CHAR)")
+            .fetch_one(c)
+            .await
+            .unwrap();
+    format!("{m} {tz}")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_statement_of_a_multi_statement_query_is_judged_and_a_refusal_stops_the_rest() {
     let m = blocking(mariadb).await;
@@ -293,8 +300,40 @@ async fn each_statement_of_a_multi_statement_query_is_judged_and_a_refusal_stops
         r.is_err(),
         "an executable comment hiding a tautology must be refused: {r:?}"
     );
-    // Session variables under transaction pooling: refused with a pointer to session mode.
-    let r = sqlx::raw_sql("SET sql_mode = ''").execute(&mut c).await;
+    // Session variables under transaction pooling follow the client: on a pool of one, a
+    // second client without them sees the server's defaults, and the first its own.
+    let mut other = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "shop"))
+        .await
+        .unwrap();
+    sqlx::raw_sql("SET sql_mode = 'ANSI_QUOTES', time_zone = '+05:00'")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(mode(&mut c).await, "ANSI_QUOTES +05:00");
+        let theirs = mode(&mut other).await;
+        assert!(
+            !theirs.contains("ANSI_QUOTES") && !theirs.ends_with("+05:00"),
+            "{theirs}"
+        );
+    }
+    // Prepared statements survive the resets that switching states takes.
+    for _ in 0..3 {
+        let v: i64 = sqlx::query_scalar("SELECT ? + 1")
+            .bind(41i64)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(v, 42);
+        let v: i64 = sqlx::query_scalar("SELECT ? + 1")
+            .bind(1i64)
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+        assert_eq!(v, 2);
+    }
+    // User variables cannot follow a client: refused, pointing to session mode.
+    let r = sqlx::raw_sql("SET @x = 1").execute(&mut c).await;
     let msg = r.unwrap_err().to_string();
     assert!(msg.contains("pool.mode = \"session\""), "{msg}");
     // autocommit is carried to every server connection the client gets.
@@ -374,7 +413,8 @@ async fn databases_are_checked_on_use_and_a_gateway_can_front_another_over_cachi
 }
 
 /// Runs a MySQL driver matrix program (tests/drivers) with `driver` and `auth` against
-/// `port`: `node` runs node/mysql2_matrix.js, anything else python/mysql_matrix.py with that
+/// `port`: `node` runs node/mysql2_matrix.js, `connector-j` java/MyMatrix.java with MariaDB
+/// Connector/J, anything else python/mysql_matrix.py with that
 /// driver; its JSON summary.
 fn python_matrix(
     port: u16,
@@ -385,7 +425,13 @@ fn python_matrix(
     gateway: bool,
 ) -> serde_json::Value {
     let drivers = gw_support::root().join("tests/drivers");
-    let mut cmd = if driver == "node" {
+    let mut cmd = if driver == "connector-j" {
+        let mut c = std::process::Command::new(articdbm_tests::tools::java().expect("a JDK"));
+        c.arg("-cp")
+            .arg(articdbm_tests::tools::mariadb_jdbc_jar().expect("Connector/J"))
+            .arg(drivers.join("java/MyMatrix.java"));
+        c
+    } else if driver == "node" {
         let mut c = std::process::Command::new(articdbm_tests::tools::node().expect("node"));
         c.arg(drivers.join("node/mysql2_matrix.js")).env(
             "NODE_PATH",
@@ -420,7 +466,7 @@ fn python_matrix(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn python_and_node_drivers_get_their_own_answers_with_each_auth_method() {
+async fn python_node_and_java_drivers_get_their_own_answers_with_each_auth_method() {
     let m = blocking(mariadb).await;
     // The programs are checked against MariaDB itself first: a failure there is the
     // program's, not the gateway's.
@@ -435,6 +481,7 @@ async fn python_and_node_drivers_get_their_own_answers_with_each_auth_method() {
             ("connector", "caching_sha2_password"),
             ("connector", "mysql_native_password"),
             ("node", "caching_sha2_password"),
+            ("connector-j", "caching_sha2_password"),
         ] {
             let d = python_matrix(direct, "shop", driver, auth, 8, false);
             let g = python_matrix(port, "shop", driver, auth, 8, true);

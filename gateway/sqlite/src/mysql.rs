@@ -5,7 +5,8 @@
 //! It speaks what the gateway's server side sends: the handshake (any credentials: only the
 //! gateway reaches it), COM_QUERY with one statement, COM_STMT_PREPARE / EXECUTE / CLOSE /
 //! RESET / SEND_LONG_DATA, COM_PING, COM_INIT_DB, COM_RESET_CONNECTION and COM_QUIT;
-//! `SET autocommit` (MySQL's implicit transactions) and `SET NAMES` are followed. Statements
+//! `SET autocommit` (MySQL's implicit transactions) is followed; other `SET`s (names,
+//! sql_mode, time zone, which drivers send when they connect) are accepted without effect. Statements
 //! run as SQLite reads them (SQLite accepts backtick identifiers).
 //!
 //! Result columns are typed by their values (all integers: BIGINT; numbers: DOUBLE; else
@@ -265,17 +266,12 @@ impl Server {
                     last_id: 0,
                 });
             }
-            if name == "NAMES" || name == "CHARACTER" {
-                return Ok(Outcome::Done {
-                    affected: 0,
-                    last_id: 0,
-                });
-            }
-            return Err(Fail::new(
-                1193,
-                "HY000",
-                "the embedded SQLite database has no MySQL session variables",
-            ));
+            // Character sets, sql_mode, time zone...: SQLite has none of them; drivers set them
+            // when they connect, so they are accepted and have no effect.
+            return Ok(Outcome::Done {
+                affected: 0,
+                last_id: 0,
+            });
         }
         let first = words.first().map(String::as_str).unwrap_or("");
         if !self.autocommit

@@ -146,6 +146,10 @@ struct Session {
     nonce: [u8; 20],
     tls: bool,
     peer: SocketAddr,
+    /// The session-variable `SET`s the client ran, replayed on a server connection whose
+    /// state differs (transaction pooling), and their fingerprint (0: none).
+    session_sets: Vec<Arc<str>>,
+    state: u64,
 }
 
 fn err_packet(out: &mut BytesMut, seq: u8, code: u16, state: &str, msg: impl Into<String>) -> u8 {
@@ -523,6 +527,8 @@ async fn handshake(
         nonce,
         tls,
         peer,
+        session_sets: Vec::new(),
+        state: 0,
     }))
 }
 
@@ -909,6 +915,7 @@ impl Session {
         }
         let autocommit = self.autocommit;
         let names = self.names.clone();
+        let state = self.state;
         let lease = self.lease.as_mut().expect("leased above");
         let conn = &mut *lease.conn;
         let fail = |e: &dyn std::fmt::Display| {
@@ -918,6 +925,34 @@ impl Session {
                 format!("lost connection to the database server: {e}"),
             )
         };
+        // Session variables: a connection left with another client's is reset, then this
+        // client's SETs are replayed (clients of one application usually share one state,
+        // and then nothing is sent).
+        if conn.state != state {
+            if conn.state != 0 {
+                match conn
+                    .run(&[command::COM_RESET_CONNECTION], Expect::Simple)
+                    .await
+                {
+                    Ok(Ok(_)) => {
+                        conn.stmts.clear();
+                        conn.names = None;
+                        conn.status = status::SERVER_STATUS_AUTOCOMMIT;
+                        conn.state = 0;
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => return Err(fail(&e.to_string_client())),
+                }
+            }
+            for set in &self.session_sets {
+                match conn.query(set).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => return Err(fail(&e.to_string_client())),
+                }
+            }
+            conn.state = state;
+        }
         if conn.autocommit() != autocommit {
             let sql = if autocommit {
                 "SET autocommit = 1"
@@ -1026,7 +1061,9 @@ impl Session {
                 return Ok(None);
             }
         };
-        let words = split::first_words(stmt, 8);
+        let words = split::first_words(stmt, 64);
+        // A session-variable SET that succeeds is recorded (transaction pooling).
+        let mut record = false;
         let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         match w(0) {
             "USE" => {
@@ -1077,16 +1114,25 @@ impl Session {
                     };
                     self.names = (n != "utf8mb4").then_some(n);
                 } else if self.mode == PoolMode::Transaction {
-                    err_packet(
-                        &mut self.out,
-                        seq,
-                        ER_NOT_SUPPORTED,
-                        "42000",
-                        "SET of session or user variables is not supported under transaction pooling: \
-                         the next transaction may run on another server connection. Use pool.mode = \"session\" \
-                         for this database (autocommit and SET NAMES are carried over)",
-                    );
-                    return Ok(None);
+                    match set_kind(stmt, &words) {
+                        SetKind::Session => record = true,
+                        SetKind::Other => {}
+                        SetKind::Refused(why) => {
+                            err_packet(
+                                &mut self.out,
+                                seq,
+                                ER_NOT_SUPPORTED,
+                                "42000",
+                                format!(
+                                    "{why} is not supported under transaction pooling: the next \
+                                     transaction may run on another server connection. Use \
+                                     pool.mode = \"session\" for this database (session \
+                                     variables are carried over)"
+                                ),
+                            );
+                            return Ok(None);
+                        }
+                    }
                 }
             }
             "LOCK" | "UNLOCK" | "PREPARE" | "EXECUTE" | "DEALLOCATE" | "HANDLER"
@@ -1126,7 +1172,15 @@ impl Session {
             self.lost(seq, &e);
             return Ok(None);
         }
-        self.relay(seq, Expect::Query, !last).await
+        let done = self.relay(seq, Expect::Query, !last).await?;
+        if record && done.is_some() {
+            self.session_sets.push(Arc::from(stmt));
+            self.state = fingerprint(&self.session_sets);
+            if let Some(l) = self.lease.as_mut() {
+                l.conn.state = self.state;
+            }
+        }
+        Ok(done)
     }
 
     /// `Some(seq)` when another statement follows: the OK just sent gets MORE_RESULTS.
@@ -1729,6 +1783,8 @@ impl Session {
     /// connection is reset on the server too (its transaction rolled back).
     async fn reset(&mut self) -> Result<(), Fatal> {
         self.stmts.clear();
+        self.session_sets.clear();
+        self.state = 0;
         self.autocommit = true;
         self.names = None;
         if let Some(l) = self.lease.as_mut() {
@@ -1740,6 +1796,7 @@ impl Session {
                 Ok(Ok(_)) => {
                     l.conn.stmts.clear();
                     l.conn.names = None;
+                    l.conn.state = 0;
                     l.conn.status = status::SERVER_STATUS_AUTOCOMMIT;
                 }
                 Ok(Err(_)) | Err(_) => {
@@ -1770,6 +1827,7 @@ impl Session {
                     if ok {
                         l.conn.stmts.clear();
                         l.conn.names = None;
+                        l.conn.state = 0;
                     }
                     db.release(l, ok);
                 });
@@ -1778,6 +1836,54 @@ impl Session {
             }
         }
     }
+}
+
+/// What a `SET` (other than autocommit and names) does to the session, for transaction pooling.
+enum SetKind {
+    /// Session system variables: recorded and replayed on other server connections.
+    Session,
+    /// Not session state (GLOBAL, PASSWORD, ROLE, `SET STATEMENT ... FOR`): sent as it is.
+    Other,
+    /// State that cannot follow the client (user variables, `SET TRANSACTION` for the next
+    /// transaction only): refused, naming what.
+    Refused(&'static str),
+}
+
+fn set_kind(stmt: &str, words: &[String]) -> SetKind {
+    let w1 = words.get(1).map(String::as_str).unwrap_or("");
+    match w1 {
+        "GLOBAL" | "PASSWORD" | "ROLE" | "DEFAULT" | "STATEMENT" => return SetKind::Other,
+        "TRANSACTION" => return SetKind::Refused("SET TRANSACTION (for the next transaction)"),
+        _ => {}
+    }
+    if w1.starts_with("@@GLOBAL") {
+        return SetKind::Other;
+    }
+    // A user variable anywhere outside strings: `@name` not preceded by another `@`.
+    let mut quote = None;
+    let b = stmt.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        match (quote, c) {
+            (None, b'\'' | b'"' | b'`') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, b'@') if b.get(i + 1) != Some(&b'@') && (i == 0 || b[i - 1] != b'@') => {
+                return SetKind::Refused("SET of user variables");
+            }
+            _ => {}
+        }
+    }
+    SetKind::Session
+}
+
+/// A fingerprint of a list of SET statements (0 is kept for "none").
+fn fingerprint(sets: &[Arc<str>]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    if sets.is_empty() {
+        return 0;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sets.hash(&mut h);
+    h.finish().max(1)
 }
 
 /// `SET autocommit = 0|1|ON|OFF|TRUE|FALSE`, also written `@@autocommit`,
@@ -1833,6 +1939,33 @@ fn names_value(stmt: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_kinds() {
+        let k = |s: &str| match set_kind(s, &split::first_words(s, 64)) {
+            SetKind::Session => "session",
+            SetKind::Other => "other",
+            SetKind::Refused(_) => "refused",
+        };
+        assert_eq!(k("SET sql_mode = ''"), "session");
+        assert_eq!(
+            k("set autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')"),
+            "session"
+        );
+        assert_eq!(
+            k("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            "session"
+        );
+        assert_eq!(
+            k("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            "refused"
+        );
+        assert_eq!(k("SET @x = 1"), "refused");
+        assert_eq!(k("SET time_zone = '@home'"), "session");
+        assert_eq!(k("SET GLOBAL max_connections = 10"), "other");
+        assert_eq!(k("SET @@global.max_connections = 10"), "other");
+        assert_eq!(k("SET @@session.wait_timeout = 10"), "session");
+    }
 
     #[test]
     fn set_names_values() {

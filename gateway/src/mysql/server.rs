@@ -95,6 +95,9 @@ pub struct MyConn {
     pub status: u16,
     /// `SET NAMES` value in force, when not the default.
     pub names: Option<String>,
+    /// Fingerprint of the session-variable `SET`s applied since the connection was opened
+    /// or reset (0: none), compared with a client's before its statements run.
+    pub state: u64,
     /// Statements prepared here, by text.
     pub stmts: HashMap<Arc<str>, Arc<ServerStmt>>,
     pub created: Instant,
@@ -172,6 +175,7 @@ impl MyConn {
             thread_id: 0,
             status: status::SERVER_STATUS_AUTOCOMMIT,
             names: None,
+            state: 0,
             stmts: HashMap::new(),
             created: now,
             idle_since: now,
