@@ -115,7 +115,22 @@ impl MariaDb {
     /// A Galera node that bootstraps a cluster of its own (`gcomm://`): it reports
     /// `wsrep_ready` and `wsrep_local_state` as any node does, and `SET GLOBAL wsrep_desync`
     /// moves it to Donor/Desynced.
+    ///
+    /// A node needs three more ports than a plain server (group communication, IST, base),
+    /// each picked free and bound only when Galera starts; when tests start servers at the
+    /// same time another may take one first, so a failed start is tried again with new ports.
     pub fn start_galera() -> Result<MariaDb> {
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::try_start_galera() {
+                Ok(m) => return Ok(m),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("tried at least once"))
+    }
+
+    fn try_start_galera() -> Result<MariaDb> {
         let provider = Path::new("/usr/lib/galera/libgalera_smm.so");
         if !provider.is_file() {
             bail!(

@@ -33,8 +33,7 @@ use crate::pg::Shared;
 use crate::pg::stream::PgStream;
 use crate::runtime::StatementContext;
 use crate::runtime::bindings::{Connection, Protocol};
-use crate::session::{EngineJudge, Judge, Judgment, Permit, Route, audit, log_findings};
-use crate::usage::TenantUsage;
+use crate::session::{EngineJudge, Gate, Judge, Judgment, Permit, Refusal, Route, admit};
 
 /// What the gateway offers MySQL clients. Classic EOF packets only (no DEPRECATE_EOF), so
 /// server answers pass through unchanged; no LOCAL INFILE; no FOUND_ROWS (pooled server
@@ -344,39 +343,6 @@ async fn handshake(
         stream.write_all(&out).await?;
         return Ok(None);
     };
-    if user.expires_at_ms.is_some_and(|e| e <= now_ms()) {
-        refuse(
-            &mut out,
-            seq,
-            ER_ACCESS_DENIED,
-            "28000",
-            format!("user '{user_name}' has expired"),
-        );
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
-    if user.require_tls && !tls {
-        refuse(
-            &mut out,
-            seq,
-            ER_ACCESS_DENIED,
-            "28000",
-            format!("user '{user_name}' may only connect over TLS"),
-        );
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
-    if !user.may_connect_from(peer.ip()) {
-        refuse(
-            &mut out,
-            seq,
-            ER_ACCESS_DENIED,
-            "28000",
-            format!("user '{user_name}' may not connect from {host}"),
-        );
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
     let db_name = match resp.database.clone().filter(|d| !d.is_empty()) {
         Some(d) => d,
         None => match default_database(shared, &user) {
@@ -400,17 +366,6 @@ async fn handshake(
         stream.write_all(&out).await?;
         return Ok(None);
     };
-    if !user.may_use(&db_name) {
-        refuse(
-            &mut out,
-            seq,
-            ER_DBACCESS_DENIED,
-            "42000",
-            format!("Access denied for user '{user_name}' to database '{db_name}'"),
-        );
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
     let tenant = config
         .databases
         .get(&db_name)
@@ -434,38 +389,22 @@ async fn handshake(
         application_name,
         account_expires_at: user.expires_at_ms,
     };
-    let d = shared.engine.evaluate_connect(&conn);
-    log_findings(&d, &conn, None);
-    audit(
-        shared.audit.load_full().as_deref(),
-        &conn,
-        "connect",
-        &db_name,
-        &d,
-        None,
-    );
-    let usage = shared.usage.tenant(&conn.tenant);
-    if let Some(hit) = &d.denied {
-        TenantUsage::add(&usage.denials);
-        shared
-            .metrics
-            .denied_statements
-            .with_label_values(&[hit.rule.as_str()])
-            .inc();
-        refuse(
-            &mut out,
-            seq,
-            ER_ACCESS_DENIED,
-            "42000",
-            format!(
-                "connection refused by policy rule {}: {}",
-                hit.rule, hit.reason
-            ),
-        );
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
-    TenantUsage::add(&usage.connections);
+    let audit_sink = shared.audit.load_full();
+    let gate = Gate {
+        engine: &shared.engine,
+        metrics: &shared.metrics,
+        audit: audit_sink.as_deref(),
+        usage: &shared.usage,
+    };
+    let usage = match admit(&gate, &user, peer.ip(), &conn) {
+        Ok(u) => u,
+        Err(r) => {
+            let (code, state, msg) = refusal_error(&r, &user_name, &host, &db_name);
+            err_packet(&mut out, seq, code, state, msg);
+            stream.write_all(&out).await?;
+            return Ok(None);
+        }
+    };
 
     let mode = db.settings.mode;
     let mut lease = None;
@@ -712,11 +651,30 @@ pub fn prepare_rsa_key() {
     });
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(u64::MAX)
+/// A refusal after authentication as MySQL words it: error code, SQLSTATE, message.
+fn refusal_error(r: &Refusal, user: &str, host: &str, db: &str) -> (u16, &'static str, String) {
+    match r {
+        Refusal::TlsRequired => (
+            ER_ACCESS_DENIED,
+            "28000",
+            format!("user '{user}' may only connect over TLS"),
+        ),
+        Refusal::Network => (
+            ER_ACCESS_DENIED,
+            "28000",
+            format!("user '{user}' may not connect from {host}"),
+        ),
+        Refusal::Database => (
+            ER_DBACCESS_DENIED,
+            "42000",
+            format!("Access denied for user '{user}' to database '{db}'"),
+        ),
+        Refusal::Policy { rule, reason } => (
+            ER_ACCESS_DENIED,
+            "42000",
+            format!("connection refused by policy rule {rule}: {reason}"),
+        ),
+    }
 }
 
 /// The database of a client that named none: the only MySQL database the user may use.
@@ -918,60 +876,35 @@ impl Session {
         let state = self.state;
         let lease = self.lease.as_mut().expect("leased above");
         let conn = &mut *lease.conn;
-        let fail = |e: &dyn std::fmt::Display| {
-            ErrPacket::new(
-                2013,
-                "HY000",
-                format!("lost connection to the database server: {e}"),
-            )
-        };
         // Session variables: a connection left with another client's is reset, then this
         // client's SETs are replayed (clients of one application usually share one state,
         // and then nothing is sent).
         if conn.state != state {
             if conn.state != 0 {
-                match conn
-                    .run(&[command::COM_RESET_CONNECTION], Expect::Simple)
+                conn.reset()
                     .await
-                {
-                    Ok(Ok(_)) => {
-                        conn.stmts.clear();
-                        conn.names = None;
-                        conn.status = status::SERVER_STATUS_AUTOCOMMIT;
-                        conn.state = 0;
-                    }
-                    Ok(Err(e)) => return Err(e),
-                    Err(e) => return Err(fail(&e.to_string_client())),
-                }
+                    .map_err(|e| super::server::lost_error(&e))??;
             }
             for set in &self.session_sets {
-                match conn.query(set).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => return Err(e),
-                    Err(e) => return Err(fail(&e.to_string_client())),
-                }
+                conn.apply(set).await?;
             }
             conn.state = state;
         }
         if conn.autocommit() != autocommit {
-            let sql = if autocommit {
+            conn.apply(if autocommit {
                 "SET autocommit = 1"
             } else {
                 "SET autocommit = 0"
-            };
-            match conn.query(sql).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(e) => return Err(fail(&e.to_string_client())),
-            }
+            })
+            .await?;
         }
         if conn.names != names {
-            let sql = format!("SET NAMES {}", names.as_deref().unwrap_or("utf8mb4"));
-            match conn.query(&sql).await {
-                Ok(Ok(())) => conn.names = names,
-                Ok(Err(e)) => return Err(e),
-                Err(e) => return Err(fail(&e.to_string_client())),
-            }
+            conn.apply(&format!(
+                "SET NAMES {}",
+                names.as_deref().unwrap_or("utf8mb4")
+            ))
+            .await?;
+            conn.names = names;
         }
         Ok(conn)
     }
@@ -1657,20 +1590,6 @@ impl Session {
                 ),
             );
         };
-        if user.expires_at_ms.is_some_and(|e| e <= now_ms())
-            || (user.require_tls && !self.tls)
-            || !user.may_connect_from(self.peer.ip())
-        {
-            return refuse(
-                self,
-                ER_ACCESS_DENIED,
-                "28000",
-                format!(
-                    "user '{}' may not connect here (expiry, TLS or network)",
-                    user.name
-                ),
-            );
-        }
         let db_name = cu
             .database
             .clone()
@@ -1684,17 +1603,6 @@ impl Session {
                 format!("Unknown database '{db_name}'"),
             );
         };
-        if !user.may_use(&db_name) {
-            return refuse(
-                self,
-                ER_DBACCESS_DENIED,
-                "42000",
-                format!(
-                    "Access denied for user '{}' to database '{db_name}'",
-                    user.name
-                ),
-            );
-        }
         let tenant = config
             .databases
             .get(&db_name)
@@ -1713,29 +1621,21 @@ impl Session {
             application_name: self.judge.conn.application_name.clone(),
             account_expires_at: user.expires_at_ms,
         };
-        let d = self.shared.engine.evaluate_connect(&conn);
-        log_findings(&d, &conn, None);
-        audit(
-            self.shared.audit.load_full().as_deref(),
-            &conn,
-            "connect",
-            &db_name,
-            &d,
-            None,
-        );
-        let usage = self.shared.usage.tenant(&conn.tenant);
-        if let Some(hit) = &d.denied {
-            TenantUsage::add(&usage.denials);
-            return refuse(
-                self,
-                ER_ACCESS_DENIED,
-                "42000",
-                format!(
-                    "connection refused by policy rule {}: {}",
-                    hit.rule, hit.reason
-                ),
-            );
-        }
+        let audit_sink = self.shared.audit.load_full();
+        let gate = Gate {
+            engine: &self.shared.engine,
+            metrics: &self.shared.metrics,
+            audit: audit_sink.as_deref(),
+            usage: &self.shared.usage,
+        };
+        let usage = match admit(&gate, &user, self.peer.ip(), &conn) {
+            Ok(u) => u,
+            Err(r) => {
+                let (code, state, msg) = refusal_error(&r, &user.name, &conn.client_addr, &db_name);
+                err_packet(&mut self.out, seq, code, state, msg);
+                return Ok(false);
+            }
+        };
         // A fresh session as the new user.
         self.reset().await?;
         if let Some(l) = self.lease.take() {
@@ -1788,17 +1688,8 @@ impl Session {
         self.autocommit = true;
         self.names = None;
         if let Some(l) = self.lease.as_mut() {
-            match l
-                .conn
-                .run(&[command::COM_RESET_CONNECTION], Expect::Simple)
-                .await
-            {
-                Ok(Ok(_)) => {
-                    l.conn.stmts.clear();
-                    l.conn.names = None;
-                    l.conn.state = 0;
-                    l.conn.status = status::SERVER_STATUS_AUTOCOMMIT;
-                }
+            match l.conn.reset().await {
+                Ok(Ok(())) => {}
                 Ok(Err(_)) | Err(_) => {
                     l.conn.broken = true;
                     let l = self.lease.take().expect("held");
@@ -1818,17 +1709,7 @@ impl Session {
             if clean && self.mode == PoolMode::Session {
                 let db = Arc::clone(&self.db);
                 tokio::spawn(async move {
-                    let ok = matches!(
-                        l.conn
-                            .run(&[command::COM_RESET_CONNECTION], Expect::Simple)
-                            .await,
-                        Ok(Ok(_))
-                    );
-                    if ok {
-                        l.conn.stmts.clear();
-                        l.conn.names = None;
-                        l.conn.state = 0;
-                    }
+                    let ok = matches!(l.conn.reset().await, Ok(Ok(())));
                     db.release(l, ok);
                 });
             } else {

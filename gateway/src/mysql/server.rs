@@ -492,6 +492,30 @@ impl MyConn {
         Ok(self.run(&p, Expect::Query).await?.map(|_| ()))
     }
 
+    /// COM_RESET_CONNECTION: the server forgets the session (transaction rolled back,
+    /// variables and prepared statements gone), and so does this record of it.
+    pub async fn reset(&mut self) -> Result<Result<(), ErrPacket>, ServerError> {
+        let r = self
+            .run(&[command::COM_RESET_CONNECTION], Expect::Simple)
+            .await?;
+        if r.is_ok() {
+            self.stmts.clear();
+            self.names = None;
+            self.state = 0;
+            self.status = status::SERVER_STATUS_AUTOCOMMIT;
+        }
+        Ok(r.map(|_| ()))
+    }
+
+    /// Runs a session statement for a client (state set on its lease); a lost connection
+    /// becomes the client's error 2013.
+    pub async fn apply(&mut self, sql: &str) -> Result<(), ErrPacket> {
+        match self.query(sql).await {
+            Ok(r) => r,
+            Err(e) => Err(lost_error(&e)),
+        }
+    }
+
     /// Whether the connection is inside a transaction, by the server's last status.
     pub fn in_transaction(&self) -> bool {
         self.status & status::SERVER_STATUS_IN_TRANS != 0
@@ -525,6 +549,18 @@ impl MyConn {
         let _ = self.io.write_all(&out).await;
         let _ = self.io.shutdown().await;
     }
+}
+
+/// The client's error for a server connection lost under it.
+pub fn lost_error(e: &ServerError) -> ErrPacket {
+    ErrPacket::new(
+        2013,
+        "HY000",
+        format!(
+            "lost connection to the database server: {}",
+            e.to_string_client()
+        ),
+    )
 }
 
 /// The auth response for `plugin`.

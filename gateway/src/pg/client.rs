@@ -30,8 +30,7 @@ use super::stream::PgStream;
 use super::{CancelSlot, Shared};
 use crate::config::PoolMode;
 use crate::runtime::bindings::{Connection, Protocol};
-use crate::session::{EngineJudge, audit, log_findings};
-use crate::usage::TenantUsage;
+use crate::session::{EngineJudge, Gate, Refusal, admit};
 
 /// Buffered bytes in one direction above which the gateway stops reading the other side.
 const HIGH_WATER: usize = 256 * 1024;
@@ -260,37 +259,6 @@ async fn startup(
         stream.write_all(&out).await?;
         return Ok(None);
     };
-    // After authentication, so that a probe learns nothing about which users exist.
-    if user.require_tls && !tls {
-        shared.metrics.auth_failures.inc();
-        out.extend_from_slice(&fatal(
-            "28000",
-            format!("user \"{user_name}\" may only connect over TLS"),
-        ));
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
-    if !user.may_connect_from(peer.ip()) {
-        shared.metrics.auth_failures.inc();
-        out.extend_from_slice(&fatal(
-            "28000",
-            format!(
-                "user \"{user_name}\" may not connect from {}",
-                peer.ip().to_canonical()
-            ),
-        ));
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
-    if !user.may_use(&db_name) {
-        shared.metrics.auth_failures.inc();
-        out.extend_from_slice(&fatal(
-            "42501",
-            format!("permission denied for database \"{db_name}\": user \"{user_name}\" may not connect to it"),
-        ));
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
     let client_params: HashMap<String, String> = startup
         .params()
         .filter(|(k, _)| !matches!(*k, "user" | "database" | "options") && !k.starts_with("_pq_."))
@@ -314,39 +282,44 @@ async fn startup(
         application_name: startup.application_name().map(str::to_string),
         account_expires_at: user.expires_at_ms,
     };
-    let d = shared.engine.evaluate_connect(&conn);
-    log_findings(&d, &conn, None);
-    audit(
-        shared.audit.load_full().as_deref(),
-        &conn,
-        "connect",
-        &db_name,
-        &d,
-        None,
-    );
-    let usage = shared.usage.tenant(&conn.tenant);
-    if let Some(hit) = &d.denied {
-        TenantUsage::add(&usage.denials);
-        shared.metrics.auth_failures.inc();
-        shared
-            .metrics
-            .denied_statements
-            .with_label_values(&[hit.rule.as_str()])
-            .inc();
-        tracing::warn!(user = %conn.user, tenant = %conn.tenant, client = %peer, rule = %hit.rule,
-            reason = %hit.reason, "connection refused by policy");
-        out.extend_from_slice(&fatal(
-            "42501",
-            format!(
-                "connection refused by policy rule {}: {}",
-                hit.rule, hit.reason
-            ),
-        ));
-        stream.write_all(&out).await?;
-        return Ok(None);
-    }
-
-    TenantUsage::add(&usage.connections);
+    let audit_sink = shared.audit.load_full();
+    let gate = Gate {
+        engine: &shared.engine,
+        metrics: &shared.metrics,
+        audit: audit_sink.as_deref(),
+        usage: &shared.usage,
+    };
+    let usage = match admit(&gate, &user, peer.ip(), &conn) {
+        Ok(u) => u,
+        Err(r) => {
+            let (code, msg) = match r {
+                Refusal::TlsRequired => (
+                    "28000",
+                    format!("user \"{user_name}\" may only connect over TLS"),
+                ),
+                Refusal::Network => (
+                    "28000",
+                    format!(
+                        "user \"{user_name}\" may not connect from {}",
+                        peer.ip().to_canonical()
+                    ),
+                ),
+                Refusal::Database => (
+                    "42501",
+                    format!(
+                        "permission denied for database \"{db_name}\": user \"{user_name}\" may not connect to it"
+                    ),
+                ),
+                Refusal::Policy { rule, reason } => (
+                    "42501",
+                    format!("connection refused by policy rule {rule}: {reason}"),
+                ),
+            };
+            out.extend_from_slice(&fatal(code, msg));
+            stream.write_all(&out).await?;
+            return Ok(None);
+        }
+    };
     be::authentication_ok(&mut out);
     // Session pooling: the client's own server connection, held until it leaves.
     let mut lease = None;

@@ -186,16 +186,8 @@ fn build_pools(
                 tls,
                 tls_ca,
             } => {
-                let tls_config = if *tls == crate::config::TlsMode::Disable {
-                    None
-                } else {
-                    let ca = if *tls == crate::config::TlsMode::VerifyFull {
-                        tls_ca.as_deref()
-                    } else {
-                        None
-                    };
-                    Some(stream::client_tls(ca).map_err(|e| format!("database {name}: {e}"))?)
-                };
+                let tls_config = crate::pg::stream::backend_tls(*tls, tls_ca.as_deref())
+                    .map_err(|e| format!("database {name}: {e}"))?;
                 (
                     backends
                         .iter()

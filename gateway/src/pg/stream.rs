@@ -229,6 +229,20 @@ pub fn server_tls(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
 
 /// TLS to a backend: `ca` given → verify the chain and the host name against it; none →
 /// encrypt without verification (`tls = "require"` / `"prefer"`, as libpq's sslmode=require).
+/// The TLS configuration of a database's server connections for `tls` (`None`: disabled);
+/// the CA file is used only by `verify-full`.
+pub fn backend_tls(
+    tls: crate::config::TlsMode,
+    ca: Option<&Path>,
+) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
+    use crate::config::TlsMode;
+    match tls {
+        TlsMode::Disable => Ok(None),
+        TlsMode::VerifyFull => client_tls(ca).map(Some),
+        TlsMode::Prefer | TlsMode::Require => client_tls(None).map(Some),
+    }
+}
+
 pub fn client_tls(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()

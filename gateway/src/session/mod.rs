@@ -171,6 +171,72 @@ impl Judge for TestJudge {
     fn count_queries(&mut self, _n: u64) {}
 }
 
+/// Why an authenticated client is not let in. Each protocol words it (and picks its
+/// SQLSTATE or error code); the checks and their order are the same for all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The user has `require_tls` and the connection is in clear.
+    TlsRequired,
+    /// The client's address is outside the user's `allowed_networks`.
+    Network,
+    /// The user may not use this database.
+    Database,
+    /// The on-connect policy refused.
+    Policy { rule: String, reason: String },
+}
+
+/// What `admit` needs of the gateway.
+pub struct Gate<'a> {
+    pub engine: &'a PolicyEngine,
+    pub metrics: &'a crate::metrics::Metrics,
+    pub audit: Option<&'a crate::audit::AuditSink>,
+    pub usage: &'a crate::usage::Usage,
+}
+
+/// The checks every protocol runs after authentication, in this order: TLS, network,
+/// database, then the on-connect policy (logged, audited, counted). `Ok`: the tenant's usage
+/// counters, the connection counted. Every refusal counts as an authentication failure.
+pub fn admit(
+    gate: &Gate<'_>,
+    user: &crate::config::User,
+    peer: std::net::IpAddr,
+    conn: &Connection,
+) -> Result<Arc<TenantUsage>, Refusal> {
+    let refused = |r: Refusal| {
+        gate.metrics.auth_failures.inc();
+        Err(r)
+    };
+    // After authentication, so that a probe learns nothing about which users exist.
+    if user.require_tls && !conn.tls {
+        return refused(Refusal::TlsRequired);
+    }
+    if !user.may_connect_from(peer) {
+        return refused(Refusal::Network);
+    }
+    if !user.may_use(&conn.database) {
+        return refused(Refusal::Database);
+    }
+    let d = gate.engine.evaluate_connect(conn);
+    log_findings(&d, conn, None);
+    audit(gate.audit, conn, "connect", &conn.database, &d, None);
+    let usage = gate.usage.tenant(&conn.tenant);
+    if let Some(hit) = d.denied {
+        TenantUsage::add(&usage.denials);
+        gate.metrics
+            .denied_statements
+            .with_label_values(&[hit.rule.as_str()])
+            .inc();
+        tracing::warn!(user = %conn.user, tenant = %conn.tenant, client = %conn.client_addr,
+            rule = %hit.rule, reason = %hit.reason, "connection refused by policy");
+        return refused(Refusal::Policy {
+            rule: hit.rule,
+            reason: hit.reason,
+        });
+    }
+    TenantUsage::add(&usage.connections);
+    Ok(usage)
+}
+
 /// Functions that only read: a statement calling only these may run on a replica.
 const READ_ONLY_FUNCTIONS: &[&str] = &[
     "abs",
