@@ -1253,16 +1253,24 @@ impl Session {
             );
             return Ok(false);
         }
+        self.stmts.clear();
+        self.judge.conn.database = name.to_string();
+        Ok(self.enter(seq, db, name).await)
+    }
+
+    /// Moves the session to database `name` (pool `db`): the held connection goes back (its
+    /// state is known: not in a transaction, or just reset), and session pooling leases one
+    /// of the new pool. `false`: no connection, and the client told.
+    async fn enter(&mut self, seq: u8, db: Arc<MyPool>, name: &str) -> bool {
         if let Some(l) = self.lease.take() {
             *self.kill.lock() = None;
-            self.db.release(l, true);
+            let clean = !l.conn.in_transaction() && !l.conn.broken;
+            self.db.release(l, clean);
         }
-        self.stmts.clear();
         self.db = db;
         self.mode = self.db.settings.mode;
         self.db_name = name.to_string();
         self.judge.database = name.to_string();
-        self.judge.conn.database = name.to_string();
         if self.mode == PoolMode::Session {
             match self.db.acquire(Route::Primary).await {
                 Ok(l) => self.lease = Some(l),
@@ -1274,11 +1282,11 @@ impl Session {
                         "08004",
                         e.to_string_client(),
                     );
-                    return Ok(false);
+                    return false;
                 }
             }
         }
-        Ok(true)
+        true
     }
 
     /// KILL QUERY for a session of the same user. `true`: done (an OK is owed).
@@ -1638,42 +1646,21 @@ impl Session {
         };
         // A fresh session as the new user.
         self.reset().await?;
-        if let Some(l) = self.lease.take() {
-            *self.kill.lock() = None;
-            let clean = !l.conn.in_transaction() && !l.conn.broken;
-            self.db.release(l, clean);
-        }
         self.names = cu
             .charset
             .and_then(|c| u8::try_from(c).ok())
             .and_then(charset_name)
             .filter(|n| *n != "utf8mb4")
             .map(str::to_string);
-        self.db = db;
-        self.mode = self.db.settings.mode;
-        self.db_name = db_name.clone();
         self.shared
             .my_sessions
             .lock()
             .insert(self.conn_id, (user.name.clone(), Arc::clone(&self.kill)));
         self.judge.conn = conn;
         self.judge.usage = usage;
-        self.judge.database = db_name;
         self.user = user;
-        if self.mode == PoolMode::Session {
-            match self.db.acquire(Route::Primary).await {
-                Ok(l) => self.lease = Some(l),
-                Err(e) => {
-                    err_packet(
-                        &mut self.out,
-                        seq,
-                        ER_CON_COUNT,
-                        "08004",
-                        e.to_string_client(),
-                    );
-                    return Ok(false);
-                }
-            }
+        if !self.enter(seq, db, &db_name).await {
+            return Ok(false);
         }
         ok_packet(&mut self.out, seq, self.caps, self.status);
         Ok(true)
