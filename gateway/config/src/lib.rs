@@ -1185,7 +1185,23 @@ sqlite = "data/local.db"
             ),
             (
                 "[[database]]\nname = \"d\"\nsqlite = \"x\"\ntls = \"require\"\n",
-                "database[0] (d).tls: only applies to PostgreSQL",
+                "database[0] (d).tls: only applies to server backends",
+            ),
+            (
+                "[[database]]\nname = \"d\"\nsqlite = \"x\"\nprotocol = \"mysql\"\n",
+                "database[0] (d).protocol: only applies to server backends",
+            ),
+            (
+                "[[database]]\nname = \"d\"\ngalera = true\n[[database.backend]]\nhost = \"h\"\nport = 1\n",
+                "database[0] (d).galera: only applies to protocol = \"mysql\" databases",
+            ),
+            (
+                "[[user]]\nname = \"a\"\nscram = \"x\"\nmysql_native = \"zz\"\n",
+                "user[0] (a).scram",
+            ),
+            (
+                "[[user]]\nname = \"a\"\npassword = \"x\"\nmysql_sha2 = \"00\"\n",
+                "give either `password` or MySQL verifiers",
             ),
             (
                 "[[user]]\nname = \"a\"\npassword = \"x\"\ndatabases = [\"nope\"]\n",
