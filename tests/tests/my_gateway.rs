@@ -925,3 +925,118 @@ print(first.replace(" ", "_"), second.replace(" ", "_"), killed, wrong)
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Reads one whole MySQL packet from `s` into `buf`; `None` when the gateway closed.
+async fn raw_packet(
+    s: &mut tokio::net::TcpStream,
+    buf: &mut bytes::BytesMut,
+) -> Option<articdbm_mywire::Packet> {
+    use tokio::io::AsyncReadExt;
+    let mut dec = articdbm_mywire::PacketDecoder::new(1 << 24);
+    loop {
+        if let Some(p) = dec.decode(buf).unwrap() {
+            return Some(p);
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read_buf(buf))
+            .await
+            .expect("the gateway answers or closes")
+            .unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_frames_after_login_get_errors_and_never_reach_the_server() {
+    use articdbm_mywire::consts::caps;
+    use articdbm_mywire::{self as wire, HandshakeResponse, HandshakeV10};
+    use tokio::io::AsyncWriteExt;
+    let m = blocking(mariadb).await;
+    let (gw, _dir) = gw_support::start_gateway(
+        "mysql_listen = \"127.0.0.1:0\"\nmax_message_bytes = 1048576",
+        &my_database("shop", m.port(), "{ size = 1 }", "shop"),
+    )
+    .await;
+    let mut s = tokio::net::TcpStream::connect(gw.mysql_addr().unwrap())
+        .await
+        .unwrap();
+    let mut buf = bytes::BytesMut::new();
+    let greeting = raw_packet(&mut s, &mut buf).await.unwrap();
+    let hello = HandshakeV10::decode(&greeting.payload).unwrap();
+    let client_caps = caps::CLIENT_PROTOCOL_41
+        | caps::CLIENT_SECURE_CONNECTION
+        | caps::CLIENT_PLUGIN_AUTH
+        | caps::CLIENT_CONNECT_WITH_DB
+        | caps::CLIENT_LONG_PASSWORD;
+    let mut p = bytes::BytesMut::new();
+    HandshakeResponse {
+        capabilities: client_caps,
+        max_packet: 1 << 24,
+        charset: 45,
+        user: APP_USER.into(),
+        auth_response: wire::auth::native_scramble(APP_PASSWORD.as_bytes(), &hello.auth_data),
+        database: Some("shop".into()),
+        auth_plugin: Some("mysql_native_password".into()),
+        attrs: Vec::new(),
+    }
+    .encode(&mut p);
+    let mut out = bytes::BytesMut::new();
+    wire::write_packet(&mut out, greeting.next_seq, &p);
+    s.write_all(&out).await.unwrap();
+    let ok = raw_packet(&mut s, &mut buf).await.unwrap();
+    assert_eq!(ok.payload[0], 0x00, "logged in: {:?}", ok.payload);
+
+    // Each hostile command gets an ERR with its own code, and the session goes on (a PING
+    // after each is answered OK). `SLEEP` through a forged statement id must never run.
+    let hostile: [(&str, Vec<u8>, u16); 6] = [
+        ("unknown command", vec![0x99, 1, 2, 3], 1047),
+        ("COM_FIELD_LIST", b"\x04items\x00".to_vec(), 1047),
+        (
+            "execute of a statement never prepared",
+            vec![0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0],
+            1243,
+        ),
+        ("truncated execute", vec![0x17, 1], 0),
+        (
+            "query that is not UTF-8",
+            vec![0x03, b'S', 0xff, 0xfe],
+            1064,
+        ),
+        ("empty query", vec![0x03], 1065),
+    ];
+    for (what, payload, code) in hostile {
+        let mut out = bytes::BytesMut::new();
+        wire::write_packet(&mut out, 0, &payload);
+        wire::write_packet(&mut out, 0, &[0x0e]); // COM_PING
+        s.write_all(&out).await.unwrap();
+        let e = raw_packet(&mut s, &mut buf).await.expect(what);
+        assert_eq!(e.payload[0], 0xff, "{what}: {:?}", e.payload);
+        let err = wire::ErrPacket::decode(&e.payload).unwrap();
+        if code != 0 {
+            assert_eq!(err.code, code, "{what}: {}", err.message);
+        }
+        let pong = raw_packet(&mut s, &mut buf).await.expect(what);
+        assert_eq!(pong.payload[0], 0x00, "{what}: the session goes on");
+    }
+    // None of them reached the server: it counted no execute and no field list.
+    let seen = m
+        .root_sql(
+            "SELECT SUM(VARIABLE_VALUE) FROM information_schema.global_status \
+             WHERE VARIABLE_NAME IN ('COM_STMT_EXECUTE', 'COM_FIELD_LIST')",
+        )
+        .unwrap();
+    assert_eq!(seen.trim(), "0");
+
+    // A packet over server.max_message_bytes (1 MiB here) is refused from its header, before
+    // its body is buffered: the gateway closes the connection.
+    let mut out = bytes::BytesMut::new();
+    out.extend_from_slice(&[0xff, 0xff, 0xff, 0, 0x03]);
+    out.extend_from_slice(&[b' '; 4096]);
+    let _ = s.write_all(&out).await;
+    let closed = raw_packet(&mut s, &mut buf).await;
+    assert!(
+        closed.as_ref().is_none_or(|p| p.payload[0] == 0xff),
+        "{closed:?}"
+    );
+}

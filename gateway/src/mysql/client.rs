@@ -834,10 +834,7 @@ impl Session {
         if self.mode != PoolMode::Transaction {
             return;
         }
-        if let Some(l) = &self.lease
-            && !l.conn.in_transaction()
-        {
-            let l = self.lease.take().expect("checked above");
+        if let Some(l) = self.lease.take_if(|l| !l.conn.in_transaction()) {
             *self.kill.lock() = None;
             self.db.release(l, true);
         }
@@ -874,7 +871,9 @@ impl Session {
         let autocommit = self.autocommit;
         let names = self.names.clone();
         let state = self.state;
-        let lease = self.lease.as_mut().expect("leased above");
+        let Some(lease) = self.lease.as_mut() else {
+            return Err(ErrPacket::new(2013, "HY000", "no server connection"));
+        };
         let conn = &mut *lease.conn;
         // Session variables: a connection left with another client's is reset, then this
         // client's SETs are replayed (clients of one application usually share one state,
@@ -1674,12 +1673,12 @@ impl Session {
         self.state = 0;
         self.autocommit = true;
         self.names = None;
-        if let Some(l) = self.lease.as_mut() {
+        if let Some(mut l) = self.lease.take() {
             match l.conn.reset().await {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => self.lease = Some(l),
                 Ok(Err(_)) | Err(_) => {
                     l.conn.broken = true;
-                    let l = self.lease.take().expect("held");
+                    *self.kill.lock() = None;
                     self.db.release(l, false);
                 }
             }
