@@ -218,16 +218,9 @@ async fn handshake(
     let mut buf = BytesMut::with_capacity(4096);
     let mut dec = PacketDecoder::new(config.server.max_startup_bytes.max(4096));
     let auth_timeout = std::time::Duration::from_secs(config.server.auth_timeout_secs);
-    let first = match tokio::time::timeout(
-        auth_timeout,
-        read_packet(&mut stream, &mut buf, &mut dec),
-    )
-    .await
-    {
-        Ok(r) => r?,
-        Err(_) => return Ok(None),
+    let Some(first) = read_auth(&mut stream, &mut buf, &mut dec, auth_timeout).await? else {
+        return Ok(None);
     };
-    let Some(first) = first else { return Ok(None) };
     let mut seq = first.next_seq;
     let hello = match wire::decode_client_hello(&first.payload) {
         Ok(h) => h,
@@ -263,16 +256,9 @@ async fn handshake(
             };
             stream = PgStream::TlsServer(Box::new(tls_stream));
             tls = true;
-            let next = match tokio::time::timeout(
-                auth_timeout,
-                read_packet(&mut stream, &mut buf, &mut dec),
-            )
-            .await
-            {
-                Ok(r) => r?,
-                Err(_) => return Ok(None),
+            let Some(next) = read_auth(&mut stream, &mut buf, &mut dec, auth_timeout).await? else {
+                return Ok(None);
             };
-            let Some(next) = next else { return Ok(None) };
             seq = next.next_seq;
             match wire::decode_client_hello(&next.payload) {
                 Ok(ClientHello::Response(r)) => r,
