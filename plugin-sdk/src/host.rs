@@ -1,7 +1,7 @@
 //! The gateway's capabilities, callable from plugin code. In a wasm build these are the WIT
 //! imports; in a native build (unit tests) they reach the in-memory host of [`crate::testing`].
 
-use crate::{IndicatorKind, IndicatorMatch, KvError, Level, ReuseScope};
+use crate::{IndicatorKind, IndicatorMatch, KvError, Level, ReuseBasis, ReuseScope};
 
 #[cfg(target_arch = "wasm32")]
 use crate::bindings::articdbm::policy as imports;
@@ -47,10 +47,23 @@ pub fn monotonic_ns() -> u64 {
 /// connection ([`ReuseScope::User`] allows the user, roles and database). The gateway ignores
 /// the declaration when the call used the clock, the key-value store or the indicators.
 pub fn reuse_verdict(scope: ReuseScope) {
+    reuse_verdict_for(scope, ReuseBasis::Shape);
+}
+
+/// Like [`reuse_verdict`], for every statement of the same `basis` (contract 0.1.2).
+///
+/// [`ReuseBasis::Fingerprint`] reaches further than a shape: texts that differ at most in the
+/// values of number and plain string literals, in the length of a list of literals after `IN`,
+/// and in the text of block comments whose first non-blank character is of the same class (a
+/// letter or digit, none, or the same punctuation). Declare it only for a verdict that reads
+/// none of those: the facts' `comments` texts and `literals` counts, and the literal values in
+/// the text. A statement with constant comparisons (`1=1`) is never covered by another
+/// statement's verdict. The gateway's definition is `articdbm_facts::Fingerprint`.
+pub fn reuse_verdict_for(scope: ReuseScope, basis: ReuseBasis) {
     #[cfg(target_arch = "wasm32")]
-    imports::reuse::reuse_verdict(scope);
+    imports::reuse::reuse_verdict_for(scope, basis);
     #[cfg(not(target_arch = "wasm32"))]
-    crate::testing::with_host(|h| h.reuse = Some(scope));
+    crate::testing::with_host(|h| h.reuse = Some((scope, basis)));
 }
 
 /// Adds to a plugin-defined counter.

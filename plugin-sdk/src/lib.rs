@@ -29,7 +29,7 @@
 #[allow(clippy::all, missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.1",
+        path: "../wit/v0.1.2",
         world: "configurable-policy",
         pub_export_macro: true,
         export_macro_name: "export_raw",
@@ -46,6 +46,8 @@ pub mod testing;
 pub use bindings::articdbm::policy::indicators::IndicatorMatch;
 pub use bindings::articdbm::policy::kv::KvError;
 pub use bindings::articdbm::policy::log::Level;
+/// Which statements a reusable verdict covers (contract 0.1.2): see [`host::reuse_verdict_for`].
+pub use bindings::articdbm::policy::reuse::Basis as ReuseBasis;
 /// How far a reusable verdict carries (contract 0.1.1): see [`host::reuse_verdict`].
 pub use bindings::articdbm::policy::reuse::Scope as ReuseScope;
 pub use bindings::articdbm::policy::types::{
@@ -58,8 +60,8 @@ pub use bindings::articdbm::policy::types::{
 pub mod prelude {
     pub use crate::facts::FactsExt;
     pub use crate::{
-        AccessMode, Clause, Connection, Finding, Policy, Protocol, Query, QueryFacts, ReuseScope,
-        StatementKind, Verdict, audit, config, deny, export_policy, host,
+        AccessMode, Clause, Connection, Finding, Policy, Protocol, Query, QueryFacts, ReuseBasis,
+        ReuseScope, StatementKind, Verdict, audit, config, deny, export_policy, host,
     };
 }
 

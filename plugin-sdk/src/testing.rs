@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use crate::{
     Connection, IndicatorKind, IndicatorMatch, KvError, Level, LiteralCounts, Policy, Protocol,
-    Query, QueryFacts, ReuseScope, Verdict,
+    Query, QueryFacts, ReuseBasis, ReuseScope, Verdict,
 };
 
 /// The in-memory host one test thread sees.
@@ -29,8 +29,9 @@ pub struct NativeHost {
     pub indicators: Vec<IndicatorMatch>,
     /// When set, every kv call fails with `unavailable`, to test degraded behaviour.
     pub kv_down: bool,
-    /// What the current hook call declared with `host::reuse_verdict`.
-    pub reuse: Option<ReuseScope>,
+    /// What the current hook call declared with `host::reuse_verdict` or
+    /// `host::reuse_verdict_for`.
+    pub reuse: Option<(ReuseScope, ReuseBasis)>,
     /// The current hook call used the clock, the key-value store or the indicators.
     pub stateful: bool,
 }
@@ -415,6 +416,10 @@ impl<P: Policy> Harness<P> {
     /// The reuse the last [`Harness::on_query`] declared, as the gateway would take it: `None`
     /// when it declared none, or when it used the clock, the key-value store or indicators.
     pub fn reused(&self) -> Option<ReuseScope> {
+        self.reused_for().map(|(scope, _)| scope)
+    }
+    /// Like [`Harness::reused`], with the basis the declaration gave.
+    pub fn reused_for(&self) -> Option<(ReuseScope, ReuseBasis)> {
         with_host(|h| if h.stateful { None } else { h.reuse })
     }
     pub fn plugin(&self) -> &P {

@@ -131,24 +131,29 @@ impl<V: Send + Sync + 'static> FactsCache<V> {
         dialect: Dialect,
         make: impl FnOnce(QueryFacts) -> V,
     ) -> Arc<V> {
-        let hash = self.hash(sql, dialect);
+        self.get_or_make(sql, dialect, || make(extract(sql, dialect)))
+    }
+
+    /// The value cached for the key `text`, or `make()`'s, cached when it fits.
+    pub fn get_or_make(&self, text: &str, dialect: Dialect, make: impl FnOnce() -> V) -> Arc<V> {
+        let hash = self.hash(text, dialect);
         let p = self.shard(hash);
-        if let Some(v) = p.shard.read().find(hash, sql, dialect) {
+        if let Some(v) = p.shard.read().find(hash, text, dialect) {
             p.hits.fetch_add(1, Ordering::Relaxed);
             return v;
         }
         p.misses.fetch_add(1, Ordering::Relaxed);
-        let value = Arc::new(make(extract(sql, dialect)));
-        if self.entries == 0 || sql.len() > self.bytes {
+        let value = Arc::new(make());
+        if self.entries == 0 || text.len() > self.bytes {
             return value;
         }
         let mut s = p.shard.write();
-        if let Some(v) = s.find(hash, sql, dialect) {
+        if let Some(v) = s.find(hash, text, dialect) {
             return v;
         }
         s.insert(
             hash,
-            sql,
+            text,
             dialect,
             Arc::clone(&value),
             self.entries,

@@ -10,16 +10,16 @@
 
 mod cache;
 mod consts;
+mod fingerprint;
 mod kinds;
 mod precedence;
-mod shape;
 pub mod sqltext;
 mod tokens;
 mod types;
 mod walk;
 
 pub use cache::FactsCache;
-pub use shape::shape;
+pub use fingerprint::{Fingerprint, Hidden, variants};
 pub use types::*;
 
 use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
@@ -75,6 +75,11 @@ fn empty() -> QueryFacts {
         file_access: false,
         locking_read: false,
     }
+}
+
+/// A comment's text as the facts give it: its body, truncated to 256 bytes on a char boundary.
+pub fn comment_text(body: &str) -> &str {
+    tokens::truncate(body)
 }
 
 /// Byte offset of a 1-based (line, column-in-chars) location in `sql`.

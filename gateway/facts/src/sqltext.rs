@@ -1,6 +1,6 @@
 //! Lexical primitives of PostgreSQL-style SQL text shared by everything that must skip over
 //! strings, quoted identifiers, dollar quotes and comments without parsing: the gateway's
-//! simple-Query splitter (`pg::split`), statement shapes ([`crate::shape`]) and the SQLite
+//! simple-Query splitter (`pg::split`), statement fingerprints ([`crate::Fingerprint`]) and the SQLite
 //! backend's tokenizer (`sqlite::lex`). Each returns the end (exclusive) of the
 //! construct that starts at `i`; unterminated constructs run to the end of the text.
 

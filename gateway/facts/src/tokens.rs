@@ -26,15 +26,15 @@ pub(crate) struct TokenFacts {
     pub locking_read: bool,
 }
 
-fn truncate(s: &str) -> String {
+pub(crate) fn truncate(s: &str) -> &str {
     if s.len() <= MAX_COMMENT {
-        return s.to_string();
+        return s;
     }
     let mut end = MAX_COMMENT;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    &s[..end]
 }
 
 fn significant(t: &Token) -> bool {
@@ -119,7 +119,7 @@ pub(crate) fn scan(tokens: &[TokenWithSpan], dialect: Dialect) -> TokenFacts {
                     f.comments.push(Comment {
                         kind,
                         position,
-                        text: truncate(body),
+                        text: truncate(body).to_string(),
                     });
                 }
                 continue;

@@ -1,12 +1,13 @@
-//! Host-side bindings of the `articdbm:policy@0.1.1` world, and conversion of extracted facts
+//! Host-side bindings of the `articdbm:policy@0.1.2` world, and conversion of extracted facts
 //! into the WIT records plugins receive.
 //!
-//! One set of bindings serves both released contract versions: 0.1.1 only adds the `reuse`
-//! import, and wasmtime matches the interfaces of a component built against 0.1.0
-//! (`hooks@0.1.0`, `kv@0.1.0`...) to their semver-compatible 0.1.1 definitions.
+//! One set of bindings serves every released contract version: 0.1.1 only adds the `reuse`
+//! import and 0.1.2 one function to it, and wasmtime matches the interfaces of a component
+//! built against 0.1.0 or 0.1.1 (`hooks@0.1.0`, `reuse@0.1.1`...) to their semver-compatible
+//! 0.1.2 definitions.
 
 wasmtime::component::bindgen!({
-    path: "../../wit/v0.1.1",
+    path: "../../wit/v0.1.2",
     world: "articdbm:policy/policy",
 });
 

@@ -62,7 +62,7 @@ pub struct HostState {
     /// The current call is an `on-query`: the only hook whose verdict may be reused.
     in_query: bool,
     /// The reuse the current `on-query` call declared, if any.
-    reuse: Option<reuse::Scope>,
+    reuse: Option<(reuse::Scope, reuse::Basis)>,
     /// The current call used the clock, the key-value store or the indicators: whatever it
     /// declares, its verdict is not reused.
     stateful: bool,
@@ -120,7 +120,7 @@ impl HostState {
 
     /// The reuse the finished `on-query` call declared, unless it used state the declaration
     /// cannot account for.
-    pub(crate) fn take_reuse(&mut self) -> Option<reuse::Scope> {
+    pub(crate) fn take_reuse(&mut self) -> Option<(reuse::Scope, reuse::Basis)> {
         let r = self.reuse.take();
         self.in_query = false;
         if self.stateful { None } else { r }
@@ -370,8 +370,12 @@ impl metrics::Host for HostState {
 
 impl reuse::Host for HostState {
     fn reuse_verdict(&mut self, scope: reuse::Scope) {
+        self.reuse_verdict_for(scope, reuse::Basis::Shape);
+    }
+
+    fn reuse_verdict_for(&mut self, scope: reuse::Scope, basis: reuse::Basis) {
         if self.in_query {
-            self.reuse = Some(scope);
+            self.reuse = Some((scope, basis));
         }
     }
 }

@@ -296,7 +296,8 @@ impl BindingRuntime {
         query: &mut Option<Query>,
     ) -> Result<Verdict, PluginFailure> {
         let probe = Probe {
-            facts: &stmt.facts,
+            identity: &stmt.identity,
+            residue: &stmt.residue,
             protocol: stmt.protocol,
             in_transaction: ctx.in_transaction,
             prepared_name: ctx.prepared_name.as_deref(),
@@ -319,8 +320,8 @@ impl BindingRuntime {
                 .call_on_query(&mut *store, conn, q)?;
             Ok((v, store.data_mut().take_reuse()))
         })?;
-        if let Some(scope) = reuse {
-            self.reused.insert(&probe, scope, &verdict);
+        if let Some((scope, basis)) = reuse {
+            self.reused.insert(&probe, scope, basis, &verdict);
         }
         Ok(verdict)
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use articdbm_facts::FactsCache;
+use articdbm_facts::{FactsCache, Fingerprint};
 use articdbm_pack::{EffectivePack, FailureMode, Hook, Mode, PackSet};
 use parking_lot::RwLock;
 
@@ -116,28 +116,100 @@ pub struct StatementContext {
 /// Rule id used for denials caused by plugin failures.
 pub const FAILURE_RULE: &str = "plugin.failure";
 
-/// Statement shape → the facts shared by every statement of that shape (`None`: not shared).
-type ShapeMap = HashMap<Box<[u8]>, Option<Arc<QueryFacts>>, foldhash::fast::RandomState>;
+/// What every statement of one fingerprint ([`articdbm_facts::Fingerprint`]) shares.
+pub(crate) struct Shared {
+    /// The facts of the first statement seen with the fingerprint, which stand for every other
+    /// once its comment texts and literal counts are put back; `None` when they cannot
+    /// ([`shareable`]) and each text is judged on its own facts.
+    facts: Option<Arc<QueryFacts>>,
+    /// Strings and numbers the fingerprint hid in that first statement.
+    strings: u32,
+    numbers: u32,
+}
 
-/// A statement as the engine knows it: its facts, shared with every statement of the same
-/// shape. The `Arc` is also the shape's identity for reused verdicts ([`super::reuse`]).
+/// Which statements a reused verdict may cover ([`super::reuse`]). Compared by address: an
+/// entry holds its `Arc`, so the address is not handed to another fingerprint or text while
+/// the entry lives.
+#[derive(Clone)]
+pub(crate) enum Identity {
+    /// Statements of one fingerprint; with the residue, of one shape.
+    Fingerprint(Arc<Shared>),
+    /// One exact text (the fingerprint refused it, or its facts are not shared).
+    Text(Arc<QueryFacts>),
+}
+
+impl Identity {
+    pub(crate) fn addr(&self) -> usize {
+        match self {
+            Identity::Fingerprint(s) => Arc::as_ptr(s) as usize,
+            Identity::Text(f) => Arc::as_ptr(f) as usize,
+        }
+    }
+}
+
+/// A statement as the engine knows it: its facts, exact for its text and shared where they can
+/// be, and its identity for reused verdicts.
 #[derive(Clone)]
 pub struct Statement {
     pub facts: Arc<QueryFacts>,
     pub protocol: bindings::Protocol,
+    pub(crate) identity: Identity,
+    /// What the statement's shape holds beyond its fingerprint
+    /// ([`articdbm_facts::Fingerprint::residue`]); empty for a text identity.
+    pub(crate) residue: Box<[u8]>,
 }
 
 /// The policy engine of a gateway process.
 pub struct PolicyEngine {
     runtime: Arc<Runtime>,
     snapshot: ArcSwap<Snapshot>,
+    /// Facts by exact text, for statements without a shared fingerprint.
     facts: FactsCache<QueryFacts>,
-    /// Facts by statement shape (the text with its integer literals blanked): statements
-    /// that differ only in integer values have the same facts, unless the facts hold
-    /// something that depends on the values or their positions (constant comparisons,
-    /// comments), in which case the shape maps to `None` and the exact text is used.
-    shapes: RwLock<ShapeMap>,
-    shapes_capacity: usize,
+    /// What statements of one fingerprint share, by fingerprint.
+    prints: FactsCache<Shared>,
+}
+
+/// Whether the facts extracted from `sql` can stand for every statement with its fingerprint
+/// `fp`. They cannot when they depend on literal values (constant comparisons), when the
+/// parser did not read the text (the facts then come from tokens, and the error may quote a
+/// literal), or when the parser saw comments or literals other than the fingerprint did: the
+/// fingerprint's reading is checked against the parser's on every new fingerprint.
+fn shareable(f: &QueryFacts, fp: &Fingerprint, sql: &str) -> bool {
+    f.parsed
+        && f.constant_comparisons.is_empty()
+        && f.comments.len() == fp.comment_count()
+        && f.comments
+            .iter()
+            .zip(fp.comment_bodies(sql))
+            .all(|(c, body)| {
+                c.kind == bindings::CommentKind::Block
+                    && c.text == articdbm_facts::comment_text(body)
+            })
+        && f.literals.strings >= fp.strings()
+        && f.literals.numbers >= fp.numbers()
+}
+
+/// The facts of `sql`, whose fingerprint `fp` shares `base` (extracted from another statement
+/// with it): `base` itself when nothing it says differs, else a copy with this statement's
+/// comment texts and literal counts.
+fn rebase(base: &Arc<QueryFacts>, shared: &Shared, fp: &Fingerprint, sql: &str) -> Arc<QueryFacts> {
+    let same_counts = fp.strings() == shared.strings && fp.numbers() == shared.numbers;
+    let same_comments = base
+        .comments
+        .iter()
+        .zip(fp.comment_bodies(sql))
+        .all(|(c, body)| c.text == articdbm_facts::comment_text(body));
+    if same_counts && same_comments {
+        return Arc::clone(base);
+    }
+    let mut f = (**base).clone();
+    f.literals.strings = f.literals.strings - shared.strings + fp.strings();
+    f.literals.numbers = f.literals.numbers - shared.numbers + fp.numbers();
+    for (c, body) in f.comments.iter_mut().zip(fp.comment_bodies(sql)) {
+        c.text.clear();
+        c.text.push_str(articdbm_facts::comment_text(body));
+    }
+    Arc::new(f)
 }
 
 impl PolicyEngine {
@@ -146,8 +218,7 @@ impl PolicyEngine {
             runtime,
             snapshot: ArcSwap::from_pointee(snapshot),
             facts: FactsCache::new(facts_capacity),
-            shapes: RwLock::new(HashMap::default()),
-            shapes_capacity: facts_capacity,
+            prints: FactsCache::new(facts_capacity),
         }
     }
 
@@ -165,39 +236,54 @@ impl PolicyEngine {
         self.snapshot.store(Arc::new(snapshot));
     }
 
-    /// The statement with its facts: from the shape cache when a statement differing only in
-    /// integer values was seen before, else from the facts cache by exact text, else
-    /// extracted (once per shape or text).
+    /// The statement with its facts: shared by its fingerprint when they can be (parsed once
+    /// per fingerprint, with the comment texts and literal counts of this text put back), else
+    /// from the facts cache by exact text.
     pub fn statement(&self, sql: &str, protocol: bindings::Protocol) -> Statement {
         thread_local! {
-            static SHAPE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+            static FINGERPRINT: std::cell::RefCell<Fingerprint> =
+                std::cell::RefCell::new(Fingerprint::default());
         }
-        let facts = SHAPE.with(|cell| {
-            let mut shape = cell.borrow_mut();
-            if !articdbm_facts::shape(sql, bindings::dialect_of(protocol), &mut shape) {
-                return self.facts_exact(sql, protocol);
+        let dialect = bindings::dialect_of(protocol);
+        FINGERPRINT.with(|cell| {
+            let mut fp = cell.borrow_mut();
+            if !fp.compute(sql, dialect) {
+                return self.exact(sql, protocol);
             }
-            let known = self.shapes.read().get(&shape[..]).cloned();
-            match known {
-                Some(Some(f)) => {
-                    self.runtime.services.metrics.facts_cache_hits.inc();
-                    f
+            let metrics = &self.runtime.services.metrics;
+            let mut missed = false;
+            let shared = self.prints.get_or_make(fp.key(), dialect, || {
+                missed = true;
+                let facts = self.facts_exact(sql, protocol);
+                Shared {
+                    facts: shareable(&facts, &fp, sql).then_some(facts),
+                    strings: fp.strings(),
+                    numbers: fp.numbers(),
                 }
-                Some(None) => self.facts_exact(sql, protocol),
-                None => {
-                    let f = self.facts_exact(sql, protocol);
-                    let reusable =
-                        f.parsed && f.constant_comparisons.is_empty() && f.comments.is_empty();
-                    let mut shapes = self.shapes.write();
-                    if shapes.len() >= self.shapes_capacity {
-                        shapes.clear();
-                    }
-                    shapes.insert(Box::from(&shape[..]), reusable.then(|| Arc::clone(&f)));
-                    f
-                }
+            });
+            let Some(base) = &shared.facts else {
+                return self.exact(sql, protocol);
+            };
+            if !missed {
+                metrics.facts_cache_hits.inc();
             }
-        });
-        Statement { facts, protocol }
+            Statement {
+                facts: rebase(base, &shared, &fp, sql),
+                protocol,
+                residue: fp.residue().into(),
+                identity: Identity::Fingerprint(shared),
+            }
+        })
+    }
+
+    fn exact(&self, sql: &str, protocol: bindings::Protocol) -> Statement {
+        let facts = self.facts_exact(sql, protocol);
+        Statement {
+            facts: Arc::clone(&facts),
+            protocol,
+            identity: Identity::Text(facts),
+            residue: Box::default(),
+        }
     }
 
     fn facts_exact(&self, sql: &str, protocol: bindings::Protocol) -> Arc<QueryFacts> {

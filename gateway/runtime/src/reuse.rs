@@ -1,12 +1,15 @@
-//! Verdicts a plugin declared reusable (`articdbm:policy/reuse@0.1.1`), kept per binding of
-//! one tenant, keyed by statement shape.
+//! Verdicts a plugin declared reusable (`articdbm:policy/reuse@0.1.2`), kept per binding of
+//! one tenant, keyed by statement identity.
 //!
-//! A statement's shape is the identity of the facts the engine shares among its statements
-//! ([`super::policy::Statement::facts`]): statements that differ only in integer literal
-//! values share one `Arc`, any other statement has its own. An entry holds that `Arc`, so its
-//! address cannot be handed to another shape while the entry lives. The rest of the key is the
-//! part of the `query` record the facts do not cover (protocol, `in-transaction`,
-//! `prepared-name`) and, for the `user` scope, the connection's user, roles and database.
+//! A statement's identity ([`Identity`]) is its fingerprint's shared entry, or, for a text the
+//! fingerprint refused or whose facts are not shared, the facts of that exact text. An entry
+//! holds the identity's `Arc`, so its address cannot be handed to another fingerprint or text
+//! while the entry lives. A verdict declared for the `fingerprint` basis covers every
+//! statement of the identity; one declared for the `shape` basis only those whose residue
+//! (every hidden value but integers) is the same, that is the texts that differ at most in
+//! integer values. The rest of the key is the part of the `query` record the identity does
+//! not cover (protocol, `in-transaction`, `prepared-name`) and, for the `user` scope, the
+//! connection's user, roles and database.
 //!
 //! The cache lives in a binding of a tenant's policy, which is rebuilt whenever the plugin, its
 //! config or the tenant's pack changes, so an entry never outlives what it was computed from.
@@ -14,20 +17,21 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 
-use super::bindings::articdbm::policy::reuse::Scope;
-use super::bindings::{Connection, Protocol, QueryFacts, Verdict};
+use super::bindings::articdbm::policy::reuse::{Basis, Scope};
+use super::bindings::{Connection, Protocol, Verdict};
+use super::policy::Identity;
 
 /// Entries per binding.
 const CAPACITY: usize = 8192;
 
 /// What identifies a statement for reuse, borrowed from the statement being judged.
 pub(crate) struct Probe<'a> {
-    pub facts: &'a Arc<QueryFacts>,
+    pub identity: &'a Identity,
+    pub residue: &'a [u8],
     pub protocol: Protocol,
     pub in_transaction: bool,
     pub prepared_name: Option<&'a str>,
@@ -35,8 +39,11 @@ pub(crate) struct Probe<'a> {
 }
 
 struct Entry {
-    /// Holds the shape's address for as long as the entry exists.
-    facts: Arc<QueryFacts>,
+    /// Holds the identity's address for as long as the entry exists.
+    identity: Identity,
+    basis: Basis,
+    /// The residue, for the `shape` basis; empty for `fingerprint`.
+    residue: Box<[u8]>,
     protocol: Protocol,
     in_transaction: bool,
     prepared_name: Option<Box<str>>,
@@ -53,8 +60,11 @@ struct Principal {
 }
 
 impl Entry {
-    fn matches(&self, p: &Probe<'_>) -> bool {
-        Arc::ptr_eq(&self.facts, p.facts)
+    fn matches(&self, p: &Probe<'_>, scope: Scope, basis: Basis) -> bool {
+        self.identity.addr() == p.identity.addr()
+            && self.basis == basis
+            && self.principal.is_some() == (scope == Scope::User)
+            && (basis == Basis::Fingerprint || *self.residue == *p.residue)
             && self.protocol == p.protocol
             && self.in_transaction == p.in_transaction
             && self.prepared_name.as_deref() == p.prepared_name
@@ -87,21 +97,41 @@ impl Hasher for PassThrough {
     }
 }
 
+/// The kinds of entry, in the order a lookup tries them: the narrower basis first.
+const KINDS: [(Scope, Basis); 4] = [
+    (Scope::Statement, Basis::Shape),
+    (Scope::Statement, Basis::Fingerprint),
+    (Scope::User, Basis::Shape),
+    (Scope::User, Basis::Fingerprint),
+];
+
+fn kind_index(scope: Scope, basis: Basis) -> usize {
+    match (scope, basis) {
+        (Scope::Statement, Basis::Fingerprint) => 0,
+        (Scope::Statement, Basis::Shape) => 1,
+        (Scope::User, Basis::Fingerprint) => 2,
+        (Scope::User, Basis::Shape) => 3,
+    }
+}
+
 /// Reusable verdicts of one binding.
 #[derive(Default)]
 pub(crate) struct ReuseCache {
     map: RwLock<HashMap<u64, Vec<Entry>, BuildHasherDefault<PassThrough>>>,
     hasher: foldhash::fast::RandomState,
     len: AtomicUsize,
-    /// Whether any entry of each scope exists, so a lookup skips the scope that has none.
-    any_statement: AtomicBool,
-    any_user: AtomicBool,
+    /// Whether any entry of each (scope, basis) exists, so a lookup skips those that have none.
+    any: [AtomicBool; 4],
 }
 
 impl ReuseCache {
-    fn hash(&self, p: &Probe<'_>, scope: Scope) -> u64 {
+    fn hash(&self, p: &Probe<'_>, scope: Scope, basis: Basis) -> u64 {
         let mut h = self.hasher.build_hasher();
-        h.write_usize(Arc::as_ptr(p.facts) as usize);
+        h.write_usize(p.identity.addr());
+        h.write_usize(kind_index(scope, basis));
+        if basis == Basis::Shape {
+            h.write(p.residue);
+        }
         h.write_u8(p.protocol as u8);
         h.write_u8(u8::from(p.in_transaction));
         match p.prepared_name {
@@ -127,28 +157,25 @@ impl ReuseCache {
 
     /// The verdict reused for this statement, if the plugin declared one.
     pub(crate) fn get(&self, p: &Probe<'_>) -> Option<Verdict> {
-        for (scope, any) in [
-            (Scope::Statement, &self.any_statement),
-            (Scope::User, &self.any_user),
-        ] {
-            if !any.load(Ordering::Relaxed) {
+        for (scope, basis) in KINDS {
+            if !self.any[kind_index(scope, basis)].load(Ordering::Relaxed) {
                 continue;
             }
-            let h = self.hash(p, scope);
+            let h = self.hash(p, scope, basis);
             let map = self.map.read();
-            if let Some(e) = map.get(&h).and_then(|v| {
-                v.iter()
-                    .find(|e| e.matches(p) && e.principal.is_some() == (scope == Scope::User))
-            }) {
+            if let Some(e) = map
+                .get(&h)
+                .and_then(|v| v.iter().find(|e| e.matches(p, scope, basis)))
+            {
                 return Some(e.verdict.clone());
             }
         }
         None
     }
 
-    /// Keeps `verdict` for every statement of this shape within `scope`.
-    pub(crate) fn insert(&self, p: &Probe<'_>, scope: Scope, verdict: &Verdict) {
-        let h = self.hash(p, scope);
+    /// Keeps `verdict` for every statement of this `basis` within `scope`.
+    pub(crate) fn insert(&self, p: &Probe<'_>, scope: Scope, basis: Basis, verdict: &Verdict) {
+        let h = self.hash(p, scope, basis);
         let principal = (scope == Scope::User).then(|| {
             Box::new(Principal {
                 user: p.conn.user.clone(),
@@ -157,7 +184,12 @@ impl ReuseCache {
             })
         });
         let entry = Entry {
-            facts: Arc::clone(p.facts),
+            identity: p.identity.clone(),
+            basis,
+            residue: match basis {
+                Basis::Shape => p.residue.into(),
+                Basis::Fingerprint => Box::default(),
+            },
             protocol: p.protocol,
             in_transaction: p.in_transaction,
             prepared_name: p.prepared_name.map(Box::from),
@@ -170,20 +202,14 @@ impl ReuseCache {
             self.len.store(0, Ordering::Relaxed);
         }
         let slot = map.entry(h).or_default();
-        // Two gateway threads may have judged the same new shape at once.
-        if let Some(old) = slot
-            .iter_mut()
-            .find(|e| e.matches(p) && e.principal.is_some() == (scope == Scope::User))
-        {
+        // Two gateway threads may have judged the same new statement at once.
+        if let Some(old) = slot.iter_mut().find(|e| e.matches(p, scope, basis)) {
             *old = entry;
             return;
         }
         slot.push(entry);
         self.len.fetch_add(1, Ordering::Relaxed);
-        match scope {
-            Scope::Statement => self.any_statement.store(true, Ordering::Relaxed),
-            Scope::User => self.any_user.store(true, Ordering::Relaxed),
-        }
+        self.any[kind_index(scope, basis)].store(true, Ordering::Relaxed);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -194,10 +220,11 @@ impl ReuseCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::{Finding, LiteralCounts};
+    use crate::bindings::{Finding, LiteralCounts, QueryFacts};
+    use std::sync::Arc;
 
-    fn facts() -> Arc<QueryFacts> {
-        Arc::new(QueryFacts {
+    fn facts() -> Identity {
+        Identity::Text(Arc::new(QueryFacts {
             parsed: true,
             parse_error: None,
             statements: vec![],
@@ -218,7 +245,7 @@ mod tests {
             },
             file_access: false,
             locking_read: false,
-        })
+        }))
     }
 
     fn conn(user: &str, roles: &[&str]) -> Connection {
@@ -237,9 +264,10 @@ mod tests {
         }
     }
 
-    fn probe<'a>(f: &'a Arc<QueryFacts>, c: &'a Connection) -> Probe<'a> {
+    fn probe<'a>(f: &'a Identity, c: &'a Connection) -> Probe<'a> {
         Probe {
-            facts: f,
+            identity: f,
+            residue: &[],
             protocol: Protocol::Postgres,
             in_transaction: false,
             prepared_name: None,
@@ -269,7 +297,7 @@ mod tests {
         let (a, b) = (facts(), facts());
         let (alice, bob) = (conn("alice", &[]), conn("bob", &[]));
         assert!(cache.get(&probe(&a, &alice)).is_none());
-        cache.insert(&probe(&a, &alice), Scope::Statement, &deny());
+        cache.insert(&probe(&a, &alice), Scope::Statement, Basis::Shape, &deny());
         assert_eq!(rule(cache.get(&probe(&a, &bob))).as_deref(), Some("r"));
         // Equal facts of another shape are another key.
         assert!(cache.get(&probe(&b, &alice)).is_none());
@@ -282,11 +310,52 @@ mod tests {
     }
 
     #[test]
+    fn the_shape_basis_needs_the_residue_the_fingerprint_basis_does_not() {
+        let cache = ReuseCache::default();
+        let f = facts();
+        let c = conn("alice", &[]);
+        let with = |residue: &'static [u8]| Probe {
+            residue,
+            ..probe(&f, &c)
+        };
+        cache.insert(
+            &with(b"S\x01\0\0\0x"),
+            Scope::Statement,
+            Basis::Shape,
+            &deny(),
+        );
+        assert_eq!(
+            rule(cache.get(&with(b"S\x01\0\0\0x"))).as_deref(),
+            Some("r")
+        );
+        assert!(cache.get(&with(b"S\x01\0\0\0y")).is_none());
+        cache.insert(
+            &with(b"S\x01\0\0\0z"),
+            Scope::Statement,
+            Basis::Fingerprint,
+            &Verdict::Allow,
+        );
+        // The shape entry answers its own residue first; any other residue gets the
+        // fingerprint's verdict.
+        assert_eq!(
+            rule(cache.get(&with(b"S\x01\0\0\0x"))).as_deref(),
+            Some("r")
+        );
+        assert_eq!(rule(cache.get(&with(b""))).as_deref(), Some("allow"));
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
     fn user_scope_needs_the_same_user_roles_and_database() {
         let cache = ReuseCache::default();
         let f = facts();
         let alice = conn("alice", &["reader"]);
-        cache.insert(&probe(&f, &alice), Scope::User, &Verdict::Allow);
+        cache.insert(
+            &probe(&f, &alice),
+            Scope::User,
+            Basis::Shape,
+            &Verdict::Allow,
+        );
         assert_eq!(
             rule(cache.get(&probe(&f, &alice))).as_deref(),
             Some("allow")
@@ -304,7 +373,12 @@ mod tests {
         let c = conn("alice", &[]);
         let kept: Vec<_> = (0..CAPACITY + 1).map(|_| facts()).collect();
         for f in &kept {
-            cache.insert(&probe(f, &c), Scope::Statement, &Verdict::Allow);
+            cache.insert(
+                &probe(f, &c),
+                Scope::Statement,
+                Basis::Fingerprint,
+                &Verdict::Allow,
+            );
         }
         assert_eq!(cache.len(), 1);
         assert!(cache.get(&probe(&kept[0], &c)).is_none());

@@ -95,10 +95,11 @@ impl Policy for Plugin {
     fn on_query(&self, conn: &Connection, query: &Query) -> Verdict {
         let mut now = Now(None);
         let v = self.judge(conn, query, &mut now);
-        // The verdict follows from the facts, the user, the roles and the database, unless a
-        // grant's expiry had to be compared with the clock.
+        // The verdict follows from the facts' statement kinds and tables, the user, the roles
+        // and the database (never from literal values or comments), unless a grant's expiry
+        // had to be compared with the clock.
         if now.0.is_none() {
-            host::reuse_verdict(ReuseScope::User);
+            host::reuse_verdict_for(ReuseScope::User, ReuseBasis::Fingerprint);
         }
         v
     }

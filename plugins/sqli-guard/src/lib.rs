@@ -88,10 +88,13 @@ impl Policy for Plugin {
     fn on_query(&self, conn: &Connection, query: &Query) -> Verdict {
         let sig = lexer::scan(&query.sql, conn.protocol == Protocol::Mysql);
         let verdict = evaluate(&self.cfg, &query.facts, &sig);
-        // The rules read the facts, the text and the protocol, and integer values only where
-        // the scanner says so: otherwise every statement of this shape gets the same verdict.
+        // The rules read the facts, the text and the protocol; literal values only where the
+        // scanner says so (integer arguments, ordinals, comparisons between literals), string
+        // contents never, and of a block comment only its first character's class. Otherwise
+        // every statement of this fingerprint gets the same verdict (tests/corpus.rs holds
+        // this to the gateway's definition over the corpora).
         if !sig.value_sensitive {
-            host::reuse_verdict(ReuseScope::Statement);
+            host::reuse_verdict_for(ReuseScope::Statement, ReuseBasis::Fingerprint);
         }
         verdict
     }

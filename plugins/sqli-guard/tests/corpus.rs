@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use articdbm_plugin_sdk::Protocol;
 use articdbm_plugin_sdk::testing::{Harness, VerdictExt, connection, query_in};
+use articdbm_plugin_sdk::{Protocol, ReuseBasis};
 use articdbm_plugin_sqli_guard::Plugin;
 
 struct Line {
@@ -301,62 +301,56 @@ fn outcome(v: &articdbm_plugin_sdk::Verdict) -> (bool, bool, Option<String>) {
     (v.is_allow(), v.is_deny(), v.rule().map(str::to_string))
 }
 
-/// The guard declares a verdict reusable for its statement's shape (contract 0.1.1): the
-/// gateway then answers every statement of that shape with it. Holds the declaration to the
-/// gateway's own definition of a shape: for every corpus statement whose verdict is declared
-/// reusable and whose facts the gateway shares by shape, statements of the same shape with
-/// other integer values (the values sqlmap varies: 0, 1, large counts, ordinals) must get the
-/// same verdict, and the same facts.
+/// The guard declares a verdict reusable for its statement's fingerprint (contract 0.1.2):
+/// the gateway then answers every statement of that fingerprint with it. Holds the
+/// declaration to the gateway's own definition (`articdbm_facts::Fingerprint`): for every
+/// corpus statement whose verdict is declared reusable and whose facts the gateway shares by
+/// fingerprint, statements of the same fingerprint with other integers, decimals, strings
+/// (quotes, comment markers, SQL inside them), comment texts and IN-list lengths must get the
+/// same verdict.
 #[test]
-fn reused_verdicts_hold_for_every_integer_value() {
-    use articdbm_facts::{Dialect, shape};
+fn reused_verdicts_hold_across_each_fingerprint() {
+    use articdbm_facts::{Dialect, variants};
     let p = Harness::<Plugin>::new("{}").unwrap();
-    let values = ["0", "1", "2", "9", "100", "101", "7361", "50000000"];
-    let (mut checked, mut declined) = (0, 0);
-    let mut buf = Vec::new();
-    for l in load("attacks.txt").iter().chain(load("benign.txt").iter()) {
+    let (mut checked, mut declined, mut variants_judged) = (0, 0, 0);
+    let all = [
+        "attacks.txt",
+        "benign.txt",
+        "mysql-attacks.txt",
+        "mysql-benign.txt",
+    ];
+    for l in all.iter().flat_map(|f| load(f)) {
         let proto = protocol(&l.dialect);
         let dialect = match proto {
             Protocol::Mysql => Dialect::Mysql,
             Protocol::Sqlite => Dialect::Sqlite,
             Protocol::Postgres => Dialect::Postgres,
         };
-        if !shape(&l.sql, dialect, &mut buf) {
+        let others = variants(&l.sql, dialect);
+        if others.is_empty() {
             continue;
         }
         let q = query_in(&l.sql, proto);
         let f = &q.facts;
-        // The gateway keys statements whose facts depend on values by their exact text.
-        if !(f.parsed && f.constant_comparisons.is_empty() && f.comments.is_empty()) {
+        // The gateway judges statements whose facts depend on values by their exact text.
+        if !(f.parsed && f.constant_comparisons.is_empty()) {
             continue;
         }
-        let v = judge(&p, l);
-        if p.reused().is_none() {
+        let v = judge(&p, &l);
+        let Some((_, basis)) = p.reused_for() else {
             declined += 1;
             continue;
-        }
+        };
         checked += 1;
-        let text = String::from_utf8(buf[1..].to_vec()).unwrap();
-        let holes = text.matches('\0').count();
-        let mut variants: Vec<String> = values.iter().map(|v| text.replace('\0', v)).collect();
-        let mut mixed = String::new();
-        for (i, piece) in text.split('\0').enumerate() {
-            if i > 0 {
-                mixed.push_str(values[(i * 5 + holes) % values.len()]);
+        for (other, same_shape) in others {
+            if basis == ReuseBasis::Shape && !same_shape {
+                continue;
             }
-            mixed.push_str(piece);
-        }
-        variants.push(mixed);
-        for other in variants {
-            let oq = query_in(&other, proto);
-            assert_eq!(
-                format!("{:?}", oq.facts),
-                format!("{:?}", q.facts),
-                "facts differ within one shape:\n  {}\n  {}",
-                clip(&l.sql),
-                clip(&other)
+            variants_judged += 1;
+            let ov = p.on_query(
+                &connection().protocol(proto).build(),
+                &query_in(&other, proto),
             );
-            let ov = p.on_query(&connection().protocol(proto).build(), &oq);
             assert_eq!(
                 outcome(&ov),
                 outcome(&v),
@@ -366,10 +360,12 @@ fn reused_verdicts_hold_for_every_integer_value() {
             );
         }
     }
-    println!("== reuse: {checked} shapes checked, {declined} value-sensitive (not reused)");
+    println!(
+        "== reuse: {checked} fingerprints checked with {variants_judged} variants, {declined} value-sensitive (not reused)"
+    );
     assert!(
         checked >= 300,
-        "only {checked} reusable shapes in the corpora"
+        "only {checked} reusable fingerprints in the corpora"
     );
     assert!(declined >= 50, "only {declined} value-sensitive statements");
 }

@@ -3,6 +3,7 @@
 //! packs, host capabilities, and every first-party plugin. (The CLI's tests are the gateway crate's `tests/cli`.)
 
 mod containment;
+mod fingerprint;
 mod fixture;
 mod host;
 mod packs;

@@ -221,3 +221,63 @@ fn sqli_guard_reuses_verdicts_but_never_across_integer_values_it_judges() {
             .is_allowed()
     );
 }
+
+#[test]
+fn a_fingerprint_verdict_covers_other_strings_comments_and_list_lengths() {
+    let f = Fixture::new(&["echo"], &[("base.toml", &baseline("echo", ""))]);
+    let alice = conn("acme", "alice");
+    let sql = |name: &str, ids: &str, comment: &str| {
+        format!(
+            "SELECT 1 FROM t WHERE name = {name} AND id IN ({ids}) /* echo:reuse-fp {comment} */"
+        )
+    };
+    assert_eq!(
+        audit_reason(&f, &alice, &sql("'x'", "1", "a")),
+        "call 1 for alice"
+    );
+    // Other strings, comment texts and list lengths: the same fingerprint, no call.
+    assert_eq!(
+        audit_reason(&f, &alice, &sql("'O''Brien'", "1, 2, 3", "request 7")),
+        "call 1 for alice"
+    );
+    assert_eq!(
+        audit_reason(&f, &alice, &sql("'; DROP TABLE t; --'", "9", "x")),
+        "call 1 for alice"
+    );
+    // A comment that opens with a quote, a prefixed string, a constant comparison: other
+    // fingerprints (or none), so the plugin is called.
+    assert_eq!(
+        audit_reason(
+            &f,
+            &alice,
+            "SELECT 1 FROM t WHERE name = 'x' AND id IN (1) /* ' echo:reuse-fp */"
+        ),
+        "call 2 for alice"
+    );
+    assert_eq!(
+        audit_reason(&f, &alice, &sql("E'x'", "1", "a")),
+        "call 3 for alice"
+    );
+    let tautology = "SELECT 1 FROM t WHERE 'a' = 'a' /* echo:reuse-fp */";
+    assert_eq!(audit_reason(&f, &alice, tautology), "call 4 for alice");
+    assert_eq!(
+        audit_reason(&f, &alice, &tautology.replace("'a' = 'a'", "'a' = 'b'")),
+        "call 5 for alice"
+    );
+    // The shape basis (`reuse-verdict`) covers other integers only: another string is a call.
+    let shape = |name: &str, id: &str| {
+        format!("SELECT 'echo:reuse' FROM t WHERE name = {name} AND id = {id} /* c */")
+    };
+    assert_eq!(
+        audit_reason(&f, &alice, &shape("'x'", "1")),
+        "call 6 for alice"
+    );
+    assert_eq!(
+        audit_reason(&f, &alice, &shape("'x'", "2")),
+        "call 6 for alice"
+    );
+    assert_eq!(
+        audit_reason(&f, &alice, &shape("'y'", "2")),
+        "call 7 for alice"
+    );
+}

@@ -63,7 +63,11 @@ impl Policy for Echo {
                 // Declares reuse but reads the clock: the host must not reuse this verdict.
                 let _ = host::now_ms();
             }
-            host::reuse_verdict(scope);
+            if query.sql.contains("echo:reuse-fp") {
+                host::reuse_verdict_for(scope, ReuseBasis::Fingerprint);
+            } else {
+                host::reuse_verdict(scope);
+            }
             return audit(RULE, format!("call {n} for {}", conn.user));
         }
         if query.sql.contains("echo:clock") {
