@@ -4,7 +4,7 @@
 # transaction mode, same pool size) on free loopback ports in a temporary directory, runs
 # pgbench against them in alternating rounds, prints every run, the medians and the per-round
 # ratios, and ends with
-#   ratio simple=X prepared=Y latency1=Z
+#   ratio simple=X prepared=Y varied=V latency1=Z cpu=C
 # See tests/perf/README.md. Environment: ARTICDBM_BENCH_SECONDS (default 5),
 # ARTICDBM_BENCH_ROUNDS (5), ARTICDBM_BENCH_CLIENTS (16), ARTICDBM_BENCH_POOL (8),
 # ARTICDBM_BENCH_SCALE (1), ARTICDBM_BENCH_BACKEND (unix|tcp), ARTICDBM_BENCH_KINDS.

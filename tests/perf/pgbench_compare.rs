@@ -1,7 +1,8 @@
 //! The helper behind `tests/perf/pgbench-compare.sh`: starts PostgreSQL, PgBouncer and the
 //! gateway (each on a free loopback port), alternates pgbench select-only runs against them in
 //! rounds, prints every run, the medians and the ratios of each round, and ends with
-//! `ratio simple=X prepared=Y latency1=Z varied=W`.
+//! `ratio simple=X prepared=Y varied=V latency1=Z cpu=C` (C: gateway / PgBouncer CPU per
+//! transaction in simple mode).
 //!
 //! Usage: `pgbench-compare --gateway PATH` or `pgbench-compare --no-gateway REASON`.
 //! Environment: `ARTICDBM_BENCH_SECONDS` (pgbench -T, default 5), `ARTICDBM_BENCH_ROUNDS` (5),
@@ -153,6 +154,8 @@ struct Sample {
     latency_ms: f64,
     /// Transactions pgbench completed.
     transactions: u64,
+    /// The machine's CPU time per transaction, µs (NaN when unknown).
+    cpu_us: f64,
 }
 
 fn main() {
@@ -160,7 +163,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("pgbench-compare: error: {e:#}");
-            println!("ratio simple=n/a prepared=n/a latency1=n/a varied=n/a");
+            println!("ratio simple=n/a prepared=n/a varied=n/a latency1=n/a cpu=n/a");
             std::process::exit(2);
         }
     }
@@ -308,7 +311,8 @@ fn run() -> Result<i32> {
                     )
                 };
                 match outcome {
-                    Ok(s) => {
+                    Ok(mut s) => {
+                        s.cpu_us = load.cpu_us.unwrap_or(f64::NAN);
                         line(&format!("{:.1}", s.tps), &format!("{:.3}", s.latency_ms));
                         results.entry((kind, target)).or_default().push((round, s));
                     }
@@ -355,61 +359,81 @@ fn run() -> Result<i32> {
     // Each ratio is the median of the ratios of the same round: the two runs of a pair are
     // seconds apart, so a slow spell of a shared machine weighs on both instead of on
     // whichever target it happened to hit.
-    println!("\nratios per round (gateway / reference):");
+    println!("\nratios per round (gateway / reference; a round where either run failed says so):");
+    let rounds = settings.rounds;
     let paired = |kind: Kind, reference: Target, value: fn(&Sample) -> f64| {
-        let ratios = per_round_ratios(&results, kind, reference, value);
-        if ratios.is_empty() {
+        if !settings.kinds.contains(&kind) {
             return "n/a".to_string();
         }
-        let list: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        let per_round = per_round_ratios(&results, kind, reference, value, rounds);
+        let list: Vec<String> = per_round
+            .iter()
+            .map(|r| match r {
+                Some(r) => format!("{r:.2}"),
+                None => "failed".to_string(),
+            })
+            .collect();
         println!(
             "{:<9} vs {:<10} {}",
             kind.name(),
             reference.name(),
             list.join(" ")
         );
+        let ratios: Vec<f64> = per_round.into_iter().flatten().collect();
+        if ratios.is_empty() {
+            return "n/a".to_string();
+        }
         format!("{:.2}", median(ratios))
     };
     let simple = paired(Kind::Simple, Target::Bouncer, |s| s.tps);
     let prepared = paired(Kind::Prepared, Target::Direct, |s| s.tps);
-    let latency1 = paired(Kind::Latency1, Target::Bouncer, |s| s.latency_ms);
     let varied = paired(Kind::Varied, Target::Bouncer, |s| s.tps);
+    let latency1 = paired(Kind::Latency1, Target::Bouncer, |s| s.latency_ms);
+    println!("cpu per transaction, gateway / PgBouncer:");
+    let cpu = paired(Kind::Simple, Target::Bouncer, |s| s.cpu_us);
+    let _ = paired(Kind::Varied, Target::Bouncer, |s| s.cpu_us);
     let complete = gateway.is_some() && failures.is_empty();
     drop(gateway);
     drop(bouncer);
     drop(pg);
-    println!("ratio simple={simple} prepared={prepared} latency1={latency1} varied={varied}");
+    println!(
+        "ratio simple={simple} prepared={prepared} varied={varied} latency1={latency1} cpu={cpu}"
+    );
     Ok(if complete { 0 } else { 1 })
 }
 
-/// For every round in which both the gateway and `reference` ran `kind`, the gateway's value
-/// divided by the reference's.
+/// For every round, the gateway's value divided by `reference`'s for `kind`, or `None` when
+/// either run of the round failed (or gave no value).
 fn per_round_ratios(
     results: &BTreeMap<(Kind, Target), Vec<(u32, Sample)>>,
     kind: Kind,
     reference: Target,
     value: fn(&Sample) -> f64,
-) -> Vec<f64> {
-    let (Some(gateway), Some(reference)) = (
-        results.get(&(kind, Target::Gateway)),
-        results.get(&(kind, reference)),
-    ) else {
-        return Vec::new();
+    rounds: u32,
+) -> Vec<Option<f64>> {
+    let run = |target: Target, round: u32| {
+        results
+            .get(&(kind, target))?
+            .iter()
+            .find(|(r, _)| *r == round)
+            .map(|(_, s)| value(s))
+            .filter(|v| v.is_finite())
     };
-    gateway
-        .iter()
-        .filter_map(|(round, g)| {
-            let (_, r) = reference.iter().find(|(r, _)| r == round)?;
-            let den = value(r);
-            (den > 0.0).then(|| value(g) / den)
+    (0..rounds)
+        .map(|round| {
+            let g = run(Target::Gateway, round)?;
+            let r = run(reference, round)?;
+            (r > 0.0).then(|| g / r)
         })
         .collect()
 }
 
 /// The `varied` kind's transaction: `pgbench -S`'s statement with the account id repeated in
-/// a comment, so that the statement text is new in (nearly) every transaction.
+/// a string literal and in a comment, as ORMs interpolate values and sqlcommenter tags
+/// requests, so that the statement text is new in (nearly) every transaction. (`filler` is
+/// blank in every row: the string never filters one out.)
 const VARIED_SCRIPT: &str = "\\set aid random(1, 100000 * :scale)\n\
-    SELECT abalance FROM pgbench_accounts WHERE aid = :aid /* request :aid */;\n";
+    SELECT abalance FROM pgbench_accounts WHERE aid = :aid AND filler <> 'request-:aid' /* request :aid */;\n";
 
 /// One `pgbench -S` run (or, `varied`, the [`VARIED_SCRIPT`] run) against `127.0.0.1:port`.
 fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32, varied: bool) -> Result<Sample> {
@@ -451,6 +475,7 @@ fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32, varied: bool) 
     Ok(Sample {
         tps: field("tps = ")?,
         latency_ms: field("latency average = ")?,
+        cpu_us: f64::NAN,
         transactions: field("number of transactions actually processed: ")? as u64,
     })
 }

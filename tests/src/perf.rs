@@ -18,6 +18,8 @@ pub struct Load {
     pub steal: String,
     pub cpu_per_tx: String,
     pub csw_per_tx: String,
+    /// `cpu_per_tx` as a number of microseconds, when known.
+    pub cpu_us: Option<f64>,
 }
 
 impl Load {
@@ -28,6 +30,7 @@ impl Load {
             steal: dash(),
             cpu_per_tx: dash(),
             csw_per_tx: dash(),
+            cpu_us: None,
         }
     }
 }
@@ -72,10 +75,12 @@ impl CpuTimes {
         let tick_us = 1e6 / clock_ticks_per_second();
         let switches = self.ctxt.saturating_sub(earlier.ctxt) as f64;
         let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+        let cpu_us = n.map(|n| used as f64 * tick_us / n);
         Load {
+            cpu_us,
             busy: pct(total.saturating_sub(idle)),
             steal: pct(steal),
-            cpu_per_tx: or_dash(n.map(|n| format!("{:.1}", used as f64 * tick_us / n))),
+            cpu_per_tx: or_dash(cpu_us.map(|c| format!("{c:.1}"))),
             csw_per_tx: or_dash(n.map(|n| format!("{:.2}", switches / n))),
         }
     }

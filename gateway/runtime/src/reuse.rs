@@ -13,7 +13,9 @@
 //!
 //! The cache lives in a binding of a tenant's policy, which is rebuilt whenever the plugin, its
 //! config or the tenant's pack changes, so an entry never outlives what it was computed from.
-//! It is bounded: when full it is emptied, and plugins are simply called again.
+//! It is bounded, with CLOCK eviction: a hit sets the entry's reference bit, and an insert into
+//! a full cache sweeps the hand over the slots, clearing set bits and evicting the first entry
+//! whose bit is clear. An evicted statement's plugin is simply called again.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
@@ -50,6 +52,9 @@ struct Entry {
     /// `Some` for the `user` scope.
     principal: Option<Box<Principal>>,
     verdict: Verdict,
+    /// Set by a hit; cleared by the sweeping hand.
+    referenced: AtomicBool,
+    hash: u64,
 }
 
 #[derive(PartialEq, Eq)]
@@ -114,14 +119,70 @@ fn kind_index(scope: Scope, basis: Basis) -> usize {
     }
 }
 
-/// Reusable verdicts of one binding.
+/// The entries: slots, and the hash of each key to the slots holding it.
 #[derive(Default)]
+struct Slots {
+    index: HashMap<u64, Vec<u32>, BuildHasherDefault<PassThrough>>,
+    slots: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    hand: usize,
+    len: usize,
+}
+
+impl Slots {
+    fn find(&self, h: u64, p: &Probe<'_>, scope: Scope, basis: Basis) -> Option<u32> {
+        self.index.get(&h)?.iter().copied().find(|&i| {
+            self.slots[i as usize]
+                .as_ref()
+                .is_some_and(|e| e.matches(p, scope, basis))
+        })
+    }
+
+    fn evict(&mut self, i: usize) {
+        let Some(e) = self.slots[i].take() else {
+            return;
+        };
+        if let Some(chain) = self.index.get_mut(&e.hash) {
+            chain.retain(|&j| j as usize != i);
+            if chain.is_empty() {
+                self.index.remove(&e.hash);
+            }
+        }
+        self.free.push(i as u32);
+        self.len -= 1;
+    }
+
+    /// Evicts one entry by CLOCK.
+    fn evict_one(&mut self) {
+        // Two sweeps clear every bit, so a victim is found within them.
+        for _ in 0..self.slots.len() * 2 + 1 {
+            let i = self.hand % self.slots.len().max(1);
+            self.hand = i + 1;
+            if let Some(e) = &self.slots[i] {
+                if e.referenced.swap(false, Ordering::Relaxed) {
+                    continue;
+                }
+                self.evict(i);
+                return;
+            }
+        }
+    }
+}
+
+/// Reusable verdicts of one binding.
 pub(crate) struct ReuseCache {
-    map: RwLock<HashMap<u64, Vec<Entry>, BuildHasherDefault<PassThrough>>>,
+    slots: RwLock<Slots>,
+    capacity: usize,
     hasher: foldhash::fast::RandomState,
     len: AtomicUsize,
     /// Whether any entry of each (scope, basis) exists, so a lookup skips those that have none.
     any: [AtomicBool; 4],
+}
+
+impl Default for ReuseCache {
+    fn default() -> Self {
+        Self::with_capacity(CAPACITY)
+    }
 }
 
 impl ReuseCache {
@@ -155,6 +216,16 @@ impl ReuseCache {
         h.finish()
     }
 
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        ReuseCache {
+            slots: RwLock::new(Slots::default()),
+            capacity: capacity.max(1),
+            hasher: foldhash::fast::RandomState::default(),
+            len: AtomicUsize::new(0),
+            any: Default::default(),
+        }
+    }
+
     /// The verdict reused for this statement, if the plugin declared one.
     pub(crate) fn get(&self, p: &Probe<'_>) -> Option<Verdict> {
         for (scope, basis) in KINDS {
@@ -162,11 +233,11 @@ impl ReuseCache {
                 continue;
             }
             let h = self.hash(p, scope, basis);
-            let map = self.map.read();
-            if let Some(e) = map
-                .get(&h)
-                .and_then(|v| v.iter().find(|e| e.matches(p, scope, basis)))
+            let s = self.slots.read();
+            if let Some(i) = s.find(h, p, scope, basis)
+                && let Some(e) = &s.slots[i as usize]
             {
+                e.referenced.store(true, Ordering::Relaxed);
                 return Some(e.verdict.clone());
             }
         }
@@ -195,20 +266,31 @@ impl ReuseCache {
             prepared_name: p.prepared_name.map(Box::from),
             principal,
             verdict: verdict.clone(),
+            referenced: AtomicBool::new(false),
+            hash: h,
         };
-        let mut map = self.map.write();
-        if self.len.load(Ordering::Relaxed) >= CAPACITY {
-            map.clear();
-            self.len.store(0, Ordering::Relaxed);
-        }
-        let slot = map.entry(h).or_default();
+        let mut s = self.slots.write();
         // Two gateway threads may have judged the same new statement at once.
-        if let Some(old) = slot.iter_mut().find(|e| e.matches(p, scope, basis)) {
-            *old = entry;
+        if let Some(i) = s.find(h, p, scope, basis) {
+            s.slots[i as usize] = Some(entry);
             return;
         }
-        slot.push(entry);
-        self.len.fetch_add(1, Ordering::Relaxed);
+        while s.len >= self.capacity {
+            s.evict_one();
+        }
+        let i = match s.free.pop() {
+            Some(i) => {
+                s.slots[i as usize] = Some(entry);
+                i
+            }
+            None => {
+                s.slots.push(Some(entry));
+                (s.slots.len() - 1) as u32
+            }
+        };
+        s.index.entry(h).or_default().push(i);
+        s.len += 1;
+        self.len.store(s.len, Ordering::Relaxed);
         self.any[kind_index(scope, basis)].store(true, Ordering::Relaxed);
     }
 
@@ -368,23 +450,32 @@ mod tests {
     }
 
     #[test]
-    fn a_full_cache_starts_over() {
-        let cache = ReuseCache::default();
+    fn a_full_cache_evicts_what_was_not_used_and_keeps_what_was() {
+        let cache = ReuseCache::with_capacity(4);
         let c = conn("alice", &[]);
-        let kept: Vec<_> = (0..CAPACITY + 1).map(|_| facts()).collect();
-        for f in &kept {
+        let keys: Vec<_> = (0..6).map(|_| facts()).collect();
+        let put = |f: &Identity| {
             cache.insert(
                 &probe(f, &c),
                 Scope::Statement,
                 Basis::Fingerprint,
                 &Verdict::Allow,
-            );
+            )
+        };
+        for f in &keys[..4] {
+            put(f);
         }
-        assert_eq!(cache.len(), 1);
-        assert!(cache.get(&probe(&kept[0], &c)).is_none());
-        assert_eq!(
-            rule(cache.get(&probe(&kept[CAPACITY], &c))).as_deref(),
-            Some("allow")
-        );
+        assert_eq!(cache.len(), 4);
+        // Keys 0 and 2 are used; inserting two more evicts 1 and 3.
+        assert!(cache.get(&probe(&keys[0], &c)).is_some());
+        assert!(cache.get(&probe(&keys[2], &c)).is_some());
+        put(&keys[4]);
+        put(&keys[5]);
+        assert_eq!(cache.len(), 4);
+        let held: Vec<bool> = keys
+            .iter()
+            .map(|f| cache.get(&probe(f, &c)).is_some())
+            .collect();
+        assert_eq!(held, [true, false, true, false, true, true]);
     }
 }
