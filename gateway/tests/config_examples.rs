@@ -29,7 +29,7 @@ fn validator() -> jsonschema::Validator {
 /// The schema's complaints about `doc`, one line each; empty when valid.
 fn schema_errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
     v.iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path))
+        .map(|e| format!("{}: {e}", e.instance_path()))
         .collect()
 }
 

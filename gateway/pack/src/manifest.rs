@@ -229,7 +229,7 @@ impl PluginManifest {
                 let at = dotted_path(
                     "config_schema",
                     &self.config_schema,
-                    e.instance_path.as_str(),
+                    e.instance_path().as_str(),
                 );
                 format!(
                     "{at}: not a valid JSON Schema: {}",
@@ -270,7 +270,7 @@ impl ConfigValidator {
             .validator
             .iter_errors(config)
             .map(|e| {
-                let pointer = e.instance_path.as_str().to_string();
+                let pointer = e.instance_path().as_str().to_string();
                 ConfigViolation {
                     path: dotted_path("", config, &pointer),
                     pointer,
@@ -289,13 +289,12 @@ impl ConfigValidator {
 /// The validator's message, except that `enum` lists every allowed value (jsonschema names
 /// three and counts the rest; an operator fixing a config wants to see them all).
 fn message(e: &jsonschema::ValidationError<'_>) -> String {
-    if let jsonschema::error::ValidationErrorKind::Enum {
-        options: Value::Array(options),
-    } = &e.kind
+    if let jsonschema::error::ValidationErrorKind::Enum { options } = e.kind()
+        && let Value::Array(options) = &**options
         && options.len() <= MAX_LISTED_OPTIONS
     {
         let shown: Vec<String> = options.iter().map(Value::to_string).collect();
-        return format!("{} is not one of {}", e.instance, shown.join(", "));
+        return format!("{} is not one of {}", e.instance(), shown.join(", "));
     }
     e.to_string()
 }

@@ -54,7 +54,7 @@ pub fn compile_schema(path: &Path) -> jsonschema::Validator {
 /// Every schema violation of `instance`, one per line.
 pub fn violations(v: &jsonschema::Validator, instance: &serde_json::Value) -> Vec<String> {
     v.iter_errors(instance)
-        .map(|e| format!("{}: {e}", e.instance_path))
+        .map(|e| format!("{}: {e}", e.instance_path()))
         .collect()
 }
 
