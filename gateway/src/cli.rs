@@ -182,9 +182,10 @@ fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
         b
     };
     let spin_us = config.server.spin_us;
+    let spin_under_quota = config.server.spin_under_quota;
     let rt = builder.enable_all().thread_name("articdbm").build()?;
     rt.block_on(async move {
-        crate::spin::start(std::time::Duration::from_micros(spin_us));
+        crate::spin::start(std::time::Duration::from_micros(spin_us), spin_under_quota);
         let gw = match managed {
             None => crate::pg::Gateway::start(config).await?,
             Some(opts) => crate::managed::start(&args.config, opts).await?.0,

@@ -181,6 +181,7 @@ fn valid_documents_pass_both() {
         "[server]\n",
         "[server]\nlisten = \"[::1]:6432\"\nadmin_listen = \"0.0.0.0:9187\"\n",
         "[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
+        "[server]\nspin_us = 0\nspin_under_quota = true\n",
         "[[user]]\nname = \"a\"\npassword = \"x\"\ndatabases = [\"*\"]\nexpires_at = \"2030-01-01T00:00:00.250Z\"\n",
         "[[database]]\nname = \"m\"\nsqlite = \":memory:\"\npool = { mode = \"session\", size = 1, min_idle = 1 }\n",
         // role defaults to primary.
@@ -321,6 +322,11 @@ fn invalid_documents_fail_both() {
             "spin_us: 100001 is too large",
         ),
         (
+            "polling under a quota is a boolean",
+            "[server]\nspin_under_quota = \"yes\"\n".into(),
+            "expected a boolean",
+        ),
+        (
             "unknown function call mode",
             format!("[[database]]\nname = \"d\"\npool = {{ function_call = \"allow\" }}\n{pg}"),
             "unknown variant `allow`, expected `refuse` or `judge`",
@@ -435,6 +441,10 @@ fn schema_defaults_are_the_parsers() {
     );
     assert_eq!(default("server", "watch"), json!(srv.watch));
     assert_eq!(default("server", "spin_us"), json!(srv.spin_us));
+    assert_eq!(
+        default("server", "spin_under_quota"),
+        json!(srv.spin_under_quota)
+    );
     assert!(srv.admin_listen.is_none() && srv.tls.is_none() && srv.cache_dir.is_none());
     assert_eq!(default("serverTls", "required"), json!(false));
 

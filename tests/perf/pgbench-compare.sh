@@ -5,9 +5,12 @@
 # pgbench against them in alternating rounds, prints every run, the medians and the per-round
 # ratios, and ends with
 #   ratio simple=X prepared=Y varied=V latency1=Z cpu=C
+# (with ARTICDBM_BENCH_NOSPIN=1, a second gateway with spin_us = 0 runs too, and the line
+# before that one is `spin simple=X prepared=Y varied=V latency1=Z cpu_simple=C cpu_latency1=D`).
 # See tests/perf/README.md. Environment: ARTICDBM_BENCH_SECONDS (default 5),
 # ARTICDBM_BENCH_ROUNDS (5), ARTICDBM_BENCH_CLIENTS (16), ARTICDBM_BENCH_POOL (8),
-# ARTICDBM_BENCH_SCALE (1), ARTICDBM_BENCH_BACKEND (unix|tcp), ARTICDBM_BENCH_KINDS.
+# ARTICDBM_BENCH_SCALE (1), ARTICDBM_BENCH_BACKEND (unix|tcp), ARTICDBM_BENCH_KINDS,
+# ARTICDBM_BENCH_NOSPIN (1: also gateway-nospin).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -38,7 +41,7 @@ cleanup() {
         kill -KILL "$helper" 2>/dev/null || true
     fi
     local pidfile pid
-    for pidfile in "$work"/gateway.pid "$work"/*/pgbouncer.pid; do
+    for pidfile in "$work"/gateway*.pid "$work"/*/pgbouncer.pid; do
         [ -f "$pidfile" ] || continue
         pid=$(head -n1 "$pidfile")
         [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true

@@ -4,12 +4,20 @@
 //! `ratio simple=X prepared=Y varied=V latency1=Z cpu=C` (C: gateway / PgBouncer CPU per
 //! transaction in simple mode).
 //!
+//! With `ARTICDBM_BENCH_NOSPIN=1` a second gateway, the same but with `spin_us = 0`
+//! (`gateway-nospin`), runs in the same rounds wherever the gateway does, and the line before
+//! the last is `spin simple=X prepared=Y varied=V latency1=Z cpu_simple=C cpu_latency1=D`:
+//! gateway (polling) / gateway-nospin, per-round medians, for TPS, one-client latency and the
+//! machine's CPU per transaction.
+//!
 //! Usage: `pgbench-compare --gateway PATH` or `pgbench-compare --no-gateway REASON`.
 //! Environment: `ARTICDBM_BENCH_SECONDS` (pgbench -T, default 5), `ARTICDBM_BENCH_ROUNDS` (5),
 //! `ARTICDBM_BENCH_CLIENTS` (16), `ARTICDBM_BENCH_POOL` (8), `ARTICDBM_BENCH_SCALE` (1),
 //! `ARTICDBM_BENCH_KINDS` (comma-separated subset of `simple,prepared,latency1,varied`),
 //! `ARTICDBM_BENCH_BACKEND` (`unix`, the default, or `tcp`: how both poolers reach PostgreSQL),
-//! `ARTICDBM_BENCH_PIDFILE_DIR` (where the gateway's pid is written for the script's trap).
+//! `ARTICDBM_BENCH_NOSPIN` (`1`: the gateway-nospin target),
+//! `ARTICDBM_BENCH_GATEWAY_SPIN_UNDER_QUOTA` (`1`: the gateway polls under a CPU quota too),
+//! `ARTICDBM_BENCH_PIDFILE_DIR` (where the gateways' pids are written for the script's trap).
 
 use anyhow::{Context, Result, bail};
 use articdbm_tests::net::{free_port, loopback, wait_for_port};
@@ -30,6 +38,8 @@ enum Target {
     Direct,
     Bouncer,
     Gateway,
+    /// A second gateway, the same but with `spin_us = 0` (`ARTICDBM_BENCH_NOSPIN=1`).
+    GatewayNoSpin,
 }
 
 impl Target {
@@ -38,6 +48,7 @@ impl Target {
             Target::Direct => "postgres",
             Target::Bouncer => "pgbouncer",
             Target::Gateway => "gateway",
+            Target::GatewayNoSpin => "gateway-nospin",
         }
     }
 }
@@ -71,12 +82,17 @@ impl Kind {
         }
     }
 
-    /// PgBouncer cannot keep prepared statements under transaction pooling.
-    fn targets(self) -> &'static [Target] {
-        match self {
-            Kind::Prepared => &[Target::Direct, Target::Gateway],
-            _ => &[Target::Direct, Target::Bouncer, Target::Gateway],
+    /// PgBouncer cannot keep prepared statements under transaction pooling. `nospin` adds the
+    /// gateway-nospin wherever the gateway runs.
+    fn targets(self, nospin: bool) -> Vec<Target> {
+        let mut targets = match self {
+            Kind::Prepared => vec![Target::Direct, Target::Gateway],
+            _ => vec![Target::Direct, Target::Bouncer, Target::Gateway],
+        };
+        if nospin {
+            targets.push(Target::GatewayNoSpin);
         }
+        targets
     }
 }
 
@@ -88,6 +104,16 @@ struct Settings {
     scale: u32,
     backend: Backend,
     kinds: Vec<Kind>,
+    /// `ARTICDBM_BENCH_NOSPIN=1`: the gateway-nospin target too.
+    nospin: bool,
+}
+
+fn nospin_from_env() -> Result<bool> {
+    match std::env::var("ARTICDBM_BENCH_NOSPIN").as_deref() {
+        Err(_) | Ok("") | Ok("0") => Ok(false),
+        Ok("1") => Ok(true),
+        Ok(other) => bail!("ARTICDBM_BENCH_NOSPIN={other:?}: expected `1` or `0`"),
+    }
 }
 
 fn kinds_from_env() -> Result<Vec<Kind>> {
@@ -163,6 +189,11 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("pgbench-compare: error: {e:#}");
+            if nospin_from_env().unwrap_or(false) {
+                println!(
+                    "spin simple=n/a prepared=n/a varied=n/a latency1=n/a cpu_simple=n/a cpu_latency1=n/a"
+                );
+            }
             println!("ratio simple=n/a prepared=n/a varied=n/a latency1=n/a cpu=n/a");
             std::process::exit(2);
         }
@@ -178,6 +209,7 @@ fn run() -> Result<i32> {
         scale: env_u32("ARTICDBM_BENCH_SCALE", 1)?,
         backend: Backend::from_env()?,
         kinds: kinds_from_env()?,
+        nospin: nospin_from_env()?,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let gateway_bin = match args.as_slice() {
@@ -226,34 +258,43 @@ fn run() -> Result<i32> {
         PoolMode::Transaction,
     )?;
 
-    let gateway = match gateway_bin {
-        Ok(bin) => {
-            eprintln!("starting the gateway ({})", bin.display());
-            Gateway::start(&bin, &pg, &backend_host, settings.pool)
+    let start_gateway = |target: Target| -> Option<Gateway> {
+        let started = match &gateway_bin {
+            Ok(bin) => {
+                eprintln!("starting the {} ({})", target.name(), bin.display());
+                Gateway::start(bin, target, &pg, &backend_host, settings.pool)
+            }
+            Err(reason) => Err(anyhow::anyhow!("{reason}")),
+        };
+        match started {
+            Ok(g) => Some(g),
+            Err(e) => {
+                eprintln!(
+                    "\nERROR: the {} leg cannot run, it is not measured:\n  {e:#}\n",
+                    target.name()
+                );
+                None
+            }
         }
-        Err(reason) => Err(anyhow::anyhow!("{reason}")),
     };
-    let gateway = match gateway {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!(
-                "\nERROR: the gateway leg cannot run, only PostgreSQL and PgBouncer are measured:\n  {e:#}\n"
-            );
-            None
-        }
+    let gateway = start_gateway(Target::Gateway);
+    let nospin = if settings.nospin {
+        start_gateway(Target::GatewayNoSpin)
+    } else {
+        None
     };
 
     let mut ports = BTreeMap::new();
     ports.insert(Target::Direct, pg.port());
     ports.insert(Target::Bouncer, bouncer.port());
-    if let Some(g) = &gateway {
-        ports.insert(Target::Gateway, g.port);
+    for g in [&gateway, &nospin].into_iter().flatten() {
+        ports.insert(g.target, g.port);
     }
 
     let mut results: BTreeMap<(Kind, Target), Vec<(u32, Sample)>> = BTreeMap::new();
     let mut failures = Vec::new();
     println!(
-        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12} {:>6} {:>6} {:>9} {:>6}",
+        "{:<6} {:<9} {:<9} {:>7} {:<14} {:>12} {:>12} {:>6} {:>6} {:>9} {:>6}",
         "round",
         "kind",
         "protocol",
@@ -268,7 +309,7 @@ fn run() -> Result<i32> {
     );
     for round in 0..settings.rounds {
         for &kind in &settings.kinds {
-            let targets = kind.targets();
+            let targets = kind.targets(settings.nospin);
             // Rotate the order every round so no target always runs first (cold) or last.
             for i in 0..targets.len() {
                 let target = targets[(i + round as usize) % targets.len()];
@@ -296,7 +337,7 @@ fn run() -> Result<i32> {
                 };
                 let line = |tps: &str, lat: &str| {
                     println!(
-                        "{:<6} {:<9} {:<9} {:>7} {:<10} {:>12} {:>12} {:>6} {:>6} {:>9} {:>6}",
+                        "{:<6} {:<9} {:<9} {:>7} {:<14} {:>12} {:>12} {:>6} {:>6} {:>9} {:>6}",
                         round + 1,
                         kind.name(),
                         kind.protocol(),
@@ -335,14 +376,14 @@ fn run() -> Result<i32> {
         settings.rounds, settings.seconds
     );
     println!(
-        "{:<9} {:<10} {:>12} {:>12}",
+        "{:<9} {:<14} {:>12} {:>12}",
         "kind", "target", "tps", "latency_ms"
     );
     for (&(kind, target), samples) in &results {
         let tps = median(samples.iter().map(|(_, s)| s.tps).collect());
         let lat = median(samples.iter().map(|(_, s)| s.latency_ms).collect());
         println!(
-            "{:<9} {:<10} {:>12.1} {:>12.3}",
+            "{:<9} {:<14} {:>12.1} {:>12.3}",
             kind.name(),
             target.name(),
             tps,
@@ -352,8 +393,18 @@ fn run() -> Result<i32> {
     for f in &failures {
         eprintln!("run failed: {f}");
     }
-    if let Some(g) = &gateway {
+    for g in [&gateway, &nospin].into_iter().flatten() {
         g.check_alive();
+        // Whether it polled: a CPU quota turns polling off unless `spin_under_quota`.
+        match g.spin_counters() {
+            Some((polls, pauses)) => {
+                println!("{}: spinner polls={polls} pauses={pauses}", g.target.name())
+            }
+            None => println!(
+                "{}: no spinner (spin_us = 0, or polling off under a CPU quota)",
+                g.target.name()
+            ),
+        }
     }
 
     // Each ratio is the median of the ratios of the same round: the two runs of a pair are
@@ -361,11 +412,11 @@ fn run() -> Result<i32> {
     // whichever target it happened to hit.
     println!("\nratios per round (gateway / reference; a round where either run failed says so):");
     let rounds = settings.rounds;
-    let paired = |kind: Kind, reference: Target, value: fn(&Sample) -> f64| {
+    let paired = |kind: Kind, subject: Target, reference: Target, value: fn(&Sample) -> f64| {
         if !settings.kinds.contains(&kind) {
             return "n/a".to_string();
         }
-        let per_round = per_round_ratios(&results, kind, reference, value, rounds);
+        let per_round = per_round_ratios(&results, kind, subject, reference, value, rounds);
         let list: Vec<String> = per_round
             .iter()
             .map(|r| match r {
@@ -373,40 +424,74 @@ fn run() -> Result<i32> {
                 None => "failed".to_string(),
             })
             .collect();
-        println!(
-            "{:<9} vs {:<10} {}",
-            kind.name(),
-            reference.name(),
-            list.join(" ")
-        );
+        let label = match subject {
+            Target::GatewayNoSpin => format!("{} (no spin)", reference.name()),
+            _ => reference.name().to_string(),
+        };
+        println!("{:<9} vs {:<20} {}", kind.name(), label, list.join(" "));
         let ratios: Vec<f64> = per_round.into_iter().flatten().collect();
         if ratios.is_empty() {
             return "n/a".to_string();
         }
         format!("{:.2}", median(ratios))
     };
-    let simple = paired(Kind::Simple, Target::Bouncer, |s| s.tps);
-    let prepared = paired(Kind::Prepared, Target::Direct, |s| s.tps);
-    let varied = paired(Kind::Varied, Target::Bouncer, |s| s.tps);
-    let latency1 = paired(Kind::Latency1, Target::Bouncer, |s| s.latency_ms);
+    let tps = |s: &Sample| s.tps;
+    let latency = |s: &Sample| s.latency_ms;
+    let cpu_us = |s: &Sample| s.cpu_us;
+    let gw = Target::Gateway;
+    let simple = paired(Kind::Simple, gw, Target::Bouncer, tps);
+    let prepared = paired(Kind::Prepared, gw, Target::Direct, tps);
+    let varied = paired(Kind::Varied, gw, Target::Bouncer, tps);
+    let latency1 = paired(Kind::Latency1, gw, Target::Bouncer, latency);
     println!("cpu per transaction, gateway / PgBouncer:");
-    let cpu = paired(Kind::Simple, Target::Bouncer, |s| s.cpu_us);
-    let _ = paired(Kind::Varied, Target::Bouncer, |s| s.cpu_us);
-    let complete = gateway.is_some() && failures.is_empty();
+    let cpu = paired(Kind::Simple, gw, Target::Bouncer, cpu_us);
+    let _ = paired(Kind::Varied, gw, Target::Bouncer, cpu_us);
+    let spin = settings.nospin.then(|| {
+        let ns = Target::GatewayNoSpin;
+        println!("\nthe gateway without polling (spin_us = 0) / reference:");
+        paired(Kind::Simple, ns, Target::Bouncer, tps);
+        paired(Kind::Prepared, ns, Target::Direct, tps);
+        paired(Kind::Varied, ns, Target::Bouncer, tps);
+        paired(Kind::Latency1, ns, Target::Bouncer, latency);
+        println!("cpu per transaction, gateway-nospin / PgBouncer:");
+        paired(Kind::Simple, ns, Target::Bouncer, cpu_us);
+        paired(Kind::Varied, ns, Target::Bouncer, cpu_us);
+        println!("\npolling: gateway / gateway-nospin (TPS; latency1: latency):");
+        let simple = paired(Kind::Simple, gw, ns, tps);
+        let prepared = paired(Kind::Prepared, gw, ns, tps);
+        let varied = paired(Kind::Varied, gw, ns, tps);
+        let latency1 = paired(Kind::Latency1, gw, ns, latency);
+        println!("cpu per transaction, gateway / gateway-nospin:");
+        let cpu_simple = paired(Kind::Simple, gw, ns, cpu_us);
+        let _ = paired(Kind::Prepared, gw, ns, cpu_us);
+        let _ = paired(Kind::Varied, gw, ns, cpu_us);
+        let cpu_latency1 = paired(Kind::Latency1, gw, ns, cpu_us);
+        format!(
+            "spin simple={simple} prepared={prepared} varied={varied} latency1={latency1} \
+             cpu_simple={cpu_simple} cpu_latency1={cpu_latency1}"
+        )
+    });
+    let complete =
+        gateway.is_some() && (nospin.is_some() || !settings.nospin) && failures.is_empty();
     drop(gateway);
+    drop(nospin);
     drop(bouncer);
     drop(pg);
+    if let Some(line) = spin {
+        println!("{line}");
+    }
     println!(
         "ratio simple={simple} prepared={prepared} varied={varied} latency1={latency1} cpu={cpu}"
     );
     Ok(if complete { 0 } else { 1 })
 }
 
-/// For every round, the gateway's value divided by `reference`'s for `kind`, or `None` when
+/// For every round, `subject`'s value divided by `reference`'s for `kind`, or `None` when
 /// either run of the round failed (or gave no value).
 fn per_round_ratios(
     results: &BTreeMap<(Kind, Target), Vec<(u32, Sample)>>,
     kind: Kind,
+    subject: Target,
     reference: Target,
     value: fn(&Sample) -> f64,
     rounds: u32,
@@ -421,7 +506,7 @@ fn per_round_ratios(
     };
     (0..rounds)
         .map(|round| {
-            let g = run(Target::Gateway, round)?;
+            let g = run(subject, round)?;
             let r = run(reference, round)?;
             (r > 0.0).then(|| g / r)
         })
@@ -480,16 +565,19 @@ fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32, varied: bool) 
     })
 }
 
-/// `articdbm-gateway run --config FILE` with the default pack, transaction pooling.
+/// `articdbm-gateway run --config FILE` with the default pack, transaction pooling; as
+/// `Target::GatewayNoSpin`, with `spin_us = 0`.
 struct Gateway {
+    target: Target,
     child: Child,
     port: u16,
+    admin: u16,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Gateway {
-    fn start(bin: &Path, pg: &PgServer, host: &str, pool: u32) -> Result<Gateway> {
+    fn start(bin: &Path, target: Target, pg: &PgServer, host: &str, pool: u32) -> Result<Gateway> {
         if !bin.is_file() {
             bail!("{} does not exist", bin.display());
         }
@@ -518,6 +606,7 @@ impl Gateway {
                  plugin_dir = {plugins:?}\n\
                  {workers}\n\
                  {spin}\n\
+                 {under_quota}\n\
                  \n\
                  [[user]]\n\
                  name = \"{USER}\"\n\
@@ -544,8 +633,13 @@ impl Gateway {
                     _ => String::new(),
                 },
                 spin = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_US") {
+                    _ if target == Target::GatewayNoSpin => "spin_us = 0".to_string(),
                     Ok(n) if !n.is_empty() => format!("spin_us = {n}"),
                     _ => String::new(),
+                },
+                under_quota = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_UNDER_QUOTA") {
+                    Ok(v) if v == "1" => "spin_under_quota = true",
+                    _ => "",
                 },
                 pipeline = match std::env::var("ARTICDBM_BENCH_GATEWAY_PIPELINE_MS") {
                     Ok(n) if !n.is_empty() => format!(", pipeline_short_ms = {n}"),
@@ -565,25 +659,32 @@ impl Gateway {
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         if let Some(dir) = std::env::var_os("ARTICDBM_BENCH_PIDFILE_DIR") {
-            let _ = std::fs::write(Path::new(&dir).join("gateway.pid"), child.id().to_string());
+            let _ = std::fs::write(
+                Path::new(&dir).join(format!("{}.pid", target.name())),
+                child.id().to_string(),
+            );
         }
         let mut gateway = Gateway {
+            target,
             child,
             port,
+            admin,
             log,
             _dir: dir,
         };
         gateway.wait_ready().with_context(|| {
             format!(
-                "the gateway did not start (`{} run --config {}`); its output:\n{}",
+                "the {} did not start (`{} run --config {}`); its output:\n{}",
+                target.name(),
                 bin.display(),
                 config.display(),
                 last_lines(&gateway.log_text(), 20)
             )
         })?;
         // Listening is not enough: one real query, as pgbench will send it.
-        articdbm_tests::pg::psql("127.0.0.1", port, DB, USER, PASSWORD, "SELECT 1")
-            .context("the gateway listens but does not answer a query")?;
+        articdbm_tests::pg::psql("127.0.0.1", port, DB, USER, PASSWORD, "SELECT 1").with_context(
+            || format!("the {} listens but does not answer a query", target.name()),
+        )?;
         Ok(gateway)
     }
 
@@ -609,8 +710,32 @@ impl Gateway {
     fn check_alive(&self) {
         let text = self.log_text();
         if !text.trim().is_empty() {
-            eprintln!("gateway log (last lines):\n{}", last_lines(&text, 10));
+            eprintln!(
+                "{} log (last lines):\n{}",
+                self.target.name(),
+                last_lines(&text, 10)
+            );
         }
+    }
+
+    /// `articdbm_spin_polls_total` and `articdbm_spin_pauses_total` from its `/metrics`;
+    /// `None` when no spinner runs (or the endpoint cannot be read).
+    fn spin_counters(&self) -> Option<(u64, u64)> {
+        use std::io::{Read, Write};
+        let mut http = std::net::TcpStream::connect(loopback(self.admin)).ok()?;
+        http.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        http.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .ok()?;
+        let mut text = String::new();
+        http.read_to_string(&mut text).ok()?;
+        let counter = |name: &str| -> Option<u64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        };
+        Some((
+            counter("articdbm_spin_polls_total ")?,
+            counter("articdbm_spin_pauses_total ")?,
+        ))
     }
 }
 

@@ -94,6 +94,11 @@ pub struct Server {
     /// (0: sleep at once). See the gateway's `spin` module.
     #[serde(default = "default_spin_us")]
     pub spin_us: u64,
+    /// Poll (`spin_us`) even when the process runs under a cgroup CPU quota. Off by default:
+    /// under a quota every polled microsecond is charged to the container and taken from its
+    /// requests, so the gateway does not poll there unless this allows it.
+    #[serde(default)]
+    pub spin_under_quota: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1217,6 +1222,35 @@ sqlite = "data/local.db"
                 e.starts_with("/etc/articdbm/gateway.toml: "),
                 "{text:?} -> {e}"
             );
+            assert!(e.contains(want), "{text:?} -> {e}");
+        }
+    }
+
+    #[test]
+    fn spin_settings() {
+        let c = parse("").unwrap();
+        assert_eq!(c.server.spin_us, 100);
+        assert!(
+            !c.server.spin_under_quota,
+            "no polling under a quota by default"
+        );
+        let c = parse("[server]\nspin_us = 0\n").unwrap();
+        assert_eq!(c.server.spin_us, 0);
+        let c = parse("[server]\nspin_us = 200\nspin_under_quota = true\n").unwrap();
+        assert_eq!(c.server.spin_us, 200);
+        assert!(c.server.spin_under_quota);
+        for (text, want) in [
+            (
+                "[server]\nspin_us = 100001\n",
+                "server.spin_us: 100001 is too large",
+            ),
+            ("[server]\nspin_under_quota = 1\n", "expected a boolean"),
+            (
+                "[server]\nspin_under_quotas = true\n",
+                "unknown field `spin_under_quotas`",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(want), "{text:?} -> {e}");
         }
     }

@@ -135,7 +135,8 @@ impl Drop for Running {
 
 /// `run` as the README's command starts it: SQLite behind the default pack. A real driver
 /// queries and is refused an injection; `/metrics` shows the socket polling of `spin_us`
-/// running; SIGTERM stops the process cleanly.
+/// running (`spin_under_quota`, so that it runs in a container with a CPU limit too);
+/// SIGTERM stops the process cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_serves_a_driver_and_stops_on_sigterm() {
     use std::io::{BufRead, Read, Write};
@@ -149,7 +150,7 @@ async fn run_serves_a_driver_and_stops_on_sigterm() {
         format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
              packs = [{pack:?}]\nplugin_dir = {plugins:?}\ncache_dir = {cache:?}\n\
-             watch = false\nspin_us = 200\n\n\
+             watch = false\nspin_us = 200\nspin_under_quota = true\n\n\
              [[user]]\nname = \"demo\"\npassword = \"demo-password\"\n\n\
              [[database]]\nname = \"demo\"\nsqlite = {db:?}\n",
             pack = root.join("policies/default.toml").display().to_string(),
