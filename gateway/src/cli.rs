@@ -143,6 +143,44 @@ pub struct TestOutput {
 }
 
 /// Runs the CLI; returns the process exit code.
+/// Raises the soft open-file limit to the hard limit: every client and server connection is a
+/// descriptor, and the soft limit a shell hands out (often 1024) would cap the gateway far
+/// below what the machine allows. Logs what it could not do.
+fn raise_fd_limit() {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    let raised = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) != 0 {
+            tracing::warn!("could not read the open-file limit");
+            return;
+        }
+        if l.rlim_cur >= l.rlim_max {
+            return;
+        }
+        let want = libc::rlimit {
+            rlim_cur: l.rlim_max,
+            rlim_max: l.rlim_max,
+        };
+        libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0
+    };
+    if raised {
+        tracing::info!(
+            from = l.rlim_cur,
+            to = l.rlim_max,
+            "raised the open-file limit to the hard limit"
+        );
+    } else {
+        tracing::warn!(
+            soft = l.rlim_cur,
+            hard = l.rlim_max,
+            "could not raise the open-file limit to the hard limit"
+        );
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => run_gateway(args),
@@ -153,6 +191,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 
 fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
     let config = crate::config::Config::load(&args.config)?;
+    raise_fd_limit();
     let managed = match &args.manager {
         None => None,
         Some(url) => {

@@ -460,6 +460,14 @@ impl Session {
             if let Some(end) = self.process_client().await {
                 return end;
             }
+            if self.lease.is_none() && self.cbuf.is_empty() {
+                // Between transactions the session holds no buffer: idle clients cost only
+                // their state (see `poll_io` for the read).
+                if self.cbuf.capacity() > 0 {
+                    self.cbuf = BytesMut::new();
+                }
+                self.core.release_idle_buffers();
+            }
             let ev = std::future::poll_fn(|cx| self.poll_io(cx)).await;
             crate::spin::event();
             match ev {
@@ -536,9 +544,24 @@ impl Session {
             && cout_len < HIGH_WATER
             && (self.cbuf.len() < HIGH_WATER || !frame_is_complete(&self.cbuf))
         {
-            reserve(&mut self.cbuf);
-            if let Poll::Ready(r) = poll_read_buf(Pin::new(&mut self.client), cx, &mut self.cbuf) {
-                return Poll::Ready(Event::ClientRead(r));
+            // With no buffer (an idle session gave it back), wait until the client has sent
+            // something before allocating one.
+            let ready = if self.cbuf.capacity() == 0 {
+                match self.client.poll_read_ready(cx) {
+                    Poll::Ready(Ok(())) => true,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Event::ClientRead(Err(e))),
+                    Poll::Pending => false,
+                }
+            } else {
+                true
+            };
+            if ready {
+                reserve(&mut self.cbuf);
+                if let Poll::Ready(r) =
+                    poll_read_buf(Pin::new(&mut self.client), cx, &mut self.cbuf)
+                {
+                    return Poll::Ready(Event::ClientRead(r));
+                }
             }
         }
         Poll::Pending

@@ -387,8 +387,8 @@ impl PgCore {
             settings,
             ids,
             functions: Arc::default(),
-            cout: BytesMut::with_capacity(8 * 1024),
-            sout: BytesMut::with_capacity(8 * 1024),
+            cout: BytesMut::new(),
+            sout: BytesMut::new(),
             expect: VecDeque::new(),
             tx: b'I',
             stmts: HashMap::default(),
@@ -407,6 +407,17 @@ impl PgCore {
     // ---- output buffers -------------------------------------------------------------
 
     /// Bytes waiting for the client.
+    /// Gives back the memory of the output buffers that are empty: an idle session holds none.
+    /// They grow again with the next message.
+    pub fn release_idle_buffers(&mut self) {
+        if self.cout.is_empty() && self.cout.capacity() > 0 {
+            self.cout = BytesMut::new();
+        }
+        if self.sout.is_empty() && self.sout.capacity() > 0 {
+            self.sout = BytesMut::new();
+        }
+    }
+
     pub fn client_out(&mut self) -> &mut BytesMut {
         &mut self.cout
     }

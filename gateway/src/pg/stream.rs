@@ -172,6 +172,19 @@ macro_rules! each {
     };
 }
 
+impl PgStream {
+    /// Ready when a read would find bytes (or the end) without blocking, so a session can wait
+    /// for its client with no read buffer allocated. Only plain TCP is watched this way; any
+    /// other stream (TLS keeps decrypted bytes of its own) says ready at once and is read into
+    /// a buffer as before.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self {
+            PgStream::Tcp(s) => s.poll_read_ready(cx),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+}
+
 impl AsyncRead for PgStream {
     fn poll_read(
         self: Pin<&mut Self>,
