@@ -10,6 +10,7 @@ pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod managed;
+pub mod memory;
 pub mod mysql;
 pub mod pg;
 pub mod pool;

@@ -39,11 +39,14 @@ pub(super) async fn handle(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr
     let _ = tcp.set_nodelay(true);
     shared.metrics.client_connections.inc();
     shared.metrics.active_connections.inc();
-    let r = startup(&shared, PgStream::Tcp(tcp), peer).await;
+    // The startup and the ending run in futures of their own on the heap, and so do the
+    // session's rarer waits (`process_client`): this task's future is what every idle client
+    // costs, so it holds only what waiting for bytes needs.
+    let r = Box::pin(startup(&shared, PgStream::Tcp(tcp), peer)).await;
     if let Ok(Some(mut s)) = r {
         let end = s.run().await;
         tracing::debug!(?end, user = %s.judge.conn.user, "client session ended");
-        s.finish().await;
+        Box::pin(s.finish()).await;
     }
     shared.metrics.active_connections.dec();
 }
@@ -53,7 +56,7 @@ async fn startup(
     shared: &Arc<Shared>,
     mut stream: PgStream,
     peer: SocketAddr,
-) -> std::io::Result<Option<Session>> {
+) -> std::io::Result<Option<Box<Session>>> {
     let config = shared.config.load_full();
     let max = config.server.max_startup_bytes;
     let decoder = StartupDecoder::with_max_len(max);
@@ -409,7 +412,7 @@ async fn startup(
         database: db_name.clone(),
         protocol: Protocol::Postgres,
     };
-    Ok(Some(Session {
+    Ok(Some(Box::new(Session {
         shared: Arc::clone(shared),
         db_name,
         db,
@@ -425,7 +428,7 @@ async fn startup(
         lease,
         cancel_pid: pid,
         cancel_slot: slot,
-    }))
+    })))
 }
 
 /// The tokio driver of one client session: owns the sockets and the lease, feeds decoded
@@ -589,7 +592,7 @@ impl Session {
                     Ok(Step::Continue) => break,
                     Ok(Step::Wait) => return None,
                     Ok(Step::End(end)) => return Some(end),
-                    Ok(Step::NeedServer(route)) => match self.acquire(route).await {
+                    Ok(Step::NeedServer(route)) => match Box::pin(self.acquire(route)).await {
                         Ok(()) => step = self.core.resume(&mut self.judge),
                         Err((code, message)) => {
                             self.core.acquire_failed(code, &message);
@@ -597,7 +600,7 @@ impl Session {
                         }
                     },
                     Ok(Step::ResolveFunction(oid)) => {
-                        if self.resolve_function(oid).await {
+                        if Box::pin(self.resolve_function(oid)).await {
                             step = self.core.resume(&mut self.judge);
                         } else {
                             self.core.function_unknown(oid);

@@ -278,6 +278,7 @@ impl Gateway {
     ) -> anyhow::Result<Gateway> {
         let managed = overlay.is_some();
         let metrics = Arc::new(Metrics::new());
+        crate::memory::spawn_trimmer(Arc::clone(&metrics));
         let kv: Arc<dyn crate::runtime::kv::KvBackend> = match &config.server.redis {
             Some(url) => Arc::new(
                 crate::runtime::redis_kv::RedisKv::start(url, Arc::clone(&metrics))
