@@ -10,7 +10,7 @@
 //! idle clients=N kib_per_client=K rss_at_rest_mib=M
 //! ```
 //!
-//! The helper raises its own open-file limit to the hard limit; when that is too low for the
+//! When its open-file limit (which the script raises to the hard limit) is too low for the
 //! clients asked for, it says so and opens as many as the limit allows.
 //!
 //! Usage: `idle-clients --gateway PATH`.
@@ -20,13 +20,13 @@ use articdbm_pgwire::auth::scram::ScramClient;
 use articdbm_pgwire::backend::Authentication;
 use articdbm_pgwire::frontend::encode as fe;
 use articdbm_pgwire::{BackendDecoder, BackendMessage};
-use articdbm_tests::net::{free_port, loopback, wait_for_port};
-use articdbm_tests::{PgOptions, PgServer, tools};
+use articdbm_tests::net::free_port;
+use articdbm_tests::perf::GatewayProcess;
+use articdbm_tests::{PgOptions, PgServer};
 use bytes::BytesMut;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const USER: &str = "idle";
@@ -57,12 +57,12 @@ fn run() -> Result<()> {
             .with_context(|| format!("ARTICDBM_IDLE_CLIENTS: {v:?} is not a number"))?,
         _ => 10_000,
     };
-    let limit = raise_fd_limit();
+    let limit = fd_limit();
     let clients = match limit {
         Some(l) if l < wanted + SPARE_FDS => {
             let n = l.saturating_sub(SPARE_FDS);
             println!(
-                "open-file limit {l} is lower than {wanted} clients need: opening {n} (raise `ulimit -Hn` for more)"
+                "open-file limit {l} is lower than {wanted} clients need: opening {n} (raise `ulimit -n`, up to `ulimit -Hn`, for more)"
             );
             n
         }
@@ -80,8 +80,9 @@ fn run() -> Result<()> {
     pg.create_user(USER, PASSWORD)?;
     pg.create_database(DB, USER)?;
     eprintln!("starting the gateway");
-    let mut gateway = Gateway::start(&bin, &pg)?;
-    let port = gateway.port;
+    let (port, admin) = (free_port()?, free_port()?);
+    let mut gateway = GatewayProcess::spawn(&bin, &gateway_config(&pg, port, admin)?)?;
+    gateway.wait_listening(port, Duration::from_secs(60))?;
 
     // One client through first, so pools, instances and caches are what a serving gateway has.
     Client::open(port).context("the first client")?.close();
@@ -122,7 +123,9 @@ fn run() -> Result<()> {
         settle();
     }
     let after = gateway.rss_kib()?;
-    gateway.check_alive()?;
+    if let Some(status) = gateway.exited()? {
+        bail!("the gateway exited ({status})\n{}", gateway.log_text());
+    }
 
     let per_client = loaded.saturating_sub(at_rest) as f64 / clients as f64;
     println!("rss_kib at_rest={at_rest} with_clients={loaded} after_clients_left={after}");
@@ -138,28 +141,14 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(1500));
 }
 
-/// Raises this process's soft open-file limit to the hard limit; returns the new soft limit.
-fn raise_fd_limit() -> Option<u64> {
+/// This process's soft open-file limit (`idle-clients.sh` raises it to the hard limit first).
+fn fd_limit() -> Option<u64> {
     let mut l = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) != 0 {
-            return None;
-        }
-        if l.rlim_cur < l.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: l.rlim_max,
-                rlim_max: l.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                l = raised;
-            }
-        }
-    }
-    Some(l.rlim_cur)
+    // SAFETY: getrlimit only writes the struct passed.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } == 0).then_some(l.rlim_cur)
 }
 
 /// A blocking client: startup, SCRAM, one query, then it holds the socket.
@@ -271,113 +260,34 @@ fn error_text(m: &BackendMessage) -> String {
         .unwrap_or_default()
 }
 
-/// `articdbm-gateway run --config FILE`: the default pack, transaction pooling, pool 8.
-struct Gateway {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Gateway {
-    fn start(bin: &Path, pg: &PgServer) -> Result<Gateway> {
-        let root = tools::workspace_dir();
-        let plugins = root.join("target/plugins");
-        if !plugins.is_dir() {
-            bail!(
-                "{} does not exist (build articdbm-plugin-artifacts)",
-                plugins.display()
-            );
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("articdbm-idle-")
-            .tempdir()?;
-        let port = free_port()?;
-        let admin = free_port()?;
-        let config = dir.path().join("gateway.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\n\
-                 listen = \"127.0.0.1:{port}\"\n\
-                 admin_listen = \"127.0.0.1:{admin}\"\n\
-                 packs = [{pack:?}]\n\
-                 plugin_dir = {plugins:?}\n\
-                 \n\
-                 [[user]]\n\
-                 name = \"{USER}\"\n\
-                 password = \"{PASSWORD}\"\n\
-                 \n\
-                 [[database]]\n\
-                 name = \"{DB}\"\n\
-                 server_user = \"{su}\"\n\
-                 server_password = {supw:?}\n\
-                 server_database = \"{DB}\"\n\
-                 tls = \"disable\"\n\
-                 pool = {{ mode = \"transaction\", size = 8 }}\n\
-                 \n\
-                 [[database.backend]]\n\
-                 host = \"127.0.0.1\"\n\
-                 port = {pgport}\n",
-                pack = root.join("policies/default.toml").display().to_string(),
-                plugins = plugins.display().to_string(),
-                su = pg.superuser(),
-                supw = pg.password(),
-                pgport = pg.port(),
-            ),
-        )?;
-        let log = dir.path().join("gateway.log");
-        let child = Command::new(bin)
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log)?)
-            .stderr(std::fs::File::create(dir.path().join("gateway.err"))?)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let g = Gateway {
-            child,
-            port,
-            log,
-            _dir: dir,
-        };
-        if let Err(e) = wait_for_port(loopback(port), Duration::from_secs(60)) {
-            bail!("the gateway did not listen: {e:#}\n{}", g.logs());
-        }
-        Ok(g)
-    }
-
-    fn rss_kib(&self) -> Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .context("the gateway's /proc status")?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .context("no VmRSS in the gateway's /proc status")
-    }
-
-    fn check_alive(&mut self) -> Result<()> {
-        match self.child.try_wait()? {
-            None => Ok(()),
-            Some(status) => bail!("the gateway exited ({status})\n{}", self.logs()),
-        }
-    }
-
-    fn logs(&self) -> String {
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        format!(
-            "{}{}",
-            read(&self.log),
-            read(&self.log.with_file_name("gateway.err"))
-        )
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The gateway's config: the default pack, transaction pooling, pool 8, SCRAM user.
+fn gateway_config(pg: &PgServer, port: u16, admin: u16) -> Result<String> {
+    Ok(format!(
+        "[server]\n\
+         listen = \"127.0.0.1:{port}\"\n\
+         admin_listen = \"127.0.0.1:{admin}\"\n\
+         packs = [{pack:?}]\n\
+         plugin_dir = {plugins:?}\n\
+         \n\
+         [[user]]\n\
+         name = \"{USER}\"\n\
+         password = \"{PASSWORD}\"\n\
+         \n\
+         [[database]]\n\
+         name = \"{DB}\"\n\
+         server_user = \"{su}\"\n\
+         server_password = {supw:?}\n\
+         server_database = \"{DB}\"\n\
+         tls = \"disable\"\n\
+         pool = {{ mode = \"transaction\", size = 8 }}\n\
+         \n\
+         [[database.backend]]\n\
+         host = \"127.0.0.1\"\n\
+         port = {pgport}\n",
+        pack = GatewayProcess::default_pack().display().to_string(),
+        plugins = GatewayProcess::plugin_dir()?.display().to_string(),
+        su = pg.superuser(),
+        supw = pg.password(),
+        pgport = pg.port(),
+    ))
 }

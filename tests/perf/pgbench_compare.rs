@@ -20,13 +20,13 @@
 //! `ARTICDBM_BENCH_PIDFILE_DIR` (where the gateways' pids are written for the script's trap).
 
 use anyhow::{Context, Result, bail};
-use articdbm_tests::net::{free_port, loopback, wait_for_port};
-use articdbm_tests::perf::{CpuTimes, Load, last_lines, median};
+use articdbm_tests::net::{free_port, loopback};
+use articdbm_tests::perf::{CpuTimes, GatewayProcess, Load, last_lines, median};
 use articdbm_tests::{PgBouncer, PgOptions, PgServer, PoolMode, process, tools};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const USER: &str = "bench";
 const PASSWORD: &str = "bench";
@@ -569,37 +569,19 @@ fn pgbench(port: u16, protocol: &str, clients: u32, seconds: u32, varied: bool) 
 /// `Target::GatewayNoSpin`, with `spin_us = 0`.
 struct Gateway {
     target: Target,
-    child: Child,
+    process: GatewayProcess,
     port: u16,
     admin: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl Gateway {
     fn start(bin: &Path, target: Target, pg: &PgServer, host: &str, pool: u32) -> Result<Gateway> {
-        if !bin.is_file() {
-            bail!("{} does not exist", bin.display());
-        }
-        let root = tools::workspace_dir();
-        let pack = root.join("policies/default.toml");
-        let plugins = root.join("target/plugins");
-        if !plugins.is_dir() {
-            bail!(
-                "{} does not exist (build articdbm-plugin-artifacts)",
-                plugins.display()
-            );
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("articdbm-gateway-")
-            .tempdir()?;
+        let pack = GatewayProcess::default_pack();
+        let plugins = GatewayProcess::plugin_dir()?;
         let port = free_port()?;
         let admin = free_port()?;
-        let config = dir.path().join("gateway.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\n\
+        let config = format!(
+            "[server]\n\
                  listen = \"127.0.0.1:{port}\"\n\
                  admin_listen = \"127.0.0.1:{admin}\"\n\
                  packs = [{pack:?}]\n\
@@ -623,64 +605,45 @@ impl Gateway {
                  [[database.backend]]\n\
                  host = {host:?}\n\
                  port = {pgport}\n",
-                pack = pack.display().to_string(),
-                plugins = plugins.display().to_string(),
-                su = pg.superuser(),
-                supw = pg.password(),
-                pgport = pg.port(),
-                workers = match std::env::var("ARTICDBM_BENCH_GATEWAY_WORKERS") {
-                    Ok(n) if !n.is_empty() => format!("workers = {n}"),
-                    _ => String::new(),
-                },
-                spin = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_US") {
-                    _ if target == Target::GatewayNoSpin => "spin_us = 0".to_string(),
-                    Ok(n) if !n.is_empty() => format!("spin_us = {n}"),
-                    _ => String::new(),
-                },
-                under_quota = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_UNDER_QUOTA") {
-                    Ok(v) if v == "1" => "spin_under_quota = true",
-                    _ => "",
-                },
-                pipeline = match std::env::var("ARTICDBM_BENCH_GATEWAY_PIPELINE_MS") {
-                    Ok(n) if !n.is_empty() => format!(", pipeline_short_ms = {n}"),
-                    _ => String::new(),
-                },
-            ),
-        )?;
-        let log = dir.path().join("gateway.log");
-        let logfile = std::fs::File::create(&log)?;
-        // A session of its own, as PgBouncer gets one: see `process::own_session`.
-        let child = articdbm_tests::process::own_session(&mut Command::new(bin))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(logfile.try_clone()?)
-            .stderr(logfile)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
+            pack = pack.display().to_string(),
+            plugins = plugins.display().to_string(),
+            su = pg.superuser(),
+            supw = pg.password(),
+            pgport = pg.port(),
+            workers = match std::env::var("ARTICDBM_BENCH_GATEWAY_WORKERS") {
+                Ok(n) if !n.is_empty() => format!("workers = {n}"),
+                _ => String::new(),
+            },
+            spin = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_US") {
+                _ if target == Target::GatewayNoSpin => "spin_us = 0".to_string(),
+                Ok(n) if !n.is_empty() => format!("spin_us = {n}"),
+                _ => String::new(),
+            },
+            under_quota = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_UNDER_QUOTA") {
+                Ok(v) if v == "1" => "spin_under_quota = true",
+                _ => "",
+            },
+            pipeline = match std::env::var("ARTICDBM_BENCH_GATEWAY_PIPELINE_MS") {
+                Ok(n) if !n.is_empty() => format!(", pipeline_short_ms = {n}"),
+                _ => String::new(),
+            },
+        );
+        let mut process = GatewayProcess::spawn(bin, &config)?;
         if let Some(dir) = std::env::var_os("ARTICDBM_BENCH_PIDFILE_DIR") {
             let _ = std::fs::write(
                 Path::new(&dir).join(format!("{}.pid", target.name())),
-                child.id().to_string(),
+                process.pid().to_string(),
             );
         }
-        let mut gateway = Gateway {
+        process
+            .wait_listening(port, GATEWAY_READY)
+            .with_context(|| format!("the {} did not start", target.name()))?;
+        let gateway = Gateway {
             target,
-            child,
+            process,
             port,
             admin,
-            log,
-            _dir: dir,
         };
-        gateway.wait_ready().with_context(|| {
-            format!(
-                "the {} did not start (`{} run --config {}`); its output:\n{}",
-                target.name(),
-                bin.display(),
-                config.display(),
-                last_lines(&gateway.log_text(), 20)
-            )
-        })?;
         // Listening is not enough: one real query, as pgbench will send it.
         articdbm_tests::pg::psql("127.0.0.1", port, DB, USER, PASSWORD, "SELECT 1").with_context(
             || format!("the {} listens but does not answer a query", target.name()),
@@ -688,23 +651,8 @@ impl Gateway {
         Ok(gateway)
     }
 
-    fn wait_ready(&mut self) -> Result<()> {
-        let deadline = Instant::now() + GATEWAY_READY;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("it exited ({status})");
-            }
-            if wait_for_port(loopback(self.port), Duration::from_millis(100)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                bail!("port {} not accepting within {GATEWAY_READY:?}", self.port);
-            }
-        }
-    }
-
     fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.log_text()
     }
 
     fn check_alive(&self) {
@@ -736,12 +684,5 @@ impl Gateway {
             counter("articdbm_spin_polls_total ")?,
             counter("articdbm_spin_pauses_total ")?,
         ))
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

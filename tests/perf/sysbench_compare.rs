@@ -12,11 +12,11 @@
 
 use anyhow::{Context, Result, bail};
 use articdbm_tests::MariaDb;
-use articdbm_tests::net::{free_port, loopback, wait_for_port};
-use articdbm_tests::perf::{CpuTimes, Load, last_lines, median};
-use articdbm_tests::{process, tools};
+use articdbm_tests::net::free_port;
+use articdbm_tests::perf::{CpuTimes, GatewayProcess, Load, last_lines, median};
+use articdbm_tests::process;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const USER: &str = "sbtest";
@@ -245,28 +245,16 @@ fn run() -> Result<()> {
 
 /// `articdbm-gateway run --config FILE` with the default pack, transaction pooling, MySQL.
 struct Gateway {
-    child: Child,
+    process: GatewayProcess,
     port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl Gateway {
     fn start(bin: &Path, host: &str, mariadb_port: u16, pool: u32) -> Result<Gateway> {
-        if !bin.is_file() {
-            bail!("{} does not exist", bin.display());
-        }
-        let root = tools::workspace_dir();
-        let dir = tempfile::Builder::new()
-            .prefix("articdbm-gateway-")
-            .tempdir()?;
         let port = free_port()?;
         let pg_port = free_port()?;
-        let config = dir.path().join("gateway.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\n\
+        let config = format!(
+            "[server]\n\
                  listen = \"127.0.0.1:{pg_port}\"\n\
                  mysql_listen = \"127.0.0.1:{port}\"\n\
                  packs = [{pack:?}]\n\
@@ -288,39 +276,15 @@ impl Gateway {
                  [[database.backend]]\n\
                  host = {host:?}\n\
                  port = {mariadb_port}\n",
-                pack = root.join("policies/default.toml").display().to_string(),
-                plugins = root.join("target/plugins").display().to_string(),
-            ),
-        )?;
-        let log = dir.path().join("gateway.log");
-        let logfile = std::fs::File::create(&log)?;
-        let child = process::own_session(&mut Command::new(bin))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(logfile.try_clone()?)
-            .stderr(logfile)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let g = Gateway {
-            child,
-            port,
-            log,
-            _dir: dir,
-        };
-        wait_for_port(loopback(port), Duration::from_secs(60))
-            .with_context(|| last_lines(&g.log_text(), 20))?;
-        Ok(g)
+            pack = GatewayProcess::default_pack().display().to_string(),
+            plugins = GatewayProcess::plugin_dir()?.display().to_string(),
+        );
+        let mut process = GatewayProcess::spawn(bin, &config)?;
+        process.wait_listening(port, Duration::from_secs(60))?;
+        Ok(Gateway { process, port })
     }
 
     fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.log_text()
     }
 }

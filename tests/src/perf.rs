@@ -1,5 +1,6 @@
 //! What the benchmark helpers (`tests/perf/*_compare.rs`) share: the machine's CPU time and
-//! context switches per transaction from `/proc/stat`, medians, log tails.
+//! context switches per transaction from `/proc/stat`, medians, log tails, and the gateway
+//! process they start ([`GatewayProcess`]).
 
 /// The machine's CPU time and context switches so far, from `/proc/stat`.
 pub struct CpuTimes {
@@ -109,4 +110,121 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 pub fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A release gateway run by a benchmark helper: `BIN run --config FILE` with the config the
+/// helper wrote, in a temporary directory of its own, in a session of its own (as a service
+/// manager would start it, see [`crate::process::own_session`]), its output in a log there.
+/// Killed on drop.
+pub struct GatewayProcess {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    config: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl GatewayProcess {
+    /// The first-party plugin components, built by `articdbm-plugin-artifacts`.
+    pub fn plugin_dir() -> anyhow::Result<std::path::PathBuf> {
+        let plugins = crate::tools::workspace_dir().join("target/plugins");
+        if !plugins.is_dir() {
+            anyhow::bail!(
+                "{} does not exist (build articdbm-plugin-artifacts)",
+                plugins.display()
+            );
+        }
+        Ok(plugins)
+    }
+
+    /// The default pack, `policies/default.toml`.
+    pub fn default_pack() -> std::path::PathBuf {
+        crate::tools::workspace_dir().join("policies/default.toml")
+    }
+
+    /// Writes `config` and starts `bin` on it.
+    pub fn spawn(bin: &std::path::Path, config: &str) -> anyhow::Result<GatewayProcess> {
+        use anyhow::Context;
+        if !bin.is_file() {
+            anyhow::bail!("{} does not exist", bin.display());
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("articdbm-gateway-")
+            .tempdir()?;
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, config)?;
+        let log = dir.path().join("gateway.log");
+        let logfile = std::fs::File::create(&log)?;
+        let child = crate::process::own_session(&mut std::process::Command::new(bin))
+            .args(["run", "--config"])
+            .arg(&path)
+            .stdin(std::process::Stdio::null())
+            .stdout(logfile.try_clone()?)
+            .stderr(logfile)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        Ok(GatewayProcess {
+            child,
+            log,
+            config: path,
+            _dir: dir,
+        })
+    }
+
+    /// Waits until `port` accepts connections; fails at once when the gateway exits, and
+    /// after `within` otherwise, with the end of its log.
+    pub fn wait_listening(&mut self, port: u16, within: std::time::Duration) -> anyhow::Result<()> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!(
+                    "the gateway exited ({status}) (config {}); its output:\n{}",
+                    self.config.display(),
+                    last_lines(&self.log_text(), 20)
+                );
+            }
+            let addr = crate::net::loopback(port);
+            if crate::net::wait_for_port(addr, std::time::Duration::from_millis(100)).is_ok() {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!(
+                    "the gateway did not accept on port {port} within {within:?}; its output:\n{}",
+                    last_lines(&self.log_text(), 20)
+                );
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the gateway has exited, and how.
+    pub fn exited(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The gateway's resident memory, KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        use anyhow::Context;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .context("the gateway's /proc status")?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("no VmRSS in the gateway's /proc status")
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
