@@ -89,7 +89,10 @@ pub(super) async fn handle(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr
     let _ = tcp.set_nodelay(true);
     shared.metrics.client_connections.inc();
     shared.metrics.active_connections.inc();
-    match handshake(&shared, PgStream::Tcp(tcp), peer).await {
+    // As for PostgreSQL clients: the handshake and each command run in futures of their own
+    // on the heap and the session lives there too, so what an idle client's task keeps is
+    // small; between commands, with no server connection leased, the buffers are given back.
+    match Box::pin(handshake(&shared, PgStream::Tcp(tcp), peer)).await {
         Ok(Some(mut s)) => {
             if let Err(e) = s.run().await {
                 tracing::debug!(error = %e, user = %s.judge.conn.user, "MySQL client session ended");
@@ -178,6 +181,14 @@ async fn read_packet(
             Ok(None) => {}
             Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
         }
+        if buf.capacity() == buf.len() {
+            // An idle session gave its buffer back: wait until the client sent something,
+            // then read it into room enough for a usual command in one call.
+            if buf.capacity() == 0 {
+                std::future::poll_fn(|cx| io.poll_read_ready(cx)).await?;
+            }
+            buf.reserve(4096);
+        }
         if io.read_buf(buf).await? == 0 {
             return Ok(None);
         }
@@ -189,7 +200,7 @@ async fn handshake(
     shared: &Arc<Shared>,
     mut stream: PgStream,
     peer: SocketAddr,
-) -> std::io::Result<Option<Session>> {
+) -> std::io::Result<Option<Box<Session>>> {
     let config = shared.config.load_full();
     let conn_id = (shared.next_conn_id.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff) as u32;
     let nonce = wire::auth::new_nonce();
@@ -427,7 +438,7 @@ async fn handshake(
         protocol: Protocol::Mysql,
     };
     let max_message = config.server.max_message_bytes;
-    Ok(Some(Session {
+    Ok(Some(Box::new(Session {
         shared: Arc::clone(shared),
         db_name,
         db,
@@ -454,7 +465,7 @@ async fn handshake(
         peer,
         session_sets: Vec::new(),
         state: 0,
-    }))
+    })))
 }
 
 /// The client socket, its buffers and the auth timeout, for an authentication exchange.
@@ -692,6 +703,10 @@ type Fatal = std::io::Error;
 impl Session {
     async fn run(&mut self) -> Result<(), Fatal> {
         loop {
+            if self.lease.is_none() && self.cbuf.is_empty() && self.out.is_empty() {
+                self.cbuf = BytesMut::new();
+                self.out = BytesMut::new();
+            }
             let Some(pkt) =
                 read_packet(&mut self.client, &mut self.cbuf, &mut self.decoder).await?
             else {
@@ -717,11 +732,11 @@ impl Session {
                 Command::Ping => {
                     ok_packet(&mut self.out, seq, self.caps, self.status);
                 }
-                Command::InitDb(name) => self.use_database(seq, &name).await?,
-                Command::Query(sql) => self.query(seq, &sql).await?,
-                Command::StmtPrepare(sql) => self.prepare(seq, &sql).await?,
+                Command::InitDb(name) => Box::pin(self.use_database(seq, &name)).await?,
+                Command::Query(sql) => Box::pin(self.query(seq, &sql)).await?,
+                Command::StmtPrepare(sql) => Box::pin(self.prepare(seq, &sql)).await?,
                 Command::StmtExecute { stmt_id, flags } => {
-                    self.execute(seq, stmt_id, flags, pkt.payload).await?
+                    Box::pin(self.execute(seq, stmt_id, flags, pkt.payload)).await?
                 }
                 Command::StmtSendLongData { stmt_id, .. } => {
                     // No answer, as the server gives none; an error shows at the execute.
@@ -761,7 +776,7 @@ impl Session {
                     wire::write_packet(&mut self.out, seq, &p);
                 }
                 Command::ResetConnection => {
-                    self.reset().await?;
+                    Box::pin(self.reset()).await?;
                     ok_packet(&mut self.out, seq, self.caps, self.status);
                 }
                 Command::Statistics => {
@@ -772,10 +787,10 @@ impl Session {
                     wire::write_packet(&mut self.out, seq, text.as_bytes());
                 }
                 Command::ProcessKill(id) => {
-                    self.kill(seq, id).await;
+                    Box::pin(self.kill(seq, id)).await;
                 }
                 Command::ChangeUser(cu) => {
-                    if !self.change_user(seq, cu).await? {
+                    if !Box::pin(self.change_user(seq, cu)).await? {
                         self.flush().await?;
                         return Ok(());
                     }
