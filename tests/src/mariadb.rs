@@ -49,7 +49,15 @@ impl MariaDb {
             // The install script checks ownership against this name, not the uid.
             cmd.arg(format!("--user={}", whoami_server()?));
         }
-        process::run(&mut cmd, Duration::from_secs(120)).context("mariadb-install-db")?;
+        {
+            // Run as root with --user, the script chowns the system's PAM plugin directory
+            // (/usr/lib/mysql/plugin/auth_pam_tool_dir): two at once, from parallel tests or two
+            // suites on one machine, make each other fail. One at a time, machine-wide.
+            let _lock =
+                crate::tools::FileLock::acquire(Path::new("/tmp/articdbm-mariadb-install.lock"))
+                    .ok();
+            process::run(&mut cmd, Duration::from_secs(120)).context("mariadb-install-db")?;
+        }
         let mut s = MariaDb {
             child: None,
             dir,

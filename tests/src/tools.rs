@@ -302,12 +302,12 @@ pub fn drivers_dir() -> PathBuf {
 }
 
 /// An exclusive flock(2) on a file, released on drop (the fd closes).
-struct FileLock {
+pub(crate) struct FileLock {
     _file: std::fs::File,
 }
 
 impl FileLock {
-    fn acquire(path: &Path) -> Result<Self> {
+    pub(crate) fn acquire(path: &Path) -> Result<Self> {
         use std::os::fd::AsRawFd;
         let file = std::fs::OpenOptions::new()
             .create(true)
