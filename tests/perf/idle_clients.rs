@@ -262,32 +262,17 @@ fn error_text(m: &BackendMessage) -> String {
 
 /// The gateway's config: the default pack, transaction pooling, pool 8, SCRAM user.
 fn gateway_config(pg: &PgServer, port: u16, admin: u16) -> Result<String> {
-    Ok(format!(
-        "[server]\n\
-         listen = \"127.0.0.1:{port}\"\n\
-         admin_listen = \"127.0.0.1:{admin}\"\n\
-         packs = [{pack:?}]\n\
-         plugin_dir = {plugins:?}\n\
-         \n\
-         [[user]]\n\
-         name = \"{USER}\"\n\
-         password = \"{PASSWORD}\"\n\
-         \n\
-         [[database]]\n\
-         name = \"{DB}\"\n\
-         server_user = \"{su}\"\n\
-         server_password = {supw:?}\n\
-         server_database = \"{DB}\"\n\
-         tls = \"disable\"\n\
-         pool = {{ mode = \"transaction\", size = 8 }}\n\
-         \n\
-         [[database.backend]]\n\
-         host = \"127.0.0.1\"\n\
-         port = {pgport}\n",
-        pack = GatewayProcess::default_pack().display().to_string(),
-        plugins = GatewayProcess::plugin_dir()?.display().to_string(),
-        su = pg.superuser(),
-        supw = pg.password(),
-        pgport = pg.port(),
-    ))
+    GatewayProcess::config(
+        &format!("listen = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin}\""),
+        (USER, PASSWORD),
+        &format!(
+            "[[database]]\nname = \"{DB}\"\nserver_user = \"{su}\"\nserver_password = {supw:?}\n\
+             server_database = \"{DB}\"\ntls = \"disable\"\n\
+             pool = {{ mode = \"transaction\", size = 8 }}\n\n\
+             [[database.backend]]\nhost = \"127.0.0.1\"\nport = {pgport}\n",
+            su = pg.superuser(),
+            supw = pg.password(),
+            pgport = pg.port(),
+        ),
+    )
 }

@@ -576,58 +576,41 @@ struct Gateway {
 
 impl Gateway {
     fn start(bin: &Path, target: Target, pg: &PgServer, host: &str, pool: u32) -> Result<Gateway> {
-        let pack = GatewayProcess::default_pack();
-        let plugins = GatewayProcess::plugin_dir()?;
         let port = free_port()?;
         let admin = free_port()?;
-        let config = format!(
-            "[server]\n\
-                 listen = \"127.0.0.1:{port}\"\n\
-                 admin_listen = \"127.0.0.1:{admin}\"\n\
-                 packs = [{pack:?}]\n\
-                 plugin_dir = {plugins:?}\n\
-                 {workers}\n\
-                 {spin}\n\
-                 {under_quota}\n\
-                 \n\
-                 [[user]]\n\
-                 name = \"{USER}\"\n\
-                 password = \"{PASSWORD}\"\n\
-                 \n\
-                 [[database]]\n\
-                 name = \"{DB}\"\n\
-                 server_user = \"{su}\"\n\
-                 server_password = {supw:?}\n\
-                 server_database = \"{DB}\"\n\
-                 tls = \"disable\"\n\
-                 pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool}{pipeline} }}\n\
-                 \n\
-                 [[database.backend]]\n\
-                 host = {host:?}\n\
-                 port = {pgport}\n",
-            pack = pack.display().to_string(),
-            plugins = plugins.display().to_string(),
-            su = pg.superuser(),
-            supw = pg.password(),
-            pgport = pg.port(),
-            workers = match std::env::var("ARTICDBM_BENCH_GATEWAY_WORKERS") {
-                Ok(n) if !n.is_empty() => format!("workers = {n}"),
-                _ => String::new(),
-            },
-            spin = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_US") {
-                _ if target == Target::GatewayNoSpin => "spin_us = 0".to_string(),
-                Ok(n) if !n.is_empty() => format!("spin_us = {n}"),
-                _ => String::new(),
-            },
-            under_quota = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_UNDER_QUOTA") {
-                Ok(v) if v == "1" => "spin_under_quota = true",
-                _ => "",
-            },
-            pipeline = match std::env::var("ARTICDBM_BENCH_GATEWAY_PIPELINE_MS") {
-                Ok(n) if !n.is_empty() => format!(", pipeline_short_ms = {n}"),
-                _ => String::new(),
-            },
-        );
+        let workers = match std::env::var("ARTICDBM_BENCH_GATEWAY_WORKERS") {
+            Ok(n) if !n.is_empty() => format!("workers = {n}"),
+            _ => String::new(),
+        };
+        let spin = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_US") {
+            _ if target == Target::GatewayNoSpin => "spin_us = 0".to_string(),
+            Ok(n) if !n.is_empty() => format!("spin_us = {n}"),
+            _ => String::new(),
+        };
+        let under_quota = match std::env::var("ARTICDBM_BENCH_GATEWAY_SPIN_UNDER_QUOTA") {
+            Ok(v) if v == "1" => "spin_under_quota = true",
+            _ => "",
+        };
+        let pipeline = match std::env::var("ARTICDBM_BENCH_GATEWAY_PIPELINE_MS") {
+            Ok(n) if !n.is_empty() => format!(", pipeline_short_ms = {n}"),
+            _ => String::new(),
+        };
+        let config = GatewayProcess::config(
+            &format!(
+                "listen = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+                 {workers}\n{spin}\n{under_quota}"
+            ),
+            (USER, PASSWORD),
+            &format!(
+                "[[database]]\nname = \"{DB}\"\nserver_user = \"{su}\"\nserver_password = {supw:?}\n\
+                 server_database = \"{DB}\"\ntls = \"disable\"\n\
+                 pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool}{pipeline} }}\n\n\
+                 [[database.backend]]\nhost = {host:?}\nport = {pgport}\n",
+                su = pg.superuser(),
+                supw = pg.password(),
+                pgport = pg.port(),
+            ),
+        )?;
         let mut process = GatewayProcess::spawn(bin, &config)?;
         if let Some(dir) = std::env::var_os("ARTICDBM_BENCH_PIDFILE_DIR") {
             let _ = std::fs::write(

@@ -253,32 +253,16 @@ impl Gateway {
     fn start(bin: &Path, host: &str, mariadb_port: u16, pool: u32) -> Result<Gateway> {
         let port = free_port()?;
         let pg_port = free_port()?;
-        let config = format!(
-            "[server]\n\
-                 listen = \"127.0.0.1:{pg_port}\"\n\
-                 mysql_listen = \"127.0.0.1:{port}\"\n\
-                 packs = [{pack:?}]\n\
-                 plugin_dir = {plugins:?}\n\
-                 \n\
-                 [[user]]\n\
-                 name = \"{USER}\"\n\
-                 password = \"{PASSWORD}\"\n\
-                 \n\
-                 [[database]]\n\
-                 name = \"{DB}\"\n\
-                 protocol = \"mysql\"\n\
-                 server_user = \"{USER}\"\n\
-                 server_password = \"{PASSWORD}\"\n\
-                 server_database = \"{DB}\"\n\
-                 tls = \"disable\"\n\
-                 pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool} }}\n\
-                 \n\
-                 [[database.backend]]\n\
-                 host = {host:?}\n\
-                 port = {mariadb_port}\n",
-            pack = GatewayProcess::default_pack().display().to_string(),
-            plugins = GatewayProcess::plugin_dir()?.display().to_string(),
-        );
+        let config = GatewayProcess::config(
+            &format!("listen = \"127.0.0.1:{pg_port}\"\nmysql_listen = \"127.0.0.1:{port}\""),
+            (USER, PASSWORD),
+            &format!(
+                "[[database]]\nname = \"{DB}\"\nprotocol = \"mysql\"\nserver_user = \"{USER}\"\n\
+                 server_password = \"{PASSWORD}\"\nserver_database = \"{DB}\"\ntls = \"disable\"\n\
+                 pool = {{ mode = \"transaction\", size = {pool}, min_idle = {pool} }}\n\n\
+                 [[database.backend]]\nhost = {host:?}\nport = {mariadb_port}\n"
+            ),
+        )?;
         let mut process = GatewayProcess::spawn(bin, &config)?;
         process.wait_listening(port, Duration::from_secs(60))?;
         Ok(Gateway { process, port })

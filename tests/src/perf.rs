@@ -141,6 +141,19 @@ impl GatewayProcess {
         crate::tools::workspace_dir().join("policies/default.toml")
     }
 
+    /// A gateway config with the default pack and the first-party plugins: `[server]` with
+    /// `server` (its listen lines and any other settings, one per line) and the two paths, one
+    /// `[[user]]` with `user`'s name and password, then `databases` as given.
+    pub fn config(server: &str, user: (&str, &str), databases: &str) -> anyhow::Result<String> {
+        let (name, password) = user;
+        Ok(format!(
+            "[server]\n{server}\npacks = [{pack:?}]\nplugin_dir = {plugins:?}\n\n\
+             [[user]]\nname = {name:?}\npassword = {password:?}\n\n{databases}",
+            pack = Self::default_pack().display().to_string(),
+            plugins = Self::plugin_dir()?.display().to_string(),
+        ))
+    }
+
     /// Writes `config` and starts `bin` on it.
     pub fn spawn(bin: &std::path::Path, config: &str) -> anyhow::Result<GatewayProcess> {
         use anyhow::Context;

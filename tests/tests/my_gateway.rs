@@ -46,6 +46,18 @@ async fn gateway(databases: &str) -> (Gateway, tempfile::TempDir) {
     gw_support::start_gateway("mysql_listen = \"127.0.0.1:0\"", databases).await
 }
 
+/// MariaDB with `shop`, and a gateway in front of it (pool `pool`) that also knows the user
+/// `other` (password `other-secret`).
+async fn shop_with_other_user(pool: &str) -> (MariaDb, Gateway, tempfile::TempDir) {
+    let m = blocking(mariadb).await;
+    let dbs = my_database("shop", m.port(), pool, "shop");
+    let (gw, dir) = gateway(&format!(
+        "{dbs}\n[[user]]\nname = \"other\"\npassword = \"other-secret\"\n"
+    ))
+    .await;
+    (m, gw, dir)
+}
+
 fn my_port(gw: &Gateway) -> u16 {
     gw.mysql_addr().expect("MySQL listener").port()
 }
@@ -665,12 +677,7 @@ async fn galera_writes_go_to_one_synced_node_and_fail_over_and_a_desynced_node_g
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_query_reaches_the_right_server_thread_for_the_same_user_only() {
-    let m = blocking(mariadb).await;
-    let dbs = my_database("shop", m.port(), "{ size = 3 }", "shop");
-    let (gw, _dir) = gateway(&format!(
-        "{dbs}\n[[user]]\nname = \"other\"\npassword = \"other-secret\"\n"
-    ))
-    .await;
+    let (_m, gw, _dir) = shop_with_other_user("{ size = 3 }").await;
     let port = my_port(&gw);
     // Client A sleeps; B (same user) kills A's query by the connection id A was given; C
     // (another user) may not.
@@ -879,12 +886,7 @@ async fn reads_go_to_the_binlog_replica_and_writes_to_the_primary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn com_change_user_authenticates_the_new_user_and_starts_afresh() {
-    let m = blocking(mariadb).await;
-    let dbs = my_database("shop", m.port(), "{ size = 2 }", "shop");
-    let (gw, _dir) = gateway(&format!(
-        "{dbs}\n[[user]]\nname = \"other\"\npassword = \"other-secret\"\n"
-    ))
-    .await;
+    let (_m, gw, _dir) = shop_with_other_user("{ size = 2 }").await;
     let port = my_port(&gw);
     let script = r#"
 import sys, mysql.connector

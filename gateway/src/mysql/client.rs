@@ -33,7 +33,7 @@ use crate::pg::Shared;
 use crate::pg::stream::PgStream;
 use crate::runtime::StatementContext;
 use crate::runtime::bindings::{Connection, Protocol};
-use crate::session::{EngineJudge, Gate, Judge, Judgment, Permit, Refusal, Route, admit};
+use crate::session::{EngineJudge, Judge, Judgment, Permit, Refusal, Route};
 
 /// What the gateway offers MySQL clients. Classic EOF packets only (no DEPRECATE_EOF), so
 /// server answers pass through unchanged; no LOCAL INFILE; no FOUND_ROWS (pooled server
@@ -386,14 +386,7 @@ async fn handshake(
         application_name,
         account_expires_at: user.expires_at_ms,
     };
-    let audit_sink = shared.audit.load_full();
-    let gate = Gate {
-        engine: &shared.engine,
-        metrics: &shared.metrics,
-        audit: audit_sink.as_deref(),
-        usage: &shared.usage,
-    };
-    let usage = match admit(&gate, &user, peer.ip(), &conn) {
+    let usage = match shared.admit(&user, peer.ip(), &conn) {
         Ok(u) => u,
         Err(r) => {
             let (code, state, msg) = refusal_error(&r, &user_name, &host, &db_name);
@@ -477,13 +470,22 @@ struct AuthIo<'a> {
     timeout: std::time::Duration,
 }
 
+impl AuthIo<'_> {
+    /// Sends what `out` holds and reads the client's answer (`None`: it left or timed out).
+    async fn exchange(&mut self) -> std::io::Result<Option<wire::Packet>> {
+        self.stream.write_all(self.out).await?;
+        self.out.clear();
+        read_auth(self.stream, self.buf, self.dec, self.timeout).await
+    }
+}
+
 /// Checks a client's `answer` for `plugin` against `verifiers` (`None`: an unknown user, who
 /// goes through the same steps and fails at the end), switching plugins or falling back to
 /// caching_sha2's full path as needed. `Ok(None)`: the client left or timed out;
 /// `Ok(Some((authenticated, next sequence number)))`. Packets owed to the client (fast-auth
 /// success) are left in `io.out`.
 async fn authenticate(
-    io: AuthIo<'_>,
+    mut io: AuthIo<'_>,
     verifiers: Option<&crate::config::MysqlVerifiers>,
     mut plugin: String,
     mut answer: Vec<u8>,
@@ -538,9 +540,7 @@ async fn authenticate(
             }
             .encode(&mut p);
             wire::write_packet(io.out, seq, &p);
-            io.stream.write_all(io.out).await?;
-            io.out.clear();
-            let Some(a) = read_auth(io.stream, io.buf, io.dec, io.timeout).await? else {
+            let Some(a) = io.exchange().await? else {
                 return Ok(None);
             };
             seq = a.next_seq;
@@ -564,9 +564,7 @@ async fn authenticate(
         let mut p = BytesMut::new();
         wire::encode_auth_more_data(&mut p, &[wire::auth::SHA2_PERFORM_FULL_AUTH]);
         wire::write_packet(io.out, seq, &p);
-        io.stream.write_all(io.out).await?;
-        io.out.clear();
-        let Some(a) = read_auth(io.stream, io.buf, io.dec, io.timeout).await? else {
+        let Some(a) = io.exchange().await? else {
             return Ok(None);
         };
         seq = a.next_seq;
@@ -581,9 +579,7 @@ async fn authenticate(
                 let mut p = BytesMut::new();
                 wire::encode_auth_more_data(&mut p, pem.as_bytes());
                 wire::write_packet(io.out, seq, &p);
-                io.stream.write_all(io.out).await?;
-                io.out.clear();
-                let Some(e) = read_auth(io.stream, io.buf, io.dec, io.timeout).await? else {
+                let Some(e) = io.exchange().await? else {
                     return Ok(None);
                 };
                 seq = e.next_seq;
@@ -1629,14 +1625,7 @@ impl Session {
             application_name: self.judge.conn.application_name.clone(),
             account_expires_at: user.expires_at_ms,
         };
-        let audit_sink = self.shared.audit.load_full();
-        let gate = Gate {
-            engine: &self.shared.engine,
-            metrics: &self.shared.metrics,
-            audit: audit_sink.as_deref(),
-            usage: &self.shared.usage,
-        };
-        let usage = match admit(&gate, &user, self.peer.ip(), &conn) {
+        let usage = match self.shared.admit(&user, self.peer.ip(), &conn) {
             Ok(u) => u,
             Err(r) => {
                 let (code, state, msg) = refusal_error(&r, &user.name, &conn.client_addr, &db_name);

@@ -30,7 +30,7 @@ use super::stream::PgStream;
 use super::{CancelSlot, Shared};
 use crate::config::PoolMode;
 use crate::runtime::bindings::{Connection, Protocol};
-use crate::session::{EngineJudge, Gate, Refusal, admit};
+use crate::session::{EngineJudge, Refusal};
 
 /// Buffered bytes in one direction above which the gateway stops reading the other side.
 const HIGH_WATER: usize = 256 * 1024;
@@ -285,14 +285,7 @@ async fn startup(
         application_name: startup.application_name().map(str::to_string),
         account_expires_at: user.expires_at_ms,
     };
-    let audit_sink = shared.audit.load_full();
-    let gate = Gate {
-        engine: &shared.engine,
-        metrics: &shared.metrics,
-        audit: audit_sink.as_deref(),
-        usage: &shared.usage,
-    };
-    let usage = match admit(&gate, &user, peer.ip(), &conn) {
+    let usage = match shared.admit(&user, peer.ip(), &conn) {
         Ok(u) => u,
         Err(r) => {
             let (code, msg) = match r {

@@ -75,6 +75,25 @@ fn random_hex(bytes: usize) -> String {
 }
 
 impl Shared {
+    /// The post-authentication checks and on-connect policy ([`crate::session::admit`]) with
+    /// this gateway's engine, metrics, audit sink and usage counters: the one way in for a
+    /// PostgreSQL startup, a MySQL handshake and a COM_CHANGE_USER.
+    pub(crate) fn admit(
+        &self,
+        user: &crate::config::User,
+        peer: std::net::IpAddr,
+        conn: &crate::runtime::Connection,
+    ) -> Result<Arc<crate::usage::TenantUsage>, crate::session::Refusal> {
+        let audit = self.audit.load_full();
+        let gate = crate::session::Gate {
+            engine: &self.engine,
+            metrics: &self.metrics,
+            audit: audit.as_deref(),
+            usage: &self.usage,
+        };
+        crate::session::admit(&gate, user, peer, conn)
+    }
+
     pub fn database(&self, name: &str) -> Option<Arc<DbPool>> {
         self.dbs.load().get(name).cloned()
     }
