@@ -37,6 +37,29 @@ pub enum Command {
     /// Work with rule packs offline.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Ask a running gateway's admin `/healthz`; exit 0 when it answers 200, 1 otherwise
+    /// (for container and orchestrator health checks: no curl needed).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Args)]
+pub struct HealthcheckArgs {
+    /// The admin health endpoint (plain http: probe from inside the container or pod).
+    #[arg(long, default_value = "http://127.0.0.1:9187/healthz")]
+    pub url: String,
+    /// Sent as `Authorization: Bearer TOKEN` when set.
+    #[arg(long, env = "ARTICDBM_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Give up after this many seconds (connect, send and read together).
+    #[arg(long, default_value_t = 3.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+}
+
+pub(crate) fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds between 0 and 3600")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -186,6 +209,22 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run_gateway(args),
         Command::Policy(PolicyCommand::Test(args)) => policy_test(args),
         Command::Policy(PolicyCommand::Check(args)) => policy_check(args),
+        Command::Healthcheck(args) => Ok(healthcheck(args)),
+    }
+}
+
+/// Prints `ok URL` on success; the reason on stderr otherwise.
+fn healthcheck(args: HealthcheckArgs) -> i32 {
+    let timeout = std::time::Duration::from_secs_f64(args.timeout);
+    match crate::config::healthcheck::check(&args.url, args.token.as_deref(), timeout) {
+        Ok(_) => {
+            println!("ok {}", args.url);
+            0
+        }
+        Err(e) => {
+            eprintln!("articdbm-gateway healthcheck: unhealthy: {e}");
+            1
+        }
     }
 }
 

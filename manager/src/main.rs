@@ -22,6 +22,29 @@ enum Command {
     /// Threat-feed tools.
     #[command(subcommand)]
     Feed(FeedCommand),
+    /// Ask a running manager's `/healthz` (which also pings its store); exit 0 when it
+    /// answers 200, 1 otherwise (for container and orchestrator health checks).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(clap::Args)]
+struct HealthcheckArgs {
+    /// The health endpoint (plain http: probe from inside the container or pod).
+    #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+    url: String,
+    /// Sent as `Authorization: Bearer TOKEN` when set (the manager's /healthz needs none).
+    #[arg(long, env = "ARTICDBM_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Give up after this many seconds (connect, send and read together).
+    #[arg(long, default_value_t = 3.0, value_parser = positive_seconds)]
+    timeout: f64,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds between 0 and 3600")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -99,6 +122,17 @@ struct ApplyArgs {
 
 fn main() {
     let cli = Cli::parse();
+    if let Command::Healthcheck(a) = &cli.command {
+        let timeout = std::time::Duration::from_secs_f64(a.timeout);
+        match articdbm_config::healthcheck::check(&a.url, a.token.as_deref(), timeout) {
+            Ok(_) => println!("ok {}", a.url),
+            Err(e) => {
+                eprintln!("articdbm-manager healthcheck: unhealthy: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     if let Command::Feed(FeedCommand::Parse(a)) = cli.command {
         // No runtime, no logging to set up: parse and print.
         let opts = articdbm_manager::feeds::cli::ParseOptions {
@@ -145,7 +179,7 @@ fn main() {
                 })
                 .await
             }
-            Command::Feed(_) => Ok(()),
+            Command::Feed(_) | Command::Healthcheck(_) => Ok(()),
         }
     });
     if let Err(e) = result {

@@ -5,14 +5,16 @@ use std::sync::Arc;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{
-    Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+use articdbm_runtime::metrics::{FamilyMeta, render_registry};
 
 use crate::api::App;
 
 pub struct ManagerMetrics {
     registry: Registry,
+    /// Labelled families, listed on `/metrics` before their first series.
+    families: Vec<FamilyMeta>,
     pub requests: IntCounterVec,
     pub auth_failures: IntCounter,
     pub snapshot_version: IntGauge,
@@ -22,6 +24,8 @@ pub struct ManagerMetrics {
     pub feed_last_success: IntGaugeVec,
     /// Fetches per feed and result (`ok`, `error`).
     pub feed_fetches: IntCounterVec,
+    /// Each scheduled feed's fetch interval, so "stale" can be judged per feed.
+    pub feed_interval: IntGaugeVec,
 }
 
 impl Default for ManagerMetrics {
@@ -75,6 +79,15 @@ impl ManagerMetrics {
             &["feed", "result"],
         )
         .expect("constant metric definition");
+        let feed_interval = IntGaugeVec::new(
+            Opts::new(
+                "articdbm_manager_feed_interval_seconds",
+                "Fetch interval of each enabled, scheduled threat feed",
+            ),
+            &["feed"],
+        )
+        .expect("constant metric definition");
+        let mut families = Vec::new();
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(auth_failures.clone()),
@@ -82,24 +95,27 @@ impl ManagerMetrics {
             Box::new(feed_indicators.clone()),
             Box::new(feed_last_success.clone()),
             Box::new(feed_fetches.clone()),
+            Box::new(feed_interval.clone()),
         ] {
+            families.extend(FamilyMeta::empty_in(c.as_ref()));
             registry.register(c).expect("metric registered once");
         }
         ManagerMetrics {
             registry,
+            families,
             requests,
             auth_failures,
             snapshot_version,
             feed_indicators,
             feed_last_success,
             feed_fetches,
+            feed_interval,
         }
     }
 
+    /// The text exposition; families without series as `# HELP` and `# TYPE` lines only.
     pub fn render(&self) -> String {
-        let mut buf = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        render_registry(&self.registry, &self.families)
     }
 }
 

@@ -9,9 +9,11 @@
 //!
 //! This crate also holds the wire types the manager shares with gateways ([`threat`] indicators
 //! and bypass rules, [`audit`] events), so the manager links these and the plugin runtime, not
-//! the whole gateway.
+//! the whole gateway; and the std-only HTTP probe behind both binaries' `healthcheck`
+//! subcommands ([`healthcheck`]).
 
 pub mod audit;
+pub mod healthcheck;
 pub mod threat;
 
 use std::collections::BTreeMap;

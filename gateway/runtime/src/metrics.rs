@@ -1,7 +1,16 @@
 //! Prometheus metrics of the gateway. One [`Metrics`] per process, registered in its own
 //! registry so tests can create several without clashing. Names keep the seed project's
 //! (`articdbm_*`) so existing dashboards work.
+//!
+//! `/metrics` lists every family, also those with no series yet (a labelled family gets its
+//! first series on first use: no denial yet, no `articdbm_denied_statements_total{rule}`), as
+//! `# HELP` and `# TYPE` lines without samples, so what a process exports can be read from a
+//! fresh one ([`FamilyMeta`]; the manager does the same).
 
+use std::cell::RefCell;
+
+use prometheus::core::Collector;
+use prometheus::proto::{MetricFamily, MetricType};
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
@@ -43,19 +52,82 @@ pub struct Metrics {
     // Threat intelligence (the gateway's ThreatStore).
     pub threat_indicators: IntGauge,
     pub threat_lookups: IntCounterVec,
+    /// The labelled families, for rendering those without series yet.
+    families: Vec<FamilyMeta>,
 }
 
-fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
+/// A metric family's name, help and type, rendered as `# HELP` / `# TYPE` lines while the
+/// family has no series.
+#[derive(Debug, Clone)]
+pub struct FamilyMeta {
+    pub name: String,
+    pub help: String,
+    pub kind: MetricType,
+}
+
+impl FamilyMeta {
+    /// The families of `c` that have no series now (every labelled family before first use).
+    pub fn empty_in(c: &dyn Collector) -> Vec<FamilyMeta> {
+        c.collect()
+            .into_iter()
+            .filter(|mf| mf.get_metric().is_empty())
+            .map(|mf| FamilyMeta {
+                name: mf.name().to_string(),
+                help: mf.help().to_string(),
+                kind: mf.get_field_type(),
+            })
+            .collect()
+    }
+}
+
+/// The text exposition of `registry`, then `# HELP` and `# TYPE` for each of `families` that
+/// had no series in it.
+pub fn render_registry(registry: &Registry, families: &[FamilyMeta]) -> String {
+    let gathered: Vec<MetricFamily> = registry.gather();
+    let mut out = prometheus::TextEncoder::new()
+        .encode_to_string(&gathered)
+        .unwrap_or_else(|e| format!("# metrics encoding failed: {e}\n"));
+    for f in families {
+        if gathered.iter().any(|g| g.name() == f.name) {
+            continue;
+        }
+        let kind = match f.kind {
+            MetricType::COUNTER => "counter",
+            MetricType::GAUGE => "gauge",
+            MetricType::HISTOGRAM => "histogram",
+            MetricType::SUMMARY => "summary",
+            MetricType::UNTYPED => "untyped",
+        };
+        let help = f.help.replace('\\', "\\\\").replace('\n', "\\n");
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n",
+            name = f.name
+        ));
+    }
+    out
+}
+
+/// Registers `c` and notes its families that have no series yet.
+struct Reg {
+    registry: Registry,
+    families: RefCell<Vec<FamilyMeta>>,
+}
+
+fn reg<T: Collector + Clone + 'static>(r: &Reg, c: T) -> T {
     // Names are unique constants in this module; registering can only fail on a duplicate.
-    if let Err(e) = r.register(Box::new(c.clone())) {
+    if let Err(e) = r.registry.register(Box::new(c.clone())) {
         tracing::error!(error = %e, "metric registration failed");
     }
+    r.families.borrow_mut().extend(FamilyMeta::empty_in(&c));
     c
 }
 
 impl Metrics {
     pub fn new() -> Self {
-        let r = Registry::new();
+        let r = Reg {
+            registry: Registry::new(),
+            families: RefCell::new(Vec::new()),
+        };
         let latency_buckets = vec![
             1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2, 0.1, 1.0,
         ];
@@ -344,21 +416,58 @@ impl Metrics {
                 )
                 .expect("valid metric"),
             ),
-            registry: r,
+            families: r.families.into_inner(),
+            registry: r.registry,
         }
     }
 
-    /// The text exposition of every metric.
+    /// The text exposition of every metric; families without series as `# HELP` and
+    /// `# TYPE` lines only.
     pub fn render(&self) -> String {
-        let encoder = prometheus::TextEncoder::new();
-        encoder
-            .encode_to_string(&self.registry.gather())
-            .unwrap_or_else(|e| format!("# metrics encoding failed: {e}\n"))
+        render_registry(&self.registry, &self.families)
     }
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn type_lines(text: &str, name: &str) -> usize {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("# TYPE {name} ")))
+            .count()
+    }
+
+    #[test]
+    fn labelled_families_are_listed_before_first_use_and_once_after() {
+        let m = Metrics::new();
+        let fresh = m.render();
+        for (name, kind) in [
+            ("articdbm_denied_statements_total", "counter"),
+            ("articdbm_plugin_quarantined", "gauge"),
+            ("articdbm_plugin_duration_seconds", "histogram"),
+            ("articdbm_backend_up", "gauge"),
+        ] {
+            assert!(
+                fresh.contains(&format!("\n# TYPE {name} {kind}\n")),
+                "{name} missing from\n{fresh}"
+            );
+            assert!(!fresh.contains(&format!("\n{name}{{")), "{name} has no series yet");
+        }
+        // Scalars are rendered as before, with their samples.
+        assert!(fresh.contains("\narticdbm_total_queries 0\n"), "{fresh}");
+        m.denied_statements.with_label_values(&["sqli.tautology"]).inc();
+        let used = m.render();
+        assert_eq!(type_lines(&used, "articdbm_denied_statements_total"), 1);
+        assert!(
+            used.contains("\narticdbm_denied_statements_total{rule=\"sqli.tautology\"} 1\n"),
+            "{used}"
+        );
     }
 }

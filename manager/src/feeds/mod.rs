@@ -621,6 +621,8 @@ pub fn spawn_scheduler(app: Arc<App>, stopped: Arc<std::sync::atomic::AtomicBool
         let running: Arc<parking_lot::Mutex<std::collections::HashSet<String>>> =
             Default::default();
         let mut ticks: u64 = 0;
+        // Feeds whose interval gauge is set.
+        let mut scheduled = std::collections::HashSet::<String>::new();
         loop {
             tick.tick().await;
             if stopped.load(std::sync::atomic::Ordering::Relaxed) {
@@ -642,16 +644,32 @@ pub fn spawn_scheduler(app: Arc<App>, stopped: Arc<std::sync::atomic::AtomicBool
                 }
             };
             let now = now_ms();
+            let mut scheduled_now = std::collections::HashSet::new();
             for spec in feeds {
                 let Some(every) = spec.interval().filter(|_| spec.enabled) else {
                     continue;
                 };
                 let key = spec.key();
+                scheduled_now.insert(key.clone());
+                app.metrics
+                    .feed_interval
+                    .with_label_values(&[key.as_str()])
+                    .set(every.as_secs() as i64);
                 if running.lock().contains(&key) {
                     continue;
                 }
                 let last = match app.store.feed_status(&key).await {
-                    Ok(s) => s.last_attempt,
+                    Ok(s) => {
+                        // From the store, so a restarted manager shows the age of the last
+                        // success before its own first fetch.
+                        if let Some(ok) = s.last_success {
+                            app.metrics
+                                .feed_last_success
+                                .with_label_values(&[key.as_str()])
+                                .set(ok / 1000);
+                        }
+                        s.last_attempt
+                    }
                     Err(_) => continue,
                 };
                 if last.is_some_and(|l| now - l < every.as_millis() as i64) {
@@ -665,6 +683,15 @@ pub fn spawn_scheduler(app: Arc<App>, stopped: Arc<std::sync::atomic::AtomicBool
                     running.lock().remove(&key);
                 });
             }
+            // A feed deleted, disabled or made manual-only is no longer stale.
+            for gone in scheduled.difference(&scheduled_now) {
+                let _ = app.metrics.feed_interval.remove_label_values(&[gone.as_str()]);
+                let _ = app
+                    .metrics
+                    .feed_last_success
+                    .remove_label_values(&[gone.as_str()]);
+            }
+            scheduled = scheduled_now;
         }
     });
 }
