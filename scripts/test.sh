@@ -12,8 +12,9 @@ log() { printf '\n==> %s\n' "$*"; }
 # Redis, MariaDB, psql, pgbench, a Python venv for psycopg; for the driver matrix, tests/tests/pg_drivers.rs,
 # a JDK with pgjdbc and node with npm). Each is detected by its binary or file and installed only
 # when missing, so a second run installs nothing. The drivers from PyPI (psycopg, asyncpg, pg8000,
-# SQLAlchemy) and npm (pg) are installed by the tests crate itself on first use, into
-# target/pyvenv and target/node-drivers, and kept there (tests/src/tools.rs).
+# SQLAlchemy; kubernetes-validate for the deployment manifests) and npm (pg) are installed by
+# the tests crate itself on first use, into target/pyvenv and target/node-drivers, and kept
+# there (tests/src/tools.rs).
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 { command -v psql && command -v pgbench; } >/dev/null 2>&1 || missing+=(postgresql-client)
@@ -30,6 +31,8 @@ command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 [ -f /usr/share/java/mariadb-java-client.jar ] || missing+=(libmariadb-java)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# promtool checks the Prometheus config and alert rules of examples/deploy (tests/tests/deploy.rs).
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     sudo=()
@@ -38,8 +41,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-# Debian's packages start a cluster on 5432, a pgbouncer on 6432 and MariaDB on 3306; the harness starts its own
-# servers on free ports, so stop and disable the packaged ones. Without systemd (containers) the
+# Debian's packages start a cluster on 5432, a pgbouncer on 6432, MariaDB on 3306 and Prometheus on
+# 9090; the harness starts its own servers on free ports (and needs only promtool from the
+# prometheus package), so stop and disable the packaged ones. Without systemd (containers) the
 # init scripts may not exist or may fail: none of this is allowed to stop the run.
 if compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null; then
     for conf in /etc/postgresql/*/*/postgresql.conf; do
@@ -51,7 +55,7 @@ if compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null; then
         if [ -w "$cluster/start.conf" ]; then echo disabled >"$cluster/start.conf"; fi
     done
 fi
-for svc in postgresql pgbouncer redis-server mariadb; do
+for svc in postgresql pgbouncer redis-server mariadb prometheus; do
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
         systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi

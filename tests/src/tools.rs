@@ -123,7 +123,9 @@ pub fn workspace_dir() -> PathBuf {
 /// What the test venv holds: psycopg for the Python driver tests, medallion (a TAXII 2.1
 /// server) for the threat-feed tests, and the other drivers of the driver matrix
 /// (tests/tests/pg_drivers.rs): asyncpg, pg8000 and SQLAlchemy (over psycopg); and the MySQL
-/// drivers (tests/tests/my_gateway.rs): PyMySQL and mysql-connector-python.
+/// drivers (tests/tests/my_gateway.rs): PyMySQL and mysql-connector-python; and
+/// kubernetes-validate (with PyYAML and jsonschema) for the deployment files
+/// (tests/tests/deploy.rs).
 const PY_PACKAGES: &[&str] = &[
     "psycopg[binary]",
     "medallion",
@@ -132,6 +134,7 @@ const PY_PACKAGES: &[&str] = &[
     "sqlalchemy",
     "pymysql",
     "mysql-connector-python",
+    "kubernetes-validate",
 ];
 
 /// The Python interpreter of a venv with [`PY_PACKAGES`], created once under `target/pyvenv`
