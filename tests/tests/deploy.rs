@@ -261,7 +261,8 @@ fn metric_names(text: &str) -> BTreeSet<String> {
         while end < bytes.len() && word(bytes[end]) {
             end += 1;
         }
-        if start == 0 || !word(bytes[start - 1]) {
+        // `articdbm_*` in prose is the prefix, not a name.
+        if (start == 0 || !word(bytes[start - 1])) && end > start + "articdbm_".len() {
             names.insert(text[start..end].to_string());
         }
         i = end;
@@ -897,7 +898,8 @@ fn metric_name_check_handles_histograms_and_word_boundaries() {
     ]);
     let used = metric_names(
         "rate(articdbm_pool_wait_seconds_bucket[5m]) articdbm_backend_up{x=\"y\"} \
-         uid articdbm-prometheus, my_articdbm_thing, articdbm_backend_up_count, articdbm_nope",
+         uid articdbm-prometheus, my_articdbm_thing, articdbm_backend_up_count, articdbm_nope, \
+         every `articdbm_*` metric",
     );
     assert_eq!(
         used,
