@@ -43,7 +43,9 @@ struct HealthcheckArgs {
 fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a number of seconds between 0 and 3600")),
+        _ => Err(format!(
+            "'{s}' is not a number of seconds between 0 and 3600"
+        )),
     }
 }
 

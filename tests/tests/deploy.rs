@@ -126,7 +126,15 @@ fn build_script_stages_a_complete_runtime_tree() {
                 .unwrap();
         assert_eq!(manifest["name"], p);
     }
-    for unwanted in ["trap", "spin", "hog", "echo", "legacy", "feed-stix", "feed-misp"] {
+    for unwanted in [
+        "trap",
+        "spin",
+        "hog",
+        "echo",
+        "legacy",
+        "feed-stix",
+        "feed-misp",
+    ] {
         assert!(
             !names.iter().any(|n| n.starts_with(&format!("{unwanted}."))),
             "{unwanted} staged: {names:?}"
@@ -478,7 +486,9 @@ fn healthcheck_failures_are_exit_1_with_the_reason() {
         assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
         let err = text(&out.stderr);
         assert!(
-            err.starts_with(&format!("{name} healthcheck: unhealthy: cannot connect to {closed}")),
+            err.starts_with(&format!(
+                "{name} healthcheck: unhealthy: cannot connect to {closed}"
+            )),
             "{err}"
         );
         let out = healthcheck(bin, "https://127.0.0.1:9187/healthz", &[]);
@@ -515,7 +525,8 @@ fn healthcheck_failures_are_exit_1_with_the_reason() {
             }
             got.extend_from_slice(&buf[..n]);
         }
-        c.write_all(b"HTTP/1.0 200 OK\r\n\r\n{\"ready\":true}").unwrap();
+        c.write_all(b"HTTP/1.0 200 OK\r\n\r\n{\"ready\":true}")
+            .unwrap();
         String::from_utf8(got).unwrap()
     });
     let out = run_bin(
@@ -578,7 +589,11 @@ fn prometheus_config_and_rules_pass_promtool() {
 
     // The scrape targets are the compose services and the ports they listen on.
     let config = std::fs::read_to_string(dir.join("prometheus.yml")).unwrap();
-    for target in ["\"manager:8080\"", "\"gateway-1:9187\"", "\"gateway-2:9187\""] {
+    for target in [
+        "\"manager:8080\"",
+        "\"gateway-1:9187\"",
+        "\"gateway-2:9187\"",
+    ] {
         assert!(config.contains(target), "{target} not scraped");
     }
 }
@@ -676,7 +691,10 @@ fn kubernetes_manifests_validate_against_the_schemas() {
         assert!(original.contains(from), "{file} has no {from:?}");
         std::fs::write(&bad, original.replacen(from, to, 1)).unwrap();
         let out = process::output(
-            Command::new(python()).arg(&script).arg(KUBERNETES).arg(&bad),
+            Command::new(python())
+                .arg(&script)
+                .arg(KUBERNETES)
+                .arg(&bad),
             Duration::from_secs(120),
         )
         .unwrap();
@@ -713,12 +731,21 @@ fn kubernetes_manifests_validate_against_the_schemas() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| (p["name"].as_str().unwrap(), p["containerPort"].as_i64().unwrap()))
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap(),
+                    p["containerPort"].as_i64().unwrap(),
+                )
+            })
             .collect();
         let probe = &container["readinessProbe"]["httpGet"];
         assert_eq!(probe["path"], "/healthz", "{app}");
         let port = probe["port"].as_str().unwrap();
-        let want = if app == "articdbm-gateway" { 9187 } else { 8080 };
+        let want = if app == "articdbm-gateway" {
+            9187
+        } else {
+            8080
+        };
         assert_eq!(ports.get(port), Some(&want), "{app}: readiness port {port}");
         assert_eq!(
             deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"],
@@ -830,14 +857,25 @@ fn compose_file_has_the_services_healthchecks_ports_and_mounts_the_docs_name() {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert!(
-            command.windows(2).any(|w| w == ["--manager", "http://manager:8080"]),
+            command
+                .windows(2)
+                .any(|w| w == ["--manager", "http://manager:8080"]),
             "{svc}: {command:?}"
         );
-        assert_eq!(services[svc]["depends_on"]["manager"]["condition"], "service_healthy");
+        assert_eq!(
+            services[svc]["depends_on"]["manager"]["condition"],
+            "service_healthy"
+        );
         assert!(services[svc]["environment"]["ARTICDBM_CLUSTER_KEY"].is_string());
     }
-    assert_eq!(services["gateway-1"]["environment"]["ARTICDBM_GATEWAY_NAME"], "gateway-1");
-    assert_eq!(services["gateway-2"]["environment"]["ARTICDBM_GATEWAY_NAME"], "gateway-2");
+    assert_eq!(
+        services["gateway-1"]["environment"]["ARTICDBM_GATEWAY_NAME"],
+        "gateway-1"
+    );
+    assert_eq!(
+        services["gateway-2"]["environment"]["ARTICDBM_GATEWAY_NAME"],
+        "gateway-2"
+    );
     assert!(
         services["manager"]["environment"]["DATABASE_URL"]
             .as_str()
@@ -858,9 +896,11 @@ fn compose_file_has_the_services_healthchecks_ports_and_mounts_the_docs_name() {
     }
     for config in ["config/gateway-cluster.toml", "config/gateway.toml"] {
         let path = dir.join(config);
-        let parsed =
-            articdbm_gateway::config::Config::parse(&std::fs::read_to_string(&path).unwrap(), &path)
-                .unwrap_or_else(|e| panic!("{config}: {e}"));
+        let parsed = articdbm_gateway::config::Config::parse(
+            &std::fs::read_to_string(&path).unwrap(),
+            &path,
+        )
+        .unwrap_or_else(|e| panic!("{config}: {e}"));
         assert_eq!(
             parsed.server.admin_listen,
             Some("0.0.0.0:9187".parse().unwrap()),
@@ -868,10 +908,16 @@ fn compose_file_has_the_services_healthchecks_ports_and_mounts_the_docs_name() {
         );
     }
     // Grafana's provisioning: the datasource uid the dashboard queries.
-    let datasource = yaml_docs(&dir.join("grafana/provisioning/datasources/prometheus.yaml"))
-        .remove(0);
-    let uid = datasource["datasources"][0]["uid"].as_str().unwrap().to_string();
-    assert_eq!(datasource["datasources"][0]["url"], "http://prometheus:9090");
+    let datasource =
+        yaml_docs(&dir.join("grafana/provisioning/datasources/prometheus.yaml")).remove(0);
+    let uid = datasource["datasources"][0]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        datasource["datasources"][0]["url"],
+        "http://prometheus:9090"
+    );
     let dashboard: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("grafana/dashboards/articdbm.json")).unwrap(),
     )
@@ -893,7 +939,10 @@ fn compose_file_has_the_services_healthchecks_ports_and_mounts_the_docs_name() {
 #[test]
 fn metric_name_check_handles_histograms_and_word_boundaries() {
     let exported = BTreeMap::from([
-        ("articdbm_pool_wait_seconds".to_string(), "histogram".to_string()),
+        (
+            "articdbm_pool_wait_seconds".to_string(),
+            "histogram".to_string(),
+        ),
         ("articdbm_backend_up".to_string(), "gauge".to_string()),
     ]);
     let used = metric_names(

@@ -110,7 +110,11 @@ impl HealthUrl {
 
 /// `GET url` with `Authorization: Bearer token` when given, all within `timeout`. `Ok` with
 /// the body when the answer is 200; any other status, or no answer, is an error.
-pub fn check(url: &str, token: Option<&str>, timeout: Duration) -> Result<String, HealthcheckError> {
+pub fn check(
+    url: &str,
+    token: Option<&str>,
+    timeout: Duration,
+) -> Result<String, HealthcheckError> {
     let target = HealthUrl::parse(url)?;
     let authority = target.authority();
     let deadline = Instant::now() + timeout;
@@ -175,13 +179,17 @@ pub fn check(url: &str, token: Option<&str>, timeout: Duration) -> Result<String
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
     request.push_str("\r\n");
-    stream.set_write_timeout(Some(left(&authority)?)).map_err(io)?;
+    stream
+        .set_write_timeout(Some(left(&authority)?))
+        .map_err(io)?;
     stream.write_all(request.as_bytes()).map_err(io)?;
     // HTTP/1.0: the server closes the connection after the answer.
     let mut raw = Vec::new();
     let mut buf = [0u8; 4096];
     while raw.len() < MAX_RESPONSE {
-        stream.set_read_timeout(Some(left(&authority)?)).map_err(io)?;
+        stream
+            .set_read_timeout(Some(left(&authority)?))
+            .map_err(io)?;
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
@@ -195,7 +203,9 @@ pub fn check(url: &str, token: Option<&str>, timeout: Duration) -> Result<String
     let mut parts = first_line.splitn(3, ' ');
     let status = match (parts.next(), parts.next()) {
         (Some(v), Some(code))
-            if v.starts_with("HTTP/") && code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) =>
+            if v.starts_with("HTTP/")
+                && code.len() == 3
+                && code.bytes().all(|b| b.is_ascii_digit()) =>
         {
             code
         }
@@ -286,7 +296,10 @@ mod tests {
         assert_eq!(body, "{}");
         let req = t.join().unwrap();
         assert!(req.starts_with("GET /healthz HTTP/1.0\r\n"), "{req}");
-        assert!(req.contains("\r\nAuthorization: Bearer s3cret\r\n"), "{req}");
+        assert!(
+            req.contains("\r\nAuthorization: Bearer s3cret\r\n"),
+            "{req}"
+        );
     }
 
     #[test]
@@ -294,7 +307,8 @@ mod tests {
         let (url, t) = serve_once("HTTP/1.1 503 Service Unavailable\r\n\r\n{\"ready\":false}");
         let e = check(&url, None, Duration::from_secs(5)).unwrap_err();
         assert!(
-            e.to_string().contains("503 Service Unavailable: {\"ready\":false}"),
+            e.to_string()
+                .contains("503 Service Unavailable: {\"ready\":false}"),
             "{e}"
         );
         assert!(!t.join().unwrap().contains("Authorization"));

@@ -458,11 +458,16 @@ mod tests {
                 fresh.contains(&format!("\n# TYPE {name} {kind}\n")),
                 "{name} missing from\n{fresh}"
             );
-            assert!(!fresh.contains(&format!("\n{name}{{")), "{name} has no series yet");
+            assert!(
+                !fresh.contains(&format!("\n{name}{{")),
+                "{name} has no series yet"
+            );
         }
         // Scalars are rendered as before, with their samples.
         assert!(fresh.contains("\narticdbm_total_queries 0\n"), "{fresh}");
-        m.denied_statements.with_label_values(&["sqli.tautology"]).inc();
+        m.denied_statements
+            .with_label_values(&["sqli.tautology"])
+            .inc();
         let used = m.render();
         assert_eq!(type_lines(&used, "articdbm_denied_statements_total"), 1);
         assert!(

@@ -685,7 +685,10 @@ pub fn spawn_scheduler(app: Arc<App>, stopped: Arc<std::sync::atomic::AtomicBool
             }
             // A feed deleted, disabled or made manual-only is no longer stale.
             for gone in scheduled.difference(&scheduled_now) {
-                let _ = app.metrics.feed_interval.remove_label_values(&[gone.as_str()]);
+                let _ = app
+                    .metrics
+                    .feed_interval
+                    .remove_label_values(&[gone.as_str()]);
                 let _ = app
                     .metrics
                     .feed_last_success
