@@ -227,9 +227,28 @@ impl Drop for Server {
 
 /// `GET path` over HTTP/1.0; (status, body).
 fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http(addr, "GET", path, None)
+}
+
+/// One HTTP/1.0 request, with the admin key and a JSON body when given; (status, body).
+fn http(addr: SocketAddr, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    if let Some(body) = json {
+        req.push_str(&format!(
+            "Authorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else if method != "GET" {
+        req.push_str(&format!(
+            "Authorization: Bearer {ADMIN}\r\nContent-Length: 0\r\n\r\n"
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
+    s.write_all(req.as_bytes()).unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
@@ -463,6 +482,52 @@ fn healthchecks_metrics_and_the_compose_tenant_against_the_staged_binaries() {
             exported.keys().collect::<Vec<_>>()
         );
     }
+    // A scheduled feed that never succeeds: its interval is exported (what the FeedStale
+    // alert compares with), with no last success, and both go when the feed is deleted.
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let (status, body) = http(
+        m_addr,
+        "POST",
+        "/api/v1/feeds",
+        Some(&format!(
+            r#"{{"name": "deploy-stale", "format": "stix", "url": "http://{closed}/bundle.json", "interval": "1h"}}"#
+        )),
+    );
+    assert!((200..300).contains(&status), "create feed: {status} {body}");
+    let interval = "articdbm_manager_feed_interval_seconds{feed=\"deploy-stale\"} 3600";
+    let failed = "articdbm_manager_feed_fetches_total{feed=\"deploy-stale\",result=\"error\"} 1";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, m) = http_get(m_addr, "/metrics");
+        if m.lines().any(|l| l == interval) && m.lines().any(|l| l == failed) {
+            assert!(
+                !m.contains(
+                    "articdbm_manager_feed_last_success_timestamp_seconds{feed=\"deploy-stale\"}"
+                ),
+                "{m}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{interval} / {failed} not in\n{m}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (status, body) = http(m_addr, "DELETE", "/api/v1/feeds/deploy-stale", None);
+    assert!((200..300).contains(&status), "delete feed: {status} {body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_get(m_addr, "/metrics").1.contains(interval) {
+        assert!(
+            Instant::now() < deadline,
+            "the deleted feed's interval stays"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // Backend health is there with its series, as the BackendDown alert reads it.
     assert!(
         g.lines()
