@@ -1032,3 +1032,110 @@ fn metric_name_check_handles_histograms_and_word_boundaries() {
         ]
     );
 }
+
+// ---------------------------------------------------------------- command lines
+
+/// Runs `argv` (a command line written for the image or a host install) against the staged
+/// binary with `--help` appended: clap parses and checks every argument before it reaches
+/// `--help`, so an unknown flag or a bad value fails, and nothing starts.
+fn assert_accepted(s: &Staged, what: &str, argv: &[String]) {
+    let bin = Path::new(&argv[0])
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        bin == "articdbm-manager" || bin == "articdbm-gateway",
+        "{what}: {argv:?}"
+    );
+    let out = run_bin(
+        Command::new(s.bin(&bin))
+            .args(&argv[1..])
+            .arg("--help")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin"),
+    );
+    assert!(
+        out.status.success() && text(&out.stdout).contains("Usage: "),
+        "{what}: {argv:?} refused: {}{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn command_lines_in_the_deployment_files_are_ones_the_binaries_accept() {
+    let s = staged();
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut checked = 0;
+    // compose.yaml: the manager, apply and gateway commands, and the healthchecks.
+    let compose = yaml_docs(&deploy().join("compose.yaml")).remove(0);
+    for (svc, def) in compose["services"].as_object().unwrap() {
+        if def["command"][0]
+            .as_str()
+            .is_some_and(|c| c.starts_with("articdbm-"))
+        {
+            assert_accepted(s, svc, &strings(&def["command"]));
+            checked += 1;
+        }
+        let test = &def["healthcheck"]["test"];
+        if test.is_array() && test[1].as_str().unwrap().starts_with("articdbm-") {
+            assert_accepted(s, svc, &strings(test)[1..]);
+            checked += 1;
+        }
+    }
+    // The Kubernetes containers' args.
+    for file in ["manager.yaml", "gateway.yaml"] {
+        for doc in yaml_docs(&deploy().join("k8s").join(file)) {
+            if doc["kind"] == "Deployment" {
+                let c = &doc["spec"]["template"]["spec"]["containers"][0];
+                assert_accepted(s, file, &strings(&c["args"]));
+                checked += 1;
+            }
+        }
+    }
+    // The Dockerfile's exec-form CMDs (the default command and the HEALTHCHECK).
+    let dockerfile = std::fs::read_to_string(deploy().join("Dockerfile")).unwrap();
+    for line in dockerfile.lines() {
+        if let Some(i) = line.find("CMD [") {
+            let argv: Vec<String> = serde_json::from_str(&line[i + 4..]).unwrap();
+            assert_accepted(s, "Dockerfile", &argv);
+            checked += 1;
+        }
+    }
+    // docs/DEPLOYMENT.md's systemd units (ExecStart with continuation lines).
+    let docs = std::fs::read_to_string(root().join("docs/DEPLOYMENT.md")).unwrap();
+    let mut lines = docs.lines();
+    while let Some(line) = lines.next() {
+        let Some(first) = line.strip_prefix("ExecStart=") else {
+            continue;
+        };
+        let mut command = first.to_string();
+        while command.ends_with('\\') {
+            command.pop();
+            command.push(' ');
+            command.push_str(lines.next().unwrap().trim());
+        }
+        let argv: Vec<String> = command.split_whitespace().map(String::from).collect();
+        assert_accepted(s, "docs/DEPLOYMENT.md", &argv);
+        checked += 1;
+    }
+    // 4 compose commands, 3 compose healthchecks, 2 containers, 2 Dockerfile, 2 units.
+    assert_eq!(checked, 13);
+
+    // And a flag nobody has is refused, so the check above can fail.
+    let out = run_bin(Command::new(s.bin("articdbm-gateway")).args([
+        "run",
+        "--config",
+        "/x.toml",
+        "--no-such-flag",
+        "--help",
+    ]));
+    assert!(!out.status.success(), "{out:?}");
+}
