@@ -14,9 +14,10 @@
 #   examples/deploy/build.sh OUT_DIR
 #
 # ARTICDBM_BUILD_PROFILE   cargo profile, default `release`; `dev` reuses a test build
-# ARTICDBM_BUILD_ARGS      more `cargo build` arguments; by default only the three packages
-#                          are built (the test suite passes `--workspace --all-targets`, the
-#                          build it has already made, so nothing is rebuilt)
+# ARTICDBM_BUILD_ARGS      what `cargo build` builds, default the three packages
+#                          (`-p articdbm-plugin-artifacts -p articdbm-gateway -p articdbm-manager`);
+#                          the test suite passes `--workspace --all-targets`, the build it has
+#                          already made, so nothing is rebuilt
 # CARGO_TARGET_DIR         as for cargo (default: target/ in the checkout)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,8 +38,7 @@ fi
 
 # shellcheck disable=SC2086 # ARTICDBM_BUILD_ARGS is a list of words
 (cd "$root" && "$cargo" build --locked --profile "$profile" \
-    -p articdbm-plugin-artifacts -p articdbm-gateway -p articdbm-manager \
-    ${ARTICDBM_BUILD_ARGS:-})
+    ${ARTICDBM_BUILD_ARGS:--p articdbm-plugin-artifacts -p articdbm-gateway -p articdbm-manager})
 
 # The plugin build (plugins/artifacts/build.rs) always writes into the checkout's target/.
 plugins="$root/target/plugins"
@@ -50,8 +50,12 @@ compgen -G "$plugins/*.wasm" >/dev/null || { echo "build.sh: no components in $p
 rm -rf "$out/usr/local/bin/articdbm-"* "$out/usr/share/articdbm" "$out/etc/articdbm"
 install -d "$out/usr/local/bin" "$out/usr/share/articdbm/plugins" \
     "$out/usr/share/articdbm/policies" "$out/usr/share/articdbm/packs" "$out/etc/articdbm"
-install -m 0755 "$target/$profile_dir/articdbm-manager" "$target/$profile_dir/articdbm-gateway" \
-    "$out/usr/local/bin/"
+# A hard link when OUT_DIR is on the target directory's file system (debug binaries are large;
+# cargo replaces, never rewrites, its outputs), a copy otherwise.
+for bin in articdbm-manager articdbm-gateway; do
+    ln -f "$target/$profile_dir/$bin" "$out/usr/local/bin/$bin" 2>/dev/null \
+        || install -m 0755 "$target/$profile_dir/$bin" "$out/usr/local/bin/$bin"
+done
 for wasm in "$plugins"/*.wasm; do
     manifest=${wasm%.wasm}.json
     [ -f "$manifest" ] || { echo "build.sh: $wasm has no manifest" >&2; exit 1; }

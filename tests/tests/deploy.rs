@@ -8,9 +8,10 @@
 //! and mounts; and the gateway configs of the compose file and the manifests through the
 //! gateway's own parser.
 //!
-//! `ARTICDBM_DEPLOY_BUILD_ARGS` sets the build script's extra cargo arguments; the default,
-//! `--workspace --all-targets`, is the build scripts/test.sh has already made, so the script
-//! rebuilds nothing there.
+//! `ARTICDBM_DEPLOY_BUILD_ARGS` sets what the build script builds (its `ARTICDBM_BUILD_ARGS`);
+//! the default, `--workspace --all-targets`, is the build scripts/test.sh has already made, so
+//! the script rebuilds nothing there. Set it empty to build only the three packages the image
+//! needs (quicker when running this file alone: `cargo test -p articdbm-tests --test deploy`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
