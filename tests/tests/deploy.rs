@@ -689,6 +689,37 @@ fn yaml_docs(file: &Path) -> Vec<Value> {
         .clone()
 }
 
+/// Checks a gateway config against docs/schema/gateway-config.schema.json (the parser is
+/// checked separately), so editors completing from the schema agree with the parser.
+fn assert_gateway_schema(what: &str, toml: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("gateway.toml");
+    std::fs::write(&file, toml).unwrap();
+    let out = process::output(
+        Command::new(python())
+            .args([
+                "-c",
+                "import json, sys, tomllib, jsonschema\n\
+                 schema = json.load(open(sys.argv[1], encoding='utf-8'))\n\
+                 doc = tomllib.load(open(sys.argv[2], 'rb'))\n\
+                 v = jsonschema.Draft202012Validator(schema)\n\
+                 errors = [f'{list(e.path)}: {e.message}' for e in v.iter_errors(doc)]\n\
+                 print(chr(10).join(errors))\n\
+                 sys.exit(1 if errors else 0)",
+            ])
+            .arg(root().join("docs/schema/gateway-config.schema.json"))
+            .arg(&file),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{what} does not match the gateway config schema: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 // ---------------------------------------------------------------- Kubernetes
 
 #[test]
@@ -833,6 +864,7 @@ fn kubernetes_manifests_validate_against_the_schemas() {
         .unwrap();
     let parsed = articdbm_gateway::config::Config::parse(toml, &tmp.path().join("gateway.toml"))
         .unwrap_or_else(|e| panic!("the ConfigMap's gateway.toml: {e}"));
+    assert_gateway_schema("the ConfigMap's gateway.toml", toml);
     assert_eq!(
         parsed.server.admin_listen,
         Some("0.0.0.0:9187".parse().unwrap())
@@ -967,6 +999,7 @@ fn compose_file_has_the_services_healthchecks_ports_and_mounts_the_docs_name() {
             &path,
         )
         .unwrap_or_else(|e| panic!("{config}: {e}"));
+        assert_gateway_schema(config, &std::fs::read_to_string(&path).unwrap());
         assert_eq!(
             parsed.server.admin_listen,
             Some("0.0.0.0:9187".parse().unwrap()),
