@@ -257,7 +257,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, json: Option<&str>) -> (u16,
     (status, body.to_string())
 }
 
-/// A family's samples' value for the unlabelled `name` in a text exposition.
+/// The value of the unlabelled sample `name` in a text exposition.
 fn sample(metrics: &str, name: &str) -> Option<f64> {
     metrics.lines().find_map(|l| {
         let rest = l.strip_prefix(name)?.strip_prefix(' ')?;
