@@ -14,6 +14,7 @@ pub mod bouncer;
 pub mod mariadb;
 pub mod net;
 pub mod perf;
+pub mod pki;
 pub mod pg;
 pub mod privilege;
 pub mod process;
