@@ -36,9 +36,72 @@ const INDICATOR_PAGE: u64 = 20_000;
 #[derive(Debug, Clone)]
 pub struct ManagedOptions {
     pub url: String,
-    pub cluster_key: String,
+    /// The cluster key; `None` when the gateway is known by its client certificate.
+    pub cluster_key: Option<String>,
     pub state_dir: PathBuf,
     pub name: Option<String>,
+    /// How the manager's certificate is checked, and this gateway's own (mTLS).
+    pub tls: ManagerTls,
+}
+
+/// TLS towards the manager (`https://` URLs).
+#[derive(Debug, Clone, Default)]
+pub struct ManagerTls {
+    /// Trust only this CA (PEM) for the manager's certificate, instead of the platform's roots.
+    pub ca: Option<PathBuf>,
+    /// Accept only a manager certificate with this SHA-256 fingerprint (of its DER, as
+    /// `openssl x509 -noout -fingerprint -sha256` prints it; colons optional).
+    pub pin: Option<String>,
+    /// This gateway's client certificate and key (PEM), for a manager that runs with
+    /// `--tls-client-ca`.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+impl ManagerTls {
+    /// The HTTP client to the manager.
+    fn client(&self) -> anyhow::Result<reqwest::Client> {
+        let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(3));
+        let identity = match (&self.client_cert, &self.client_key) {
+            (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+            (None, None) => None,
+            _ => anyhow::bail!("--manager-client-cert and --manager-client-key go together"),
+        };
+        let pin = match &self.pin {
+            Some(p) => Some(crate::pg::stream::parse_pin(p).map_err(|e| {
+                anyhow::anyhow!("--manager-pin: {e}")
+            })?),
+            None => None,
+        };
+        if pin.is_some() && self.ca.is_some() {
+            anyhow::bail!("give --manager-ca or --manager-pin, not both");
+        }
+        if pin.is_none() && self.ca.is_none() {
+            // The platform's roots; reqwest presents the identity.
+            let builder = match identity {
+                Some((c, k)) => {
+                    let mut pem = std::fs::read(c)
+                        .with_context(|| format!("--manager-client-cert {}", c.display()))?;
+                    pem.extend(
+                        std::fs::read(k)
+                            .with_context(|| format!("--manager-client-key {}", k.display()))?,
+                    );
+                    builder.identity(reqwest::Identity::from_pem(&pem).with_context(|| {
+                        format!(
+                            "--manager-client-cert {} / --manager-client-key {}",
+                            c.display(),
+                            k.display()
+                        )
+                    })?)
+                }
+                None => builder,
+            };
+            return Ok(builder.build()?);
+        }
+        let cfg = crate::pg::stream::manager_tls(self.ca.as_deref(), pin, identity)
+            .map_err(anyhow::Error::msg)?;
+        Ok(builder.use_preconfigured_tls(cfg).build()?)
+    }
 }
 
 pub struct Managed {
@@ -118,9 +181,7 @@ impl Managed {
                 id
             }
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .build()?;
+        let http = opts.tls.client()?;
         // The indicators this gateway had: enforced from the start, whatever the manager does.
         let indicator_log = IndicatorLog::new(opts.state_dir.join("indicators.log"));
         let (seq, held) = indicator_log
@@ -232,9 +293,7 @@ impl Managed {
     /// One page of the manager's indicator change stream after `after`.
     async fn indicator_page(&self, after: u64) -> Result<ChangePage, String> {
         let resp = self
-            .http
-            .get(format!("{}/api/v1/indicators/changes", self.base()))
-            .bearer_auth(&self.opts.cluster_key)
+            .get("/api/v1/indicators/changes")
             .query(&[("after", after), ("limit", INDICATOR_PAGE)])
             .timeout(Duration::from_secs(60))
             .send()
@@ -276,6 +335,23 @@ impl Managed {
 
     fn base(&self) -> &str {
         self.opts.url.trim_end_matches('/')
+    }
+
+    /// A request to the manager's `path`, with the cluster key when the gateway has one.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base()));
+        match &self.opts.cluster_key {
+            Some(k) => req.bearer_auth(k),
+            None => req,
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, path)
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, path)
     }
 
     /// The overlay of the snapshot in `current`.
@@ -334,9 +410,7 @@ impl Managed {
     /// `Ok(None)`: nothing newer within the wait.
     async fn fetch(&self, after: Option<i64>, timeout: Duration) -> Result<Option<Value>, String> {
         let mut req = self
-            .http
-            .get(format!("{}/api/v1/snapshot", self.base()))
-            .bearer_auth(&self.opts.cluster_key)
+            .get("/api/v1/snapshot")
             .timeout(timeout);
         if let Some(a) = after {
             req = req.query(&[
@@ -371,9 +445,7 @@ impl Managed {
             return Ok(path);
         }
         let resp = self
-            .http
-            .get(format!("{}/api/v1/artifacts/{sha}", self.base()))
-            .bearer_auth(&self.opts.cluster_key)
+            .get(&format!("/api/v1/artifacts/{sha}"))
             .timeout(Duration::from_secs(60))
             .send()
             .await?
@@ -469,9 +541,7 @@ impl Managed {
             .name
             .clone()
             .unwrap_or_else(|| format!("gateway-{}", &self.id[..6]));
-        self.http
-            .post(format!("{}/api/v1/gateways/heartbeat", self.base()))
-            .bearer_auth(&self.opts.cluster_key)
+        self.post("/api/v1/gateways/heartbeat")
             .timeout(Duration::from_secs(5))
             .json(&serde_json::json!({
                 "id": self.id, "name": name, "version": env!("CARGO_PKG_VERSION"),

@@ -78,6 +78,16 @@ struct ServeArgs {
     /// other of new snapshot versions at once; without it they poll the store every second.
     #[arg(long, env = "ARTICDBM_REDIS_URL", hide_env_values = true)]
     redis: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (reloaded when the file changes).
+    #[arg(long, env = "ARTICDBM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ARTICDBM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s) signing gateway client certificates: a client presenting one
+    /// gets the gateway role (mTLS, instead of the cluster key). Needs --tls-cert.
+    #[arg(long, env = "ARTICDBM_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -166,6 +176,14 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         seed_plugins: a.seed_plugins,
         seed_packs: a.seed_packs,
         redis: a.redis,
+        tls: match (a.tls_cert, a.tls_key) {
+            (Some(cert), Some(key)) => Some(articdbm_manager::tls::TlsOptions {
+                cert,
+                key,
+                client_ca: a.tls_client_ca,
+            }),
+            _ => None,
+        },
     };
     let m = articdbm_manager::Manager::start(opts).await?;
     // Scripts and tests wait for this line.

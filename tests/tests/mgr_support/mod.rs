@@ -33,6 +33,7 @@ pub fn opts(
         seed_plugins: Some(articdbm_plugin_artifacts::PLUGIN_DIR.into()),
         seed_packs: vec![root().join("policies/default.toml")],
         redis: None,
+        tls: None,
     }
 }
 
@@ -170,9 +171,10 @@ pub async fn managed_gateway(
         config,
         ManagedOptions {
             url: format!("http://{manager}"),
-            cluster_key: CLUSTER.into(),
+            cluster_key: Some(CLUSTER.into()),
             state_dir: state.to_path_buf(),
             name: None,
+            tls: Default::default(),
         },
     )
     .await
