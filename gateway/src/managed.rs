@@ -127,6 +127,17 @@ pub struct Managed {
     indicator_sync: tokio::sync::Mutex<()>,
 }
 
+/// An HTTP error with its causes (reqwest's own text leaves out the TLS reason).
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
 fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     let _ = getrandom::fill(&mut b);
@@ -298,7 +309,7 @@ impl Managed {
             .timeout(Duration::from_secs(60))
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe(&e))?;
         if !resp.status().is_success() {
             return Err(format!("indicator changes: HTTP {}", resp.status()));
         }
@@ -418,7 +429,7 @@ impl Managed {
                 ("wait", POLL_WAIT_SECS.to_string()),
             ]);
         }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let resp = req.send().await.map_err(|e| describe(&e))?;
         match resp.status() {
             reqwest::StatusCode::NOT_MODIFIED => Ok(None),
             s if s.is_success() => resp.json().await.map(Some).map_err(|e| e.to_string()),

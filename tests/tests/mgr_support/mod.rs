@@ -56,6 +56,11 @@ impl Api {
         }
     }
 
+    /// The API at `base` (e.g. `https://127.0.0.1:PORT`) through `http`.
+    pub fn with_client(base: String, http: reqwest::Client) -> Api {
+        Api { base, http }
+    }
+
     pub async fn call(
         &self,
         method: &str,
