@@ -42,6 +42,8 @@ pub struct ServeOptions {
     pub seed_packs: Vec<PathBuf>,
     /// Redis for telling other replicas (sharing a PostgreSQL store) of new versions at once.
     pub redis: Option<String>,
+    /// The CA and client certificate for a `rediss://` Redis.
+    pub redis_tls: articdbm_runtime::redis_kv::RedisTls,
     /// HTTPS instead of HTTP (and, with a client CA, gateway client certificates).
     pub tls: Option<tls::TlsOptions>,
 }
@@ -78,7 +80,7 @@ impl Manager {
         let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let publisher = match &opts.redis {
             Some(url) => Some(
-                notify::redis(url, version.clone(), Arc::clone(&stopped))
+                notify::redis(url, &opts.redis_tls, version.clone(), Arc::clone(&stopped))
                     .map_err(anyhow::Error::msg)?,
             ),
             None => None,

@@ -78,6 +78,15 @@ struct ServeArgs {
     /// other of new snapshot versions at once; without it they poll the store every second.
     #[arg(long, env = "ARTICDBM_REDIS_URL", hide_env_values = true)]
     redis: Option<String>,
+    /// For a rediss:// --redis: the CA (PEM) that signs Redis's certificate, instead of the
+    /// platform's roots.
+    #[arg(long, env = "ARTICDBM_REDIS_CA", requires = "redis")]
+    redis_ca: Option<PathBuf>,
+    /// For a Redis that asks for client certificates: this one (PEM) and its key.
+    #[arg(long, env = "ARTICDBM_REDIS_CLIENT_CERT", requires_all = ["redis", "redis_client_key"])]
+    redis_client_cert: Option<PathBuf>,
+    #[arg(long, env = "ARTICDBM_REDIS_CLIENT_KEY", requires = "redis_client_cert")]
+    redis_client_key: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (reloaded when the file changes).
     #[arg(long, env = "ARTICDBM_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -176,6 +185,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         seed_plugins: a.seed_plugins,
         seed_packs: a.seed_packs,
         redis: a.redis,
+        redis_tls: articdbm_runtime::redis_kv::RedisTls {
+            ca: a.redis_ca,
+            cert: a.redis_client_cert,
+            key: a.redis_client_key,
+        },
         tls: match (a.tls_cert, a.tls_key) {
             (Some(cert), Some(key)) => Some(articdbm_manager::tls::TlsOptions {
                 cert,

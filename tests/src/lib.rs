@@ -25,5 +25,5 @@ pub mod tools;
 pub use bouncer::{PgBouncer, PoolMode};
 pub use mariadb::MariaDb;
 pub use pg::{HostAuth, PgOptions, PgServer};
-pub use redis::RedisServer;
+pub use redis::{RedisOptions, RedisServer, RedisTlsFiles};
 pub use taxii::{FileServer, TaxiiServer};

@@ -2107,3 +2107,175 @@ async fn manager_over_https_with_gateway_client_certificates() {
     g2.shutdown();
     m.stop().await;
 }
+
+/// Redis over TLS with an ACL user, as a managed Redis runs: `tls-auth-clients yes` (a client
+/// certificate from the Redis CA), the default user off. Gateways share rate-limit state
+/// through it (`articdbm_kv_remote_up 1`) with `rediss://user:password@...` and
+/// `server.redis_tls`; the manager publishes snapshot versions through it. The wrong CA, no
+/// client certificate and a wrong password each fail with the reason, never showing the
+/// password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_over_tls_with_an_acl_user() {
+    use articdbm_gateway::runtime::redis_kv::{RedisTls, client};
+    use articdbm_tests::pki::{Pki, Usage};
+    use articdbm_tests::{RedisOptions, RedisServer, RedisTlsFiles};
+    const PW: &str = "redis-password-0123";
+    let certs = tempfile::tempdir().unwrap();
+    let c = certs.path();
+    let pki = Pki::new(c, "redis-ca").unwrap();
+    pki.add_ca("other-ca").unwrap();
+    let (cert, key) = pki
+        .issue("redis-ca", "redis", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
+    let (ccert, ckey) = pki
+        .issue_for("redis-ca", "client", "articdbm", "", Usage::Client)
+        .unwrap();
+    let redis = tokio::task::spawn_blocking({
+        let (cert, key, ca) = (cert.clone(), key.clone(), pki.ca_cert("redis-ca"));
+        move || {
+            RedisServer::start_with(RedisOptions {
+                tls: Some(RedisTlsFiles {
+                    cert,
+                    key,
+                    ca,
+                    auth_clients: true,
+                }),
+                user: Some(("articdbm".into(), PW.into())),
+            })
+            .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let url = redis.url();
+    assert!(url.starts_with("rediss://articdbm:"), "{url}");
+    let good = RedisTls {
+        ca: Some(pki.ca_cert("redis-ca")),
+        cert: Some(ccert.clone()),
+        key: Some(ckey.clone()),
+    };
+
+    // What fails, and says why without the password.
+    let wrong_pw = url.replace(PW, "not-the-password");
+    for (what, url, tls, says) in [
+        (
+            "wrong CA",
+            url.clone(),
+            RedisTls {
+                ca: Some(pki.ca_cert("other-ca")),
+                ..good.clone()
+            },
+            "certificate",
+        ),
+        (
+            "no client certificate",
+            url.clone(),
+            RedisTls {
+                ca: Some(pki.ca_cert("redis-ca")),
+                cert: None,
+                key: None,
+            },
+            "",
+        ),
+        ("wrong password", wrong_pw.clone(), good.clone(), "AuthenticationFailed"),
+    ] {
+        let err = tokio::task::spawn_blocking(move || {
+            let cl = client(&url, &tls).map_err(|e| e.to_string())?;
+            let mut conn = cl
+                .get_connection_with_timeout(Duration::from_secs(5))
+                .map_err(|e| e.to_string())?;
+            redis::cmd("PING")
+                .query::<String>(&mut conn)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap()
+        .expect_err(what);
+        assert!(err.contains(says), "{what}: {err}");
+        assert!(!err.contains(PW) && !err.contains("not-the-password"), "{what}: {err}");
+    }
+    // A CA without rediss:// is a configuration error.
+    let err = client(&url.replace("rediss://", "redis://"), &good).unwrap_err();
+    assert!(err.contains("rediss://") && !err.contains(PW), "{err}");
+
+    // A gateway sharing its kv state through it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
+             packs = [{:?}]\nplugin_dir = {:?}\nwatch = false\nredis = {:?}\n\
+             redis_tls = {{ ca = {:?}, cert = {:?}, key = {:?} }}\n\n\
+             [[user]]\nname = \"{APP_USER}\"\npassword = \"{APP_PASSWORD}\"\n\n\
+             [[database]]\nname = \"lite\"\nsqlite = {:?}\n",
+            root().join("policies/default.toml").display().to_string(),
+            articdbm_plugin_artifacts::PLUGIN_DIR,
+            url,
+            pki.ca_cert("redis-ca").display().to_string(),
+            ccert.display().to_string(),
+            ckey.display().to_string(),
+            dir.path().join("gw.db").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let config = articdbm_gateway::config::Config::load(&path).unwrap();
+    let gw = Gateway::start(config).await.unwrap();
+    poll("articdbm_kv_remote_up 1 over TLS", Duration::from_secs(20), || async {
+        let text = http_get(&gw, "/metrics").await;
+        match metric(&text, "articdbm_kv_remote_up") {
+            Some(v) if v == 1.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    gw.shutdown();
+
+    // The manager publishing snapshot versions through it.
+    let sub = tokio::task::spawn_blocking({
+        let (url, tls) = (url.clone(), good.clone());
+        move || {
+            let cl = client(&url, &tls).unwrap();
+            let mut conn = cl
+                .get_connection_with_timeout(Duration::from_secs(5))
+                .unwrap();
+            let (tx, rx) = std::sync::mpsc::channel::<i64>();
+            std::thread::spawn(move || {
+                let mut ps = conn.as_pubsub();
+                ps.subscribe(articdbm_manager::notify::CHANNEL).unwrap();
+                ps.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                // Subscribed: tell the test.
+                let _ = tx.send(-1);
+                while let Ok(msg) = ps.get_message() {
+                    if let Ok(v) = msg.get_payload::<i64>() {
+                        if tx.send(v).is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(-1));
+            rx
+        }
+    })
+    .await
+    .unwrap();
+    let m = Manager::start(ServeOptions {
+        redis: Some(url.clone()),
+        redis_tls: good.clone(),
+        ..opts(&dir.path().join("manager"), None, None)
+    })
+    .await
+    .unwrap();
+    let api = Api::new(m.addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
+        .await;
+    let got = tokio::task::spawn_blocking(move || sub.recv_timeout(Duration::from_secs(20)))
+        .await
+        .unwrap();
+    assert!(
+        got.is_ok_and(|v| v > 0),
+        "the manager published a version over TLS: {got:?}"
+    );
+    m.stop().await;
+}

@@ -33,6 +33,7 @@ pub fn opts(
         seed_plugins: Some(articdbm_plugin_artifacts::PLUGIN_DIR.into()),
         seed_packs: vec![root().join("policies/default.toml")],
         redis: None,
+        redis_tls: Default::default(),
         tls: None,
     }
 }
