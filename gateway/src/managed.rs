@@ -68,9 +68,10 @@ impl ManagerTls {
             _ => anyhow::bail!("--manager-client-cert and --manager-client-key go together"),
         };
         let pin = match &self.pin {
-            Some(p) => Some(crate::pg::stream::parse_pin(p).map_err(|e| {
-                anyhow::anyhow!("--manager-pin: {e}")
-            })?),
+            Some(p) => Some(
+                crate::pg::stream::parse_pin(p)
+                    .map_err(|e| anyhow::anyhow!("--manager-pin: {e}"))?,
+            ),
             None => None,
         };
         if pin.is_some() && self.ca.is_some() {
@@ -129,13 +130,7 @@ pub struct Managed {
 
 /// An HTTP error with its causes (reqwest's own text leaves out the TLS reason).
 fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(&format!(": {inner}"));
-        src = inner.source();
-    }
-    s
+    articdbm_config::error_chain(e)
 }
 
 fn random_hex(n: usize) -> String {
@@ -420,9 +415,7 @@ impl Managed {
 
     /// `Ok(None)`: nothing newer within the wait.
     async fn fetch(&self, after: Option<i64>, timeout: Duration) -> Result<Option<Value>, String> {
-        let mut req = self
-            .get("/api/v1/snapshot")
-            .timeout(timeout);
+        let mut req = self.get("/api/v1/snapshot").timeout(timeout);
         if let Some(a) = after {
             req = req.query(&[
                 ("after", a.to_string()),

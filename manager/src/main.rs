@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the manager service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pack and tenant files declaratively (idempotent).
     Apply(ApplyArgs),
     /// Threat-feed tools.
@@ -85,7 +85,11 @@ struct ServeArgs {
     /// For a Redis that asks for client certificates: this one (PEM) and its key.
     #[arg(long, env = "ARTICDBM_REDIS_CLIENT_CERT", requires_all = ["redis", "redis_client_key"])]
     redis_client_cert: Option<PathBuf>,
-    #[arg(long, env = "ARTICDBM_REDIS_CLIENT_KEY", requires = "redis_client_cert")]
+    #[arg(
+        long,
+        env = "ARTICDBM_REDIS_CLIENT_KEY",
+        requires = "redis_client_cert"
+    )]
     redis_client_key: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (reloaded when the file changes).
     #[arg(long, env = "ARTICDBM_TLS_CERT", requires = "tls_key")]
@@ -155,7 +159,7 @@ fn main() {
     };
     let result = rt.block_on(async move {
         match cli.command {
-            Command::Serve(a) => serve(a).await,
+            Command::Serve(a) => serve(*a).await,
             Command::Apply(a) => {
                 articdbm_manager::apply::apply(articdbm_manager::apply::ApplyOptions {
                     manager: a.manager,

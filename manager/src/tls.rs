@@ -176,15 +176,16 @@ impl Tls {
                         .map_err(|e| anyhow::anyhow!("--tls-client-ca {}: {e}", ca.display()))?;
                 }
                 if roots.is_empty() {
-                    anyhow::bail!("--tls-client-ca {}: no certificate in the file", ca.display());
+                    anyhow::bail!(
+                        "--tls-client-ca {}: no certificate in the file",
+                        ca.display()
+                    );
                 }
-                let verifier = WebPkiClientVerifier::builder_with_provider(
-                    Arc::new(roots),
-                    provider(),
-                )
-                .allow_unauthenticated()
-                .build()
-                .map_err(|e| anyhow::anyhow!("--tls-client-ca {}: {e}", ca.display()))?;
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                        .allow_unauthenticated()
+                        .build()
+                        .map_err(|e| anyhow::anyhow!("--tls-client-ca {}: {e}", ca.display()))?;
                 builder.with_client_cert_verifier(verifier)
             }
         };

@@ -1915,8 +1915,8 @@ async fn manager_over_https_with_gateway_client_certificates() {
         reqwest::Identity::from_pem(&pem).unwrap()
     };
     let trusting = |identity: Option<reqwest::Identity>| {
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.ca_cert("mgr-ca")).unwrap())
-            .unwrap();
+        let ca =
+            reqwest::Certificate::from_pem(&std::fs::read(pki.ca_cert("mgr-ca")).unwrap()).unwrap();
         let mut b = reqwest::Client::builder()
             .tls_built_in_root_certs(false)
             .add_root_certificate(ca)
@@ -1960,7 +1960,12 @@ async fn manager_over_https_with_gateway_client_certificates() {
     let api = Api::with_client(base.clone(), trusting(None));
     api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
         .await;
-    let r = api.http.get(format!("{base}/healthz")).send().await.unwrap();
+    let r = api
+        .http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         r.headers()
@@ -1978,7 +1983,10 @@ async fn manager_over_https_with_gateway_client_certificates() {
         .send()
         .await;
     assert!(
-        plain.as_ref().map(|r| !r.status().is_success()).unwrap_or(true),
+        plain
+            .as_ref()
+            .map(|r| !r.status().is_success())
+            .unwrap_or(true),
         "{plain:?}"
     );
 
@@ -2033,20 +2041,24 @@ async fn manager_over_https_with_gateway_client_certificates() {
     )
     .await
     .expect("a gateway with the manager's pin follows it");
-    poll("both gateways report in", Duration::from_secs(30), || async {
-        let v = api.ok("get", "/api/v1/gateways", None).await;
-        let names: Vec<String> = v["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|g| g["name"].as_str().map(str::to_string))
-            .collect();
-        if names.iter().any(|n| n == "by-cert") && names.iter().any(|n| n == "by-pin") {
-            Ok(())
-        } else {
-            Err(v.to_string())
-        }
-    })
+    poll(
+        "both gateways report in",
+        Duration::from_secs(30),
+        || async {
+            let v = api.ok("get", "/api/v1/gateways", None).await;
+            let names: Vec<String> = v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|g| g["name"].as_str().map(str::to_string))
+                .collect();
+            if names.iter().any(|n| n == "by-cert") && names.iter().any(|n| n == "by-pin") {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        },
+    )
     .await;
     // The wrong CA, the wrong pin: no first snapshot, and the error says why.
     for (name, tls, says) in [
@@ -2090,16 +2102,20 @@ async fn manager_over_https_with_gateway_client_certificates() {
     std::fs::rename(&new_cert, &cert).unwrap();
     let want = pem_of(&cert);
     assert_ne!(want, before.trim());
-    poll("the renewed certificate is served", Duration::from_secs(20), || {
-        let want = want.clone();
-        let port = m.addr.port();
-        async move {
-            let got = tokio::task::spawn_blocking(move || presented_certificate(port))
-                .await
-                .unwrap();
-            if got.trim() == want { Ok(()) } else { Err(got) }
-        }
-    })
+    poll(
+        "the renewed certificate is served",
+        Duration::from_secs(20),
+        || {
+            let want = want.clone();
+            let port = m.addr.port();
+            async move {
+                let got = tokio::task::spawn_blocking(move || presented_certificate(port))
+                    .await
+                    .unwrap();
+                if got.trim() == want { Ok(()) } else { Err(got) }
+            }
+        },
+    )
     .await;
     // Clients that trust the CA carry on.
     api.ok("get", "/api/v1/tenants", None).await;
@@ -2177,7 +2193,12 @@ async fn redis_over_tls_with_an_acl_user() {
             },
             "",
         ),
-        ("wrong password", wrong_pw.clone(), good.clone(), "AuthenticationFailed"),
+        (
+            "wrong password",
+            wrong_pw.clone(),
+            good.clone(),
+            "AuthenticationFailed",
+        ),
     ] {
         let err = tokio::task::spawn_blocking(move || {
             let cl = client(&url, &tls).map_err(|e| e.to_string())?;
@@ -2192,7 +2213,10 @@ async fn redis_over_tls_with_an_acl_user() {
         .unwrap()
         .expect_err(what);
         assert!(err.contains(says), "{what}: {err}");
-        assert!(!err.contains(PW) && !err.contains("not-the-password"), "{what}: {err}");
+        assert!(
+            !err.contains(PW) && !err.contains("not-the-password"),
+            "{what}: {err}"
+        );
     }
     // A CA without rediss:// is a configuration error.
     let err = client(&url.replace("rediss://", "redis://"), &good).unwrap_err();
@@ -2221,13 +2245,17 @@ async fn redis_over_tls_with_an_acl_user() {
     .unwrap();
     let config = articdbm_gateway::config::Config::load(&path).unwrap();
     let gw = Gateway::start(config).await.unwrap();
-    poll("articdbm_kv_remote_up 1 over TLS", Duration::from_secs(20), || async {
-        let text = http_get(&gw, "/metrics").await;
-        match metric(&text, "articdbm_kv_remote_up") {
-            Some(v) if v == 1.0 => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
+    poll(
+        "articdbm_kv_remote_up 1 over TLS",
+        Duration::from_secs(20),
+        || async {
+            let text = http_get(&gw, "/metrics").await;
+            match metric(&text, "articdbm_kv_remote_up") {
+                Some(1.0) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
     .await;
     gw.shutdown();
 
@@ -2247,10 +2275,10 @@ async fn redis_over_tls_with_an_acl_user() {
                 // Subscribed: tell the test.
                 let _ = tx.send(-1);
                 while let Ok(msg) = ps.get_message() {
-                    if let Ok(v) = msg.get_payload::<i64>() {
-                        if tx.send(v).is_err() {
-                            break;
-                        }
+                    if let Ok(v) = msg.get_payload::<i64>()
+                        && tx.send(v).is_err()
+                    {
+                        break;
                     }
                 }
             });

@@ -44,7 +44,9 @@ async fn clients_get_tls_and_can_verify_the_gateway() {
     let certs = tempfile::tempdir().unwrap();
     let pki = Pki::new(certs.path(), "ca").unwrap();
     Pki::new(certs.path(), "other-ca").unwrap();
-    let (cert, key) = pki.issue("ca", "gateway", "DNS:localhost,IP:127.0.0.1").unwrap();
+    let (cert, key) = pki
+        .issue("ca", "gateway", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
     let pg = setup_plain_pg().await;
     let (gw, _dir) = start_gateway(
         &tls_line(&cert, &key, false),
@@ -139,7 +141,9 @@ async fn clients_get_tls_and_can_verify_the_gateway() {
 async fn required_tls_refuses_plaintext_clients() {
     let certs = tempfile::tempdir().unwrap();
     let pki = Pki::new(certs.path(), "ca").unwrap();
-    let (cert, key) = pki.issue("ca", "gateway", "DNS:localhost,IP:127.0.0.1").unwrap();
+    let (cert, key) = pki
+        .issue("ca", "gateway", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
     let pg = setup_plain_pg().await;
     let (gw, _dir) = start_gateway(
         &tls_line(&cert, &key, true),

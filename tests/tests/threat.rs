@@ -341,6 +341,15 @@ const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
 <OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="x"><criteria>&lol9;</criteria></OpenIOC>
 "#;
 
+/// `misp/<uuid>.json` under `dir`: one event of a MISP feed directory.
+fn write_misp_event(dir: &Path, uuid: &str, attrs: Value) {
+    write(
+        dir,
+        &format!("misp/{uuid}.json"),
+        misp_event(uuid, attrs).to_string().as_bytes(),
+    );
+}
+
 fn misp_event(uuid: &str, attrs: Value) -> Value {
     json!({"Event": {"uuid": uuid, "info": "test event", "threat_level_id": "1",
                      "timestamp": "1700000000", "Attribute": attrs}})
@@ -374,29 +383,22 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
             .to_string()
             .as_bytes(),
     );
-    write(
+    write_misp_event(
         s,
-        &format!("misp/{e1}.json"),
-        misp_event(e1, json!([
+        e1,
+        json!([
             {"uuid": "a-1", "type": "ip-dst|port", "value": "203.0.113.5|443", "to_ids": true},
             {"uuid": "a-2", "type": "domain", "value": "Phish.Example", "to_ids": true},
             {"uuid": "a-3", "type": "md5", "value": "d41d8cd98f00b204e9800998ecf8427e", "to_ids": true},
-        ]))
-        .to_string()
-        .as_bytes(),
+        ]),
     );
-    write(
+    write_misp_event(
         s,
-        &format!("misp/{e2}.json"),
-        misp_event(
-            e2,
-            json!([
-                {"uuid": "b-1", "type": "target-user", "value": "mallory", "to_ids": true},
-                {"uuid": "b-2", "type": "ip-src", "value": "192.0.2.66", "to_ids": false},
-            ]),
-        )
-        .to_string()
-        .as_bytes(),
+        e2,
+        json!([
+            {"uuid": "b-1", "type": "target-user", "value": "mallory", "to_ids": true},
+            {"uuid": "b-2", "type": "ip-src", "value": "192.0.2.66", "to_ids": false},
+        ]),
     );
     write(s, "laughs.xml", BILLION_LAUGHS.as_bytes());
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
@@ -601,18 +603,13 @@ async fn https_feeds_trust_their_ca_file_and_fail_clearly_with_another() {
             .to_string()
             .as_bytes(),
     );
-    write(
+    write_misp_event(
         s,
-        &format!("misp/{e1}.json"),
-        misp_event(
-            e1,
-            json!([
-                {"uuid": "c-1", "type": "ip-dst", "value": "198.51.100.7", "to_ids": true},
-                {"uuid": "c-2", "type": "domain", "value": "tls.bad.example", "to_ids": true},
-            ]),
-        )
-        .to_string()
-        .as_bytes(),
+        e1,
+        json!([
+            {"uuid": "c-1", "type": "ip-dst", "value": "198.51.100.7", "to_ids": true},
+            {"uuid": "c-2", "type": "domain", "value": "tls.bad.example", "to_ids": true},
+        ]),
     );
     let (server, taxii) = tokio::task::spawn_blocking({
         let (p, cert, key) = (s.to_path_buf(), cert.clone(), key.clone());
@@ -648,8 +645,12 @@ async fn https_feeds_trust_their_ca_file_and_fail_clearly_with_another() {
     };
     api.ok("post", "/api/v1/feeds", Some(&misp("misp-tls", Some(&ca))))
         .await;
-    api.ok("post", "/api/v1/feeds", Some(&misp("misp-other-ca", Some(&other))))
-        .await;
+    api.ok(
+        "post",
+        "/api/v1/feeds",
+        Some(&misp("misp-other-ca", Some(&other))),
+    )
+    .await;
     api.ok("post", "/api/v1/feeds", Some(&misp("misp-platform", None)))
         .await;
     api.ok(
@@ -669,7 +670,9 @@ async fn https_feeds_trust_their_ca_file_and_fail_clearly_with_another() {
     assert_eq!(r["report"]["added"], 2, "{r}");
     let r = api.ok("post", "/api/v1/feeds/taxii-tls/fetch", None).await;
     assert_eq!(r["report"]["added"], 1, "{r}");
-    let v = api.ok("get", "/api/v1/indicators?feed=taxii-tls", None).await;
+    let v = api
+        .ok("get", "/api/v1/indicators?feed=taxii-tls", None)
+        .await;
     assert_eq!(v["items"][0]["value"], "203.0.113.99", "{v}");
 
     // Another CA, and the platform's roots: the fetch fails, nothing is ingested, and the

@@ -1076,6 +1076,18 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
 
 /// The Unix socket path libpq would use for a backend whose host is a directory (PostgreSQL's
 /// `/dir/.s.PGSQL.PORT`), or `None` for a TCP host.
+/// An error and its causes on one line, `outer: cause: cause` (HTTP and TLS errors keep the
+/// reason, e.g. the certificate problem, in their sources).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
 pub fn unix_socket(host: &str, port: u16) -> Option<String> {
     host.starts_with('/')
         .then(|| format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/')))

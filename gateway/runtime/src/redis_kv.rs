@@ -86,11 +86,7 @@ pub struct RedisKv {
 impl RedisKv {
     /// Starts the sync thread. Never fails: an unreachable Redis means local state until it
     /// answers. A malformed URL is an error.
-    pub fn start(
-        url: &str,
-        tls: &RedisTls,
-        metrics: Arc<Metrics>,
-    ) -> Result<RedisKv, String> {
+    pub fn start(url: &str, tls: &RedisTls, metrics: Arc<Metrics>) -> Result<RedisKv, String> {
         let client = client(url, tls).map_err(|e| format!("server.redis: {e}"))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),

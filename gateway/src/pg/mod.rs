@@ -305,7 +305,7 @@ impl Gateway {
                     &config.server.redis_tls,
                     Arc::clone(&metrics),
                 )
-                    .map_err(anyhow::Error::msg)?,
+                .map_err(anyhow::Error::msg)?,
             ),
             None => Arc::new(MemoryKv::default()),
         };

@@ -283,10 +283,7 @@ pub fn client_tls(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String
 
 /// A SHA-256 certificate fingerprint from hex (64 digits, colons and spaces ignored).
 pub fn parse_pin(text: &str) -> Result<[u8; 32], String> {
-    let digits: String = text
-        .chars()
-        .filter(|c| !matches!(c, ':' | ' '))
-        .collect();
+    let digits: String = text.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
     let bytes = hex::decode(&digits)
         .map_err(|_| format!("'{text}' is not a hexadecimal SHA-256 fingerprint"))?;
     bytes.try_into().map_err(|b: Vec<u8>| {
@@ -412,6 +409,8 @@ impl rustls::client::danger::ServerCertVerifier for Unverified {
         )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

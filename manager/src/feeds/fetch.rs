@@ -163,14 +163,9 @@ async fn get(
     Ok((headers, body))
 }
 
+/// An HTTP error with its causes (reqwest's own text leaves out the TLS reason).
 fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(&format!(": {inner}"));
-        src = inner.source();
-    }
-    s
+    articdbm_config::error_chain(e)
 }
 
 fn join(base: &str, path: &str) -> String {
