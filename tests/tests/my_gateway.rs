@@ -1042,3 +1042,54 @@ async fn hostile_frames_after_login_get_errors_and_never_reach_the_server() {
         "{closed:?}"
     );
 }
+
+/// `CLIENT_FOUND_ROWS` (Django sets it, and Connector/J by default): an UPDATE that sets a row
+/// to the value it has reports 1 (matched), not 0 (changed). Django's `save()` relies on it:
+/// 0 makes it INSERT and fail on the primary key. The flag is fixed per server connection,
+/// so two clients, one with it and one without, alternate on a pool of one through the
+/// gateway, and each must see what it sees directly on MariaDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn found_rows_is_kept_per_client_on_shared_server_connections() {
+    let (m, gw, _dir) = shop_with_other_user("{ size = 1, mode = \"transaction\" }").await;
+    let script = r#"
+import sys, pymysql
+from pymysql.constants import CLIENT
+port, user, pw = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def conn(flags):
+    return pymysql.connect(host="127.0.0.1", port=port, user=user, password=pw,
+                           database="shop", autocommit=True, client_flag=flags)
+found, plain = conn(CLIENT.FOUND_ROWS), conn(0)
+out = []
+for i in range(4):
+    for name, c in (("found", found), ("plain", plain)):
+        cur = c.cursor()
+        out.append(f"{name}={cur.execute('UPDATE items SET name = name WHERE id = 1')}")
+        cur.execute("BEGIN")
+        out.append(f"{name}-tx={cur.execute('UPDATE items SET name = name WHERE id <= 3')}")
+        cur.execute("COMMIT")
+print(" ".join(out))
+"#;
+    let py = blocking(|| articdbm_tests::tools::python_venv().expect("venv")).await;
+    let run = |port: u16, user: &'static str, pw: &'static str| {
+        let py = py.clone();
+        blocking(move || {
+            let mut cmd = std::process::Command::new(py);
+            cmd.args(["-c", script, &port.to_string(), user, pw]);
+            let out = articdbm_tests::process::output(&mut cmd, Duration::from_secs(60)).unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            assert!(
+                out.status.success(),
+                "{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            stdout
+        })
+    };
+    let direct = run(m.port(), SERVER_USER, SERVER_PASSWORD).await;
+    let through = run(my_port(&gw), APP_USER, APP_PASSWORD).await;
+    assert!(
+        direct.contains("found=1") && direct.contains("plain=0"),
+        "the flag matters on MariaDB: {direct}"
+    );
+    assert_eq!(through, direct);
+}

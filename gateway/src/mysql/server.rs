@@ -35,6 +35,15 @@ pub const SERVER_CAPS: u32 = caps::CLIENT_LONG_PASSWORD
     | caps::CLIENT_PLUGIN_AUTH
     | caps::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
 
+/// What the gateway asks of a server for `ident`'s connections.
+fn server_caps(ident: &MyIdentity) -> u32 {
+    if ident.found_rows {
+        SERVER_CAPS | caps::CLIENT_FOUND_ROWS
+    } else {
+        SERVER_CAPS
+    }
+}
+
 /// The character set of every server connection: utf8mb4_general_ci, known to MySQL and
 /// MariaDB alike. A client asking for another one gets `SET NAMES` on its leases.
 pub const SERVER_CHARSET: u8 = 45;
@@ -68,6 +77,10 @@ pub struct MyIdentity {
     pub user: String,
     pub password: Option<String>,
     pub database: String,
+    /// Ask for `CLIENT_FOUND_ROWS`: affected rows of an UPDATE are the rows matched, not
+    /// the rows changed. Fixed per connection at the handshake, so clients that ask for it
+    /// get connections of their own ([`crate::mysql::pool_for`]).
+    pub found_rows: bool,
 }
 
 /// A statement prepared on one server connection, shared by every client whose statement
@@ -171,7 +184,7 @@ impl MyConn {
             io,
             rbuf: BytesMut::with_capacity(16 * 1024),
             decoder: PacketDecoder::new(max_message),
-            caps: SERVER_CAPS,
+            caps: server_caps(ident),
             thread_id: 0,
             status: status::SERVER_STATUS_AUTOCOMMIT,
             names: None,
@@ -198,7 +211,7 @@ impl MyConn {
             .map_err(|e| ServerError::Protocol(label.clone(), e.to_string()))?;
         conn.thread_id = hello.connection_id;
         conn.version = hello.server_version.clone();
-        let mut want = SERVER_CAPS;
+        let mut want = server_caps(ident);
         let mut seq = greeting.next_seq;
         let server_tls = hello.capabilities & caps::CLIENT_SSL != 0;
         let mut tls = false;
@@ -585,6 +598,7 @@ pub struct MyBackendState {
 }
 
 /// Opens MySQL server connections as `ident`.
+#[derive(Clone)]
 pub struct MyConnector {
     pub ident: MyIdentity,
     /// The largest server answer packet accepted.
