@@ -132,6 +132,8 @@ const PY_PACKAGES: &[&str] = &[
     "sqlalchemy",
     "pymysql",
     "mysql-connector-python",
+    // Built against libmariadb (libmariadb-dev and pkg-config, installed by scripts/test.sh).
+    "mysqlclient",
 ];
 
 /// The Python interpreter of a venv with [`PY_PACKAGES`], created once under `target/pyvenv`

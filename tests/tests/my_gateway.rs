@@ -490,6 +490,7 @@ async fn python_node_and_java_drivers_get_their_own_answers_with_each_auth_metho
         let mut runs = Vec::new();
         for (driver, auth) in [
             ("pymysql", "caching_sha2_password"),
+            ("mysqlclient", "caching_sha2_password"),
             ("connector", "caching_sha2_password"),
             ("connector", "mysql_native_password"),
             ("node", "caching_sha2_password"),
