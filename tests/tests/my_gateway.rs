@@ -1094,3 +1094,58 @@ print(" ".join(out))
     );
     assert_eq!(through, direct);
 }
+
+/// A backend user IDENTIFIED VIA ed25519 (MariaDB's plugin): the gateway answers the
+/// server's `client_ed25519` switch with the signature MariaDB checks, and serves clients on
+/// it; a wrong password is refused by MariaDB with its message, never accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mariadb_backend_user_identified_via_ed25519() {
+    let m = blocking(|| {
+        let m = mariadb();
+        m.root_sql(
+            "INSTALL SONAME 'auth_ed25519';
+             CREATE USER 'ed'@'127.0.0.1' IDENTIFIED VIA ed25519 USING PASSWORD('ed-secret-0');
+             GRANT ALL ON shop.* TO 'ed'@'127.0.0.1';",
+        )
+        .unwrap();
+        m
+    })
+    .await;
+    let db = |name: &str, password: &str| {
+        format!(
+            "\n[[database]]\nname = \"{name}\"\nprotocol = \"mysql\"\nserver_user = \"ed\"\n\
+             server_password = \"{password}\"\nserver_database = \"shop\"\ntls = \"disable\"\n\
+             pool = {{ size = 2, max_lifetime_secs = 0 }}\n\n[[database.backend]]\nhost = \"127.0.0.1\"\nport = {}\n",
+            m.port()
+        )
+    };
+    let (gw, _dir) = gateway(&format!(
+        "{}{}",
+        db("shop", "ed-secret-0"),
+        db("wrong", "not-the-password")
+    ))
+    .await;
+    let port = my_port(&gw);
+    // Many logins: the nonce is random, and a signature must hold for every one of them
+    // (also for nonces ending in a zero byte).
+    for i in 0..20 {
+        let mut c = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "shop"))
+            .await
+            .unwrap();
+        let row = sqlx::query("SELECT CURRENT_USER(), COUNT(*) FROM items")
+            .fetch_one(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("login {i}: {e}"));
+        assert_eq!(row.get::<String, _>(0), "ed@127.0.0.1");
+        assert_eq!(row.get::<i64, _>(1), 50);
+        // `max_lifetime_secs = 0`: the server connection is closed when released, so every
+        // statement logs in again.
+        sqlx::query("SELECT 1").execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    }
+    // The gateway reaches the server when the client logs in: the refusal comes then.
+    let err = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "wrong"))
+        .await
+        .expect_err("a wrong ed25519 password is refused");
+    assert!(err.to_string().contains("Access denied"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! MySQL / MariaDB server connections: connect, TLS, authenticate with whatever the server
-//! asks (`mysql_native_password`, `caching_sha2_password` fast path, and its full path over
-//! TLS or with the server's RSA key), send commands and read answers packet by packet.
+//! asks (`mysql_native_password`, MariaDB's `client_ed25519`, `caching_sha2_password` fast
+//! path, and its full path over TLS or with the server's RSA key), send commands and read
+//! answers packet by packet.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -292,12 +293,20 @@ impl MyConn {
                         .map_err(|e| ServerError::Protocol(label.clone(), e.to_string()))?;
                     plugin = sw.plugin;
                     nonce = sw.data;
-                    if nonce.last() == Some(&0) {
+                    if plugin == "client_ed25519" {
+                        // 32 random bytes sent without a terminator: a last byte of 0 is one
+                        // of them, so take them as sent (after 0xfe, the name and its NUL).
+                        nonce = ed25519_nonce(&pk.payload, &plugin)
+                            .map_err(|e| ServerError::Protocol(label.clone(), e))?;
+                    } else if nonce.last() == Some(&0) {
                         nonce.pop();
                     }
                     if !matches!(
                         plugin.as_str(),
-                        "mysql_native_password" | "caching_sha2_password" | "mysql_clear_password"
+                        "mysql_native_password"
+                            | "caching_sha2_password"
+                            | "mysql_clear_password"
+                            | "client_ed25519"
                     ) {
                         return Err(ServerError::Auth(
                             label,
@@ -576,10 +585,24 @@ pub fn lost_error(e: &ServerError) -> ErrPacket {
     )
 }
 
+/// The nonce of a `client_ed25519` auth switch request (`0xfe`, the plugin name, NUL, then
+/// the nonce): 32 bytes exactly, a last 0 included.
+fn ed25519_nonce(payload: &[u8], plugin: &str) -> Result<Vec<u8>, String> {
+    let nonce = payload.get(plugin.len() + 2..).unwrap_or_default();
+    if nonce.len() != wire::auth::ED25519_NONCE_LEN {
+        return Err(format!(
+            "client_ed25519: a nonce of {} bytes, not 32",
+            nonce.len()
+        ));
+    }
+    Ok(nonce.to_vec())
+}
+
 /// The auth response for `plugin`.
 fn scramble(plugin: &str, password: &[u8], nonce: &[u8]) -> Vec<u8> {
     match plugin {
         "caching_sha2_password" => wire::auth::sha2_scramble(password, nonce),
+        "client_ed25519" => wire::auth::ed25519_sign(password, nonce),
         "mysql_clear_password" => {
             let mut p = password.to_vec();
             p.push(0);
@@ -688,5 +711,24 @@ pub async fn kill_query(
             e.code.to_string(),
             e.message,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ed25519_nonce_keeps_a_last_zero_byte() {
+        let mut nonce = [9u8; 32];
+        nonce[31] = 0;
+        let mut p = vec![0xfe];
+        p.extend_from_slice(b"client_ed25519\0");
+        p.extend_from_slice(&nonce);
+        // The generic decoder trims a last 0 (a terminator for the other plugins).
+        let sw = AuthSwitchRequest::decode(&p).unwrap();
+        assert_eq!(sw.data.len(), 31);
+        assert_eq!(ed25519_nonce(&p, &sw.plugin).unwrap(), nonce.to_vec());
+        assert!(ed25519_nonce(&p[..p.len() - 1], &sw.plugin).is_err());
     }
 }
