@@ -63,7 +63,7 @@ impl Peer {
     /// Whether secrets (backend passwords) may travel on this connection: over TLS, or
     /// within this host (loopback).
     pub fn confidential(&self) -> bool {
-        self.tls || self.addr.ip().is_loopback()
+        self.tls || self.addr.ip().to_canonical().is_loopback()
     }
 }
 
