@@ -29,6 +29,11 @@ command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 { command -v java && command -v javac; } >/dev/null 2>&1 || missing+=(default-jdk-headless)
 [ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
 [ -f /usr/share/java/mariadb-java-client.jar ] || missing+=(libmariadb-java)
+# mysqlclient (the MySQLdb driver) is built by pip against libmariadb.
+[ -f /usr/include/mariadb/mysql.h ] || missing+=(libmariadb-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+[ -f "/usr/include/python3.$(/usr/bin/python3 -c 'import sys; print(sys.version_info[1])' 2>/dev/null || echo 11)/Python.h" ] || missing+=(python3-dev)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # promtool checks the Prometheus config and alert rules of examples/deploy (tests/tests/deploy.rs).

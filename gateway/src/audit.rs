@@ -72,7 +72,7 @@ impl AuditSink {
         self: &Arc<Self>,
         http: reqwest::Client,
         url: String,
-        key: String,
+        key: Option<String>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let me = Arc::clone(self);
@@ -87,12 +87,12 @@ impl AuditSink {
                         return;
                     }
                 }
-                me.flush(&http, &endpoint, &key).await;
+                me.flush(&http, &endpoint, key.as_deref()).await;
             }
         });
     }
 
-    async fn flush(&self, http: &reqwest::Client, endpoint: &str, key: &str) {
+    async fn flush(&self, http: &reqwest::Client, endpoint: &str, key: Option<&str>) {
         // Spooled batches first, oldest first; stop at the first failure.
         for file in spool_files(&self.spool) {
             let Ok(text) = std::fs::read_to_string(&file) else {
@@ -122,15 +122,19 @@ impl AuditSink {
 async fn post(
     http: &reqwest::Client,
     endpoint: &str,
-    key: &str,
+    key: Option<&str>,
     events: &[AuditEvent],
 ) -> Result<(), String> {
     if events.is_empty() {
         return Ok(());
     }
-    http.post(endpoint)
-        .bearer_auth(key)
-        .timeout(Duration::from_secs(10))
+    let req = http.post(endpoint);
+    // Without a cluster key the gateway is known by its client certificate (mTLS).
+    let req = match key {
+        Some(k) => req.bearer_auth(k),
+        None => req,
+    };
+    req.timeout(Duration::from_secs(10))
         .json(&serde_json::json!({ "events": events }))
         .send()
         .await

@@ -80,7 +80,8 @@ pub struct RunArgs {
     /// Take users, databases, plugins and packs from this manager's snapshots (managed mode).
     #[arg(long, env = "ARTICDBM_MANAGER_URL")]
     pub manager: Option<String>,
-    /// The cluster key (an API key with the `gateway` role) presented to the manager.
+    /// The cluster key (an API key with the `gateway` role) presented to the manager. Not
+    /// needed with a client certificate the manager trusts (--manager-client-cert).
     #[arg(
         long,
         env = "ARTICDBM_CLUSTER_KEY",
@@ -88,6 +89,33 @@ pub struct RunArgs {
         requires = "manager"
     )]
     pub cluster_key: Option<String>,
+    /// Trust only this CA (PEM) for an `https://` manager's certificate, instead of the
+    /// platform's roots.
+    #[arg(long, env = "ARTICDBM_MANAGER_CA", requires = "manager")]
+    pub manager_ca: Option<PathBuf>,
+    /// Accept only a manager certificate with this SHA-256 fingerprint (hex, colons
+    /// optional: `openssl x509 -noout -fingerprint -sha256 -in manager.crt`).
+    #[arg(
+        long,
+        env = "ARTICDBM_MANAGER_PIN",
+        requires = "manager",
+        conflicts_with = "manager_ca"
+    )]
+    pub manager_pin: Option<String>,
+    /// This gateway's client certificate (PEM) for a manager run with --tls-client-ca (mTLS).
+    #[arg(
+        long,
+        env = "ARTICDBM_MANAGER_CLIENT_CERT",
+        requires_all = ["manager", "manager_client_key"]
+    )]
+    pub manager_client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --manager-client-cert.
+    #[arg(
+        long,
+        env = "ARTICDBM_MANAGER_CLIENT_KEY",
+        requires = "manager_client_cert"
+    )]
+    pub manager_client_key: Option<PathBuf>,
     /// Where managed mode keeps snapshots and plugin artifacts (default: next to the config
     /// file, `articdbm-state/`).
     #[arg(long, env = "ARTICDBM_STATE_DIR")]
@@ -236,9 +264,13 @@ fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
     let managed = match &args.manager {
         None => None,
         Some(url) => {
-            let key = args.cluster_key.clone().ok_or_else(|| {
-                anyhow::anyhow!("--manager needs --cluster-key (or ARTICDBM_CLUSTER_KEY)")
-            })?;
+            if args.cluster_key.is_none() && args.manager_client_cert.is_none() {
+                anyhow::bail!(
+                    "--manager needs --cluster-key (or ARTICDBM_CLUSTER_KEY), or a client \
+                     certificate the manager trusts (--manager-client-cert and \
+                     --manager-client-key)"
+                );
+            }
             let state_dir = args.state_dir.clone().unwrap_or_else(|| {
                 args.config
                     .parent()
@@ -247,9 +279,15 @@ fn run_gateway(args: RunArgs) -> anyhow::Result<i32> {
             });
             Some(crate::managed::ManagedOptions {
                 url: url.clone(),
-                cluster_key: key,
+                cluster_key: args.cluster_key.clone(),
                 state_dir,
                 name: args.name.clone(),
+                tls: crate::managed::ManagerTls {
+                    ca: args.manager_ca.clone(),
+                    pin: args.manager_pin.clone(),
+                    client_cert: args.manager_client_cert.clone(),
+                    client_key: args.manager_client_key.clone(),
+                },
             })
         }
     };

@@ -36,9 +36,73 @@ const INDICATOR_PAGE: u64 = 20_000;
 #[derive(Debug, Clone)]
 pub struct ManagedOptions {
     pub url: String,
-    pub cluster_key: String,
+    /// The cluster key; `None` when the gateway is known by its client certificate.
+    pub cluster_key: Option<String>,
     pub state_dir: PathBuf,
     pub name: Option<String>,
+    /// How the manager's certificate is checked, and this gateway's own (mTLS).
+    pub tls: ManagerTls,
+}
+
+/// TLS towards the manager (`https://` URLs).
+#[derive(Debug, Clone, Default)]
+pub struct ManagerTls {
+    /// Trust only this CA (PEM) for the manager's certificate, instead of the platform's roots.
+    pub ca: Option<PathBuf>,
+    /// Accept only a manager certificate with this SHA-256 fingerprint (of its DER, as
+    /// `openssl x509 -noout -fingerprint -sha256` prints it; colons optional).
+    pub pin: Option<String>,
+    /// This gateway's client certificate and key (PEM), for a manager that runs with
+    /// `--tls-client-ca`.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+impl ManagerTls {
+    /// The HTTP client to the manager.
+    fn client(&self) -> anyhow::Result<reqwest::Client> {
+        let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(3));
+        let identity = match (&self.client_cert, &self.client_key) {
+            (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+            (None, None) => None,
+            _ => anyhow::bail!("--manager-client-cert and --manager-client-key go together"),
+        };
+        let pin = match &self.pin {
+            Some(p) => Some(
+                crate::pg::stream::parse_pin(p)
+                    .map_err(|e| anyhow::anyhow!("--manager-pin: {e}"))?,
+            ),
+            None => None,
+        };
+        if pin.is_some() && self.ca.is_some() {
+            anyhow::bail!("give --manager-ca or --manager-pin, not both");
+        }
+        if pin.is_none() && self.ca.is_none() {
+            // The platform's roots; reqwest presents the identity.
+            let builder = match identity {
+                Some((c, k)) => {
+                    let mut pem = std::fs::read(c)
+                        .with_context(|| format!("--manager-client-cert {}", c.display()))?;
+                    pem.extend(
+                        std::fs::read(k)
+                            .with_context(|| format!("--manager-client-key {}", k.display()))?,
+                    );
+                    builder.identity(reqwest::Identity::from_pem(&pem).with_context(|| {
+                        format!(
+                            "--manager-client-cert {} / --manager-client-key {}",
+                            c.display(),
+                            k.display()
+                        )
+                    })?)
+                }
+                None => builder,
+            };
+            return Ok(builder.build()?);
+        }
+        let cfg = crate::pg::stream::manager_tls(self.ca.as_deref(), pin, identity)
+            .map_err(anyhow::Error::msg)?;
+        Ok(builder.use_preconfigured_tls(cfg).build()?)
+    }
 }
 
 pub struct Managed {
@@ -62,6 +126,11 @@ pub struct Managed {
     indicator_target: AtomicU64,
     /// One indicator sync at a time.
     indicator_sync: tokio::sync::Mutex<()>,
+}
+
+/// An HTTP error with its causes (reqwest's own text leaves out the TLS reason).
+fn describe(e: &reqwest::Error) -> String {
+    articdbm_config::error_chain(e)
 }
 
 fn random_hex(n: usize) -> String {
@@ -118,9 +187,7 @@ impl Managed {
                 id
             }
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .build()?;
+        let http = opts.tls.client()?;
         // The indicators this gateway had: enforced from the start, whatever the manager does.
         let indicator_log = IndicatorLog::new(opts.state_dir.join("indicators.log"));
         let (seq, held) = indicator_log
@@ -232,14 +299,12 @@ impl Managed {
     /// One page of the manager's indicator change stream after `after`.
     async fn indicator_page(&self, after: u64) -> Result<ChangePage, String> {
         let resp = self
-            .http
-            .get(format!("{}/api/v1/indicators/changes", self.base()))
-            .bearer_auth(&self.opts.cluster_key)
+            .get("/api/v1/indicators/changes")
             .query(&[("after", after), ("limit", INDICATOR_PAGE)])
             .timeout(Duration::from_secs(60))
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe(&e))?;
         if !resp.status().is_success() {
             return Err(format!("indicator changes: HTTP {}", resp.status()));
         }
@@ -276,6 +341,23 @@ impl Managed {
 
     fn base(&self) -> &str {
         self.opts.url.trim_end_matches('/')
+    }
+
+    /// A request to the manager's `path`, with the cluster key when the gateway has one.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base()));
+        match &self.opts.cluster_key {
+            Some(k) => req.bearer_auth(k),
+            None => req,
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, path)
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, path)
     }
 
     /// The overlay of the snapshot in `current`.
@@ -333,18 +415,14 @@ impl Managed {
 
     /// `Ok(None)`: nothing newer within the wait.
     async fn fetch(&self, after: Option<i64>, timeout: Duration) -> Result<Option<Value>, String> {
-        let mut req = self
-            .http
-            .get(format!("{}/api/v1/snapshot", self.base()))
-            .bearer_auth(&self.opts.cluster_key)
-            .timeout(timeout);
+        let mut req = self.get("/api/v1/snapshot").timeout(timeout);
         if let Some(a) = after {
             req = req.query(&[
                 ("after", a.to_string()),
                 ("wait", POLL_WAIT_SECS.to_string()),
             ]);
         }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let resp = req.send().await.map_err(|e| describe(&e))?;
         match resp.status() {
             reqwest::StatusCode::NOT_MODIFIED => Ok(None),
             s if s.is_success() => resp.json().await.map(Some).map_err(|e| e.to_string()),
@@ -371,9 +449,7 @@ impl Managed {
             return Ok(path);
         }
         let resp = self
-            .http
-            .get(format!("{}/api/v1/artifacts/{sha}", self.base()))
-            .bearer_auth(&self.opts.cluster_key)
+            .get(&format!("/api/v1/artifacts/{sha}"))
             .timeout(Duration::from_secs(60))
             .send()
             .await?
@@ -469,9 +545,7 @@ impl Managed {
             .name
             .clone()
             .unwrap_or_else(|| format!("gateway-{}", &self.id[..6]));
-        self.http
-            .post(format!("{}/api/v1/gateways/heartbeat", self.base()))
-            .bearer_auth(&self.opts.cluster_key)
+        self.post("/api/v1/gateways/heartbeat")
             .timeout(Duration::from_secs(5))
             .json(&serde_json::json!({
                 "id": self.id, "name": name, "version": env!("CARGO_PKG_VERSION"),

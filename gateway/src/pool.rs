@@ -103,6 +103,9 @@ pub struct DbPool<C: Connector> {
     metrics: Arc<Metrics>,
     next: AtomicUsize,
     closed: AtomicBool,
+    /// A pool over the same backends whose connections are opened differently (MySQL's
+    /// `CLIENT_FOUND_ROWS`), made on first use ([`DbPool::variant`]) and closed with this one.
+    variant: std::sync::OnceLock<Arc<DbPool<C>>>,
     waiting: prometheus::IntGauge,
     wait_time: prometheus::Histogram,
     timeouts: prometheus::IntCounter,
@@ -287,7 +290,37 @@ impl<C: Connector> DbPool<C> {
             metrics,
             next: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            variant: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The variant pool: the same backends, settings and routing, connections opened by the
+    /// connector `make` returns, named `<name>+<suffix>` in metrics. Made (and its maintenance
+    /// started) on first use; closed when this pool is.
+    pub fn variant(&self, suffix: &str, make: impl FnOnce(&C) -> C) -> Arc<DbPool<C>>
+    where
+        C::Endpoint: Clone,
+    {
+        let v = self.variant.get_or_init(|| {
+            let pool = DbPool::new(
+                format!("{}+{suffix}", self.name),
+                self.settings.clone(),
+                make(&self.connector),
+                self.backends
+                    .iter()
+                    .map(|b| (b.endpoint.clone(), b.role, b.weight))
+                    .collect(),
+                self.read_write_split,
+                self.topology,
+                Arc::clone(&self.metrics),
+            );
+            spawn_maintenance(Arc::clone(&pool));
+            pool
+        });
+        if self.is_closed() {
+            v.close();
+        }
+        Arc::clone(v)
     }
 
     pub fn mode(&self) -> PoolMode {
@@ -624,6 +657,9 @@ impl<C: Connector> DbPool<C> {
     /// Closes idle connections and refuses new leases.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
+        if let Some(v) = self.variant.get() {
+            v.close();
+        }
         for b in &self.backends {
             let (idle, waiters) = {
                 let mut s = b.slots.lock();

@@ -154,8 +154,14 @@ impl Caller {
         }
     }
 
+    /// Who did it, for the audit log: `key:ID`, or `cert:SHA256-PREFIX` for a gateway known
+    /// by its client certificate.
     pub fn actor(&self) -> String {
-        format!("key:{}", self.key_id)
+        if self.key_id.starts_with("cert:") {
+            self.key_id.clone()
+        } else {
+            format!("key:{}", self.key_id)
+        }
     }
 }
 
@@ -167,6 +173,19 @@ impl FromRequestParts<Arc<App>> for Caller {
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
         let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            // A client certificate the TLS handshake verified against --tls-client-ca is a
+            // gateway's identity (mTLS instead of the cluster key).
+            if let Some(sha) = parts
+                .extensions
+                .get::<crate::tls::Peer>()
+                .and_then(|p| p.client_cert.as_ref())
+            {
+                return Ok(Caller {
+                    key_id: format!("cert:{}", &sha[..16]),
+                    role: Role::Gateway,
+                    tenant: None,
+                });
+            }
             return Err(ApiError::unauthorized(
                 "missing API key: send `Authorization: Bearer KEY`",
             ));

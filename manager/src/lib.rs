@@ -11,6 +11,7 @@ pub mod notify;
 pub mod openapi;
 pub mod snapshot;
 pub mod store;
+pub mod tls;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -41,6 +42,10 @@ pub struct ServeOptions {
     pub seed_packs: Vec<PathBuf>,
     /// Redis for telling other replicas (sharing a PostgreSQL store) of new versions at once.
     pub redis: Option<String>,
+    /// The CA and client certificate for a `rediss://` Redis.
+    pub redis_tls: articdbm_runtime::redis_kv::RedisTls,
+    /// HTTPS instead of HTTP (and, with a client CA, gateway client certificates).
+    pub tls: Option<tls::TlsOptions>,
 }
 
 /// A running manager.
@@ -75,7 +80,7 @@ impl Manager {
         let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let publisher = match &opts.redis {
             Some(url) => Some(
-                notify::redis(url, version.clone(), Arc::clone(&stopped))
+                notify::redis(url, &opts.redis_tls, version.clone(), Arc::clone(&stopped))
                     .map_err(anyhow::Error::msg)?,
             ),
             None => None,
@@ -93,23 +98,20 @@ impl Manager {
         feeds::seed_builtin(&app).await?;
         seed(&app, &opts).await?;
         feeds::spawn_scheduler(Arc::clone(&app), Arc::clone(&stopped));
+        let tls = match &opts.tls {
+            Some(t) => Some(Arc::new(tls::Tls::new(t)?)),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
             .with_context(|| format!("--listen {}", opts.listen))?;
         let addr = listener.local_addr()?;
-        let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+        let (shutdown, rx) = tokio::sync::watch::channel(false);
+        if let Some(t) = &tls {
+            t.spawn_reload(rx.clone());
+        }
         let router = api::router(Arc::clone(&app));
-        let task = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = rx.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::error!("manager HTTP server failed: {e}");
-            }
-        });
+        let task = tokio::spawn(tls::serve(listener, router, tls, rx));
         Ok(Manager {
             addr,
             app,

@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the manager service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pack and tenant files declaratively (idempotent).
     Apply(ApplyArgs),
     /// Threat-feed tools.
@@ -103,6 +103,29 @@ struct ServeArgs {
     /// other of new snapshot versions at once; without it they poll the store every second.
     #[arg(long, env = "ARTICDBM_REDIS_URL", hide_env_values = true)]
     redis: Option<String>,
+    /// For a rediss:// --redis: the CA (PEM) that signs Redis's certificate, instead of the
+    /// platform's roots.
+    #[arg(long, env = "ARTICDBM_REDIS_CA", requires = "redis")]
+    redis_ca: Option<PathBuf>,
+    /// For a Redis that asks for client certificates: this one (PEM) and its key.
+    #[arg(long, env = "ARTICDBM_REDIS_CLIENT_CERT", requires_all = ["redis", "redis_client_key"])]
+    redis_client_cert: Option<PathBuf>,
+    #[arg(
+        long,
+        env = "ARTICDBM_REDIS_CLIENT_KEY",
+        requires = "redis_client_cert"
+    )]
+    redis_client_key: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (reloaded when the file changes).
+    #[arg(long, env = "ARTICDBM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ARTICDBM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s) signing gateway client certificates: a client presenting one
+    /// gets the gateway role (mTLS, instead of the cluster key). Needs --tls-cert.
+    #[arg(long, env = "ARTICDBM_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -172,7 +195,7 @@ fn main() {
     };
     let result = rt.block_on(async move {
         match cli.command {
-            Command::Serve(a) => serve(a).await,
+            Command::Serve(a) => serve(*a).await,
             Command::Apply(a) => {
                 articdbm_manager::apply::apply(articdbm_manager::apply::ApplyOptions {
                     manager: a.manager,
@@ -202,6 +225,19 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         seed_plugins: a.seed_plugins,
         seed_packs: a.seed_packs,
         redis: a.redis,
+        redis_tls: articdbm_runtime::redis_kv::RedisTls {
+            ca: a.redis_ca,
+            cert: a.redis_client_cert,
+            key: a.redis_client_key,
+        },
+        tls: match (a.tls_cert, a.tls_key) {
+            (Some(cert), Some(key)) => Some(articdbm_manager::tls::TlsOptions {
+                cert,
+                key,
+                client_ca: a.tls_client_ca,
+            }),
+            _ => None,
+        },
     };
     let m = articdbm_manager::Manager::start(opts).await?;
     // Scripts and tests wait for this line.

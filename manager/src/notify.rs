@@ -28,10 +28,12 @@ impl Publisher {
 /// Starts the publisher and subscriber threads for `url`; they end once `stop` is set.
 pub fn redis(
     url: &str,
+    tls: &articdbm_runtime::redis_kv::RedisTls,
     app_version: tokio::sync::watch::Sender<i64>,
     stop: Arc<AtomicBool>,
 ) -> Result<Publisher, String> {
-    let client = redis::Client::open(url).map_err(|e| format!("--redis {url}: {e}"))?;
+    let client =
+        articdbm_runtime::redis_kv::client(url, tls).map_err(|e| format!("--redis: {e}"))?;
     let (tx, rx) = std::sync::mpsc::channel::<i64>();
     let pub_client = client.clone();
     std::thread::Builder::new()

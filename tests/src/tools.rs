@@ -134,6 +134,8 @@ const PY_PACKAGES: &[&str] = &[
     "sqlalchemy",
     "pymysql",
     "mysql-connector-python",
+    // Built against libmariadb (libmariadb-dev and pkg-config, installed by scripts/test.sh).
+    "mysqlclient",
     "kubernetes-validate",
 ];
 

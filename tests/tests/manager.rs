@@ -1850,3 +1850,460 @@ async fn users_get_mysql_verifiers_and_mysql_databases_are_managed() {
     assert_eq!(out.0.as_deref(), Ok("42\n"), "{out:?}");
     assert!(out.1.as_ref().unwrap_err().contains("1045"), "{out:?}");
 }
+
+/// The first certificate the server at `port` presents, as PEM (through `openssl s_client`).
+fn presented_certificate(port: u16) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let begin = text.find("-----BEGIN CERTIFICATE-----").unwrap_or(0);
+    let end = text
+        .find("-----END CERTIFICATE-----")
+        .map(|e| e + "-----END CERTIFICATE-----".len())
+        .unwrap_or(0);
+    text.get(begin..end).unwrap_or_default().to_string()
+}
+
+fn pem_of(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.trim().to_string()
+}
+
+fn sha256_of_pem(path: &Path) -> String {
+    use sha2::Digest;
+    let text = std::fs::read_to_string(path).unwrap();
+    let b64: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap();
+    hex::encode(sha2::Sha256::digest(der))
+}
+
+/// The manager over HTTPS with a private CA: API keys work over it, plain HTTP on its port
+/// does not, HSTS is set; a gateway client certificate signed by `--tls-client-ca` has the
+/// gateway role (snapshots yes, tenants no) and one from another CA cannot connect; gateways
+/// follow it with `--manager-ca`, with a pin, and by certificate alone (no cluster key); a
+/// wrong CA or pin fails with an error naming the certificate; a renewed certificate is
+/// served without a restart; a key that does not match its certificate is refused at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manager_over_https_with_gateway_client_certificates() {
+    use articdbm_gateway::managed::{ManagedOptions, ManagerTls};
+    use articdbm_tests::pki::{Pki, Usage};
+    let certs = tempfile::tempdir().unwrap();
+    let c = certs.path();
+    let pki = Pki::new(c, "mgr-ca").unwrap();
+    pki.add_ca("gw-ca").unwrap();
+    pki.add_ca("rogue-ca").unwrap();
+    let (cert, key) = pki
+        .issue("mgr-ca", "manager", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
+    let (gw_cert, gw_key) = pki
+        .issue_for("gw-ca", "gateway1", "gateway1", "", Usage::Client)
+        .unwrap();
+    let (rogue_cert, rogue_key) = pki
+        .issue_for("rogue-ca", "rogue", "gateway1", "", Usage::Client)
+        .unwrap();
+    let identity = |cert: &Path, key: &Path| {
+        let mut pem = std::fs::read(cert).unwrap();
+        pem.extend(std::fs::read(key).unwrap());
+        reqwest::Identity::from_pem(&pem).unwrap()
+    };
+    let trusting = |identity: Option<reqwest::Identity>| {
+        let ca =
+            reqwest::Certificate::from_pem(&std::fs::read(pki.ca_cert("mgr-ca")).unwrap()).unwrap();
+        let mut b = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .pool_max_idle_per_host(0);
+        if let Some(i) = identity {
+            b = b.identity(i);
+        }
+        b.build().unwrap()
+    };
+
+    // A key that is not the certificate's: refused at start, both files named.
+    let dir = tempfile::tempdir().unwrap();
+    let mismatched = articdbm_manager::tls::TlsOptions {
+        cert: cert.clone(),
+        key: gw_key.clone(),
+        client_ca: None,
+    };
+    let err = Manager::start(ServeOptions {
+        tls: Some(mismatched),
+        ..opts(dir.path(), None, None)
+    })
+    .await
+    .err()
+    .expect("a mismatched key is refused");
+    assert!(
+        format!("{err:#}").contains("does not belong to the certificate"),
+        "{err:#}"
+    );
+
+    let m = Manager::start(ServeOptions {
+        tls: Some(articdbm_manager::tls::TlsOptions {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: Some(pki.ca_cert("gw-ca")),
+        }),
+        ..opts(dir.path(), None, None)
+    })
+    .await
+    .unwrap();
+    let base = format!("https://127.0.0.1:{}", m.addr.port());
+    let api = Api::with_client(base.clone(), trusting(None));
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
+        .await;
+    let r = api
+        .http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()
+            .get("strict-transport-security")
+            .is_some_and(|v| v.to_str().unwrap().contains("max-age")),
+        "{:?}",
+        r.headers()
+    );
+    // No key and no certificate: 401.
+    let (s, _) = api.call("get", "/api/v1/tenants", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Plain HTTP on the HTTPS port gets no HTTP answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/healthz", m.addr.port()))
+        .send()
+        .await;
+    assert!(
+        plain
+            .as_ref()
+            .map(|r| !r.status().is_success())
+            .unwrap_or(true),
+        "{plain:?}"
+    );
+
+    // A gateway certificate: the gateway role, without a key.
+    let gw = Api::with_client(base.clone(), trusting(Some(identity(&gw_cert, &gw_key))));
+    let (s, v) = gw.call("get", "/api/v1/snapshot", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["version"].is_i64(), "{v}");
+    let (s, v) = gw.call("get", "/api/v1/tenants", None, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // One from another CA does not get through the handshake.
+    let rogue = trusting(Some(identity(&rogue_cert, &rogue_key)));
+    let r = rogue.get(format!("{base}/api/v1/snapshot")).send().await;
+    assert!(r.is_err(), "{r:?}");
+
+    // Gateways following the HTTPS manager.
+    let config = gateway_config(dir.path());
+    let follow = |name: &str, cluster_key: Option<&str>, tls: ManagerTls| ManagedOptions {
+        url: base.clone(),
+        cluster_key: cluster_key.map(str::to_string),
+        state_dir: dir.path().join(name),
+        name: Some(name.into()),
+        tls,
+    };
+    // By CA and certificate alone.
+    let (g1, _) = articdbm_gateway::managed::start(
+        &config,
+        follow(
+            "by-cert",
+            None,
+            ManagerTls {
+                ca: Some(pki.ca_cert("mgr-ca")),
+                client_cert: Some(gw_cert.clone()),
+                client_key: Some(gw_key.clone()),
+                ..Default::default()
+            },
+        ),
+    )
+    .await
+    .expect("a gateway with a client certificate follows the manager");
+    // By pin and cluster key.
+    let (g2, _) = articdbm_gateway::managed::start(
+        &config,
+        follow(
+            "by-pin",
+            Some(CLUSTER),
+            ManagerTls {
+                pin: Some(sha256_of_pem(&cert)),
+                ..Default::default()
+            },
+        ),
+    )
+    .await
+    .expect("a gateway with the manager's pin follows it");
+    poll(
+        "both gateways report in",
+        Duration::from_secs(30),
+        || async {
+            let v = api.ok("get", "/api/v1/gateways", None).await;
+            let names: Vec<String> = v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|g| g["name"].as_str().map(str::to_string))
+                .collect();
+            if names.iter().any(|n| n == "by-cert") && names.iter().any(|n| n == "by-pin") {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        },
+    )
+    .await;
+    // The wrong CA, the wrong pin: no first snapshot, and the error says why.
+    for (name, tls, says) in [
+        (
+            "wrong-ca",
+            ManagerTls {
+                ca: Some(pki.ca_cert("rogue-ca")),
+                ..Default::default()
+            },
+            "certificate",
+        ),
+        (
+            "wrong-pin",
+            ManagerTls {
+                pin: Some("00".repeat(32)),
+                ..Default::default()
+            },
+            "pinned",
+        ),
+    ] {
+        let err = articdbm_gateway::managed::start(&config, follow(name, Some(CLUSTER), tls))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{name}: the gateway must not follow"));
+        let text = format!("{err:#}");
+        assert!(text.contains(says), "{name}: {text}");
+    }
+
+    // A renewed certificate (same paths, written by rename as cert managers do) is served
+    // without a restart.
+    let before = presented_certificate(m.addr.port());
+    assert_eq!(before.trim(), pem_of(&cert));
+    let renew = tempfile::tempdir_in(c).unwrap();
+    let renewed = Pki::new(renew.path(), "unused").unwrap();
+    std::fs::copy(pki.ca_cert("mgr-ca"), renew.path().join("mgr-ca.crt")).unwrap();
+    std::fs::copy(c.join("mgr-ca.key"), renew.path().join("mgr-ca.key")).unwrap();
+    let (new_cert, new_key) = renewed
+        .issue("mgr-ca", "manager", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
+    std::fs::rename(&new_key, &key).unwrap();
+    std::fs::rename(&new_cert, &cert).unwrap();
+    let want = pem_of(&cert);
+    assert_ne!(want, before.trim());
+    poll(
+        "the renewed certificate is served",
+        Duration::from_secs(20),
+        || {
+            let want = want.clone();
+            let port = m.addr.port();
+            async move {
+                let got = tokio::task::spawn_blocking(move || presented_certificate(port))
+                    .await
+                    .unwrap();
+                if got.trim() == want { Ok(()) } else { Err(got) }
+            }
+        },
+    )
+    .await;
+    // Clients that trust the CA carry on.
+    api.ok("get", "/api/v1/tenants", None).await;
+    g1.shutdown();
+    g2.shutdown();
+    m.stop().await;
+}
+
+/// Redis over TLS with an ACL user, as a managed Redis runs: `tls-auth-clients yes` (a client
+/// certificate from the Redis CA), the default user off. Gateways share rate-limit state
+/// through it (`articdbm_kv_remote_up 1`) with `rediss://user:password@...` and
+/// `server.redis_tls`; the manager publishes snapshot versions through it. The wrong CA, no
+/// client certificate and a wrong password each fail with the reason, never showing the
+/// password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_over_tls_with_an_acl_user() {
+    use articdbm_gateway::runtime::redis_kv::{RedisTls, client};
+    use articdbm_tests::pki::{Pki, Usage};
+    use articdbm_tests::{RedisOptions, RedisServer, RedisTlsFiles};
+    const PW: &str = "redis-password-0123";
+    let certs = tempfile::tempdir().unwrap();
+    let c = certs.path();
+    let pki = Pki::new(c, "redis-ca").unwrap();
+    pki.add_ca("other-ca").unwrap();
+    let (cert, key) = pki
+        .issue("redis-ca", "redis", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
+    let (ccert, ckey) = pki
+        .issue_for("redis-ca", "client", "articdbm", "", Usage::Client)
+        .unwrap();
+    let redis = tokio::task::spawn_blocking({
+        let (cert, key, ca) = (cert.clone(), key.clone(), pki.ca_cert("redis-ca"));
+        move || {
+            RedisServer::start_with(RedisOptions {
+                tls: Some(RedisTlsFiles {
+                    cert,
+                    key,
+                    ca,
+                    auth_clients: true,
+                }),
+                user: Some(("articdbm".into(), PW.into())),
+            })
+            .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let url = redis.url();
+    assert!(url.starts_with("rediss://articdbm:"), "{url}");
+    let good = RedisTls {
+        ca: Some(pki.ca_cert("redis-ca")),
+        cert: Some(ccert.clone()),
+        key: Some(ckey.clone()),
+    };
+
+    // What fails, and says why without the password.
+    let wrong_pw = url.replace(PW, "not-the-password");
+    for (what, url, tls, says) in [
+        (
+            "wrong CA",
+            url.clone(),
+            RedisTls {
+                ca: Some(pki.ca_cert("other-ca")),
+                ..good.clone()
+            },
+            "certificate",
+        ),
+        (
+            "no client certificate",
+            url.clone(),
+            RedisTls {
+                ca: Some(pki.ca_cert("redis-ca")),
+                cert: None,
+                key: None,
+            },
+            "",
+        ),
+        (
+            "wrong password",
+            wrong_pw.clone(),
+            good.clone(),
+            "AuthenticationFailed",
+        ),
+    ] {
+        let err = tokio::task::spawn_blocking(move || {
+            let cl = client(&url, &tls).map_err(|e| e.to_string())?;
+            let mut conn = cl
+                .get_connection_with_timeout(Duration::from_secs(5))
+                .map_err(|e| e.to_string())?;
+            redis::cmd("PING")
+                .query::<String>(&mut conn)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap()
+        .expect_err(what);
+        assert!(err.contains(says), "{what}: {err}");
+        assert!(
+            !err.contains(PW) && !err.contains("not-the-password"),
+            "{what}: {err}"
+        );
+    }
+    // A CA without rediss:// is a configuration error.
+    let err = client(&url.replace("rediss://", "redis://"), &good).unwrap_err();
+    assert!(err.contains("rediss://") && !err.contains(PW), "{err}");
+
+    // A gateway sharing its kv state through it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
+             packs = [{:?}]\nplugin_dir = {:?}\nwatch = false\nredis = {:?}\n\
+             redis_tls = {{ ca = {:?}, cert = {:?}, key = {:?} }}\n\n\
+             [[user]]\nname = \"{APP_USER}\"\npassword = \"{APP_PASSWORD}\"\n\n\
+             [[database]]\nname = \"lite\"\nsqlite = {:?}\n",
+            root().join("policies/default.toml").display().to_string(),
+            articdbm_plugin_artifacts::PLUGIN_DIR,
+            url,
+            pki.ca_cert("redis-ca").display().to_string(),
+            ccert.display().to_string(),
+            ckey.display().to_string(),
+            dir.path().join("gw.db").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let config = articdbm_gateway::config::Config::load(&path).unwrap();
+    let gw = Gateway::start(config).await.unwrap();
+    poll(
+        "articdbm_kv_remote_up 1 over TLS",
+        Duration::from_secs(20),
+        || async {
+            let text = http_get(&gw, "/metrics").await;
+            match metric(&text, "articdbm_kv_remote_up") {
+                Some(1.0) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    gw.shutdown();
+
+    // The manager publishing snapshot versions through it.
+    let sub = tokio::task::spawn_blocking({
+        let (url, tls) = (url.clone(), good.clone());
+        move || {
+            let cl = client(&url, &tls).unwrap();
+            let mut conn = cl
+                .get_connection_with_timeout(Duration::from_secs(5))
+                .unwrap();
+            let (tx, rx) = std::sync::mpsc::channel::<i64>();
+            std::thread::spawn(move || {
+                let mut ps = conn.as_pubsub();
+                ps.subscribe(articdbm_manager::notify::CHANNEL).unwrap();
+                ps.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                // Subscribed: tell the test.
+                let _ = tx.send(-1);
+                while let Ok(msg) = ps.get_message() {
+                    if let Ok(v) = msg.get_payload::<i64>()
+                        && tx.send(v).is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(-1));
+            rx
+        }
+    })
+    .await
+    .unwrap();
+    let m = Manager::start(ServeOptions {
+        redis: Some(url.clone()),
+        redis_tls: good.clone(),
+        ..opts(&dir.path().join("manager"), None, None)
+    })
+    .await
+    .unwrap();
+    let api = Api::new(m.addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
+        .await;
+    let got = tokio::task::spawn_blocking(move || sub.recv_timeout(Duration::from_secs(20)))
+        .await
+        .unwrap();
+    assert!(
+        got.is_ok_and(|v| v > 0),
+        "the manager published a version over TLS: {got:?}"
+    );
+    m.stop().await;
+}

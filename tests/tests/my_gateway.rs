@@ -490,6 +490,7 @@ async fn python_node_and_java_drivers_get_their_own_answers_with_each_auth_metho
         let mut runs = Vec::new();
         for (driver, auth) in [
             ("pymysql", "caching_sha2_password"),
+            ("mysqlclient", "caching_sha2_password"),
             ("connector", "caching_sha2_password"),
             ("connector", "mysql_native_password"),
             ("node", "caching_sha2_password"),
@@ -1041,4 +1042,110 @@ async fn hostile_frames_after_login_get_errors_and_never_reach_the_server() {
         closed.as_ref().is_none_or(|p| p.payload[0] == 0xff),
         "{closed:?}"
     );
+}
+
+/// `CLIENT_FOUND_ROWS` (Django sets it, and Connector/J by default): an UPDATE that sets a row
+/// to the value it has reports 1 (matched), not 0 (changed). Django's `save()` relies on it:
+/// 0 makes it INSERT and fail on the primary key. The flag is fixed per server connection,
+/// so two clients, one with it and one without, alternate on a pool of one through the
+/// gateway, and each must see what it sees directly on MariaDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn found_rows_is_kept_per_client_on_shared_server_connections() {
+    let (m, gw, _dir) = shop_with_other_user("{ size = 1, mode = \"transaction\" }").await;
+    let script = r#"
+import sys, pymysql
+from pymysql.constants import CLIENT
+port, user, pw = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def conn(flags):
+    return pymysql.connect(host="127.0.0.1", port=port, user=user, password=pw,
+                           database="shop", autocommit=True, client_flag=flags)
+found, plain = conn(CLIENT.FOUND_ROWS), conn(0)
+out = []
+for i in range(4):
+    for name, c in (("found", found), ("plain", plain)):
+        cur = c.cursor()
+        out.append(f"{name}={cur.execute('UPDATE items SET name = name WHERE id = 1')}")
+        cur.execute("BEGIN")
+        out.append(f"{name}-tx={cur.execute('UPDATE items SET name = name WHERE id <= 3')}")
+        cur.execute("COMMIT")
+print(" ".join(out))
+"#;
+    let py = blocking(|| articdbm_tests::tools::python_venv().expect("venv")).await;
+    let run = |port: u16, user: &'static str, pw: &'static str| {
+        let py = py.clone();
+        blocking(move || {
+            let mut cmd = std::process::Command::new(py);
+            cmd.args(["-c", script, &port.to_string(), user, pw]);
+            let out = articdbm_tests::process::output(&mut cmd, Duration::from_secs(60)).unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            assert!(
+                out.status.success(),
+                "{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            stdout
+        })
+    };
+    let direct = run(m.port(), SERVER_USER, SERVER_PASSWORD).await;
+    let through = run(my_port(&gw), APP_USER, APP_PASSWORD).await;
+    assert!(
+        direct.contains("found=1") && direct.contains("plain=0"),
+        "the flag matters on MariaDB: {direct}"
+    );
+    assert_eq!(through, direct);
+}
+
+/// A backend user IDENTIFIED VIA ed25519 (MariaDB's plugin): the gateway answers the
+/// server's `client_ed25519` switch with the signature MariaDB checks, and serves clients on
+/// it; a wrong password is refused by MariaDB with its message, never accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mariadb_backend_user_identified_via_ed25519() {
+    let m = blocking(|| {
+        let m = mariadb();
+        m.root_sql(
+            "INSTALL SONAME 'auth_ed25519';
+             CREATE USER 'ed'@'127.0.0.1' IDENTIFIED VIA ed25519 USING PASSWORD('ed-secret-0');
+             GRANT ALL ON shop.* TO 'ed'@'127.0.0.1';",
+        )
+        .unwrap();
+        m
+    })
+    .await;
+    let db = |name: &str, password: &str| {
+        format!(
+            "\n[[database]]\nname = \"{name}\"\nprotocol = \"mysql\"\nserver_user = \"ed\"\n\
+             server_password = \"{password}\"\nserver_database = \"shop\"\ntls = \"disable\"\n\
+             pool = {{ size = 2, max_lifetime_secs = 0 }}\n\n[[database.backend]]\nhost = \"127.0.0.1\"\nport = {}\n",
+            m.port()
+        )
+    };
+    let (gw, _dir) = gateway(&format!(
+        "{}{}",
+        db("shop", "ed-secret-0"),
+        db("wrong", "not-the-password")
+    ))
+    .await;
+    let port = my_port(&gw);
+    // Many logins: the nonce is random, and a signature must hold for every one of them
+    // (also for nonces ending in a zero byte).
+    for i in 0..20 {
+        let mut c = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "shop"))
+            .await
+            .unwrap();
+        let row = sqlx::query("SELECT CURRENT_USER(), COUNT(*) FROM items")
+            .fetch_one(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("login {i}: {e}"));
+        assert_eq!(row.get::<String, _>(0), "ed@127.0.0.1");
+        assert_eq!(row.get::<i64, _>(1), 50);
+        // `max_lifetime_secs = 0`: the server connection is closed when released, so every
+        // statement logs in again.
+        sqlx::query("SELECT 1").execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    }
+    // The gateway reaches the server when the client logs in: the refusal comes then.
+    let err = sqlx::MySqlConnection::connect_with(&sqlx_options(port, "wrong"))
+        .await
+        .expect_err("a wrong ed25519 password is refused");
+    assert!(err.to_string().contains("Access denied"), "{err}");
 }

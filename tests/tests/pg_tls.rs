@@ -13,124 +13,12 @@
 
 mod gw_support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::path::Path;
 
+use articdbm_tests::pki::Pki;
 use articdbm_tests::privilege::{give, server_tempdir};
 use articdbm_tests::{PgOptions, PgServer};
 use gw_support::*;
-
-/// A CA, and server certificates signed by it.
-struct Pki {
-    dir: PathBuf,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let bin = articdbm_tests::tools::find("openssl", &[])
-        .expect("the openssl CLI (Debian package openssl, installed with postgresql via ssl-cert)");
-    articdbm_tests::process::run(
-        Command::new(bin).current_dir(dir).args(args),
-        Duration::from_secs(60),
-    )
-    .unwrap_or_else(|e| panic!("openssl {args:?}: {e:#}"));
-}
-
-impl Pki {
-    /// A self-signed CA `name` in `dir` (`<name>.crt`, `<name>.key`).
-    fn new(dir: &Path, name: &str) -> Pki {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.crt"),
-                "-days",
-                "2",
-                "-subj",
-                &format!("/CN=ArticDBM test {name}"),
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        );
-        let pki = Pki {
-            dir: dir.to_path_buf(),
-        };
-        assert!(pki.ca_cert(name).is_file());
-        pki
-    }
-
-    fn ca_cert(&self, ca: &str) -> PathBuf {
-        self.dir.join(format!("{ca}.crt"))
-    }
-
-    /// A server certificate `<name>.crt` / `<name>.key` signed by `ca`, valid for `san`
-    /// (`DNS:localhost,IP:127.0.0.1`).
-    fn issue(&self, ca: &str, name: &str, san: &str) -> (PathBuf, PathBuf) {
-        let ext = self.dir.join(format!("{name}.ext"));
-        std::fs::write(
-            &ext,
-            format!(
-                "subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n\
-                 keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
-            ),
-        )
-        .unwrap();
-        openssl(
-            &self.dir,
-            &[
-                "req",
-                "-new",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                "/CN=localhost",
-            ],
-        );
-        openssl(
-            &self.dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                &format!("{ca}.crt"),
-                "-CAkey",
-                &format!("{ca}.key"),
-                "-set_serial",
-                "0x1234",
-                "-days",
-                "2",
-                "-out",
-                &format!("{name}.crt"),
-                "-extfile",
-                &format!("{name}.ext"),
-            ],
-        );
-        (
-            self.dir.join(format!("{name}.crt")),
-            self.dir.join(format!("{name}.key")),
-        )
-    }
-}
 
 /// PostgreSQL without TLS, with the `shop` database.
 async fn setup_plain_pg() -> PgServer {
@@ -154,9 +42,11 @@ fn tls_line(cert: &Path, key: &Path, required: bool) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clients_get_tls_and_can_verify_the_gateway() {
     let certs = tempfile::tempdir().unwrap();
-    let pki = Pki::new(certs.path(), "ca");
-    Pki::new(certs.path(), "other-ca");
-    let (cert, key) = pki.issue("ca", "gateway", "DNS:localhost,IP:127.0.0.1");
+    let pki = Pki::new(certs.path(), "ca").unwrap();
+    Pki::new(certs.path(), "other-ca").unwrap();
+    let (cert, key) = pki
+        .issue("ca", "gateway", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
     let pg = setup_plain_pg().await;
     let (gw, _dir) = start_gateway(
         &tls_line(&cert, &key, false),
@@ -250,8 +140,10 @@ async fn clients_get_tls_and_can_verify_the_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn required_tls_refuses_plaintext_clients() {
     let certs = tempfile::tempdir().unwrap();
-    let pki = Pki::new(certs.path(), "ca");
-    let (cert, key) = pki.issue("ca", "gateway", "DNS:localhost,IP:127.0.0.1");
+    let pki = Pki::new(certs.path(), "ca").unwrap();
+    let (cert, key) = pki
+        .issue("ca", "gateway", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
     let pg = setup_plain_pg().await;
     let (gw, _dir) = start_gateway(
         &tls_line(&cert, &key, true),
@@ -355,9 +247,9 @@ fn server_side_tls(pg: &PgServer) -> (u32, u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backend_tls_verify_full_and_require() {
     let certs = tempfile::tempdir().unwrap();
-    let pki = Pki::new(certs.path(), "ca");
-    Pki::new(certs.path(), "other-ca");
-    let (cert, key) = pki.issue("ca", "pg", "DNS:localhost,IP:127.0.0.1");
+    let pki = Pki::new(certs.path(), "ca").unwrap();
+    Pki::new(certs.path(), "other-ca").unwrap();
+    let (cert, key) = pki.issue("ca", "pg", "DNS:localhost,IP:127.0.0.1").unwrap();
     let (pg, _files) = tls_pg(&cert, &key).await;
     assert_eq!(pg.psql("SHOW ssl").unwrap(), "on");
 
@@ -465,9 +357,9 @@ async fn backend_tls_verify_full_and_require() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backend_verify_full_checks_the_name() {
     let certs = tempfile::tempdir().unwrap();
-    let pki = Pki::new(certs.path(), "ca");
+    let pki = Pki::new(certs.path(), "ca").unwrap();
     // Valid for localhost only: connecting to 127.0.0.1 must fail the name check.
-    let (cert, key) = pki.issue("ca", "pg", "DNS:localhost");
+    let (cert, key) = pki.issue("ca", "pg", "DNS:localhost").unwrap();
     let (pg, _files) = tls_pg(&cert, &key).await;
     let ca = pki.ca_cert("ca");
     let dbs = [

@@ -341,6 +341,15 @@ const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
 <OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="x"><criteria>&lol9;</criteria></OpenIOC>
 "#;
 
+/// `misp/<uuid>.json` under `dir`: one event of a MISP feed directory.
+fn write_misp_event(dir: &Path, uuid: &str, attrs: Value) {
+    write(
+        dir,
+        &format!("misp/{uuid}.json"),
+        misp_event(uuid, attrs).to_string().as_bytes(),
+    );
+}
+
 fn misp_event(uuid: &str, attrs: Value) -> Value {
     json!({"Event": {"uuid": uuid, "info": "test event", "threat_level_id": "1",
                      "timestamp": "1700000000", "Attribute": attrs}})
@@ -374,29 +383,22 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
             .to_string()
             .as_bytes(),
     );
-    write(
+    write_misp_event(
         s,
-        &format!("misp/{e1}.json"),
-        misp_event(e1, json!([
+        e1,
+        json!([
             {"uuid": "a-1", "type": "ip-dst|port", "value": "203.0.113.5|443", "to_ids": true},
             {"uuid": "a-2", "type": "domain", "value": "Phish.Example", "to_ids": true},
             {"uuid": "a-3", "type": "md5", "value": "d41d8cd98f00b204e9800998ecf8427e", "to_ids": true},
-        ]))
-        .to_string()
-        .as_bytes(),
+        ]),
     );
-    write(
+    write_misp_event(
         s,
-        &format!("misp/{e2}.json"),
-        misp_event(
-            e2,
-            json!([
-                {"uuid": "b-1", "type": "target-user", "value": "mallory", "to_ids": true},
-                {"uuid": "b-2", "type": "ip-src", "value": "192.0.2.66", "to_ids": false},
-            ]),
-        )
-        .to_string()
-        .as_bytes(),
+        e2,
+        json!([
+            {"uuid": "b-1", "type": "target-user", "value": "mallory", "to_ids": true},
+            {"uuid": "b-2", "type": "ip-src", "value": "192.0.2.66", "to_ids": false},
+        ]),
     );
     write(s, "laughs.xml", BILLION_LAUGHS.as_bytes());
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
@@ -571,5 +573,146 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
     assert_eq!(s3, StatusCode::NO_CONTENT);
     let v = api.ok("get", "/api/v1/indicators?feed=misp", None).await;
     assert_eq!(v["items"].as_array().unwrap().len(), 0, "{v}");
+    m.stop().await;
+}
+
+/// Feeds over HTTPS, as every real feed is: a MISP feed directory from a static HTTPS server and
+/// a TAXII 2.1 collection (medallion over HTTPS), both with certificates of a private test CA
+/// given as the feed's `ca_file`. The wrong CA, and the platform's roots (which do not hold the
+/// test CA), fail with a `last_error` that names the certificate problem; a `ca_file` that is
+/// not a certificate bundle is refused when the feed is defined.
+#[tokio::test(flavor = "multi_thread")]
+async fn https_feeds_trust_their_ca_file_and_fail_clearly_with_another() {
+    use articdbm_tests::pki::Pki;
+    let certs = tempfile::tempdir().unwrap();
+    let pki = Pki::new(certs.path(), "feed-ca").unwrap();
+    let other = pki.add_ca("other-ca").unwrap();
+    let (cert, key) = pki
+        .issue("feed-ca", "feeds", "DNS:localhost,IP:127.0.0.1")
+        .unwrap();
+    let ca = pki.ca_cert("feed-ca");
+    let not_pem = certs.path().join("feeds.ext");
+
+    let site = tempfile::tempdir().unwrap();
+    let s = site.path();
+    let e1 = "5f1e7c2a-0000-4000-8000-0000000000a1";
+    write(
+        s,
+        "misp/manifest.json",
+        json!({e1: {"info": "one", "timestamp": "1700000000"}})
+            .to_string()
+            .as_bytes(),
+    );
+    write_misp_event(
+        s,
+        e1,
+        json!([
+            {"uuid": "c-1", "type": "ip-dst", "value": "198.51.100.7", "to_ids": true},
+            {"uuid": "c-2", "type": "domain", "value": "tls.bad.example", "to_ids": true},
+        ]),
+    );
+    let (server, taxii) = tokio::task::spawn_blocking({
+        let (p, cert, key) = (s.to_path_buf(), cert.clone(), key.clone());
+        move || {
+            let server = FileServer::start_tls(&p, &cert, &key).unwrap();
+            let taxii = TaxiiServer::start_tls(&cert, &key).unwrap();
+            taxii
+                .add(&[stix_indicator(
+                    LISTED_ID,
+                    "[ipv4-addr:value = '203.0.113.99']",
+                    "2026-01-01T00:00:00.000Z",
+                    json!({}),
+                )])
+                .unwrap();
+            (server, taxii)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(server.url("misp/").starts_with("https://"));
+    assert!(taxii.discovery().starts_with("https://"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(dir.path(), None, None)).await.unwrap();
+    let api = Api::new(m.addr);
+    let misp = |name: &str, ca: Option<&Path>| {
+        let mut v = json!({"name": name, "format": "misp-feed", "url": server.url("misp/"),
+                           "interval": "manual"});
+        if let Some(ca) = ca {
+            v["ca_file"] = json!(ca.display().to_string());
+        }
+        v
+    };
+    api.ok("post", "/api/v1/feeds", Some(&misp("misp-tls", Some(&ca))))
+        .await;
+    api.ok(
+        "post",
+        "/api/v1/feeds",
+        Some(&misp("misp-other-ca", Some(&other))),
+    )
+    .await;
+    api.ok("post", "/api/v1/feeds", Some(&misp("misp-platform", None)))
+        .await;
+    api.ok(
+        "post",
+        "/api/v1/feeds",
+        Some(&json!({
+            "name": "taxii-tls", "format": "stix", "interval": "manual",
+            "ca_file": ca.display().to_string(),
+            "taxii": {"url": taxii.discovery(), "collection": COLLECTION_TITLE,
+                      "auth": {"username": USER, "password": PASSWORD}},
+        })),
+    )
+    .await;
+
+    // The right CA: both fetch.
+    let r = api.ok("post", "/api/v1/feeds/misp-tls/fetch", None).await;
+    assert_eq!(r["report"]["added"], 2, "{r}");
+    let r = api.ok("post", "/api/v1/feeds/taxii-tls/fetch", None).await;
+    assert_eq!(r["report"]["added"], 1, "{r}");
+    let v = api
+        .ok("get", "/api/v1/indicators?feed=taxii-tls", None)
+        .await;
+    assert_eq!(v["items"][0]["value"], "203.0.113.99", "{v}");
+
+    // Another CA, and the platform's roots: the fetch fails, nothing is ingested, and the
+    // error says it is the certificate.
+    for name in ["misp-other-ca", "misp-platform"] {
+        let (status, v) = api
+            .call(
+                "post",
+                &format!("/api/v1/feeds/{name}/fetch"),
+                Some(ADMIN),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{name}: {v}");
+        let f = api.ok("get", &format!("/api/v1/feeds/{name}"), None).await;
+        let err = f["status"]["last_error"].as_str().unwrap_or_default();
+        assert!(
+            err.contains("certificate") && err.contains(&server.url("misp/")),
+            "{name}: {err}"
+        );
+        assert_eq!(f["status"]["indicators"], 0, "{f}");
+    }
+
+    // A ca_file that cannot serve: refused at definition, the field and the file named.
+    for (path, says) in [
+        (not_pem.clone(), "no certificate"),
+        (certs.path().join("missing.pem"), "cannot read"),
+    ] {
+        let mut body = misp("bad-ca", None);
+        body["ca_file"] = json!(path.display().to_string());
+        let (status, v) = api
+            .call("post", "/api/v1/feeds", Some(ADMIN), Some(&body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["error"]["field"], "ca_file", "{v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains(says) && msg.contains(&path.display().to_string()),
+            "{msg}"
+        );
+    }
     m.stop().await;
 }

@@ -58,6 +58,10 @@ pub struct Server {
     /// `redis://[:password@]host:port[/db]`. Unset: state is local to this gateway.
     #[serde(default)]
     pub redis: Option<String>,
+    /// `rediss://` beyond the platform's roots: `{ ca = "redis-ca.pem" }`, plus `cert` and
+    /// `key` for a Redis that asks for client certificates.
+    #[serde(default)]
+    pub redis_tls: RedisTls,
     /// TLS for clients. Without it, SSLRequest is answered `N`.
     #[serde(default)]
     pub tls: Option<ServerTls>,
@@ -1074,6 +1078,18 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
 
 /// The Unix socket path libpq would use for a backend whose host is a directory (PostgreSQL's
 /// `/dir/.s.PGSQL.PORT`), or `None` for a TCP host.
+/// An error and its causes on one line, `outer: cause: cause` (HTTP and TLS errors keep the
+/// reason, e.g. the certificate problem, in their sources).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
 pub fn unix_socket(host: &str, port: u16) -> Option<String> {
     host.starts_with('/')
         .then(|| format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/')))
@@ -1269,5 +1285,26 @@ sqlite = "data/local.db"
         assert_eq!(parse_rfc3339_ms("2026-04-31T00:00:00Z"), None);
         assert!(parse_rfc3339_ms("2028-02-29T00:00:00Z").is_some());
         assert_eq!(parse_rfc3339_ms("2026-01-01 00:00:00"), None);
+    }
+}
+
+/// What `rediss://` trusts and presents beyond the URL: the CA that signs the Redis server's
+/// certificate (PEM; absent: the platform's roots), and a client certificate and key (PEM) for
+/// a Redis with `tls-auth-clients yes`. A password or ACL user goes in the URL
+/// (`rediss://user:password@host:port`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisTls {
+    #[serde(default)]
+    pub ca: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub cert: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub key: Option<std::path::PathBuf>,
+}
+
+impl RedisTls {
+    pub fn is_empty(&self) -> bool {
+        self.ca.is_none() && self.cert.is_none() && self.key.is_none()
     }
 }

@@ -113,6 +113,45 @@ pub fn native_check(verifier: &[u8; 20], nonce: &[u8], response: &[u8]) -> bool 
 }
 
 /// The `caching_sha2_password` fast-path verifier: `SHA256(SHA256(password))`.
+/// Length of the nonce MariaDB's ed25519 plugin sends.
+pub const ED25519_NONCE_LEN: usize = 32;
+
+/// MariaDB's `client_ed25519` response: the Ed25519 signature (R ‖ S, 64 bytes) of the
+/// server's nonce, with the key MariaDB derives from the password itself: SHA-512 of the
+/// password is the expanded secret key (scalar from its clamped first half, nonce prefix the
+/// second), as MariaDB's ref10 `crypto_sign(…, pw, pwlen)` does. The public key is what the
+/// server stored (`PASSWORD('…')` of the ed25519 plugin).
+pub fn ed25519_sign(password: &[u8], nonce: &[u8]) -> Vec<u8> {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use sha2::Sha512;
+    let az: [u8; 64] = Sha512::digest(password).into();
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&az[..32]);
+    a[0] &= 248;
+    a[31] &= 63;
+    a[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a);
+    let public = EdwardsPoint::mul_base(&a).compress();
+    let r: [u8; 64] = Sha512::new()
+        .chain_update(&az[32..])
+        .chain_update(nonce)
+        .finalize()
+        .into();
+    let r = Scalar::from_bytes_mod_order_wide(&r);
+    let big_r = EdwardsPoint::mul_base(&r).compress();
+    let k: [u8; 64] = Sha512::new()
+        .chain_update(big_r.as_bytes())
+        .chain_update(public.as_bytes())
+        .chain_update(nonce)
+        .finalize()
+        .into();
+    let s = Scalar::from_bytes_mod_order_wide(&k) * a + r;
+    let mut sig = Vec::with_capacity(64);
+    sig.extend_from_slice(big_r.as_bytes());
+    sig.extend_from_slice(s.as_bytes());
+    sig
+}
+
 pub fn sha2_verifier(password: &[u8]) -> [u8; 32] {
     sha256(&[&sha256(&[password])])
 }
@@ -272,4 +311,62 @@ pub fn rsa_decrypt_password(
         plain.pop();
     }
     Ok(plain)
+}
+
+#[cfg(test)]
+mod ed25519_tests {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use sha2::{Digest, Sha512};
+
+    /// The public key MariaDB stores for a password (`PASSWORD('…')` of the ed25519
+    /// plugin), derived as `ed25519_sign` derives its key.
+    fn public_key(password: &[u8]) -> [u8; 32] {
+        let az: [u8; 64] = Sha512::digest(password).into();
+        let mut a = [0u8; 32];
+        a.copy_from_slice(&az[..32]);
+        a[0] &= 248;
+        a[31] &= 63;
+        a[31] |= 64;
+        EdwardsPoint::mul_base(&Scalar::from_bytes_mod_order(a))
+            .compress()
+            .to_bytes()
+    }
+
+    #[test]
+    fn the_key_is_mariadbs_and_signatures_verify() {
+        use base64::Engine;
+        // MariaDB's own test vector: ed25519_password('foo').
+        let pk = public_key(b"foo");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(pk),
+            "vubFBzIrapbfHct1/J72dnUryz5VS7lA6XHH8sIx4TI"
+        );
+        for nonce in [[7u8; 32], [0u8; 32], [255u8; 32]] {
+            let sig = super::ed25519_sign(b"foo", &nonce);
+            assert_eq!(sig.len(), 64);
+            // S·B = R + H(R ‖ A ‖ M)·A
+            let r = CompressedEdwardsY(sig[..32].try_into().unwrap())
+                .decompress()
+                .unwrap();
+            let s = Scalar::from_canonical_bytes(sig[32..].try_into().unwrap()).unwrap();
+            let k: [u8; 64] = Sha512::new()
+                .chain_update(&sig[..32])
+                .chain_update(pk)
+                .chain_update(nonce)
+                .finalize()
+                .into();
+            let a = CompressedEdwardsY(pk).decompress().unwrap();
+            let lhs = EdwardsPoint::mul_base(&s);
+            assert_eq!(lhs, r + Scalar::from_bytes_mod_order_wide(&k) * a);
+            // Another message does not verify.
+            let k2: [u8; 64] = Sha512::new()
+                .chain_update(&sig[..32])
+                .chain_update(pk)
+                .chain_update([1u8; 32])
+                .finalize()
+                .into();
+            assert_ne!(lhs, r + Scalar::from_bytes_mod_order_wide(&k2) * a);
+        }
+    }
 }

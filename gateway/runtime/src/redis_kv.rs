@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+pub use articdbm_config::RedisTls;
+
 use super::kv::{KvBackend, KvFailure};
 use crate::metrics::Metrics;
 
@@ -84,8 +86,8 @@ pub struct RedisKv {
 impl RedisKv {
     /// Starts the sync thread. Never fails: an unreachable Redis means local state until it
     /// answers. A malformed URL is an error.
-    pub fn start(url: &str, metrics: Arc<Metrics>) -> Result<RedisKv, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("server.redis {url}: {e}"))?;
+    pub fn start(url: &str, tls: &RedisTls, metrics: Arc<Metrics>) -> Result<RedisKv, String> {
+        let client = client(url, tls).map_err(|e| format!("server.redis: {e}"))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             client: client.clone(),
@@ -114,7 +116,45 @@ impl Drop for RedisKv {
     }
 }
 
-fn redact(url: &str) -> String {
+/// A client for `url` (`redis://` or `rediss://`) with `tls`. Errors name the problem and
+/// never show the URL's password.
+pub fn client(url: &str, tls: &RedisTls) -> Result<redis::Client, String> {
+    let shown = redact(url);
+    if tls.is_empty() {
+        return redis::Client::open(url).map_err(|e| format!("{shown}: {e}"));
+    }
+    if !url.starts_with("rediss://") {
+        return Err(format!(
+            "{shown}: a CA or client certificate for Redis needs a rediss:// URL"
+        ));
+    }
+    let read = |what: &str, p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| format!("Redis TLS {what} {}: {e}", p.display()))
+    };
+    let root_cert = match &tls.ca {
+        Some(p) => Some(read("ca", p)?),
+        None => None,
+    };
+    let client_tls = match (&tls.cert, &tls.key) {
+        (Some(c), Some(k)) => Some(redis::ClientTlsConfig {
+            client_cert: read("cert", c)?,
+            client_key: read("key", k)?,
+        }),
+        (None, None) => None,
+        _ => return Err("Redis TLS: cert and key go together".into()),
+    };
+    redis::Client::build_with_tls(
+        url,
+        redis::TlsCertificates {
+            client_tls,
+            root_cert,
+        },
+    )
+    .map_err(|e| format!("{shown}: {e}"))
+}
+
+/// The URL with its credentials hidden.
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
         _ => url.to_string(),

@@ -36,9 +36,11 @@ use crate::runtime::bindings::{Connection, Protocol};
 use crate::session::{EngineJudge, Judge, Judgment, Permit, Refusal, Route};
 
 /// What the gateway offers MySQL clients. Classic EOF packets only (no DEPRECATE_EOF), so
-/// server answers pass through unchanged; no LOCAL INFILE; no FOUND_ROWS (pooled server
-/// connections are opened without it).
+/// server answers pass through unchanged; no LOCAL INFILE. FOUND_ROWS is kept per client:
+/// clients that ask for it are served by server connections opened with it
+/// ([`super::pool_for`]).
 const CLIENT_CAPS: u32 = caps::CLIENT_LONG_PASSWORD
+    | caps::CLIENT_FOUND_ROWS
     | caps::CLIENT_LONG_FLAG
     | caps::CLIENT_CONNECT_WITH_DB
     | caps::CLIENT_PROTOCOL_41
@@ -352,7 +354,11 @@ async fn handshake(
             }
         },
     };
-    let Some(db) = shared.my_database(&db_name) else {
+    let found_rows = client_caps & caps::CLIENT_FOUND_ROWS != 0;
+    let Some(db) = shared
+        .my_database(&db_name)
+        .map(|d| super::pool_for(&d, found_rows))
+    else {
         refuse(
             &mut out,
             seq,
@@ -697,6 +703,11 @@ fn charset_name(id: u8) -> Option<&'static str> {
 type Fatal = std::io::Error;
 
 impl Session {
+    /// The client negotiated `CLIENT_FOUND_ROWS`.
+    fn found_rows(&self) -> bool {
+        self.caps & caps::CLIENT_FOUND_ROWS != 0
+    }
+
     async fn run(&mut self) -> Result<(), Fatal> {
         loop {
             if self.lease.is_none() && self.cbuf.is_empty() && self.out.is_empty() {
@@ -843,7 +854,7 @@ impl Session {
         if self.lease.is_none() {
             if self.db.is_closed() {
                 match self.shared.my_database(&self.db_name) {
-                    Some(db) => self.db = db,
+                    Some(db) => self.db = super::pool_for(&db, self.found_rows()),
                     None => {
                         return Err(ErrPacket::new(
                             ER_BAD_DB,
@@ -1229,7 +1240,12 @@ impl Session {
             );
             return Ok(false);
         }
-        let Some(db) = self.shared.my_database(name) else {
+        let found_rows = self.found_rows();
+        let Some(db) = self
+            .shared
+            .my_database(name)
+            .map(|d| super::pool_for(&d, found_rows))
+        else {
             err_packet(
                 &mut self.out,
                 seq,
@@ -1599,7 +1615,12 @@ impl Session {
             .clone()
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| self.db_name.clone());
-        let Some(db) = self.shared.my_database(&db_name) else {
+        let found_rows = self.found_rows();
+        let Some(db) = self
+            .shared
+            .my_database(&db_name)
+            .map(|d| super::pool_for(&d, found_rows))
+        else {
             return refuse(
                 self,
                 ER_BAD_DB,

@@ -24,6 +24,27 @@ pub type MyLease = crate::pool::Lease<MyConnector>;
 /// Where a session's current statement runs (backend and server thread id), for KILL QUERY.
 pub type KillSlot = Arc<Mutex<Option<(Arc<crate::pool::BackendPool<MyConnector>>, u32)>>>;
 
+/// The pool for a client: `db` itself, or, for a client that negotiated `CLIENT_FOUND_ROWS`
+/// (Django, Connector/J: affected rows are the rows an UPDATE matched), its variant whose
+/// server connections were opened with that flag. The embedded SQLite database always
+/// reports matched rows, so its clients share one pool.
+pub fn pool_for(db: &Arc<MyPool>, found_rows: bool) -> Arc<MyPool> {
+    let sqlite = db
+        .backends
+        .iter()
+        .any(|b| matches!(b.endpoint, MyEndpoint::Sqlite(_)));
+    if !found_rows || sqlite {
+        return Arc::clone(db);
+    }
+    db.variant("found_rows", |c| MyConnector {
+        ident: MyIdentity {
+            found_rows: true,
+            ..c.ident.clone()
+        },
+        ..c.clone()
+    })
+}
+
 /// Builds the pools of the MySQL databases of `config`, keeping those of `old` whose
 /// definition did not change.
 pub fn build_pools(
@@ -67,6 +88,7 @@ pub fn build_pools(
                         user: "articdbm".into(),
                         password: None,
                         database: name.clone(),
+                        found_rows: false,
                     },
                 )
             }
@@ -100,6 +122,7 @@ pub fn build_pools(
                         user: user.clone(),
                         password: password.clone(),
                         database: database.clone(),
+                        found_rows: false,
                     },
                 )
             }

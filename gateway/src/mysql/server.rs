@@ -1,6 +1,7 @@
 //! MySQL / MariaDB server connections: connect, TLS, authenticate with whatever the server
-//! asks (`mysql_native_password`, `caching_sha2_password` fast path, and its full path over
-//! TLS or with the server's RSA key), send commands and read answers packet by packet.
+//! asks (`mysql_native_password`, MariaDB's `client_ed25519`, `caching_sha2_password` fast
+//! path, and its full path over TLS or with the server's RSA key), send commands and read
+//! answers packet by packet.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +36,15 @@ pub const SERVER_CAPS: u32 = caps::CLIENT_LONG_PASSWORD
     | caps::CLIENT_PLUGIN_AUTH
     | caps::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
 
+/// What the gateway asks of a server for `ident`'s connections.
+fn server_caps(ident: &MyIdentity) -> u32 {
+    if ident.found_rows {
+        SERVER_CAPS | caps::CLIENT_FOUND_ROWS
+    } else {
+        SERVER_CAPS
+    }
+}
+
 /// The character set of every server connection: utf8mb4_general_ci, known to MySQL and
 /// MariaDB alike. A client asking for another one gets `SET NAMES` on its leases.
 pub const SERVER_CHARSET: u8 = 45;
@@ -68,6 +78,10 @@ pub struct MyIdentity {
     pub user: String,
     pub password: Option<String>,
     pub database: String,
+    /// Ask for `CLIENT_FOUND_ROWS`: affected rows of an UPDATE are the rows matched, not
+    /// the rows changed. Fixed per connection at the handshake, so clients that ask for it
+    /// get connections of their own ([`crate::mysql::pool_for`]).
+    pub found_rows: bool,
 }
 
 /// A statement prepared on one server connection, shared by every client whose statement
@@ -171,7 +185,7 @@ impl MyConn {
             io,
             rbuf: BytesMut::with_capacity(16 * 1024),
             decoder: PacketDecoder::new(max_message),
-            caps: SERVER_CAPS,
+            caps: server_caps(ident),
             thread_id: 0,
             status: status::SERVER_STATUS_AUTOCOMMIT,
             names: None,
@@ -198,7 +212,7 @@ impl MyConn {
             .map_err(|e| ServerError::Protocol(label.clone(), e.to_string()))?;
         conn.thread_id = hello.connection_id;
         conn.version = hello.server_version.clone();
-        let mut want = SERVER_CAPS;
+        let mut want = server_caps(ident);
         let mut seq = greeting.next_seq;
         let server_tls = hello.capabilities & caps::CLIENT_SSL != 0;
         let mut tls = false;
@@ -279,12 +293,20 @@ impl MyConn {
                         .map_err(|e| ServerError::Protocol(label.clone(), e.to_string()))?;
                     plugin = sw.plugin;
                     nonce = sw.data;
-                    if nonce.last() == Some(&0) {
+                    if plugin == "client_ed25519" {
+                        // 32 random bytes sent without a terminator: a last byte of 0 is one
+                        // of them, so take them as sent (after 0xfe, the name and its NUL).
+                        nonce = ed25519_nonce(&pk.payload, &plugin)
+                            .map_err(|e| ServerError::Protocol(label.clone(), e))?;
+                    } else if nonce.last() == Some(&0) {
                         nonce.pop();
                     }
                     if !matches!(
                         plugin.as_str(),
-                        "mysql_native_password" | "caching_sha2_password" | "mysql_clear_password"
+                        "mysql_native_password"
+                            | "caching_sha2_password"
+                            | "mysql_clear_password"
+                            | "client_ed25519"
                     ) {
                         return Err(ServerError::Auth(
                             label,
@@ -563,10 +585,24 @@ pub fn lost_error(e: &ServerError) -> ErrPacket {
     )
 }
 
+/// The nonce of a `client_ed25519` auth switch request (`0xfe`, the plugin name, NUL, then
+/// the nonce): 32 bytes exactly, a last 0 included.
+fn ed25519_nonce(payload: &[u8], plugin: &str) -> Result<Vec<u8>, String> {
+    let nonce = payload.get(plugin.len() + 2..).unwrap_or_default();
+    if nonce.len() != wire::auth::ED25519_NONCE_LEN {
+        return Err(format!(
+            "client_ed25519: a nonce of {} bytes, not 32",
+            nonce.len()
+        ));
+    }
+    Ok(nonce.to_vec())
+}
+
 /// The auth response for `plugin`.
 fn scramble(plugin: &str, password: &[u8], nonce: &[u8]) -> Vec<u8> {
     match plugin {
         "caching_sha2_password" => wire::auth::sha2_scramble(password, nonce),
+        "client_ed25519" => wire::auth::ed25519_sign(password, nonce),
         "mysql_clear_password" => {
             let mut p = password.to_vec();
             p.push(0);
@@ -585,6 +621,7 @@ pub struct MyBackendState {
 }
 
 /// Opens MySQL server connections as `ident`.
+#[derive(Clone)]
 pub struct MyConnector {
     pub ident: MyIdentity,
     /// The largest server answer packet accepted.
@@ -674,5 +711,24 @@ pub async fn kill_query(
             e.code.to_string(),
             e.message,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ed25519_nonce_keeps_a_last_zero_byte() {
+        let mut nonce = [9u8; 32];
+        nonce[31] = 0;
+        let mut p = vec![0xfe];
+        p.extend_from_slice(b"client_ed25519\0");
+        p.extend_from_slice(&nonce);
+        // The generic decoder trims a last 0 (a terminator for the other plugins).
+        let sw = AuthSwitchRequest::decode(&p).unwrap();
+        assert_eq!(sw.data.len(), 31);
+        assert_eq!(ed25519_nonce(&p, &sw.plugin).unwrap(), nonce.to_vec());
+        assert!(ed25519_nonce(&p[..p.len() - 1], &sw.plugin).is_err());
     }
 }

@@ -300,8 +300,12 @@ impl Gateway {
         crate::memory::spawn_trimmer(Arc::clone(&metrics));
         let kv: Arc<dyn crate::runtime::kv::KvBackend> = match &config.server.redis {
             Some(url) => Arc::new(
-                crate::runtime::redis_kv::RedisKv::start(url, Arc::clone(&metrics))
-                    .map_err(anyhow::Error::msg)?,
+                crate::runtime::redis_kv::RedisKv::start(
+                    url,
+                    &config.server.redis_tls,
+                    Arc::clone(&metrics),
+                )
+                .map_err(anyhow::Error::msg)?,
             ),
             None => Arc::new(MemoryKv::default()),
         };

@@ -272,29 +272,114 @@ pub fn client_tls(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String
         }
         None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
+            .with_custom_certificate_verifier(Arc::new(Unverified {
+                provider: provider(),
+                pin: None,
+            }))
             .with_no_client_auth(),
     };
     Ok(Arc::new(cfg))
 }
 
+/// A SHA-256 certificate fingerprint from hex (64 digits, colons and spaces ignored).
+pub fn parse_pin(text: &str) -> Result<[u8; 32], String> {
+    let digits: String = text.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
+    let bytes = hex::decode(&digits)
+        .map_err(|_| format!("'{text}' is not a hexadecimal SHA-256 fingerprint"))?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        format!(
+            "'{text}' has {} bytes; a SHA-256 fingerprint has 32",
+            b.len()
+        )
+    })
+}
+
+/// TLS to the manager: its certificate checked against `ca` (chain and host name) or against
+/// `pin` (the SHA-256 of the certificate itself, whatever signed it); `identity` is this
+/// gateway's client certificate and key files (PEM).
+pub fn manager_tls(
+    ca: Option<&Path>,
+    pin: Option<[u8; 32]>,
+    identity: Option<(&Path, &Path)>,
+) -> Result<rustls::ClientConfig, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let builder = match (ca, pin) {
+        (_, Some(pin)) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Unverified {
+                provider: provider(),
+                pin: Some(pin),
+            })),
+        (Some(ca), None) => {
+            let mut roots = rustls::RootCertStore::empty();
+            let file = std::fs::File::open(ca)
+                .map_err(|e| format!("--manager-ca {}: {e}", ca.display()))?;
+            for c in CertificateDer::pem_reader_iter(BufReader::new(file)) {
+                let c = c.map_err(|e| format!("--manager-ca {}: {e}", ca.display()))?;
+                roots
+                    .add(c)
+                    .map_err(|e| format!("--manager-ca {}: {e}", ca.display()))?;
+            }
+            if roots.is_empty() {
+                return Err(format!(
+                    "--manager-ca {}: no certificate in the file",
+                    ca.display()
+                ));
+            }
+            builder.with_root_certificates(roots)
+        }
+        (None, None) => return Err("manager TLS needs a CA file or a pin".into()),
+    };
+    let mut cfg = match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("--manager-client-cert {}: {e}", cert.display()))?;
+            let der = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("--manager-client-key {}: {e}", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, der)
+                .map_err(|e| format!("--manager-client-cert {}: {e}", cert.display()))?
+        }
+    };
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
 pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(host.to_string()).map_err(|e| format!("{host}: {e}"))
 }
 
-/// Encryption without authentication of the server (sslmode=require semantics).
+/// The server's certificate not checked against any CA: with no pin, encryption without
+/// authentication of the server (sslmode=require semantics); with a pin, the certificate
+/// must be the pinned one. The handshake signatures are verified either way.
 #[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+struct Unverified {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    pin: Option<[u8; 32]>,
+}
 
-impl rustls::client::danger::ServerCertVerifier for NoVerify {
+impl rustls::client::danger::ServerCertVerifier for Unverified {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
+        end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: rustls::pki_types::UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use sha2::Digest;
+        if let Some(pin) = &self.pin
+            && sha2::Sha256::digest(end_entity.as_ref()).as_slice() != pin
+        {
+            return Err(rustls::Error::General(format!(
+                "the server's certificate (SHA-256 {}) is not the pinned one ({})",
+                hex::encode(sha2::Sha256::digest(end_entity.as_ref())),
+                hex::encode(pin)
+            )));
+        }
         Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
     fn verify_tls12_signature(
@@ -307,7 +392,7 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
     fn verify_tls13_signature(
@@ -320,10 +405,12 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

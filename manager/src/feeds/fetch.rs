@@ -36,13 +36,41 @@ pub struct Fetched {
     pub complete: bool,
 }
 
-pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("articdbm-manager/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The client of feeds without a CA of their own: TLS (rustls) trusts the platform's roots.
+pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+    builder(timeout)
         .build()
         .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// The client of a feed with `ca_file`: TLS trusts the CA certificates of that file only.
+pub fn client_with_ca(timeout: Duration, ca_file: &str) -> Result<reqwest::Client, String> {
+    let mut b = builder(timeout).tls_built_in_root_certs(false);
+    for cert in read_ca(ca_file)? {
+        b = b.add_root_certificate(cert);
+    }
+    b.build()
+        .map_err(|e| format!("HTTP client with ca_file {ca_file}: {e}"))
+}
+
+/// The certificates of a PEM file: at least one, or an error naming the file and the problem.
+pub fn read_ca(path: &str) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{path} is not a PEM certificate bundle: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{path} holds no certificate (expected PEM `-----BEGIN CERTIFICATE-----` blocks)"
+        ));
+    }
+    Ok(certs)
 }
 
 /// Fetches the feed's documents. `cursor` continues a TAXII collection where the last fetch
@@ -135,14 +163,9 @@ async fn get(
     Ok((headers, body))
 }
 
+/// An HTTP error with its causes (reqwest's own text leaves out the TLS reason).
 fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(&format!(": {inner}"));
-        src = inner.source();
-    }
-    s
+    articdbm_config::error_chain(e)
 }
 
 fn join(base: &str, path: &str) -> String {

@@ -151,6 +151,11 @@ pub struct FeedSpec {
     /// Largest document, or sum of one fetch's documents, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
+    /// PEM file on the manager's host with the CA certificate(s) that sign the feed server's
+    /// certificate (`https://` URLs). Given, the feed trusts only these CAs; absent, the
+    /// platform's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 impl FeedSpec {
@@ -237,6 +242,9 @@ impl FeedSpec {
                 "max_bytes",
                 format!("must be 1..={MAX_MAX_BYTES}"),
             ));
+        }
+        if let Some(f) = &self.ca_file {
+            fetch::read_ca(f).map_err(|m| ApiError::bad("ca_file", m))?;
         }
         Ok(())
     }
@@ -360,6 +368,9 @@ pub fn manifest_limits(manifest: &Value) -> Limits {
     }
 }
 
+/// Longest one HTTP request of a fetch may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The feed machinery shared by the API and the scheduler.
 pub struct Feeds {
     pub sandbox: Sandbox,
@@ -385,7 +396,7 @@ impl Feeds {
     pub fn new() -> anyhow::Result<Feeds> {
         Ok(Feeds {
             sandbox: Sandbox::new().map_err(|e| anyhow::anyhow!("{e}"))?,
-            http: fetch::client(Duration::from_secs(120)).map_err(anyhow::Error::msg)?,
+            http: fetch::client(FETCH_TIMEOUT).map_err(anyhow::Error::msg)?,
             locks: parking_lot::Mutex::new(HashMap::new()),
         })
     }
@@ -553,7 +564,13 @@ async fn run_locked(
             cursor: None,
             complete: true,
         },
-        None => fetch::fetch(&app.feeds.http, spec, cursor).await?,
+        None => {
+            let client = match &spec.ca_file {
+                Some(f) => &fetch::client_with_ca(FETCH_TIMEOUT, f)?,
+                None => &app.feeds.http,
+            };
+            fetch::fetch(client, spec, cursor).await?
+        }
     };
     let mut report = FetchReport {
         documents: fetched.documents.len(),

@@ -1,9 +1,10 @@
 """MySQL driver matrix program (tests/tests/my_drivers.rs): several clients at once, each
-checking that every answer is its own, through PyMySQL or mysql-connector-python.
+checking that every answer is its own, through PyMySQL, mysql-connector-python or mysqlclient
+(MySQLdb, on MariaDB's C library libmariadb).
 
 Environment: MYHOST, MYPORT, MYUSER, MYPASSWORD, MYDATABASE; DRV_DRIVER (pymysql |
-connector), DRV_AUTH (caching_sha2_password | mysql_native_password; connector only: PyMySQL
-follows the server), DRV_CLIENTS, DRV_ITERS, DRV_DEADLINE_SECS.
+connector | mysqlclient), DRV_AUTH (caching_sha2_password | mysql_native_password; connector
+only: PyMySQL and mysqlclient follow the server), DRV_CLIENTS, DRV_ITERS, DRV_DEADLINE_SECS.
 
 Each client, per iteration: parameters with quotes, backslashes, NULL and unicode; a 1 MB value
 once; a transaction inserting its own row, rolled back every fourth time; a server error
@@ -47,6 +48,18 @@ def connect():
         import pymysql
 
         return pymysql.connect(charset="utf8mb4", autocommit=True, **args)
+    if DRIVER == "mysqlclient":
+        import MySQLdb
+
+        return MySQLdb.connect(
+            host=args["host"],
+            port=args["port"],
+            user=args["user"],
+            passwd=args["password"],
+            db=args["database"],
+            charset="utf8mb4",
+            autocommit=True,
+        )
     import mysql.connector
 
     return mysql.connector.connect(
@@ -59,13 +72,24 @@ def connect():
 
 
 def cursor(conn):
-    if DRIVER == "pymysql":
+    if DRIVER in ("pymysql", "mysqlclient"):
         return conn.cursor()
     return conn.cursor(prepared=True)
 
 
+def begin(conn):
+    if DRIVER == "connector":
+        conn.start_transaction()
+    elif DRIVER == "pymysql":
+        conn.begin()
+    else:
+        cur = conn.cursor()
+        cur.execute("BEGIN")
+        cur.close()
+
+
 def ph(sql):
-    # PyMySQL and connector's prepared cursors both take %s placeholders.
+    # PyMySQL, mysqlclient and connector's prepared cursors all take %s placeholders.
     return sql
 
 
@@ -140,7 +164,7 @@ def run_client(i, finished):
                 else:
                     mismatch(i, f"1 MB value gave length {row[0]}")
             # A transaction of its own, rolled back every fourth time.
-            conn.start_transaction() if DRIVER == "connector" else conn.begin()
+            begin(conn)
             cur = cursor(conn)
             cur.execute(ph("INSERT INTO drv_rows (client, n, v) VALUES (%s, %s, %s)"), (i, n, label))
             cur.close()

@@ -33,6 +33,8 @@ pub fn opts(
         seed_plugins: Some(articdbm_plugin_artifacts::PLUGIN_DIR.into()),
         seed_packs: vec![root().join("policies/default.toml")],
         redis: None,
+        redis_tls: Default::default(),
+        tls: None,
     }
 }
 
@@ -53,6 +55,11 @@ impl Api {
                 .build()
                 .unwrap(),
         }
+    }
+
+    /// The API at `base` (e.g. `https://127.0.0.1:PORT`) through `http`.
+    pub fn with_client(base: String, http: reqwest::Client) -> Api {
+        Api { base, http }
     }
 
     pub async fn call(
@@ -170,9 +177,10 @@ pub async fn managed_gateway(
         config,
         ManagedOptions {
             url: format!("http://{manager}"),
-            cluster_key: CLUSTER.into(),
+            cluster_key: Some(CLUSTER.into()),
             state_dir: state.to_path_buf(),
             name: None,
+            tls: Default::default(),
         },
     )
     .await
