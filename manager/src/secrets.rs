@@ -563,7 +563,7 @@ mod tests {
                 .unwrap(),
             1
         );
-        let sealed_new = body["server_password"].as_str().unwrap();
+        let sealed_new = body["server_password"].as_str().unwrap().to_string();
         assert!(sealed_new.contains(both.current_id()));
         // Already under the current key: nothing to do unless asked for all.
         assert_eq!(
@@ -571,7 +571,7 @@ mod tests {
                 .unwrap(),
             0
         );
-        assert!(old_ring.open(&place(), sealed_new).is_err());
+        assert!(old_ring.open(&place(), &sealed_new).is_err());
     }
 
     #[test]
