@@ -341,7 +341,11 @@ mod tests {
                 "Authorization: admin-token-0123456789\r\n",
                 "Authorization: Basic YWRtaW46YWRtaW4=\r\n",
             ] {
-                assert_eq!(request_with(server.addr, path, wrong).await, 401, "{path} {wrong}");
+                assert_eq!(
+                    request_with(server.addr, path, wrong).await,
+                    401,
+                    "{path} {wrong}"
+                );
             }
         }
         let right = format!("Authorization: Bearer {token}\r\n");

@@ -5,9 +5,9 @@ use clap::Parser;
 fn main() {
     let format = std::env::var("ARTICDBM_LOG_FORMAT").ok();
     let filter = std::env::var("ARTICDBM_LOG").ok();
-    if let Err(e) = articdbm_config::logging::LogFormat::parse(format.as_deref()).and_then(|f| {
-        articdbm_config::logging::init(filter.as_deref(), "warn", f, std::io::stderr)
-    }) {
+    if let Err(e) = articdbm_config::logging::LogFormat::parse(format.as_deref())
+        .and_then(|f| articdbm_config::logging::init(filter.as_deref(), "warn", f, std::io::stderr))
+    {
         eprintln!("error: {e}");
         std::process::exit(2);
     }

@@ -118,9 +118,7 @@ impl FailureLimiter {
                 Some(v4) => IpAddr::V4(v4),
                 None => {
                     let s = v6.segments();
-                    IpAddr::V6(std::net::Ipv6Addr::new(
-                        s[0], s[1], s[2], s[3], 0, 0, 0, 0,
-                    ))
+                    IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
                 }
             },
         }

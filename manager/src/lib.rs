@@ -57,11 +57,7 @@ fn store_url(database_url: &Option<String>, data_dir: &Path) -> String {
 
 /// Opens the store with the keys `key` names, and seals what an earlier version left in clear
 /// (or under an older key given during a rotation).
-async fn open_store(
-    url: &str,
-    data_dir: &Path,
-    key: &secrets::KeySource,
-) -> anyhow::Result<Store> {
+async fn open_store(url: &str, data_dir: &Path, key: &secrets::KeySource) -> anyhow::Result<Store> {
     let embedded = url.starts_with("sqlite:");
     let keyring = Arc::new(secrets::Keyring::load(key, data_dir, embedded)?);
     let store = Store::open(url, Arc::clone(&keyring))

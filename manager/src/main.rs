@@ -189,9 +189,9 @@ fn main() {
     }
     let format = std::env::var("ARTICDBM_LOG_FORMAT").ok();
     let filter = std::env::var("ARTICDBM_LOG").ok();
-    if let Err(e) = articdbm_config::logging::LogFormat::parse(format.as_deref()).and_then(|f| {
-        articdbm_config::logging::init(filter.as_deref(), "info", f, std::io::stderr)
-    }) {
+    if let Err(e) = articdbm_config::logging::LogFormat::parse(format.as_deref())
+        .and_then(|f| articdbm_config::logging::init(filter.as_deref(), "info", f, std::io::stderr))
+    {
         eprintln!("articdbm-manager: {e}");
         std::process::exit(1);
     }

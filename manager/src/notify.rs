@@ -31,7 +31,8 @@ pub fn redis(
     app_version: tokio::sync::watch::Sender<i64>,
     stop: Arc<AtomicBool>,
 ) -> Result<Publisher, String> {
-    let client = redis::Client::open(url).map_err(|e| format!("--redis {url}: {e}"))?;
+    let client = redis::Client::open(url)
+        .map_err(|e| format!("--redis {}: {e}", crate::store::redact(url)))?;
     let (tx, rx) = std::sync::mpsc::channel::<i64>();
     let pub_client = client.clone();
     std::thread::Builder::new()

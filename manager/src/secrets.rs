@@ -87,7 +87,10 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     fn from_bytes(bytes: &[u8]) -> Result<SecretKey, SecretError> {
         let cipher = Aes256Gcm::new_from_slice(bytes).map_err(|_| {
-            SecretError::Key(format!("a secret key is {KEY_LEN} bytes, not {}", bytes.len()))
+            SecretError::Key(format!(
+                "a secret key is {KEY_LEN} bytes, not {}",
+                bytes.len()
+            ))
         })?;
         let mut h = Sha256::new();
         h.update(b"articdbm secret key id\0");
@@ -309,7 +312,10 @@ impl Keyring {
         let aad = place.aad();
         let clear = key
             .cipher
-            .decrypt(GenericArray::from_slice(nonce), Payload { msg: ct, aad: &aad })
+            .decrypt(
+                GenericArray::from_slice(nonce),
+                Payload { msg: ct, aad: &aad },
+            )
             .map_err(|_| SecretError::Corrupt {
                 place: place.to_string(),
                 key_id: id.to_string(),
@@ -464,7 +470,10 @@ fn default_key(data_dir: &Path) -> Result<SecretKey, SecretError> {
     } else {
         let (key, text) = SecretKey::generate();
         write_key_file(&path, &text).map_err(|e| {
-            SecretError::Key(format!("cannot write the secret key {}: {e}", path.display()))
+            SecretError::Key(format!(
+                "cannot write the secret key {}: {e}",
+                path.display()
+            ))
         })?;
         tracing::info!(file = %path.display(), key_id = %key.id, "secret key generated");
         key
@@ -529,10 +538,21 @@ mod tests {
         let k2 = Keyring::ephemeral();
         let a = k1.seal(&place(), "s3cret");
         let e = k2.open(&place(), &a).unwrap_err().to_string();
-        assert!(e.contains(k1.current_id()) && e.contains(k2.current_id()), "{e}");
-        assert!(e.contains("database acme/orders field server_password"), "{e}");
+        assert!(
+            e.contains(k1.current_id()) && e.contains(k2.current_id()),
+            "{e}"
+        );
+        assert!(
+            e.contains("database acme/orders field server_password"),
+            "{e}"
+        );
         assert!(!e.contains("s3cret"));
-        for junk in ["enc:v1:", "enc:v1:abcd", "enc:v1:abcd:!!!", "enc:v1:abcd:AAAA"] {
+        for junk in [
+            "enc:v1:",
+            "enc:v1:abcd",
+            "enc:v1:abcd:!!!",
+            "enc:v1:abcd:AAAA",
+        ] {
             assert!(matches!(
                 k1.open(&place(), junk),
                 Err(SecretError::Malformed { .. })
@@ -600,7 +620,10 @@ mod tests {
                               "taxii": {"url": "https://h/", "auth": {"token": "tk"}}});
         k.seal_body("feed", "", "f", &mut body, None).unwrap();
         let text = body.to_string();
-        assert!(!text.contains("\"pw\"") && !text.contains("\"tk\""), "{text}");
+        assert!(
+            !text.contains("\"pw\"") && !text.contains("\"tk\""),
+            "{text}"
+        );
         assert_eq!(body["auth"]["username"], "u");
         k.open_body("feed", "", "f", &mut body).unwrap();
         assert_eq!(body["auth"]["password"], "pw");
@@ -617,8 +640,13 @@ mod tests {
         let e = SecretKey::parse("c2hvcnQ=", "ARTICDBM_SECRET_KEY")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("ARTICDBM_SECRET_KEY") && e.contains("5 bytes"), "{e}");
-        let e = SecretKey::parse("not a key at all!", "f").unwrap_err().to_string();
+        assert!(
+            e.contains("ARTICDBM_SECRET_KEY") && e.contains("5 bytes"),
+            "{e}"
+        );
+        let e = SecretKey::parse("not a key at all!", "f")
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("not a key at all"), "{e}");
     }
 
@@ -638,7 +666,9 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let e = Keyring::load(&src, dir.path(), false).unwrap_err().to_string();
+        let e = Keyring::load(&src, dir.path(), false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("PostgreSQL store needs a secret key"), "{e}");
         let both = KeySource {
             file: Some(dir.path().join(DEFAULT_KEY_FILE)),

@@ -278,9 +278,14 @@ impl Store {
             for row in &rows {
                 let before: String = row.try_get("body")?;
                 let mut r = sealed_resource(row)?;
-                let n =
-                    self.secrets
-                        .reseal_body(target, &r.kind, &r.tenant, &r.name, &mut r.body, all)?;
+                let n = self.secrets.reseal_body(
+                    target,
+                    &r.kind,
+                    &r.tenant,
+                    &r.name,
+                    &mut r.body,
+                    all,
+                )?;
                 if n == 0 {
                     continue;
                 }
@@ -468,8 +473,9 @@ impl Store {
                 .map(|r| r.try_get("body"))
                 .transpose()?;
         let mut body = body.clone();
-        let stored: Option<serde_json::Value> =
-            current.as_deref().and_then(|c| serde_json::from_str(c).ok());
+        let stored: Option<serde_json::Value> = current
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok());
         self.secrets
             .seal_body(kind, tenant, name, &mut body, stored.as_ref())?;
         let text = body.to_string();

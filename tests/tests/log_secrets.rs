@@ -51,8 +51,10 @@ impl Write for Capture {
 async fn no_secret_reaches_a_log_line() {
     let capture = Capture::default();
     let writer = capture.clone();
-    init(Some("debug"), "info", LogFormat::Json, move || writer.clone())
-        .expect("the only subscriber");
+    init(Some("debug"), "info", LogFormat::Json, move || {
+        writer.clone()
+    })
+    .expect("the only subscriber");
 
     let pg = tokio::task::spawn_blocking(|| PgServer::start().unwrap())
         .await
@@ -126,7 +128,9 @@ async fn no_secret_reaches_a_log_line() {
         .to_string();
     // Wrong API keys: logged as failures, never echoed.
     for _ in 0..3 {
-        let (s, _) = api.call("get", "/api/v1/tenants", Some(WRONG_KEY), None).await;
+        let (s, _) = api
+            .call("get", "/api/v1/tenants", Some(WRONG_KEY), None)
+            .await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
     let (s, _) = api

@@ -1929,7 +1929,11 @@ async fn secrets_at_rest(dir: &Path, database_url: Option<String>, first_key: Ke
     };
     for (name, pw) in [("one", BACKEND_SECRET), ("two", "another-backend-secret")] {
         let v = api
-            .ok("post", "/api/v1/tenants/vault/databases", Some(&db(name, pw)))
+            .ok(
+                "post",
+                "/api/v1/tenants/vault/databases",
+                Some(&db(name, pw)),
+            )
             .await;
         assert_eq!(v["server_password"], "***", "{v}");
     }
@@ -1953,7 +1957,10 @@ async fn secrets_at_rest(dir: &Path, database_url: Option<String>, first_key: Ke
         assert!(!body.contains("backend-secret"), "{name}: {body}");
         let v: Value = serde_json::from_str(body).unwrap();
         assert!(
-            v["server_password"].as_str().unwrap().starts_with("enc:v1:"),
+            v["server_password"]
+                .as_str()
+                .unwrap()
+                .starts_with("enc:v1:"),
             "{body}"
         );
     }
@@ -1970,7 +1977,10 @@ async fn secrets_at_rest(dir: &Path, database_url: Option<String>, first_key: Ke
     let m = start(key.clone()).await.unwrap();
     let api = Api::new(m.addr);
     let raw = raw_bodies(&url, "database").await;
-    assert!(raw.iter().all(|(_, b)| b.contains("enc:v1:") && !b.contains("backend-secret")));
+    assert!(
+        raw.iter()
+            .all(|(_, b)| b.contains("enc:v1:") && !b.contains("backend-secret"))
+    );
     let snap = api.ok("get", "/api/v1/snapshot", None).await;
     assert!(snap["config"].as_str().unwrap().contains(BACKEND_SECRET));
     m.stop().await;
@@ -1983,7 +1993,8 @@ async fn secrets_at_rest(dir: &Path, database_url: Option<String>, first_key: Ke
     set_raw_body(&url, "database", "two", &moved.to_string()).await;
     let e = start(key.clone()).await.err().expect("refused").to_string();
     assert!(
-        e.contains("database vault/two field server_password") && e.contains("moved from another row"),
+        e.contains("database vault/two field server_password")
+            && e.contains("moved from another row"),
         "{e}"
     );
     set_raw_body(&url, "database", "two", &sealed_two).await;
@@ -2022,7 +2033,11 @@ async fn secrets_at_rest(dir: &Path, database_url: Option<String>, first_key: Ke
             .all(|(_, b)| b.contains(&format!("enc:v1:{new_id}:"))),
         "{raw:?}"
     );
-    let e = start(key.clone()).await.err().expect("old key refused").to_string();
+    let e = start(key.clone())
+        .await
+        .err()
+        .expect("old key refused")
+        .to_string();
     assert!(e.contains(&new_id), "{e}");
     let new_key = KeySource {
         file: Some(new.clone()),
@@ -2048,7 +2063,10 @@ async fn secrets_at_rest(dir: &Path, database_url: Option<String>, first_key: Ke
     let snap = api.ok("get", "/api/v1/snapshot", None).await;
     assert!(snap["config"].as_str().unwrap().contains(BACKEND_SECRET));
     m.stop().await;
-    assert!(start(new_key).await.is_err(), "all re-sealed with the newer key");
+    assert!(
+        start(new_key).await.is_err(),
+        "all re-sealed with the newer key"
+    );
     let m = start(KeySource {
         file: Some(newer),
         ..Default::default()
@@ -2173,36 +2191,171 @@ async fn every_admin_change_is_audited() {
     // (template as in ROUTES, method, concrete path or a placeholder filled from an earlier
     // answer, what to send)
     let mut steps: Vec<(&str, &str, String, Send)> = vec![
-        ("/api/v1/tenants", "post", "/api/v1/tenants".into(), Send::Json(json!({"name": "aud"}))),
-        ("/api/v1/keys", "post", "/api/v1/keys".into(), Send::Json(json!({"role": "auditor"}))),
-        ("/api/v1/keys/{id}", "delete", "/api/v1/keys/{key}".into(), Send::None),
-        ("/api/v1/tenants/{tenant}/users", "post", "/api/v1/tenants/aud/users".into(), Send::Json(user.clone())),
-        ("/api/v1/tenants/{tenant}/users/{name}", "put", "/api/v1/tenants/aud/users/aud-user".into(), Send::Json(user.clone())),
-        ("/api/v1/tenants/{tenant}/users/{name}/tokens", "post", "/api/v1/tenants/aud/users/aud-user/tokens".into(), Send::Json(json!({}))),
-        ("/api/v1/tenants/{tenant}/users/{name}/tokens/{id}", "delete", "/api/v1/tenants/aud/users/aud-user/tokens/{token}".into(), Send::None),
-        ("/api/v1/tenants/{tenant}/permissions", "post", "/api/v1/tenants/aud/permissions".into(),
-            Send::Json(json!({"users": ["aud-user"], "tables": ["public.t"], "actions": ["read"]}))),
-        ("/api/v1/tenants/{tenant}/permissions/{id}", "delete", "/api/v1/tenants/aud/permissions/{permission}".into(), Send::None),
-        ("/api/v1/tenants/{tenant}/databases", "post", "/api/v1/tenants/aud/databases".into(), Send::Json(database.clone())),
-        ("/api/v1/tenants/{tenant}/databases/{name}", "put", "/api/v1/tenants/aud/databases/aud-db".into(), Send::Json(database.clone())),
-        ("/api/v1/tenants/{tenant}/databases/{name}", "delete", "/api/v1/tenants/aud/databases/aud-db".into(), Send::None),
-        ("/api/v1/packs/{name}", "put", "/api/v1/packs/aud-pack".into(), Send::Raw("application/toml", pack.as_bytes().to_vec())),
-        ("/api/v1/packs/{name}", "delete", "/api/v1/packs/aud-pack".into(), Send::None),
-        ("/api/v1/plugins", "post", "/api/v1/plugins".into(), Send::Upload),
-        ("/api/v1/plugins/{name}/disable", "post", "/api/v1/plugins/rate-limit/disable".into(), Send::None),
-        ("/api/v1/plugins/{name}/enable", "post", "/api/v1/plugins/rate-limit/enable".into(), Send::None),
-        ("/api/v1/plugins/{name}/rollback", "post", "/api/v1/plugins/rate-limit/rollback".into(), Send::Json(json!({}))),
-        ("/api/v1/feeds", "post", "/api/v1/feeds".into(), Send::Json(feed.clone())),
-        ("/api/v1/feeds/{name}", "put", "/api/v1/feeds/aud-feed".into(), Send::Json(feed.clone())),
-        ("/api/v1/feeds/{name}/fetch", "post", "/api/v1/feeds/aud-feed/fetch".into(), Send::None),
-        ("/api/v1/feeds/{name}/document", "post", "/api/v1/feeds/aud-feed/document".into(),
-            Send::Raw("application/json", std::fs::read(site.path().join("stix.json")).unwrap())),
-        ("/api/v1/feeds/{name}", "delete", "/api/v1/feeds/aud-feed".into(), Send::None),
-        ("/api/v1/tenants/{tenant}/threat-bypass", "put", "/api/v1/tenants/aud/threat-bypass".into(),
-            Send::Json(json!({"addresses": ["192.0.2.0/24"], "users": [], "indicators": []}))),
-        ("/api/v1/tenants/{tenant}/threat-bypass", "delete", "/api/v1/tenants/aud/threat-bypass".into(), Send::None),
-        ("/api/v1/tenants/{tenant}/users/{name}", "delete", "/api/v1/tenants/aud/users/aud-user".into(), Send::None),
-        ("/api/v1/tenants/{tenant}", "delete", "/api/v1/tenants/aud".into(), Send::None),
+        (
+            "/api/v1/tenants",
+            "post",
+            "/api/v1/tenants".into(),
+            Send::Json(json!({"name": "aud"})),
+        ),
+        (
+            "/api/v1/keys",
+            "post",
+            "/api/v1/keys".into(),
+            Send::Json(json!({"role": "auditor"})),
+        ),
+        (
+            "/api/v1/keys/{id}",
+            "delete",
+            "/api/v1/keys/{key}".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users",
+            "post",
+            "/api/v1/tenants/aud/users".into(),
+            Send::Json(user.clone()),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users/{name}",
+            "put",
+            "/api/v1/tenants/aud/users/aud-user".into(),
+            Send::Json(user.clone()),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users/{name}/tokens",
+            "post",
+            "/api/v1/tenants/aud/users/aud-user/tokens".into(),
+            Send::Json(json!({})),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users/{name}/tokens/{id}",
+            "delete",
+            "/api/v1/tenants/aud/users/aud-user/tokens/{token}".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/permissions",
+            "post",
+            "/api/v1/tenants/aud/permissions".into(),
+            Send::Json(json!({"users": ["aud-user"], "tables": ["public.t"], "actions": ["read"]})),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/permissions/{id}",
+            "delete",
+            "/api/v1/tenants/aud/permissions/{permission}".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/databases",
+            "post",
+            "/api/v1/tenants/aud/databases".into(),
+            Send::Json(database.clone()),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/databases/{name}",
+            "put",
+            "/api/v1/tenants/aud/databases/aud-db".into(),
+            Send::Json(database.clone()),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/databases/{name}",
+            "delete",
+            "/api/v1/tenants/aud/databases/aud-db".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/packs/{name}",
+            "put",
+            "/api/v1/packs/aud-pack".into(),
+            Send::Raw("application/toml", pack.as_bytes().to_vec()),
+        ),
+        (
+            "/api/v1/packs/{name}",
+            "delete",
+            "/api/v1/packs/aud-pack".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/plugins",
+            "post",
+            "/api/v1/plugins".into(),
+            Send::Upload,
+        ),
+        (
+            "/api/v1/plugins/{name}/disable",
+            "post",
+            "/api/v1/plugins/rate-limit/disable".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/plugins/{name}/enable",
+            "post",
+            "/api/v1/plugins/rate-limit/enable".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/plugins/{name}/rollback",
+            "post",
+            "/api/v1/plugins/rate-limit/rollback".into(),
+            Send::Json(json!({})),
+        ),
+        (
+            "/api/v1/feeds",
+            "post",
+            "/api/v1/feeds".into(),
+            Send::Json(feed.clone()),
+        ),
+        (
+            "/api/v1/feeds/{name}",
+            "put",
+            "/api/v1/feeds/aud-feed".into(),
+            Send::Json(feed.clone()),
+        ),
+        (
+            "/api/v1/feeds/{name}/fetch",
+            "post",
+            "/api/v1/feeds/aud-feed/fetch".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/feeds/{name}/document",
+            "post",
+            "/api/v1/feeds/aud-feed/document".into(),
+            Send::Raw(
+                "application/json",
+                std::fs::read(site.path().join("stix.json")).unwrap(),
+            ),
+        ),
+        (
+            "/api/v1/feeds/{name}",
+            "delete",
+            "/api/v1/feeds/aud-feed".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/threat-bypass",
+            "put",
+            "/api/v1/tenants/aud/threat-bypass".into(),
+            Send::Json(json!({"addresses": ["192.0.2.0/24"], "users": [], "indicators": []})),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/threat-bypass",
+            "delete",
+            "/api/v1/tenants/aud/threat-bypass".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users/{name}",
+            "delete",
+            "/api/v1/tenants/aud/users/aud-user".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}",
+            "delete",
+            "/api/v1/tenants/aud".into(),
+            Send::None,
+        ),
     ];
     let exempt = ["/api/v1/gateways/heartbeat", "/api/v1/audit"];
     let mut covered: std::collections::BTreeSet<(String, String)> = steps
@@ -2237,8 +2390,12 @@ async fn every_admin_change_is_audited() {
                     .await
             }
             Send::Upload => {
-                api.upload(ADMIN, &manifest_version("rate-limit", "9.9.9"), plugin_files("rate-limit").1)
-                    .await
+                api.upload(
+                    ADMIN,
+                    &manifest_version("rate-limit", "9.9.9"),
+                    plugin_files("rate-limit").1,
+                )
+                .await
             }
         };
         assert!(s.is_success(), "{method} {path}: {s} {v}");
@@ -2276,7 +2433,12 @@ async fn wrong_keys_are_throttled_and_responses_carry_security_headers() {
     }
     for i in 0..articdbm_manager::auth::MAX_FAILURES {
         let (s, v) = api
-            .call("get", "/api/v1/tenants", Some(&format!("adbm_guess-{i}")), None)
+            .call(
+                "get",
+                "/api/v1/tenants",
+                Some(&format!("adbm_guess-{i}")),
+                None,
+            )
             .await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "guess {i}: {v}");
     }
@@ -2288,7 +2450,11 @@ async fn wrong_keys_are_throttled_and_responses_carry_security_headers() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["code"], "too_many_failures", "{v}");
@@ -2312,7 +2478,10 @@ async fn wrong_keys_are_throttled_and_responses_carry_security_headers() {
         ("GET", "/api/v1/nothing", None),
         ("POST", "/api/v1/tenants", Some("adbm_wrong")),
     ] {
-        let mut r = api.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", api.base));
+        let mut r = api.http.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", api.base),
+        );
         if let Some(k) = key {
             r = r.bearer_auth(k);
         }

@@ -85,7 +85,8 @@ impl RedisKv {
     /// Starts the sync thread. Never fails: an unreachable Redis means local state until it
     /// answers. A malformed URL is an error.
     pub fn start(url: &str, metrics: Arc<Metrics>) -> Result<RedisKv, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("server.redis {url}: {e}"))?;
+        let client =
+            redis::Client::open(url).map_err(|e| format!("server.redis {}: {e}", redact(url)))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             client: client.clone(),
