@@ -289,6 +289,18 @@ async fn no_secret_reaches_a_log_line() {
         ("the mysql_sha2 verifier", mysql_sha2.as_str()),
         ("the gateway admin token", ADMIN_TOKEN),
     ];
+    // The flow was logged: both processes, the refused login among it.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("authentication failed") && l.contains(CLIENT_USER)),
+        "the wrong password's refusal is logged"
+    );
+    assert!(lines.iter().any(|l| l.contains("articdbm_manager")));
+    // To look at what a run logs: ARTICDBM_TEST_LOG_DUMP=FILE.
+    if let Ok(dump) = std::env::var("ARTICDBM_TEST_LOG_DUMP") {
+        std::fs::write(dump, &text).unwrap();
+    }
     let mut leaks = Vec::new();
     for (what, s) in secrets {
         assert!(s.len() >= 16, "{what} is distinctive");
