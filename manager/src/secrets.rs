@@ -398,18 +398,19 @@ impl Keyring {
             let Some(Value::String(s)) = body.pointer(field) else {
                 continue;
             };
-            let clear = if s.starts_with(PREFIX) {
-                let (clear, _) = self.open(&place, s)?;
-                let under_target = s[PREFIX.len()..]
-                    .split(':')
-                    .next()
-                    .is_some_and(|id| id == target.current.id);
-                if under_target && !all {
-                    continue;
+            let clear = match s.strip_prefix(PREFIX) {
+                Some(rest) => {
+                    let (clear, _) = self.open(&place, s)?;
+                    let under_target = rest
+                        .split(':')
+                        .next()
+                        .is_some_and(|id| id == target.current.id);
+                    if under_target && !all {
+                        continue;
+                    }
+                    clear
                 }
-                clear
-            } else {
-                s.clone()
+                None => s.clone(),
             };
             let sealed = target.seal(&place, &clear);
             if let Some(v) = body.pointer_mut(field) {
