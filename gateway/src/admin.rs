@@ -1,15 +1,20 @@
 //! HTTP admin endpoints: `GET /healthz` (readiness as JSON) and `GET /metrics` (Prometheus text
-//! exposition). Served on `server.admin_listen`, apart from the PostgreSQL listener.
+//! exposition). Served on `server.admin_listen`, apart from the PostgreSQL listener. With
+//! `server.admin_token_file`, every request must carry `Authorization: Bearer TOKEN`.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::metrics::Metrics;
 
@@ -19,6 +24,61 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     /// Called on every /healthz request; cheap.
     pub health: Arc<dyn Fn() -> Health + Send + Sync>,
+    /// When set, requests must carry this bearer token.
+    pub token: Option<Arc<AdminToken>>,
+}
+
+/// Shortest admin token accepted.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The admin endpoints' bearer token, kept as its SHA-256 so that comparing takes the same time
+/// whatever a request sends (length included).
+pub struct AdminToken {
+    digest: [u8; 32],
+}
+
+impl AdminToken {
+    pub fn new(token: &str) -> Result<AdminToken, String> {
+        let t = token.trim();
+        if t.len() < MIN_TOKEN_LEN {
+            return Err(format!(
+                "the admin token is {} characters; use at least {MIN_TOKEN_LEN}",
+                t.len()
+            ));
+        }
+        if !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("the admin token has spaces or control characters".into());
+        }
+        Ok(AdminToken {
+            digest: Sha256::digest(t.as_bytes()).into(),
+        })
+    }
+
+    /// Reads `server.admin_token_file` (surrounding whitespace ignored).
+    pub fn read(path: &Path) -> Result<AdminToken, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("server.admin_token_file {}: {e}", path.display()))?;
+        AdminToken::new(&text)
+            .map_err(|e| format!("server.admin_token_file {}: {e}", path.display()))
+    }
+
+    /// Whether `Authorization` holds `Bearer TOKEN` with this token.
+    pub fn allows(&self, authorization: Option<&HeaderValue>) -> bool {
+        let Some(given) = authorization
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        let d: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
+        d.ct_eq(&self.digest).into()
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
 }
 
 /// The gateway's readiness, as returned by `/healthz`.
@@ -82,7 +142,24 @@ fn router(state: AdminState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
         .with_state(state)
+}
+
+/// 401 unless the request carries the admin token (when one is configured).
+async fn require_token(State(state): State<AdminState>, req: Request, next: Next) -> Response {
+    match &state.token {
+        Some(t) if !t.allows(req.headers().get(header::AUTHORIZATION)) => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+            "send the admin token: Authorization: Bearer TOKEN\n",
+        )
+            .into_response(),
+        _ => next.run(req).await,
+    }
 }
 
 async fn healthz(State(state): State<AdminState>) -> Response {
@@ -225,7 +302,63 @@ mod tests {
         AdminState {
             metrics: Arc::new(Metrics::new()),
             health: Arc::new(move || health.clone()),
+            token: None,
         }
+    }
+
+    /// One request with extra header lines.
+    async fn request_with(addr: std::net::SocketAddr, path: &str, extra: &str) -> u16 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Length: 0\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
+            .await
+            .expect("response within 10 s")
+            .unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        text.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_token_guards_every_admin_path() {
+        let token = "admin-token-0123456789";
+        let mut state = state_with(Health {
+            ready: true,
+            backends: vec![],
+            plugins_loaded: 0,
+            generation: 1,
+        });
+        state.token = Some(Arc::new(AdminToken::new(&format!("{token}\n")).unwrap()));
+        let server = Server::start(state).await;
+        for path in ["/healthz", "/metrics", "/nothing"] {
+            assert_eq!(request_with(server.addr, path, "").await, 401, "{path}");
+            for wrong in [
+                "Authorization: Bearer admin-token-0123456788\r\n",
+                "Authorization: Bearer admin-token-012345678\r\n",
+                "Authorization: admin-token-0123456789\r\n",
+                "Authorization: Basic YWRtaW46YWRtaW4=\r\n",
+            ] {
+                assert_eq!(
+                    request_with(server.addr, path, wrong).await,
+                    401,
+                    "{path} {wrong}"
+                );
+            }
+        }
+        let right = format!("Authorization: Bearer {token}\r\n");
+        assert_eq!(request_with(server.addr, "/healthz", &right).await, 200);
+        assert_eq!(request_with(server.addr, "/metrics", &right).await, 200);
+        assert_eq!(request_with(server.addr, "/nothing", &right).await, 404);
+        server.stop().await;
+        assert!(AdminToken::new("short").is_err());
+        assert!(AdminToken::new("has a space in the middle").is_err());
+        assert_eq!(
+            format!("{:?}", AdminToken::new(token).unwrap()),
+            "AdminToken(<redacted>)"
+        );
     }
 
     #[tokio::test]
@@ -331,6 +464,7 @@ mod tests {
                 plugins_loaded: 0,
                 generation: c2.fetch_add(1, Ordering::SeqCst) + 1,
             }),
+            token: None,
         })
         .await;
         assert_eq!(request(server.addr, "GET", "/healthz").await.status, 503);

@@ -3,13 +3,14 @@
 use clap::Parser;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ARTICDBM_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let format = std::env::var("ARTICDBM_LOG_FORMAT").ok();
+    let filter = std::env::var("ARTICDBM_LOG").ok();
+    if let Err(e) = articdbm_config::logging::LogFormat::parse(format.as_deref())
+        .and_then(|f| articdbm_config::logging::init(filter.as_deref(), "warn", f, std::io::stderr))
+    {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     let cli = articdbm_gateway::cli::Cli::parse();
     match articdbm_gateway::cli::run(cli) {
         Ok(code) => std::process::exit(code),

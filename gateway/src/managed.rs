@@ -492,6 +492,14 @@ impl Managed {
             let toml = p["toml"].as_str().context("pack without text")?;
             std::fs::write(tmp.join("packs").join(format!("{i:04}.toml")), toml)?;
         }
+        if doc["secrets_withheld"].as_bool() == Some(true) {
+            tracing::warn!(
+                version,
+                "the manager sent this snapshot without backend passwords: it sends them over \
+                 TLS (or to its own host) only; reach it by https:// (--manager-ca or \
+                 --manager-pin)"
+            );
+        }
         std::fs::write(
             tmp.join("config.toml"),
             doc["config"].as_str().unwrap_or_default(),

@@ -77,7 +77,8 @@ fn bench(c: &mut Criterion) {
             for _ in 0..iters {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let url = format!("sqlite:{}?mode=rwc", dir.path().join("m.db").display());
-                let store = rt.block_on(Store::open(&url)).expect("store");
+                let keys = std::sync::Arc::new(articdbm_manager::secrets::Keyring::ephemeral());
+                let store = rt.block_on(Store::open(&url, keys)).expect("store");
                 let started = Instant::now();
                 let out = sandbox
                     .parse("feed-stix", &component, limits, "stix", &doc)

@@ -43,6 +43,8 @@ pub struct App {
     pub publisher: Option<crate::notify::Publisher>,
     /// Threat feeds: the parser sandbox, the HTTP client, per-feed fetch locks.
     pub feeds: crate::feeds::Feeds,
+    /// Wrong API keys per source address.
+    pub auth_limiter: crate::auth::FailureLimiter,
 }
 
 impl App {
@@ -79,6 +81,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -88,6 +92,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
     pub fn bad(field: &str, message: impl Into<String>) -> Self {
@@ -127,7 +132,12 @@ impl IntoResponse for ApiError {
         if let Some(f) = self.field {
             err["field"] = Value::String(f);
         }
-        (self.status, Json(json!({ "error": err }))).into_response()
+        let mut resp = (self.status, Json(json!({ "error": err }))).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(s));
+        }
+        resp
     }
 }
 
@@ -238,11 +248,36 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             crate::metrics::count_requests,
         ))
         .with_state(app)
+}
+
+/// Headers on every response: nothing the manager answers is to be sniffed into another type,
+/// framed, cached, or followed by a Referer, and no document it serves may load anything.
+async fn security_headers(mut resp: Response) -> Response {
+    use axum::http::HeaderValue;
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+        (
+            axum::http::HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ] {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    resp
 }
 
 async fn no_route() -> ApiError {
@@ -1587,6 +1622,7 @@ struct SnapshotQuery {
 async fn snapshot(
     State(app): State<Arc<App>>,
     caller: Caller,
+    peer: Option<axum::Extension<crate::tls::Peer>>,
     q: Result<Query<SnapshotQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     caller.require(&[Role::Gateway, Role::Admin])?;
@@ -1599,9 +1635,21 @@ async fn snapshot(
             return Ok(StatusCode::NOT_MODIFIED.into_response());
         }
     }
-    let doc = crate::snapshot::build(&app.store)
+    // Gateways log in to backends with the passwords the snapshot carries: they travel over
+    // TLS or within this host only. A request that did not come through the listener (no
+    // peer) gets none either.
+    let confidential = peer.as_ref().is_some_and(|p| p.confidential());
+    let mut doc = crate::snapshot::build(&app.store, confidential)
         .await
         .map_err(ApiError::store)?;
+    if !confidential {
+        tracing::warn!(
+            peer = ?peer.map(|p| p.addr),
+            "snapshot sent without backend passwords: the connection is neither TLS nor \
+             from this host (serve with --tls-cert)"
+        );
+        doc["secrets_withheld"] = serde_json::Value::Bool(true);
+    }
     ok(StatusCode::OK, doc)
 }
 

@@ -6,10 +6,17 @@
 //! Roles: `admin` (everything), `tenant-admin` (one tenant's resources), `auditor` (reads
 //! everything, changes nothing) and `gateway` (the cluster key: snapshot, artifacts, heartbeats
 //! and audit uploads).
+//!
+//! Guessing keys is slowed per source address by [`FailureLimiter`]: after
+//! [`MAX_FAILURES`] wrong keys within [`FAILURE_WINDOW`], the address is answered 429 with
+//! `Retry-After` until the window ends, whatever key it sends.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -64,6 +71,114 @@ pub fn random_id(bytes: usize) -> String {
 
 pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Wrong API keys an address may send within [`FAILURE_WINDOW`].
+pub const MAX_FAILURES: u32 = 10;
+/// The window failures are counted in, and how long an address that exceeded them waits.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Addresses tracked at most; beyond, the entry whose window started first is dropped.
+pub const MAX_TRACKED: usize = 10_000;
+
+/// API-key failures per source address (IPv6 by /64, as one host usually holds a whole /64).
+/// Memory is bounded by [`MAX_TRACKED`]; successful requests are never counted.
+pub struct FailureLimiter {
+    max_failures: u32,
+    window: Duration,
+    capacity: usize,
+    table: parking_lot::Mutex<HashMap<IpAddr, Failures>>,
+}
+
+#[derive(Clone, Copy)]
+struct Failures {
+    since: Instant,
+    count: u32,
+}
+
+impl Default for FailureLimiter {
+    fn default() -> Self {
+        FailureLimiter::new(MAX_FAILURES, FAILURE_WINDOW, MAX_TRACKED)
+    }
+}
+
+impl FailureLimiter {
+    pub fn new(max_failures: u32, window: Duration, capacity: usize) -> FailureLimiter {
+        FailureLimiter {
+            max_failures,
+            window,
+            capacity: capacity.max(1),
+            table: parking_lot::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn source(addr: IpAddr) -> IpAddr {
+        match addr {
+            IpAddr::V4(_) => addr,
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let s = v6.segments();
+                    IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+                }
+            },
+        }
+    }
+
+    /// How long `addr` must still wait, if it has used up its failures.
+    pub fn blocked(&self, addr: IpAddr, now: Instant) -> Option<Duration> {
+        let t = self.table.lock();
+        let f = t.get(&Self::source(addr))?;
+        let end = f.since + self.window;
+        (f.count >= self.max_failures && end > now).then(|| end - now)
+    }
+
+    /// Counts a failure of `addr`; returns true when this one used up its allowance.
+    pub fn fail(&self, addr: IpAddr, now: Instant) -> bool {
+        let key = Self::source(addr);
+        let mut t = self.table.lock();
+        if !t.contains_key(&key) && t.len() >= self.capacity {
+            let window = self.window;
+            t.retain(|_, f| f.since + window > now);
+            if t.len() >= self.capacity
+                && let Some(oldest) = t.iter().min_by_key(|(_, f)| f.since).map(|(k, _)| *k)
+            {
+                t.remove(&oldest);
+            }
+        }
+        let f = t.entry(key).or_insert(Failures {
+            since: now,
+            count: 0,
+        });
+        if f.since + self.window <= now {
+            *f = Failures {
+                since: now,
+                count: 0,
+            };
+        }
+        f.count = f.count.saturating_add(1);
+        f.count == self.max_failures
+    }
+
+    /// Addresses tracked now.
+    pub fn tracked(&self) -> usize {
+        self.table.lock().len()
+    }
+}
+
+/// 429 with `Retry-After` in whole seconds, rounded up.
+fn throttled(wait: Duration) -> ApiError {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError {
+        retry_after: Some(secs.max(1)),
+        ..ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_failures",
+            format!(
+                "too many requests with a wrong API key from this address; retry in {} s",
+                secs.max(1)
+            ),
+        )
+    }
 }
 
 /// Who is calling.
@@ -172,6 +287,29 @@ impl FromRequestParts<Arc<App>> for Caller {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
+        // Set by the server's accept loop; absent only when the router is served without it.
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let now = Instant::now();
+        if let Some(wait) = peer.and_then(|p| app.auth_limiter.blocked(p, now)) {
+            app.metrics.auth_throttled.inc();
+            return Err(throttled(wait));
+        }
+        let fail = |message: &str| {
+            app.metrics.auth_failures.inc();
+            if let Some(p) = peer
+                && app.auth_limiter.fail(p, now)
+            {
+                tracing::warn!(
+                    peer = %p,
+                    failures = MAX_FAILURES,
+                    "API-key failures from this address: refusing it until its window ends"
+                );
+            }
+            ApiError::unauthorized(message)
+        };
         let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
             // A client certificate the TLS handshake verified against --tls-client-ca is a
             // gateway's identity (mTLS instead of the cluster key).
@@ -195,17 +333,14 @@ impl FromRequestParts<Arc<App>> for Caller {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer KEY`")
-            })?;
+            .ok_or_else(|| fail("the Authorization header must be `Bearer KEY`"))?;
         let row = app
             .store
             .key_by_hash(&hash_key(key))
             .await
             .map_err(ApiError::store)?;
         let Some(row) = row else {
-            app.metrics.auth_failures.inc();
-            return Err(ApiError::unauthorized("unknown or revoked API key"));
+            return Err(fail("unknown or revoked API key"));
         };
         let role = Role::parse(&row.role).ok_or_else(|| {
             ApiError::internal(format!("stored key has unknown role {}", row.role))
@@ -215,5 +350,53 @@ impl FromRequestParts<Arc<App>> for Caller {
             role,
             tenant: row.tenant,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_block_an_address_for_the_rest_of_its_window_only() {
+        let l = FailureLimiter::new(3, Duration::from_secs(60), 100);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let t0 = Instant::now();
+        assert!(!l.fail(a, t0));
+        assert!(!l.fail(a, t0));
+        assert_eq!(l.blocked(a, t0), None);
+        assert!(l.fail(a, t0), "the third failure uses up the allowance");
+        let wait = l.blocked(a, t0 + Duration::from_secs(10)).unwrap();
+        assert_eq!(wait, Duration::from_secs(50));
+        assert_eq!(l.blocked(b, t0), None, "another address is not affected");
+        assert_eq!(l.blocked(a, t0 + Duration::from_secs(60)), None);
+        // A new window starts from zero.
+        assert!(!l.fail(a, t0 + Duration::from_secs(61)));
+        assert_eq!(l.blocked(a, t0 + Duration::from_secs(61)), None);
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let l = FailureLimiter::new(2, Duration::from_secs(60), 100);
+        let t0 = Instant::now();
+        l.fail("2001:db8:1:2::1".parse().unwrap(), t0);
+        l.fail("2001:db8:1:2::ffff".parse().unwrap(), t0);
+        assert!(l.blocked("2001:db8:1:2::9".parse().unwrap(), t0).is_some());
+        assert!(l.blocked("2001:db8:1:3::1".parse().unwrap(), t0).is_none());
+        l.fail("::ffff:192.0.2.7".parse().unwrap(), t0);
+        l.fail("192.0.2.7".parse().unwrap(), t0);
+        assert!(l.blocked("192.0.2.7".parse().unwrap(), t0).is_some());
+    }
+
+    #[test]
+    fn the_table_stays_bounded_under_many_addresses() {
+        let l = FailureLimiter::new(5, Duration::from_secs(60), 64);
+        let t0 = Instant::now();
+        for i in 0..10_000u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            l.fail(ip, t0 + Duration::from_millis(u64::from(i)));
+        }
+        assert!(l.tracked() <= 64, "{}", l.tracked());
     }
 }

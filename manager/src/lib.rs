@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
+pub mod secrets;
 pub mod snapshot;
 pub mod store;
 pub mod tls;
@@ -46,6 +47,73 @@ pub struct ServeOptions {
     pub redis_tls: articdbm_runtime::redis_kv::RedisTls,
     /// HTTPS instead of HTTP (and, with a client CA, gateway client certificates).
     pub tls: Option<tls::TlsOptions>,
+    /// The key that seals secrets in the store (default: `DATA_DIR/secret.key` for an
+    /// embedded store).
+    pub secret_key: secrets::KeySource,
+}
+
+/// The store URL of the options: `database_url`, or SQLite in the data directory.
+fn store_url(database_url: &Option<String>, data_dir: &Path) -> String {
+    match database_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite:{}?mode=rwc", data_dir.join("manager.db").display()),
+    }
+}
+
+/// Opens the store with the keys `key` names, and seals what an earlier version left in clear
+/// (or under an older key given during a rotation).
+async fn open_store(url: &str, data_dir: &Path, key: &secrets::KeySource) -> anyhow::Result<Store> {
+    let embedded = url.starts_with("sqlite:");
+    let keyring = Arc::new(secrets::Keyring::load(key, data_dir, embedded)?);
+    let store = Store::open(url, Arc::clone(&keyring))
+        .await
+        .with_context(|| format!("store {}", store::redact(url)))?;
+    let done = store.reseal_secrets(&keyring, false).await?;
+    if done.fields > 0 {
+        tracing::info!(
+            rows = done.rows,
+            fields = done.fields,
+            key_id = %keyring.current_id(),
+            "stored secrets sealed with the current key"
+        );
+    }
+    Ok(store)
+}
+
+/// What `articdbm-manager secrets rotate` needs.
+#[derive(Debug, Clone)]
+pub struct RotateOptions {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    /// The key the store is sealed with now (found as `serve` finds it).
+    pub secret_key: secrets::KeySource,
+    /// The key to seal with from now on.
+    pub new_key_file: PathBuf,
+}
+
+/// Seals every stored secret with a new key, in one transaction. The manager must then be
+/// started with the new key (or with the new key and `--old-secret-key-file` the previous one,
+/// while replicas still using the previous key are restarted).
+pub async fn rotate_secrets(opts: &RotateOptions) -> anyhow::Result<(store::Resealed, String)> {
+    let url = store_url(&opts.database_url, &opts.data_dir);
+    if opts.database_url.is_none() && !opts.data_dir.join("manager.db").exists() {
+        anyhow::bail!(
+            "no store at {}: give the --data-dir or --database-url the manager serves from",
+            opts.data_dir.display()
+        );
+    }
+    let store = open_store(&url, &opts.data_dir, &opts.secret_key).await?;
+    let new = secrets::SecretKey::read(&opts.new_key_file)?;
+    if new.id() == store.secret_key_id() {
+        anyhow::bail!(
+            "--new-key-file {} holds the key the store is sealed with already",
+            opts.new_key_file.display()
+        );
+    }
+    let id = new.id().to_string();
+    let target = secrets::Keyring::new(new, vec![]);
+    let done = store.reseal_secrets(&target, true).await?;
+    Ok((done, id))
 }
 
 /// A running manager.
@@ -62,16 +130,8 @@ impl Manager {
     pub async fn start(opts: ServeOptions) -> anyhow::Result<Manager> {
         std::fs::create_dir_all(&opts.data_dir)
             .with_context(|| format!("--data-dir {}", opts.data_dir.display()))?;
-        let url = match &opts.database_url {
-            Some(u) => u.clone(),
-            None => format!(
-                "sqlite:{}?mode=rwc",
-                opts.data_dir.join("manager.db").display()
-            ),
-        };
-        let store = Store::open(&url)
-            .await
-            .with_context(|| format!("store {}", store::redact(&url)))?;
+        let url = store_url(&opts.database_url, &opts.data_dir);
+        let store = open_store(&url, &opts.data_dir, &opts.secret_key).await?;
         bootstrap(&store, &opts).await?;
         let version = store.snapshot_version().await?;
         let metrics = metrics::ManagerMetrics::new();
@@ -93,6 +153,7 @@ impl Manager {
             validator: validate::ComponentValidator::new(feeds.sandbox.clone())?,
             publisher,
             feeds,
+            auth_limiter: auth::FailureLimiter::default(),
         });
         notify::poll_store(&app);
         feeds::seed_builtin(&app).await?;

@@ -25,6 +25,9 @@ enum Command {
     /// Ask a running manager's `/healthz` (which also pings its store); exit 0 when it
     /// answers 200, 1 otherwise (for container and orchestrator health checks).
     Healthcheck(HealthcheckArgs),
+    /// The key that seals secrets in the store (docs/SECURITY.md, "Secrets at rest").
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
 }
 
 #[derive(clap::Args)]
@@ -46,6 +49,64 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "'{s}' is not a number of seconds between 0 and 3600"
         )),
+    }
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Writes a new random key to FILE (created readable by its owner only).
+    NewKey {
+        /// The key file to create; it must not exist.
+        file: PathBuf,
+    },
+    /// Seals every stored secret with a new key, in one transaction. Run it against the store
+    /// the manager serves from, with the current key given as `serve` is given it; then start
+    /// the manager with the new key.
+    Rotate(RotateArgs),
+}
+
+#[derive(clap::Args)]
+struct RotateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The key to seal with from now on (see `secrets new-key`).
+    #[arg(long)]
+    new_key_file: PathBuf,
+}
+
+/// Where the store is (shared by `serve` and `secrets rotate`).
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// Directory of the embedded store (and anything else the manager keeps).
+    #[arg(long, env = "ARTICDBM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Store URL (postgres://...); default: SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+/// The key that seals stored secrets; `ARTICDBM_SECRET_KEY` may hold the key itself instead.
+/// Neither, with the embedded store: `DATA_DIR/secret.key`, made on first start.
+#[derive(clap::Args)]
+struct KeyArgs {
+    /// File holding the secret key (32 bytes as 64 hex digits or in base64).
+    #[arg(long, env = "ARTICDBM_SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
+    /// A previous key, still accepted for values sealed with it during a rotation; they are
+    /// sealed again with the current key at start.
+    #[arg(long = "old-secret-key-file")]
+    old_secret_key_files: Vec<PathBuf>,
+}
+
+impl KeyArgs {
+    fn source(self) -> articdbm_manager::secrets::KeySource {
+        articdbm_manager::secrets::KeySource {
+            file: self.secret_key_file,
+            value: std::env::var("ARTICDBM_SECRET_KEY").ok(),
+            old_files: self.old_secret_key_files,
+        }
     }
 }
 
@@ -86,12 +147,10 @@ struct ServeArgs {
         default_value = "127.0.0.1:8080"
     )]
     listen: SocketAddr,
-    /// Directory of the embedded store (and anything else the manager keeps).
-    #[arg(long, env = "ARTICDBM_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// Store URL (postgres://...); default: SQLite in the data directory.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    key: KeyArgs,
     /// Directory of plugin components (NAME.wasm + NAME.json) registered at start when not
     /// registered yet.
     #[arg(long)]
@@ -176,13 +235,25 @@ fn main() {
         }
         return;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ARTICDBM_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Command::Secrets(SecretsCommand::NewKey { file }) = &cli.command {
+        let (key, text) = articdbm_manager::secrets::SecretKey::generate();
+        match articdbm_manager::secrets::write_key_file(file, &text) {
+            Ok(()) => println!("secret key {} written to {}", key.id(), file.display()),
+            Err(e) => {
+                eprintln!("articdbm-manager: {}: {e}", file.display());
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let format = std::env::var("ARTICDBM_LOG_FORMAT").ok();
+    let filter = std::env::var("ARTICDBM_LOG").ok();
+    if let Err(e) = articdbm_config::logging::LogFormat::parse(format.as_deref())
+        .and_then(|f| articdbm_config::logging::init(filter.as_deref(), "info", f, std::io::stderr))
+    {
+        eprintln!("articdbm-manager: {e}");
+        std::process::exit(1);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -204,7 +275,10 @@ fn main() {
                 })
                 .await
             }
-            Command::Feed(_) | Command::Healthcheck(_) => Ok(()),
+            Command::Secrets(SecretsCommand::Rotate(a)) => rotate(a).await,
+            Command::Feed(_)
+            | Command::Healthcheck(_)
+            | Command::Secrets(SecretsCommand::NewKey { .. }) => Ok(()),
         }
     });
     if let Err(e) = result {
@@ -217,9 +291,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let opts = articdbm_manager::ServeOptions {
         listen: a.listen,
         data_dir: a
+            .store
             .data_dir
             .unwrap_or_else(articdbm_manager::default_data_dir),
-        database_url: a.database_url,
+        database_url: a.store.database_url,
         bootstrap_key: std::env::var("ARTICDBM_BOOTSTRAP_KEY").ok(),
         cluster_key: std::env::var("ARTICDBM_CLUSTER_KEY").ok(),
         seed_plugins: a.seed_plugins,
@@ -238,6 +313,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             }),
             _ => None,
         },
+        secret_key: a.key.source(),
     };
     let m = articdbm_manager::Manager::start(opts).await?;
     // Scripts and tests wait for this line.
@@ -251,5 +327,26 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     m.stop().await;
+    Ok(())
+}
+
+async fn rotate(a: RotateArgs) -> anyhow::Result<()> {
+    let opts = articdbm_manager::RotateOptions {
+        data_dir: a
+            .store
+            .data_dir
+            .unwrap_or_else(articdbm_manager::default_data_dir),
+        database_url: a.store.database_url,
+        secret_key: a.key.source(),
+        new_key_file: a.new_key_file,
+    };
+    let (done, id) = articdbm_manager::rotate_secrets(&opts).await?;
+    println!(
+        "{} secrets in {} resources sealed with key {id}; start the manager with \
+         --secret-key-file {} (or that key where the current one is)",
+        done.fields,
+        done.rows,
+        opts.new_key_file.display()
+    );
     Ok(())
 }

@@ -17,6 +17,8 @@ pub struct ManagerMetrics {
     families: Vec<FamilyMeta>,
     pub requests: IntCounterVec,
     pub auth_failures: IntCounter,
+    /// Requests refused (429) because their address failed API-key checks too often.
+    pub auth_throttled: IntCounter,
     pub snapshot_version: IntGauge,
     /// Live indicators per feed.
     pub feed_indicators: IntGaugeVec,
@@ -48,6 +50,11 @@ impl ManagerMetrics {
         let auth_failures = IntCounter::new(
             "articdbm_manager_auth_failures_total",
             "Requests with an unknown or revoked API key",
+        )
+        .expect("constant metric definition");
+        let auth_throttled = IntCounter::new(
+            "articdbm_manager_auth_throttled_total",
+            "Requests refused (429) from addresses with too many API-key failures",
         )
         .expect("constant metric definition");
         let snapshot_version = IntGauge::new(
@@ -91,6 +98,7 @@ impl ManagerMetrics {
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(auth_failures.clone()),
+            Box::new(auth_throttled.clone()),
             Box::new(snapshot_version.clone()),
             Box::new(feed_indicators.clone()),
             Box::new(feed_last_success.clone()),
@@ -105,6 +113,7 @@ impl ManagerMetrics {
             families,
             requests,
             auth_failures,
+            auth_throttled,
             snapshot_version,
             feed_indicators,
             feed_last_success,

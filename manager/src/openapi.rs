@@ -436,6 +436,9 @@ pub fn document() -> Value {
         }
         if route.roles == "none" {
             op["security"] = json!([]);
+        } else {
+            // Too many wrong API keys from the caller's address (see `auth::FailureLimiter`).
+            op["responses"]["429"] = json!({"$ref": "#/components/responses/Error"});
         }
         let content = match route.body {
             "json" => Some(json!({"application/json": {"schema": {"type": "object"}}})),

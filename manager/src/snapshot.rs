@@ -16,6 +16,10 @@
 //!
 //! `config` holds `[[user]]` and `[[database]]` tables in the gateway's own config format,
 //! which the gateway appends to its file and parses with the same strict parser.
+//!
+//! Backend passwords (`server_password`) are the one secret a snapshot can carry: [`build`]
+//! is the only place that decides whether it does. Users appear with their SCRAM and MySQL
+//! verifiers and tokens as SHA-256 hashes, never a password or a token.
 
 use serde_json::{Value, json};
 
@@ -60,7 +64,11 @@ fn with_permissions(mut packs: Vec<Resource>, permissions: Vec<Resource>) -> Vec
     packs
 }
 
-pub async fn build(store: &Store) -> Result<Value> {
+/// The snapshot at the store's current version. With `include_secrets`, databases carry their
+/// backend password (opened from the store) so the gateway can log in to its backends; without,
+/// `server_password` is left out: for a gateway reached over a connection that could be read
+/// on its way.
+pub async fn build(store: &Store, include_secrets: bool) -> Result<Value> {
     // Read the version first: anything changed after it shows up in a later version.
     let version = store.snapshot_version().await?;
     let plugins = store.active_plugins().await?;
@@ -97,7 +105,16 @@ pub async fn build(store: &Store) -> Result<Value> {
             v
         })
         .collect();
-    let dbs: Vec<Value> = dbs.iter().map(|d| d.body.clone()).collect();
+    let dbs: Vec<Value> = dbs
+        .iter()
+        .map(|d| {
+            let mut body = d.body.clone();
+            if !include_secrets && let Some(o) = body.as_object_mut() {
+                o.remove("server_password");
+            }
+            body
+        })
+        .collect();
     let packs = with_permissions(packs, store.list("permission", None).await?);
     // Feed parsers run in the manager; gateways load policies only.
     let plugins: Vec<_> = plugins

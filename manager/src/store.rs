@@ -7,11 +7,17 @@
 //!
 //! Every change bumps the snapshot version in the same transaction, so a gateway that saw
 //! version N has seen every change up to N.
+//!
+//! Secret fields of resources (see [`crate::secrets`]) are sealed in [`Store::put`] and opened
+//! when read: only this module and `secrets` ever see them sealed.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+
+use crate::secrets::{Keyring, SECRET_KINDS, SecretError};
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +73,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("store: {0}")]
     Other(String),
+    #[error("store secret: {0}")]
+    Secret(#[from] SecretError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -145,9 +153,12 @@ pub struct AuditFilter {
 pub struct Store {
     pub(crate) pool: AnyPool,
     pub backend: Backend,
+    /// Seals and opens the secret fields of resources.
+    secrets: Arc<Keyring>,
 }
 
-fn resource(r: &AnyRow) -> Result<Resource> {
+/// A stored row as it is, secrets sealed.
+fn sealed_resource(r: &AnyRow) -> Result<Resource> {
     let body: String = r.try_get("body")?;
     Ok(Resource {
         kind: r.try_get("kind")?,
@@ -157,6 +168,15 @@ fn resource(r: &AnyRow) -> Result<Resource> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
+}
+
+/// What [`Store::reseal_secrets`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Resealed {
+    /// Rows whose secrets changed.
+    pub rows: usize,
+    /// Secret fields sealed again (from clear, from an old key, or all of them on rotation).
+    pub fields: usize,
 }
 
 fn plugin_version(r: &AnyRow) -> Result<PluginVersion> {
@@ -172,8 +192,9 @@ fn plugin_version(r: &AnyRow) -> Result<PluginVersion> {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the store at `url`.
-    pub async fn open(url: &str) -> Result<Store> {
+    /// Opens (creating if needed) and migrates the store at `url`; `secrets` seals and opens
+    /// the secret fields of resources.
+    pub async fn open(url: &str, secrets: Arc<Keyring>) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -191,7 +212,11 @@ impl Store {
             opts = opts.max_connections(1);
         }
         let pool = opts.connect(url).await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            secrets,
+        };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&store.pool)
@@ -228,6 +253,71 @@ impl Store {
             tracing::info!(version = i + 1, "store migrated");
         }
         Ok(())
+    }
+
+    /// The id of the key that seals new secrets.
+    pub fn secret_key_id(&self) -> &str {
+        self.secrets.current_id()
+    }
+
+    /// Seals again, in one transaction, the secret fields of every resource that needs it for
+    /// `target`: fields in clear (rows written by a version before secrets were sealed), fields
+    /// under an older key, or, with `all` (key rotation), every field. Values are opened with
+    /// this store's keys; one that does not open fails the whole pass, naming the row.
+    /// The snapshot version does not change: gateways see the same values.
+    pub async fn reseal_secrets(&self, target: &Keyring, all: bool) -> Result<Resealed> {
+        let mut tx = self.pool.begin().await?;
+        let mut done = Resealed::default();
+        for kind in SECRET_KINDS {
+            let rows = sqlx::query(
+                "SELECT kind, tenant, name, body, created_at, updated_at FROM resources WHERE kind = $1",
+            )
+            .bind(*kind)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                let before: String = row.try_get("body")?;
+                let mut r = sealed_resource(row)?;
+                let n = self.secrets.reseal_body(
+                    target,
+                    &r.kind,
+                    &r.tenant,
+                    &r.name,
+                    &mut r.body,
+                    all,
+                )?;
+                if n == 0 {
+                    continue;
+                }
+                // Compared with the body read, so a row changed meanwhile (another replica) is
+                // never overwritten with an older body.
+                let updated = sqlx::query(
+                    "UPDATE resources SET body = $1 WHERE kind = $2 AND tenant = $3 AND name = $4 AND body = $5",
+                )
+                .bind(r.body.to_string())
+                .bind(&r.kind)
+                .bind(&r.tenant)
+                .bind(&r.name)
+                .bind(&before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 1 {
+                    done.rows += 1;
+                    done.fields += n;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// A stored row with its secrets opened.
+    fn resource(&self, r: &AnyRow) -> Result<Resource> {
+        let mut res = sealed_resource(r)?;
+        self.secrets
+            .open_body(&res.kind, &res.tenant, &res.name, &mut res.body)?;
+        Ok(res)
     }
 
     pub async fn ping(&self) -> Result<()> {
@@ -335,7 +425,7 @@ impl Store {
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        r.as_ref().map(resource).transpose()
+        r.as_ref().map(|r| self.resource(r)).transpose()
     }
 
     /// Resources of a kind, of one tenant or (None) of all.
@@ -359,10 +449,11 @@ impl Store {
                 .await?
             }
         };
-        rows.iter().map(resource).collect()
+        rows.iter().map(|r| self.resource(r)).collect()
     }
 
-    /// Inserts or replaces a resource; returns (created, new snapshot version).
+    /// Inserts or replaces a resource, its secret fields sealed; returns (created, new snapshot
+    /// version).
     pub async fn put(
         &self,
         kind: &str,
@@ -371,7 +462,6 @@ impl Store {
         body: &serde_json::Value,
     ) -> Result<(bool, i64)> {
         let now = now_ms();
-        let text = body.to_string();
         let mut tx = self.pool.begin().await?;
         let current: Option<String> =
             sqlx::query("SELECT body FROM resources WHERE kind = $1 AND tenant = $2 AND name = $3")
@@ -382,6 +472,13 @@ impl Store {
                 .await?
                 .map(|r| r.try_get("body"))
                 .transpose()?;
+        let mut body = body.clone();
+        let stored: Option<serde_json::Value> = current
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok());
+        self.secrets
+            .seal_body(kind, tenant, name, &mut body, stored.as_ref())?;
+        let text = body.to_string();
         if current.as_deref() == Some(text.as_str()) {
             // Unchanged: no new snapshot version (applying the same thing twice is a no-op).
             let v = sqlx::query("SELECT version FROM snapshot_version WHERE id = 1")

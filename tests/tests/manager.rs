@@ -2307,3 +2307,768 @@ async fn redis_over_tls_with_an_acl_user() {
     );
     m.stop().await;
 }
+
+// ---------------------------------------------------------------- secrets at rest
+
+const BACKEND_SECRET: &str = "backend-secret-d41d8cd98f";
+
+/// The stored bodies of `kind`, as they are in the store (secrets sealed).
+async fn raw_bodies(url: &str, kind: &str) -> Vec<(String, String)> {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let rows = sqlx::query("SELECT name, body FROM resources WHERE kind = $1 ORDER BY name")
+        .bind(kind)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows.iter()
+        .map(|r| (r.get::<String, _>("name"), r.get::<String, _>("body")))
+        .collect()
+}
+
+async fn set_raw_body(url: &str, kind: &str, name: &str, body: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let n = sqlx::query("UPDATE resources SET body = $1 WHERE kind = $2 AND name = $3")
+        .bind(body)
+        .bind(kind)
+        .bind(name)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .rows_affected();
+    pool.close().await;
+    assert_eq!(n, 1);
+}
+
+fn with_key(o: ServeOptions, key: articdbm_manager::secrets::KeySource) -> ServeOptions {
+    ServeOptions {
+        secret_key: key,
+        ..o
+    }
+}
+
+fn key_file(dir: &Path, name: &str) -> std::path::PathBuf {
+    let (_, text) = articdbm_manager::secrets::SecretKey::generate();
+    let p = dir.join(name);
+    articdbm_manager::secrets::write_key_file(&p, &text).unwrap();
+    p
+}
+
+/// Backend passwords sealed at rest on `database_url` (None: SQLite in the data directory),
+/// opened for the snapshot, masked by the API, clear rows of an earlier version sealed at
+/// start, a ciphertext moved to another row refused, a wrong key refused by name, and a key
+/// rotation after which only the new key opens the store.
+async fn secrets_at_rest(dir: &Path, database_url: Option<String>, first_key: KeySourceFor) {
+    use articdbm_manager::secrets::KeySource;
+    let data = dir.join("manager");
+    let url = database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", data.join("manager.db").display()));
+    let key = match &first_key {
+        KeySourceFor::Default => KeySource::default(),
+        KeySourceFor::File(f) => KeySource {
+            file: Some(f.clone()),
+            ..Default::default()
+        },
+    };
+    let start = |k: KeySource| Manager::start(with_key(opts(&data, database_url.clone(), None), k));
+    let m = start(key.clone()).await.unwrap();
+    let api = Api::new(m.addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "vault"})))
+        .await;
+    let db = |name: &str, password: &str| {
+        json!({"name": name, "server_user": "owner", "server_password": password,
+               "server_database": "vault", "tls": "disable",
+               "backend": [{"host": "127.0.0.1", "port": 5432}]})
+    };
+    for (name, pw) in [("one", BACKEND_SECRET), ("two", "another-backend-secret")] {
+        let v = api
+            .ok(
+                "post",
+                "/api/v1/tenants/vault/databases",
+                Some(&db(name, pw)),
+            )
+            .await;
+        assert_eq!(v["server_password"], "***", "{v}");
+    }
+    // The same password again changes nothing (the sealed value is kept, not re-sealed).
+    let before = api.version().await;
+    api.ok(
+        "put",
+        "/api/v1/tenants/vault/databases/one",
+        Some(&db("one", BACKEND_SECRET)),
+    )
+    .await;
+    assert_eq!(api.version().await, before, "re-applying changed nothing");
+    let v = api
+        .ok("get", "/api/v1/tenants/vault/databases/one", None)
+        .await;
+    assert_eq!(v["server_password"], "***");
+    // The store holds ciphertext only; the snapshot has the password for gateways.
+    let raw = raw_bodies(&url, "database").await;
+    assert_eq!(raw.len(), 2);
+    for (name, body) in &raw {
+        assert!(!body.contains("backend-secret"), "{name}: {body}");
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert!(
+            v["server_password"]
+                .as_str()
+                .unwrap()
+                .starts_with("enc:v1:"),
+            "{body}"
+        );
+    }
+    let snap = api.ok("get", "/api/v1/snapshot", None).await;
+    assert!(snap["config"].as_str().unwrap().contains(BACKEND_SECRET));
+    // Built without secrets (for a gateway whose connection could be read on the way), the
+    // snapshot has no backend password at all.
+    let bare = articdbm_manager::snapshot::build(&m.app.store, false)
+        .await
+        .unwrap();
+    let config = bare["config"].as_str().unwrap();
+    assert!(
+        !config.contains("backend-secret") && !config.contains("server_password"),
+        "{config}"
+    );
+    assert!(
+        config.contains("server_user"),
+        "the rest is there: {config}"
+    );
+    m.stop().await;
+
+    // A row in clear, as an earlier version wrote it, is sealed at the next start.
+    let (_, sealed_one) = raw.iter().find(|(n, _)| n == "one").unwrap().clone();
+    let clear = db("one", BACKEND_SECRET);
+    let mut clear = clear;
+    clear["tenant"] = json!("vault");
+    set_raw_body(&url, "database", "one", &clear.to_string()).await;
+    let m = start(key.clone()).await.unwrap();
+    let api = Api::new(m.addr);
+    let raw = raw_bodies(&url, "database").await;
+    assert!(
+        raw.iter()
+            .all(|(_, b)| b.contains("enc:v1:") && !b.contains("backend-secret"))
+    );
+    let snap = api.ok("get", "/api/v1/snapshot", None).await;
+    assert!(snap["config"].as_str().unwrap().contains(BACKEND_SECRET));
+    m.stop().await;
+
+    // A sealed value moved to another row does not open: the start fails naming the row.
+    let (_, sealed_two) = raw.iter().find(|(n, _)| n == "two").unwrap().clone();
+    let mut moved: Value = serde_json::from_str(&sealed_two).unwrap();
+    let one: Value = serde_json::from_str(&sealed_one).unwrap();
+    moved["server_password"] = one["server_password"].clone();
+    set_raw_body(&url, "database", "two", &moved.to_string()).await;
+    let e = start(key.clone()).await.err().expect("refused").to_string();
+    assert!(
+        e.contains("database vault/two field server_password")
+            && e.contains("moved from another row"),
+        "{e}"
+    );
+    set_raw_body(&url, "database", "two", &sealed_two).await;
+
+    // A wrong key: refused, naming both keys, not a panic.
+    let wrong = key_file(dir, "wrong.key");
+    let e = start(KeySource {
+        file: Some(wrong.clone()),
+        ..Default::default()
+    })
+    .await
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(
+        e.contains("sealed with secret key") && e.contains("not the key given"),
+        "{e}"
+    );
+    assert!(!e.contains("backend-secret"));
+
+    // Rotation: every secret re-sealed with the new key in one go; then the old key fails and
+    // the new one works.
+    let new = key_file(dir, "new.key");
+    let (done, new_id) = articdbm_manager::rotate_secrets(&articdbm_manager::RotateOptions {
+        data_dir: data.clone(),
+        database_url: database_url.clone(),
+        secret_key: key.clone(),
+        new_key_file: new.clone(),
+    })
+    .await
+    .unwrap();
+    assert_eq!((done.rows, done.fields), (2, 2));
+    let raw = raw_bodies(&url, "database").await;
+    assert!(
+        raw.iter()
+            .all(|(_, b)| b.contains(&format!("enc:v1:{new_id}:"))),
+        "{raw:?}"
+    );
+    let e = start(key.clone())
+        .await
+        .err()
+        .expect("old key refused")
+        .to_string();
+    assert!(e.contains(&new_id), "{e}");
+    let new_key = KeySource {
+        file: Some(new.clone()),
+        ..Default::default()
+    };
+    let m = start(new_key.clone()).await.unwrap();
+    let api = Api::new(m.addr);
+    let snap = api.ok("get", "/api/v1/snapshot", None).await;
+    assert!(snap["config"].as_str().unwrap().contains(BACKEND_SECRET));
+    m.stop().await;
+
+    // The rotation window: values under the previous key open with --old-secret-key-file and
+    // are sealed with the current key at start.
+    let newer = key_file(dir, "newer.key");
+    let m = start(KeySource {
+        file: Some(newer.clone()),
+        old_files: vec![new.clone()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let api = Api::new(m.addr);
+    let snap = api.ok("get", "/api/v1/snapshot", None).await;
+    assert!(snap["config"].as_str().unwrap().contains(BACKEND_SECRET));
+    m.stop().await;
+    assert!(
+        start(new_key).await.is_err(),
+        "all re-sealed with the newer key"
+    );
+    let m = start(KeySource {
+        file: Some(newer),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    m.stop().await;
+}
+
+enum KeySourceFor {
+    /// The key generated in the data directory.
+    Default,
+    File(std::path::PathBuf),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_sealed_at_rest_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    secrets_at_rest(dir.path(), None, KeySourceFor::Default).await;
+    // The generated key is beside the store, owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("manager/secret.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_sealed_at_rest_on_postgresql() {
+    let pg = tokio::task::spawn_blocking(|| PgServer::start().unwrap())
+        .await
+        .unwrap();
+    pg.psql("CREATE DATABASE manager").unwrap();
+    let url = format!(
+        "postgres://{}:{}@127.0.0.1:{}/manager",
+        pg.superuser(),
+        pg.password(),
+        pg.port()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // A shared store needs a key given: none is refused at start.
+    let e = Manager::start(with_key(
+        opts(&dir.path().join("manager"), Some(url.clone()), None),
+        Default::default(),
+    ))
+    .await
+    .err()
+    .expect("refused without a key")
+    .to_string();
+    assert!(e.contains("PostgreSQL store needs a secret key"), "{e}");
+    let key = key_file(dir.path(), "current.key");
+    secrets_at_rest(dir.path(), Some(url), KeySourceFor::File(key)).await;
+    drop(pg);
+}
+
+// ---------------------------------------------------------------- hardening
+
+/// Every mutating route of the API, done once as admin with a valid request, leaves an audit
+/// event of the admin's key. The list is checked against `openapi::ROUTES`, so a new mutating
+/// route without an entry here fails. Gateway traffic (heartbeats, audit uploads) is exempt:
+/// it is not an admin action, and auditing it would drown the trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_change_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("stix.json"),
+        json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
+               "objects": [{"type": "indicator", "spec_version": "2.1",
+                            "id": "indicator--00000000-0000-4000-8000-000000000002",
+                            "created": "2024-01-01T00:00:00.000Z",
+                            "modified": "2024-01-01T00:00:00.000Z",
+                            "pattern": "[ipv4-addr:value = '198.51.100.7']",
+                            "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let files = tokio::task::spawn_blocking({
+        let p = site.path().to_path_buf();
+        move || articdbm_tests::FileServer::start(&p).unwrap()
+    })
+    .await
+    .unwrap();
+    let m = Manager::start(opts(dir.path(), None, None)).await.unwrap();
+    let api = Api::new(m.addr);
+    let keys = api.ok("get", "/api/v1/keys", None).await;
+    let admin_id = keys["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "bootstrap")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let audited = || async {
+        api.ok(
+            "get",
+            &format!("/api/v1/audit?actor=key:{admin_id}&limit=1000"),
+            None,
+        )
+        .await["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+
+    enum Send {
+        None,
+        Json(Value),
+        Raw(&'static str, Vec<u8>),
+        Upload,
+    }
+    let pack = "version = 1\nname = \"aud-pack\"\nkind = \"tenant\"\ntenant = \"aud\"\n\n\
+                [[binding]]\nid = \"rl\"\nplugin = \"rate-limit\"\nhooks = [\"query\"]\n\
+                [binding.config]\nper_user_qps = 100\n";
+    let user = json!({"name": "aud-user", "password": "password-1234"});
+    let database = json!({"name": "aud-db", "sqlite": dir.path().join("aud.db")});
+    let feed = json!({"name": "aud-feed", "tenant": "aud", "format": "stix",
+                      "url": files.url("stix.json"), "interval": "manual"});
+    // (template as in ROUTES, method, concrete path or a placeholder filled from an earlier
+    // answer, what to send)
+    let mut steps: Vec<(&str, &str, String, Send)> = vec![
+        (
+            "/api/v1/tenants",
+            "post",
+            "/api/v1/tenants".into(),
+            Send::Json(json!({"name": "aud"})),
+        ),
+        (
+            "/api/v1/keys",
+            "post",
+            "/api/v1/keys".into(),
+            Send::Json(json!({"role": "auditor"})),
+        ),
+        (
+            "/api/v1/keys/{id}",
+            "delete",
+            "/api/v1/keys/{key}".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users",
+            "post",
+            "/api/v1/tenants/aud/users".into(),
+            Send::Json(user.clone()),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users/{name}",
+            "put",
+            "/api/v1/tenants/aud/users/aud-user".into(),
+            Send::Json(user.clone()),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users/{name}/tokens",
+            "post",
+            "/api/v1/tenants/aud/users/aud-user/tokens".into(),
+            Send::Json(json!({})),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users/{name}/tokens/{id}",
+            "delete",
+            "/api/v1/tenants/aud/users/aud-user/tokens/{token}".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/permissions",
+            "post",
+            "/api/v1/tenants/aud/permissions".into(),
+            Send::Json(json!({"users": ["aud-user"], "tables": ["public.t"], "actions": ["read"]})),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/permissions/{id}",
+            "delete",
+            "/api/v1/tenants/aud/permissions/{permission}".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/databases",
+            "post",
+            "/api/v1/tenants/aud/databases".into(),
+            Send::Json(database.clone()),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/databases/{name}",
+            "put",
+            "/api/v1/tenants/aud/databases/aud-db".into(),
+            Send::Json(database.clone()),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/databases/{name}",
+            "delete",
+            "/api/v1/tenants/aud/databases/aud-db".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/packs/{name}",
+            "put",
+            "/api/v1/packs/aud-pack".into(),
+            Send::Raw("application/toml", pack.as_bytes().to_vec()),
+        ),
+        (
+            "/api/v1/packs/{name}",
+            "delete",
+            "/api/v1/packs/aud-pack".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/plugins",
+            "post",
+            "/api/v1/plugins".into(),
+            Send::Upload,
+        ),
+        (
+            "/api/v1/plugins/{name}/disable",
+            "post",
+            "/api/v1/plugins/rate-limit/disable".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/plugins/{name}/enable",
+            "post",
+            "/api/v1/plugins/rate-limit/enable".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/plugins/{name}/rollback",
+            "post",
+            "/api/v1/plugins/rate-limit/rollback".into(),
+            Send::Json(json!({})),
+        ),
+        (
+            "/api/v1/feeds",
+            "post",
+            "/api/v1/feeds".into(),
+            Send::Json(feed.clone()),
+        ),
+        (
+            "/api/v1/feeds/{name}",
+            "put",
+            "/api/v1/feeds/aud-feed".into(),
+            Send::Json(feed.clone()),
+        ),
+        (
+            "/api/v1/feeds/{name}/fetch",
+            "post",
+            "/api/v1/feeds/aud-feed/fetch".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/feeds/{name}/document",
+            "post",
+            "/api/v1/feeds/aud-feed/document".into(),
+            Send::Raw(
+                "application/json",
+                std::fs::read(site.path().join("stix.json")).unwrap(),
+            ),
+        ),
+        (
+            "/api/v1/feeds/{name}",
+            "delete",
+            "/api/v1/feeds/aud-feed".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/threat-bypass",
+            "put",
+            "/api/v1/tenants/aud/threat-bypass".into(),
+            Send::Json(json!({"addresses": ["192.0.2.0/24"], "users": [], "indicators": []})),
+        ),
+        (
+            "/api/v1/tenants/{tenant}/threat-bypass",
+            "delete",
+            "/api/v1/tenants/aud/threat-bypass".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}/users/{name}",
+            "delete",
+            "/api/v1/tenants/aud/users/aud-user".into(),
+            Send::None,
+        ),
+        (
+            "/api/v1/tenants/{tenant}",
+            "delete",
+            "/api/v1/tenants/aud".into(),
+            Send::None,
+        ),
+    ];
+    let exempt = ["/api/v1/gateways/heartbeat", "/api/v1/audit"];
+    let mut covered: std::collections::BTreeSet<(String, String)> = steps
+        .iter()
+        .map(|(t, m, _, _)| (m.to_string(), t.to_string()))
+        .collect();
+    for r in articdbm_manager::openapi::ROUTES {
+        if r.method == "get" || exempt.contains(&r.path) {
+            continue;
+        }
+        assert!(
+            covered.remove(&(r.method.to_string(), r.path.to_string())),
+            "{} {} changes something but this test does not check that it is audited",
+            r.method,
+            r.path
+        );
+    }
+    assert!(covered.is_empty(), "not routes: {covered:?}");
+
+    let mut ids: std::collections::HashMap<&str, String> = Default::default();
+    let mut seen = audited().await.len();
+    for (template, method, path, send) in steps.drain(..) {
+        let mut path = path;
+        for (k, v) in &ids {
+            path = path.replace(&format!("{{{k}}}"), v);
+        }
+        let (s, v) = match send {
+            Send::None => api.call(method, &path, Some(ADMIN), None).await,
+            Send::Json(b) => api.call(method, &path, Some(ADMIN), Some(&b)).await,
+            Send::Raw(ct, b) => {
+                api.raw(&method.to_ascii_uppercase(), &path, ADMIN, ct, b)
+                    .await
+            }
+            Send::Upload => {
+                api.upload(
+                    ADMIN,
+                    &manifest_version("rate-limit", "9.9.9"),
+                    plugin_files("rate-limit").1,
+                )
+                .await
+            }
+        };
+        assert!(s.is_success(), "{method} {path}: {s} {v}");
+        match template {
+            "/api/v1/keys" => drop(ids.insert("key", v["id"].as_str().unwrap().into())),
+            "/api/v1/tenants/{tenant}/users/{name}/tokens" => {
+                drop(ids.insert("token", v["id"].as_str().unwrap().into()))
+            }
+            "/api/v1/tenants/{tenant}/permissions" => {
+                drop(ids.insert("permission", v["id"].as_str().unwrap().into()))
+            }
+            _ => {}
+        }
+        let events = audited().await;
+        assert!(
+            events.len() > seen,
+            "{method} {template} left no audit event of the admin key"
+        );
+        seen = events.len();
+    }
+    m.stop().await;
+}
+
+/// Wrong API keys from one address are answered 429 with Retry-After once they exceed the
+/// allowance, whatever key follows; requests with a valid key never count; every response has
+/// the security headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_keys_are_throttled_and_responses_carry_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(dir.path(), None, None)).await.unwrap();
+    let api = Api::new(m.addr);
+    // Valid keys, many times: never limited.
+    for _ in 0..(articdbm_manager::auth::MAX_FAILURES * 2) {
+        api.ok("get", "/api/v1/tenants", None).await;
+    }
+    for i in 0..articdbm_manager::auth::MAX_FAILURES {
+        let (s, v) = api
+            .call(
+                "get",
+                "/api/v1/tenants",
+                Some(&format!("adbm_guess-{i}")),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "guess {i}: {v}");
+    }
+    let resp = api
+        .http
+        .get(format!("{}/api/v1/tenants", api.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "too_many_failures", "{v}");
+    let metrics = api.ok("get", "/metrics", None).await;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metric(metrics, "articdbm_manager_auth_throttled_total").unwrap_or(0.0) >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        metric(metrics, "articdbm_manager_auth_failures_total").unwrap_or(0.0)
+            >= f64::from(articdbm_manager::auth::MAX_FAILURES)
+    );
+    // Unauthenticated routes are not limited.
+    api.ok("get", "/healthz", None).await;
+
+    for (method, path, key) in [
+        ("GET", "/healthz", None),
+        ("GET", "/metrics", None),
+        ("GET", "/api/v1/openapi.json", None),
+        ("GET", "/api/v1/nothing", None),
+        ("POST", "/api/v1/tenants", Some("adbm_wrong")),
+    ] {
+        let mut r = api.http.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", api.base),
+        );
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        let resp = r.send().await.unwrap();
+        let h = resp.headers();
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("cache-control", "no-store"),
+            ("cross-origin-resource-policy", "same-origin"),
+        ] {
+            assert_eq!(
+                h.get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{method} {path} ({}): {name}",
+                resp.status()
+            );
+        }
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+    }
+    m.stop().await;
+}
+
+/// Backend passwords travel to gateways over TLS or within the manager's host only. Over
+/// loopback (the listener) and over TLS from elsewhere the snapshot has them; from another
+/// host over plain HTTP, or for a request that did not come through the listener, it has
+/// none and says so (`secrets_withheld`). The peers from elsewhere are made in-process: the
+/// tests send traffic over loopback only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_carry_backend_passwords_only_over_tls_or_loopback() {
+    use tower::ServiceExt;
+    const BACKEND_PW: &str = "backend-password-0123";
+    let dir = tempfile::tempdir().unwrap();
+    let m = Manager::start(opts(dir.path(), None, None)).await.unwrap();
+    let api = Api::new(m.addr);
+    api.ok("post", "/api/v1/tenants", Some(&json!({"name": "shop"})))
+        .await;
+    api.ok(
+        "post",
+        "/api/v1/tenants/shop/databases",
+        Some(
+            &json!({"name": "shop", "server_user": "owner", "server_password": BACKEND_PW,
+                     "server_database": "shop", "tls": "disable",
+                     "backend": [{"host": "127.0.0.1", "port": 5432}]}),
+        ),
+    )
+    .await;
+    // Through the listener, from this host.
+    let (s, v) = api
+        .call("get", "/api/v1/snapshot", Some(CLUSTER), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["config"].as_str().unwrap().contains(BACKEND_PW), "{v}");
+    assert!(v.get("secrets_withheld").is_none(), "{v}");
+
+    let router = articdbm_manager::api::router(Arc::clone(&m.app));
+    let ask = |peer: Option<articdbm_manager::tls::Peer>| {
+        let router = router.clone();
+        async move {
+            let mut req = axum::http::Request::get("/api/v1/snapshot")
+                .header("authorization", format!("Bearer {CLUSTER}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            if let Some(p) = peer {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(p.addr));
+                req.extensions_mut().insert(p);
+            }
+            let resp = router.oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 24)
+                .await
+                .unwrap();
+            serde_json::from_slice::<Value>(&body).unwrap()
+        }
+    };
+    let elsewhere = |tls: bool| articdbm_manager::tls::Peer {
+        addr: "192.0.2.10:40000".parse().unwrap(),
+        tls,
+        client_cert: None,
+    };
+    for (what, peer, carried) in [
+        (
+            "plain HTTP from another host",
+            Some(elsewhere(false)),
+            false,
+        ),
+        ("TLS from another host", Some(elsewhere(true)), true),
+        ("no peer", None, false),
+        (
+            "IPv4-mapped loopback",
+            Some(articdbm_manager::tls::Peer {
+                addr: "[::ffff:127.0.0.1]:40000".parse().unwrap(),
+                tls: false,
+                client_cert: None,
+            }),
+            true,
+        ),
+    ] {
+        let v = ask(peer).await;
+        let config = v["config"].as_str().unwrap();
+        assert!(
+            config.contains("owner"),
+            "{what}: the database is there: {v}"
+        );
+        assert_eq!(config.contains(BACKEND_PW), carried, "{what}: {v}");
+        assert_eq!(
+            v["secrets_withheld"].as_bool() == Some(true),
+            !carried,
+            "{what}: {v}"
+        );
+    }
+    m.stop().await;
+}

@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod healthcheck;
+pub mod logging;
 pub mod threat;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,10 @@ pub struct Server {
     /// Address of the HTTP admin endpoints (`/healthz`, `/metrics`); none when unset.
     #[serde(default)]
     pub admin_listen: Option<SocketAddr>,
+    /// A file holding the bearer token the admin endpoints require; relative to the config
+    /// file. Unset: no token.
+    #[serde(default)]
+    pub admin_token_file: Option<PathBuf>,
     /// Address the MySQL listener binds (off when unset).
     #[serde(default)]
     pub mysql_listen: Option<SocketAddr>,
@@ -668,6 +673,7 @@ impl Config {
         server.packs = server.packs.iter().map(|p| anchor(p)).collect();
         server.plugin_dir = anchor(&server.plugin_dir);
         server.cache_dir = server.cache_dir.as_deref().map(anchor);
+        server.admin_token_file = server.admin_token_file.as_deref().map(anchor);
         if let Some(tls) = &mut server.tls {
             tls.cert = anchor(&tls.cert);
             tls.key = anchor(&tls.key);

@@ -367,6 +367,22 @@ impl Gateway {
             None => None,
         };
         let mysql_addr = my_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+        let admin_token = match &config.server.admin_token_file {
+            Some(f) => Some(Arc::new(
+                crate::admin::AdminToken::read(f).map_err(anyhow::Error::msg)?,
+            )),
+            None => None,
+        };
+        if let Some(a) = config.server.admin_listen
+            && admin_token.is_none()
+            && !a.ip().is_loopback()
+        {
+            tracing::warn!(
+                admin_listen = %a,
+                "the admin endpoints listen beyond loopback without a token: set \
+                 server.admin_token_file"
+            );
+        }
         let admin_listener = match config.server.admin_listen {
             Some(a) => Some(
                 TcpListener::bind(a)
@@ -437,6 +453,7 @@ impl Gateway {
             let state = crate::admin::AdminState {
                 metrics: Arc::clone(&metrics),
                 health: Arc::new(move || health(&s, &r)),
+                token: admin_token,
             };
             let mut stop = shutdown_rx.clone();
             tokio::spawn(async move {

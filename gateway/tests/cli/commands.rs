@@ -249,3 +249,99 @@ async fn run_serves_a_driver_and_stops_on_sigterm() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// `run` with `ARTICDBM_LOG_FORMAT=json`: every line on stderr is a JSON object; the admin
+/// endpoints with `admin_token_file` answer 401 without the token and 200 with it. An unknown
+/// log format stops the binary at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_and_an_admin_token() {
+    use std::io::{BufRead, Read, Write};
+
+    let out = gateway()
+        .args(["policy", "check", "--help"])
+        .env("ARTICDBM_LOG_FORMAT", "yaml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a log format"));
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let (port, admin) = (free_port(), free_port());
+    let token = "admin-token-for-the-cli-test";
+    std::fs::write(dir.path().join("admin.token"), format!("{token}\n")).unwrap();
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+             admin_token_file = \"admin.token\"\n\
+             packs = [{pack:?}]\nplugin_dir = {plugins:?}\ncache_dir = {cache:?}\nwatch = false\n",
+            pack = root.join("policies/default.toml").display().to_string(),
+            plugins = articdbm_plugin_artifacts::PLUGIN_DIR,
+            cache = dir.path().join("cache").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let mut child = gateway()
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("ARTICDBM_LOG", "info")
+        .env("ARTICDBM_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut gw = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("articdbm-gateway listening") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let errors = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the gateway did not report listening");
+
+    let get = |auth: Option<&str>| {
+        let mut http = std::net::TcpStream::connect(("127.0.0.1", admin)).unwrap();
+        let header = auth
+            .map(|a| format!("Authorization: Bearer {a}\r\n"))
+            .unwrap_or_default();
+        http.write_all(format!("GET /metrics HTTP/1.0\r\nHost: x\r\n{header}\r\n").as_bytes())
+            .unwrap();
+        let mut text = String::new();
+        http.read_to_string(&mut text).unwrap();
+        text
+    };
+    assert!(get(None).starts_with("HTTP/1.0 401"), "{}", get(None));
+    assert!(get(Some("not-the-admin-token")).starts_with("HTTP/1.0 401"));
+    let ok = get(Some(token));
+    assert!(ok.starts_with("HTTP/1.0 200"), "{ok}");
+
+    // SAFETY: kill(2) on the child's pid, which `gw` has not reaped yet.
+    assert_eq!(unsafe { libc::kill(gw.0.id() as i32, libc::SIGTERM) }, 0);
+    let status = gw.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let logged = errors.join().unwrap();
+    let lines: Vec<&str> = logged.lines().collect();
+    assert!(!lines.is_empty(), "info logs something at start");
+    for l in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{l}"
+        );
+        assert!(!l.contains(token), "{l}");
+    }
+}

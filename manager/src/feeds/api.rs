@@ -278,12 +278,7 @@ async fn run_and_report(
                 json!({ "feed": spec.key(), "report": report }),
             )
         }
-        Err(e) => Err(ApiError {
-            status: StatusCode::BAD_GATEWAY,
-            code: "feed_failed",
-            message: e,
-            field: None,
-        }),
+        Err(e) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "feed_failed", e)),
     }
 }
 

@@ -618,7 +618,12 @@ mod tests {
     async fn ingest_merges_replaces_and_expires_with_growing_sequence_numbers() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}?mode=rwc", dir.path().join("m.db").display());
-        let store = Store::open(&url).await.unwrap();
+        let store = Store::open(
+            &url,
+            std::sync::Arc::new(crate::secrets::Keyring::ephemeral()),
+        )
+        .await
+        .unwrap();
         let now = now_ms();
         let soon = now + 60_000;
         let r = store

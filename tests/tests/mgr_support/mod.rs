@@ -18,12 +18,15 @@ use crate::gw_support::root;
 
 pub const ADMIN: &str = "admin-key-for-tests-0123456789";
 pub const CLUSTER: &str = "cluster-key-for-tests-0123456789";
+/// The secret key of managers on a shared (PostgreSQL) store: replicas need the same one.
+pub const SECRET_KEY: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OWE=";
 
 pub fn opts(
     data_dir: &Path,
     database_url: Option<String>,
     listen: Option<SocketAddr>,
 ) -> ServeOptions {
+    let database_url_is_shared = database_url.is_some();
     ServeOptions {
         listen: listen.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
         data_dir: data_dir.to_path_buf(),
@@ -35,6 +38,12 @@ pub fn opts(
         redis: None,
         redis_tls: Default::default(),
         tls: None,
+        // An embedded store makes its own key in the data directory; replicas sharing a
+        // PostgreSQL store are given one.
+        secret_key: articdbm_manager::secrets::KeySource {
+            value: database_url_is_shared.then(|| SECRET_KEY.to_string()),
+            ..Default::default()
+        },
     }
 }
 
