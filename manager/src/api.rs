@@ -45,6 +45,9 @@ pub struct App {
     pub feeds: crate::feeds::Feeds,
     /// Wrong API keys per source address.
     pub auth_limiter: crate::auth::FailureLimiter,
+    /// `--allow-plaintext-secrets`: snapshots carry backend passwords over plain HTTP from
+    /// other hosts too (a private network the operator vouches for).
+    pub plaintext_secrets: bool,
 }
 
 impl App {
@@ -1638,7 +1641,7 @@ async fn snapshot(
     // Gateways log in to backends with the passwords the snapshot carries: they travel over
     // TLS or within this host only. A request that did not come through the listener (no
     // peer) gets none either.
-    let confidential = peer.as_ref().is_some_and(|p| p.confidential());
+    let confidential = app.plaintext_secrets || peer.as_ref().is_some_and(|p| p.confidential());
     let mut doc = crate::snapshot::build(&app.store, confidential)
         .await
         .map_err(ApiError::store)?;
@@ -1646,7 +1649,8 @@ async fn snapshot(
         tracing::warn!(
             peer = ?peer.map(|p| p.addr),
             "snapshot sent without backend passwords: the connection is neither TLS nor \
-             from this host (serve with --tls-cert)"
+             from this host (serve with --tls-cert, or --allow-plaintext-secrets on a private \
+             network)"
         );
         doc["secrets_withheld"] = serde_json::Value::Bool(true);
     }

@@ -47,6 +47,8 @@ pub struct ServeOptions {
     pub redis_tls: articdbm_runtime::redis_kv::RedisTls,
     /// HTTPS instead of HTTP (and, with a client CA, gateway client certificates).
     pub tls: Option<tls::TlsOptions>,
+    /// Send backend passwords in snapshots over plain HTTP to other hosts too.
+    pub allow_plaintext_secrets: bool,
     /// The key that seals secrets in the store (default: `DATA_DIR/secret.key` for an
     /// embedded store).
     pub secret_key: secrets::KeySource,
@@ -154,6 +156,7 @@ impl Manager {
             publisher,
             feeds,
             auth_limiter: auth::FailureLimiter::default(),
+            plaintext_secrets: opts.allow_plaintext_secrets,
         });
         notify::poll_store(&app);
         feeds::seed_builtin(&app).await?;

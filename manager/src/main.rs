@@ -185,6 +185,12 @@ struct ServeArgs {
     /// gets the gateway role (mTLS, instead of the cluster key). Needs --tls-cert.
     #[arg(long, env = "ARTICDBM_TLS_CLIENT_CA", requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
+    /// Put backend passwords in snapshots for gateways on other hosts reaching the manager
+    /// over plain HTTP too. By default they travel over TLS or within this host only. For a
+    /// private network you vouch for (a compose network, a cluster with encrypted pod
+    /// traffic); prefer --tls-cert.
+    #[arg(long, env = "ARTICDBM_ALLOW_PLAINTEXT_SECRETS")]
+    allow_plaintext_secrets: bool,
 }
 
 #[derive(clap::Args)]
@@ -314,6 +320,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             _ => None,
         },
         secret_key: a.key.source(),
+        allow_plaintext_secrets: a.allow_plaintext_secrets,
     };
     let m = articdbm_manager::Manager::start(opts).await?;
     // Scripts and tests wait for this line.

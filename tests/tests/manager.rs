@@ -3071,4 +3071,25 @@ async fn snapshots_carry_backend_passwords_only_over_tls_or_loopback() {
         );
     }
     m.stop().await;
+
+    // --allow-plaintext-secrets: the operator vouches for the network.
+    let m = Manager::start(ServeOptions {
+        allow_plaintext_secrets: true,
+        ..opts(dir.path(), None, None)
+    })
+    .await
+    .unwrap();
+    let router = articdbm_manager::api::router(Arc::clone(&m.app));
+    let mut req = axum::http::Request::get("/api/v1/snapshot")
+        .header("authorization", format!("Bearer {CLUSTER}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    req.extensions_mut().insert(elsewhere(false));
+    let resp = router.oneshot(req).await.unwrap();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["config"].as_str().unwrap().contains(BACKEND_PW), "{v}");
+    m.stop().await;
 }

@@ -38,6 +38,7 @@ pub fn opts(
         redis: None,
         redis_tls: Default::default(),
         tls: None,
+        allow_plaintext_secrets: false,
         // An embedded store makes its own key in the data directory; replicas sharing a
         // PostgreSQL store are given one.
         secret_key: articdbm_manager::secrets::KeySource {
