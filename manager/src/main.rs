@@ -32,9 +32,13 @@ enum Command {
 
 #[derive(clap::Args)]
 struct HealthcheckArgs {
-    /// The health endpoint (plain http: probe from inside the container or pod).
+    /// The health endpoint: `http://`, or `https://` for a manager run with --tls-cert.
     #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
     url: String,
+    /// For an `https://` URL: the CA (PEM) that signs the manager's certificate, instead of
+    /// the platform's roots.
+    #[arg(long)]
+    ca: Option<PathBuf>,
     /// Sent as `Authorization: Bearer TOKEN` when set (the manager's /healthz needs none).
     #[arg(long, env = "ARTICDBM_ADMIN_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -214,7 +218,26 @@ fn main() {
     let cli = Cli::parse();
     if let Command::Healthcheck(a) = &cli.command {
         let timeout = std::time::Duration::from_secs_f64(a.timeout);
-        match articdbm_config::healthcheck::check(&a.url, a.token.as_deref(), timeout) {
+        let result = if a.url.starts_with("https://") {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|rt| {
+                    rt.block_on(articdbm_manager::tls::probe_https(
+                        &a.url,
+                        a.token.as_deref(),
+                        a.ca.as_deref(),
+                        timeout,
+                    ))
+                })
+                .map(|_| ())
+        } else {
+            articdbm_config::healthcheck::check(&a.url, a.token.as_deref(), timeout)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        match result {
             Ok(_) => println!("ok {}", a.url),
             Err(e) => {
                 eprintln!("articdbm-manager healthcheck: unhealthy: {e}");

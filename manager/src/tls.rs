@@ -331,6 +331,50 @@ where
     }
 }
 
+/// `articdbm-manager healthcheck` for an `https://` URL: a GET that must answer 200, the
+/// manager's certificate checked against `ca` (PEM) or, without it, the platform's roots.
+pub async fn probe_https(
+    url: &str,
+    token: Option<&str>,
+    ca: Option<&Path>,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut b = reqwest::Client::builder().timeout(timeout);
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+        if certs.is_empty() {
+            return Err(format!("--ca {}: no certificate in the file", ca.display()));
+        }
+        b = b.tls_built_in_root_certs(false);
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    let client = b.build().map_err(|e| format!("HTTP client: {e}"))?;
+    let mut req = client.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {}", articdbm_config::error_chain(&e)))?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::OK {
+        return Ok(());
+    }
+    let body: String = resp
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    Err(format!("{url} answered {status}: {body}"))
+}
+
 /// Resolves once `stop` is true (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;

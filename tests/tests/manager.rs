@@ -6,7 +6,7 @@
 mod gw_support;
 mod mgr_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -1974,6 +1974,26 @@ async fn manager_over_https_with_gateway_client_certificates() {
         "{:?}",
         r.headers()
     );
+    // `articdbm-manager healthcheck --url https://... --ca`: the CA given, it is healthy;
+    // with the platform's roots, or another CA, the certificate is the reason it is not.
+    let healthz = format!("{base}/healthz");
+    let probe = |ca: Option<PathBuf>| {
+        let healthz = healthz.clone();
+        async move {
+            articdbm_manager::tls::probe_https(
+                &healthz,
+                None,
+                ca.as_deref(),
+                Duration::from_secs(5),
+            )
+            .await
+        }
+    };
+    probe(Some(pki.ca_cert("mgr-ca"))).await.unwrap();
+    for ca in [None, Some(pki.ca_cert("rogue-ca"))] {
+        let e = probe(ca.clone()).await.unwrap_err();
+        assert!(e.contains("certificate"), "{ca:?}: {e}");
+    }
     // No key and no certificate: 401.
     let (s, _) = api.call("get", "/api/v1/tenants", None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
