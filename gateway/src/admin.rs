@@ -259,9 +259,19 @@ mod tests {
 
     /// One HTTP/1.1 request over a fresh connection, read until the server closes it.
     async fn request(addr: std::net::SocketAddr, method: &str, path: &str) -> Reply {
+        request_full(addr, method, path, "").await
+    }
+
+    /// The same with `extra` header lines (each ending in CRLF).
+    async fn request_full(
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        extra: &str,
+    ) -> Reply {
         let mut s = TcpStream::connect(addr).await.unwrap();
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Length: 0\r\n\r\n"
         );
         s.write_all(req.as_bytes()).await.unwrap();
         let mut raw = Vec::new();
@@ -306,20 +316,9 @@ mod tests {
         }
     }
 
-    /// One request with extra header lines.
+    /// The status of one request with extra header lines.
     async fn request_with(addr: std::net::SocketAddr, path: &str, extra: &str) -> u16 {
-        let mut s = TcpStream::connect(addr).await.unwrap();
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Length: 0\r\n\r\n"
-        );
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut raw = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
-            .await
-            .expect("response within 10 s")
-            .unwrap();
-        let text = String::from_utf8(raw).unwrap();
-        text.split(' ').nth(1).unwrap().parse().unwrap()
+        request_full(addr, "GET", path, extra).await.status
     }
 
     #[tokio::test]

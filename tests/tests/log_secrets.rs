@@ -139,24 +139,9 @@ async fn no_secret_reaches_a_log_line() {
     assert_eq!(s, StatusCode::OK);
 
     // The gateway: TLS for the token login (cleartext password over TLS), an admin token.
-    let openssl = articdbm_tests::tools::find("openssl", &[]).expect("openssl CLI");
-    articdbm_tests::process::run(
-        std::process::Command::new(openssl)
-            .current_dir(dir.path())
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args([
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "gw.key",
-                "-out",
-                "gw.crt",
-            ]),
-        Duration::from_secs(60),
-    )
-    .unwrap();
+    articdbm_tests::pki::Pki::new(dir.path(), "ca")
+        .and_then(|pki| pki.issue("ca", "gw", "DNS:localhost,IP:127.0.0.1"))
+        .expect("gw.crt and gw.key");
     std::fs::write(dir.path().join("admin.token"), format!("{ADMIN_TOKEN}\n")).unwrap();
     let config = dir.path().join("gateway.toml");
     std::fs::write(

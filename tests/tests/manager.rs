@@ -1504,24 +1504,9 @@ async fn temporary_access_tokens_over_tls() {
     )
     .await;
     // A self-signed certificate for the gateway's client side.
-    let openssl = articdbm_tests::tools::find("openssl", &[]).expect("openssl CLI");
-    articdbm_tests::process::run(
-        std::process::Command::new(openssl)
-            .current_dir(dir.path())
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args([
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "gw.key",
-                "-out",
-                "gw.crt",
-            ]),
-        Duration::from_secs(60),
-    )
-    .unwrap();
+    articdbm_tests::pki::Pki::new(dir.path(), "ca")
+        .and_then(|pki| pki.issue("ca", "gw", "DNS:localhost,IP:127.0.0.1"))
+        .expect("gw.crt and gw.key");
     // Token uses are counted in Redis, exactly (one round trip per use).
     let redis_server =
         tokio::task::spawn_blocking(|| articdbm_tests::RedisServer::start().unwrap())

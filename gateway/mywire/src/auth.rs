@@ -124,13 +124,7 @@ pub const ED25519_NONCE_LEN: usize = 32;
 pub fn ed25519_sign(password: &[u8], nonce: &[u8]) -> Vec<u8> {
     use curve25519_dalek::{EdwardsPoint, Scalar};
     use sha2::Sha512;
-    let az: [u8; 64] = Sha512::digest(password).into();
-    let mut a = [0u8; 32];
-    a.copy_from_slice(&az[..32]);
-    a[0] &= 248;
-    a[31] &= 63;
-    a[31] |= 64;
-    let a = Scalar::from_bytes_mod_order(a);
+    let (a, az) = ed25519_secret(password);
     let public = EdwardsPoint::mul_base(&a).compress();
     let r: [u8; 64] = Sha512::new()
         .chain_update(&az[32..])
@@ -150,6 +144,19 @@ pub fn ed25519_sign(password: &[u8], nonce: &[u8]) -> Vec<u8> {
     sig.extend_from_slice(big_r.as_bytes());
     sig.extend_from_slice(s.as_bytes());
     sig
+}
+
+/// MariaDB's ed25519 secret from a password: the clamped scalar of SHA-512(password)'s first
+/// half, and the whole hash (its second half is the signing nonce's prefix).
+fn ed25519_secret(password: &[u8]) -> (curve25519_dalek::Scalar, [u8; 64]) {
+    use sha2::Sha512;
+    let az: [u8; 64] = Sha512::digest(password).into();
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&az[..32]);
+    a[0] &= 248;
+    a[31] &= 63;
+    a[31] |= 64;
+    (curve25519_dalek::Scalar::from_bytes_mod_order(a), az)
 }
 
 pub fn sha2_verifier(password: &[u8]) -> [u8; 32] {
@@ -322,13 +329,7 @@ mod ed25519_tests {
     /// The public key MariaDB stores for a password (`PASSWORD('…')` of the ed25519
     /// plugin), derived as `ed25519_sign` derives its key.
     fn public_key(password: &[u8]) -> [u8; 32] {
-        let az: [u8; 64] = Sha512::digest(password).into();
-        let mut a = [0u8; 32];
-        a.copy_from_slice(&az[..32]);
-        a[0] &= 248;
-        a[31] &= 63;
-        a[31] |= 64;
-        EdwardsPoint::mul_base(&Scalar::from_bytes_mod_order(a))
+        EdwardsPoint::mul_base(&super::ed25519_secret(password).0)
             .compress()
             .to_bytes()
     }
