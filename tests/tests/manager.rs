@@ -1194,16 +1194,7 @@ async fn gateway_outlives_the_manager_and_restarts_from_its_last_snapshot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_on_postgresql_and_idempotent_apply() {
-    let pg = tokio::task::spawn_blocking(|| PgServer::start().unwrap())
-        .await
-        .unwrap();
-    pg.psql("CREATE DATABASE manager").unwrap();
-    let url = format!(
-        "postgres://{}:{}@127.0.0.1:{}/manager",
-        pg.superuser(),
-        pg.password(),
-        pg.port()
-    );
+    let (pg, url) = postgres_store().await;
     let dir = tempfile::tempdir().unwrap();
     let mut redis = tokio::task::spawn_blocking(|| articdbm_tests::RedisServer::start().unwrap())
         .await
@@ -2573,16 +2564,7 @@ async fn secrets_are_sealed_at_rest_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_are_sealed_at_rest_on_postgresql() {
-    let pg = tokio::task::spawn_blocking(|| PgServer::start().unwrap())
-        .await
-        .unwrap();
-    pg.psql("CREATE DATABASE manager").unwrap();
-    let url = format!(
-        "postgres://{}:{}@127.0.0.1:{}/manager",
-        pg.superuser(),
-        pg.password(),
-        pg.port()
-    );
+    let (pg, url) = postgres_store().await;
     let dir = tempfile::tempdir().unwrap();
     // A shared store needs a key given: none is refused at start.
     let e = Manager::start(with_key(

@@ -220,3 +220,18 @@ pub async fn create_shop_tenant(api: &Api, pg_port: u16, pool_size: u32) {
     )
     .await;
 }
+
+/// A PostgreSQL server with an empty database `manager`, and its URL for `--database-url`.
+pub async fn postgres_store() -> (articdbm_tests::PgServer, String) {
+    let pg = tokio::task::spawn_blocking(|| articdbm_tests::PgServer::start().unwrap())
+        .await
+        .unwrap();
+    pg.psql("CREATE DATABASE manager").unwrap();
+    let url = format!(
+        "postgres://{}:{}@127.0.0.1:{}/manager",
+        pg.superuser(),
+        pg.password(),
+        pg.port()
+    );
+    (pg, url)
+}
