@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Compares the MySQL gateway with direct MariaDB under sysbench: oltp_point_select and
 # oltp_read_only at 16 threads (pool 8, transaction pooling, default pack), and
-# oltp_point_select at one thread for the added latency, in alternating rounds on this
-# machine. Prints every run with the machine's CPU time per transaction, the medians, and ends
-# with exactly
+# oltp_point_select at one thread for the added latency, and `varied` (point selects whose text
+# differs per request: tests/perf/sysbench/varied_point_select.lua), in alternating rounds on
+# this machine. Prints every run with the machine's CPU time per transaction, the medians, the
+# varied ratio, and ends with exactly
 #   ratio point_select=X read_only=Y latency1=Z
 # (X, Y: gateway TPS / direct TPS; Z: added latency at one thread, in microseconds).
 # Environment: ARTICDBM_BENCH_SECONDS (5), ARTICDBM_BENCH_ROUNDS (3), ARTICDBM_BENCH_THREADS
