@@ -341,6 +341,20 @@ const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
 <OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="x"><criteria>&lol9;</criteria></OpenIOC>
 "#;
 
+/// `POST /api/v1/feeds/{name}/fetch`, which must fail with 502; its error body.
+async fn fetch_fails(api: &Api, name: &str) -> Value {
+    let (status, v) = api
+        .call(
+            "post",
+            &format!("/api/v1/feeds/{name}/fetch"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{name}: {v}");
+    v
+}
+
 /// `misp/<uuid>.json` under `dir`: one event of a MISP feed directory.
 fn write_misp_event(dir: &Path, uuid: &str, attrs: Value) {
     write(
@@ -510,15 +524,7 @@ async fn url_openioc_and_misp_feeds_and_hostile_documents() {
         ("deep", "expected"),
         ("huge", "/objects/0/pattern"),
     ] {
-        let (status, v) = api
-            .call(
-                "post",
-                &format!("/api/v1/feeds/{name}/fetch"),
-                Some(ADMIN),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::BAD_GATEWAY, "{name}: {v}");
+        let v = fetch_fails(&api, name).await;
         let msg = v["error"]["message"].as_str().unwrap().to_lowercase();
         assert!(msg.contains(&expect.to_lowercase()), "{name}: {msg}");
         let f = api.ok("get", &format!("/api/v1/feeds/{name}"), None).await;
@@ -678,15 +684,7 @@ async fn https_feeds_trust_their_ca_file_and_fail_clearly_with_another() {
     // Another CA, and the platform's roots: the fetch fails, nothing is ingested, and the
     // error says it is the certificate.
     for name in ["misp-other-ca", "misp-platform"] {
-        let (status, v) = api
-            .call(
-                "post",
-                &format!("/api/v1/feeds/{name}/fetch"),
-                Some(ADMIN),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::BAD_GATEWAY, "{name}: {v}");
+        fetch_fails(&api, name).await;
         let f = api.ok("get", &format!("/api/v1/feeds/{name}"), None).await;
         let err = f["status"]["last_error"].as_str().unwrap_or_default();
         assert!(

@@ -139,7 +139,7 @@ impl Drop for Running {
 /// SIGTERM stops the process cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_serves_a_driver_and_stops_on_sigterm() {
-    use std::io::{BufRead, Read, Write};
+    use std::io::{Read, Write};
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dir = tempfile::tempdir().unwrap();
@@ -170,15 +170,7 @@ async fn run_serves_a_driver_and_stops_on_sigterm() {
     let stdout = child.stdout.take().unwrap();
     let mut gw = Running(child);
     // The line scripts wait for; the process exits instead if the configuration is refused.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("articdbm-gateway listening") {
-                let _ = tx.send(line);
-            }
-        }
-    });
+    let rx = listening_line(stdout);
     let line = rx
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("the gateway did not report listening");
@@ -255,7 +247,7 @@ async fn run_serves_a_driver_and_stops_on_sigterm() {
 /// log format stops the binary at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_and_an_admin_token() {
-    use std::io::{BufRead, Read, Write};
+    use std::io::{Read, Write};
 
     let out = gateway()
         .args(["policy", "check", "--help"])
@@ -295,15 +287,7 @@ async fn json_logs_and_an_admin_token() {
     let stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let mut gw = Running(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("articdbm-gateway listening") {
-                let _ = tx.send(line);
-            }
-        }
-    });
+    let rx = listening_line(stdout);
     let errors = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stderr.read_to_string(&mut s);
@@ -344,4 +328,20 @@ async fn json_logs_and_an_admin_token() {
         );
         assert!(!l.contains(token), "{l}");
     }
+}
+
+/// The gateway's `articdbm-gateway listening ...` line, read from its stdout in a thread of
+/// its own (the receiver gets nothing if the process exits first).
+fn listening_line(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("articdbm-gateway listening") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    rx
 }
