@@ -36,6 +36,13 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 [ -f "/usr/include/python3.$(/usr/bin/python3 -c 'import sys; print(sys.version_info[1])' 2>/dev/null || echo 11)/Python.h" ] || missing+=(python3-dev)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# C policy plugins (plugin-sdk/c, built by plugin-sdk/build): clang and lld targeting wasm32,
+# with Debian's WASI libc and compiler-rt builtins. Python and JavaScript plugins need no
+# Debian package: their toolchains (componentize-py from PyPI; componentize-js, jco and
+# TypeScript from npm) are installed by plugin-sdk/{python,js}/build.sh under target/polyglot.
+{ command -v clang && command -v wasm-ld; } >/dev/null 2>&1 || missing+=(clang lld)
+[ -d /usr/share/wasi-sysroot ] || missing+=(wasi-libc)
+compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null || missing+=(libclang-rt-14-dev-wasm32)
 # promtool checks the Prometheus config and alert rules of examples/deploy (tests/tests/deploy.rs).
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -100,6 +107,13 @@ cargo fmt --all --check
 
 log "linting (cargo clippy --workspace --all-targets --locked -- -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The plugin SDKs' own tests, natively in their languages (pytest, node --test with tsc
+# --strict, the C SDK under gcc's sanitizers); each installs its toolchain when missing.
+for lang in python js c; do
+    log "testing the $lang plugin SDK (plugin-sdk/$lang/test.sh)"
+    "plugin-sdk/$lang/test.sh"
+done
 
 log "running the test suite"
 # --all-targets also runs the benchmarks once each in test mode, so they cannot rot.

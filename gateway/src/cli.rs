@@ -37,6 +37,9 @@ pub enum Command {
     /// Work with rule packs offline.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Write and build policy plugins in Rust, Python, JavaScript/TypeScript or C.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Ask a running gateway's admin `/healthz`; exit 0 when it answers 200, 1 otherwise
     /// (for container and orchestrator health checks: no curl needed).
     Healthcheck(HealthcheckArgs),
@@ -70,6 +73,73 @@ pub enum PolicyCommand {
     Test(TestArgs),
     /// Validate packs against the plugins in the plugin directory.
     Check(CommonArgs),
+}
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Write a working plugin skeleton (source, manifest.json, a pack and captured traffic to
+    /// try it with `policy test`) into a new directory.
+    New(PluginNewArgs),
+    /// Build the plugin in a directory into a component; writes `<name>.wasm` and
+    /// `<name>.json` into the output plugin directory.
+    Build(PluginBuildArgs),
+}
+
+/// Plugin source languages.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LangArg {
+    Rust,
+    Python,
+    /// JavaScript or TypeScript (`app.js` / `app.ts`).
+    Js,
+    C,
+}
+
+impl From<LangArg> for articdbm_plugin_build::Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::Rust => articdbm_plugin_build::Lang::Rust,
+            LangArg::Python => articdbm_plugin_build::Lang::Python,
+            LangArg::Js => articdbm_plugin_build::Lang::Js,
+            LangArg::C => articdbm_plugin_build::Lang::C,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct PluginNewArgs {
+    /// The language to write the plugin in.
+    #[arg(long)]
+    pub lang: LangArg,
+    /// The plugin's name (`[a-z0-9][a-z0-9-]*`, at most 63 characters): its file stem and
+    /// the name packs bind.
+    pub name: String,
+    /// Where to write it (default: `./NAME`); must not exist yet.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// The ArticDBM `plugin-sdk` directory the skeleton builds against (default: the one of
+    /// the checkout this gateway was built from).
+    #[arg(long, env = "ARTICDBM_SDK_DIR")]
+    pub sdk: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct PluginBuildArgs {
+    /// The plugin's directory (holding `manifest.json` and `app.py`, `app.js`, `app.ts`,
+    /// `app.c` or `Cargo.toml`).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The plugin directory to write `<name>.wasm` and `<name>.json` into (default:
+    /// `DIR/dist`), ready for `--plugins` or `server.plugin_dir`.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// The language, when it cannot be told from the files.
+    #[arg(long)]
+    pub lang: Option<LangArg>,
+    /// The ArticDBM `plugin-sdk` directory (default: the one of the checkout this gateway was
+    /// built from).
+    #[arg(long, env = "ARTICDBM_SDK_DIR")]
+    pub sdk: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -239,8 +309,43 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run_gateway(args),
         Command::Policy(PolicyCommand::Test(args)) => policy_test(args),
         Command::Policy(PolicyCommand::Check(args)) => policy_check(args),
+        Command::Plugin(PluginCommand::New(args)) => plugin_new(args),
+        Command::Plugin(PluginCommand::Build(args)) => plugin_build(args),
         Command::Healthcheck(args) => Ok(healthcheck(args)),
     }
+}
+
+fn plugin_new(args: PluginNewArgs) -> anyhow::Result<i32> {
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
+    let sdk = articdbm_plugin_build::Sdk::locate(args.sdk.as_deref())?;
+    let written = articdbm_plugin_build::scaffold(args.lang.into(), &args.name, &dir, &sdk)?;
+    println!("wrote {} file(s) into {}:", written.len(), dir.display());
+    for f in &written {
+        println!("  {}", f.display());
+    }
+    println!(
+        "next: articdbm-gateway plugin build {d} && articdbm-gateway policy test --plugins {d}/dist --pack {d}/pack.toml --input {d}/traffic.jsonl",
+        d = dir.display()
+    );
+    Ok(0)
+}
+
+fn plugin_build(args: PluginBuildArgs) -> anyhow::Result<i32> {
+    let lang = match args.lang {
+        Some(l) => l.into(),
+        None => articdbm_plugin_build::Lang::detect(&args.dir)?,
+    };
+    let sdk = articdbm_plugin_build::Sdk::locate(args.sdk.as_deref())?;
+    let out_dir = args.out_dir.unwrap_or_else(|| args.dir.join("dist"));
+    let report = articdbm_plugin_build::build_into(lang, &args.dir, &out_dir, &sdk)?;
+    println!(
+        "built {} ({} bytes, {lang}) in {:.1} s; manifest {}",
+        report.wasm.display(),
+        report.size,
+        report.elapsed.as_secs_f64(),
+        report.manifest.display()
+    );
+    Ok(0)
 }
 
 /// Prints `ok URL` on success; the reason on stderr otherwise.

@@ -27,6 +27,14 @@ pub enum LoadError {
     Compile { path: String, message: String },
     #[error("{path}: is not a valid articdbm:policy@0.1.0 policy component: {message}")]
     WrongWorld { path: String, message: String },
+    /// The component imports interfaces the sandbox does not give (`wasi:http`, sockets of
+    /// another WASI version...): it could never be instantiated.
+    #[error("{path}: imports {}, which the gateway does not provide: plugins get only articdbm:policy and WASI 0.2 cli, clocks, io, random and filesystem (no preopened directories) and sockets (all refused){hint}", imports.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "))]
+    Unprovided {
+        path: String,
+        imports: Vec<String>,
+        hint: &'static str,
+    },
     #[error("{path}: manifest names plugin {manifest:?} but the file is {file:?}")]
     NameMismatch {
         path: String,
@@ -128,6 +136,15 @@ impl LoadedPlugin {
                 path: path.clone(),
                 message: format!("{e:#}"),
             })?;
+        let imports = unprovided_imports(runtime, &component);
+        if !imports.is_empty() {
+            let hint = unprovided_hint(&imports);
+            return Err(LoadError::Unprovided {
+                path,
+                imports,
+                hint,
+            });
+        }
         let instance_pre =
             runtime
                 .linker
@@ -151,5 +168,44 @@ impl LoadedPlugin {
             pre,
             configure,
         })
+    }
+}
+
+/// Interface packages the gateway's linker gives a policy component (the `wasi:` ones are
+/// WASI 0.2, linked by `wasmtime_wasi::p2`).
+const PROVIDED_PACKAGES: &[&str] = &[
+    "articdbm:policy/",
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+];
+
+/// The component's imports that no provided package covers, sorted and deduplicated.
+pub(crate) fn unprovided_imports(
+    runtime: &Runtime,
+    component: &wasmtime::component::Component,
+) -> Vec<String> {
+    let mut out: Vec<String> = component
+        .component_type()
+        .imports(&runtime.engine)
+        .map(|(name, _)| name.to_string())
+        .filter(|name| !PROVIDED_PACKAGES.iter().any(|p| name.starts_with(p)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// How to build without the imports a toolchain adds by default.
+fn unprovided_hint(imports: &[String]) -> &'static str {
+    if imports.iter().any(|i| i.starts_with("wasi:http/")) {
+        "; `wasi:http` is what componentize-js / jco add unless told not to: build with \
+         `componentize-js --disable http --disable fetch-event` (plugin-sdk/js/build.sh does), \
+         and in other languages drop the HTTP client dependency (the sandbox has no network)"
+    } else {
+        "; rebuild without the dependency that imports it (docs/PLUGINS.md, \"Imports\")"
     }
 }
