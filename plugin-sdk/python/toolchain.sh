@@ -1,9 +1,10 @@
 # Sourced by build.sh and test.sh: installs the pinned Python toolchain under
 # $TOOL_DIR (= ${ARTICDBM_POLYGLOT_DIR:-<repo>/target/polyglot}/python) only when missing,
-# under a lock so parallel builds install it once. Expects TOOL_DIR, VENV and
-# COMPONENTIZE_PY_VERSION to be set.
+# under a lock so parallel builds install it once. Expects TOOL_DIR and VENV to be set.
 
-PYTEST_VERSION=${PYTEST_VERSION:-9.2.0}
+# The pinned versions (componentize-py 0.25.1 bundles CPython 3.14 into the component).
+COMPONENTIZE_PY_VERSION=0.25.1
+PYTEST_VERSION=9.2.0
 
 _toolchain_fail() {
     echo "plugin-sdk/python: error: $1" >&2
