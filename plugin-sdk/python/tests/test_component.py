@@ -119,16 +119,38 @@ def test_records_convert_field_by_field(glue):
         application_name="psql", account_expires_at=None,
     )
     q = component.query(wit_query(wt, "SELECT x"))
-    f = q.facts
-    assert (q.sql, q.prepared_name, q.in_transaction) == ("SELECT x", "s1", True)
-    assert f.statements == [types.StatementKind.SELECT]
-    assert f.tables == [types.TableAccess(name="orders", access=types.AccessMode.DDL, schema="public", nested=True)]
-    assert f.functions == [types.FunctionCall("pg_sleep", types.Clause.FROM)]
-    assert f.comments == [types.Comment(types.CommentKind.CONDITIONAL, types.CommentPosition.TRAILING, "x")]
-    assert f.constant_comparisons[0].connective is types.Connective.OR
-    assert f.constant_comparisons[0].clause is types.Clause.WHERE
-    assert f.literals == types.LiteralCounts(1, 2, 3, 4, 5, 6)
-    assert (f.union_count, f.union_literal_branch, f.locking_read) == (2, True, True)
+    assert q == types.Query(
+        sql="SELECT x",
+        prepared_name="s1",
+        in_transaction=True,
+        facts=types.QueryFacts(
+            parsed=True,
+            parse_error=None,
+            statements=[types.StatementKind.SELECT],
+            stacked=False,
+            tables=[types.TableAccess(name="orders", access=types.AccessMode.DDL, schema="public", nested=True)],
+            functions=[types.FunctionCall("pg_sleep", types.Clause.FROM)],
+            comments=[types.Comment(types.CommentKind.CONDITIONAL, types.CommentPosition.TRAILING, "x")],
+            union_count=2,
+            union_literal_branch=True,
+            constant_comparisons=[types.ConstantComparison(
+                op="=", value=True, connective=types.Connective.OR, position=1, chain_length=2,
+                clause=types.Clause.WHERE, beside_column_predicate=False)],
+            literals=types.LiteralCounts(strings=1, numbers=2, placeholders=3, nulls=4, booleans=5, hex=6),
+            file_access=False,
+            locking_read=True,
+        ),
+    )
+    # an unparsed statement: the optional and boolean fields in the other position
+    w = wit_query(wt)
+    w.facts.parsed, w.facts.parse_error, w.facts.stacked, w.facts.file_access = False, "bad", True, True
+    w.facts.locking_read, w.prepared_name, w.in_transaction = False, None, False
+    f = component.query(w)
+    assert (f.facts.parsed, f.facts.parse_error, f.facts.stacked, f.facts.file_access, f.facts.locking_read) == (
+        False, "bad", True, True, False)
+    assert (f.prepared_name, f.in_transaction) == (None, False)
+    c2 = component.connection(wit_connection(wt, application_name=None, account_expires_at=99, tls=False))
+    assert (c2.application_name, c2.account_expires_at, c2.tls) == (None, 99, False)
 
 
 def test_every_statement_kind_converts(glue):
