@@ -54,6 +54,14 @@ from articdbm_policy._component import Config, Hooks, check_exported  # noqa: F4
 check_exported()
 EOF
 
+# The guest interpreter runs app.py at build time and writes bytecode next to the sources: build
+# from copies (without __pycache__), so the tree is left as it was and parallel builds share
+# nothing.
+mkdir -p "$TMP/plugin" "$TMP/sdk"
+cp -a "$PLUGIN_DIR/." "$TMP/plugin/"
+cp -a "$SDK_DIR/articdbm_policy" "$TMP/sdk/"
+find "$TMP/plugin" "$TMP/sdk" -name __pycache__ -type d -prune -exec rm -rf {} +
+
 # componentize-py appends a site-packages directory of the building machine to the guest's
 # path (from $VIRTUAL_ENV, else `pipenv --venv`, else the host's `site` module), so a plugin
 # could import whatever that machine has installed. Point VIRTUAL_ENV at an empty one: only
@@ -61,16 +69,18 @@ EOF
 mkdir -p "$TMP/no-site-packages/lib/site-packages"
 # Pure-Python dependencies go in PLUGIN_DIR/site-packages (pip install --target ...).
 EXTRA_PATH=()
-[ -d "$PLUGIN_DIR/site-packages" ] && EXTRA_PATH=(-p "$PLUGIN_DIR/site-packages")
+[ -d "$TMP/plugin/site-packages" ] && EXTRA_PATH=(-p "$TMP/plugin/site-packages")
 if ! (cd "$TMP" && env -u PYTHONPATH VIRTUAL_ENV="$TMP/no-site-packages" RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0 \
         "$VENV/bin/componentize-py" -q \
         -d "$WIT_DIR" -w configurable-policy \
         componentize articdbm_entry \
-        -p "$PLUGIN_DIR" "${EXTRA_PATH[@]}" -p "$SDK_DIR" -p "$TMP/entry" \
+        -p "$TMP/plugin" "${EXTRA_PATH[@]}" -p "$TMP/sdk" -p "$TMP/entry" \
         -o "$TMP/out.wasm") >"$TMP/componentize.log" 2>&1; then
     cat "$TMP/componentize.log" >&2
     # componentize-py names the path entries /0, /1, ... in tracebacks.
-    paths=("$PLUGIN_DIR" ${EXTRA_PATH[@]+"${EXTRA_PATH[1]}"} "$SDK_DIR" "(entry module)")
+    paths=("$PLUGIN_DIR")
+    [ ${#EXTRA_PATH[@]} -gt 0 ] && paths+=("$PLUGIN_DIR/site-packages")
+    paths+=("$SDK_DIR" "(entry module)")
     legend=""
     for i in "${!paths[@]}"; do legend+=" /$i=${paths[$i]}"; done
     die "componentize-py failed for $PLUGIN_DIR (output above; paths:$legend)"
