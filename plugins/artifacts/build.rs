@@ -49,6 +49,12 @@ const PLUGINS: &[(&str, &str, &str, &str)] = &[
         "",
     ),
     (
+        "trivial-rust",
+        "articdbm-test-trivial-rust",
+        "plugins/testing/polyglot/rust/trivial",
+        "",
+    ),
+    (
         "echo-v2",
         "articdbm-test-echo",
         "plugins/testing/echo",

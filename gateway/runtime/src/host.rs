@@ -56,6 +56,8 @@ pub struct HostState {
     /// Set when the instance tried to grow memory past its cap: the trap that follows is
     /// reported as a memory blow-up, not a bug.
     pub(crate) memory_exceeded: bool,
+    /// Bytes of linear memory the instance holds (all its memories, as grown so far).
+    pub(crate) linear_memory: usize,
     log_budget: u32,
     pub(crate) deadline: Deadline,
     counter_names: Vec<String>,
@@ -90,6 +92,7 @@ impl HostState {
             services,
             memory_cap,
             memory_exceeded: false,
+            linear_memory: 0,
             log_budget: LOG_BUDGET,
             deadline: Deadline::default(),
             counter_names: Vec::new(),
@@ -208,7 +211,7 @@ impl WasiView for HostState {
 impl ResourceLimiter for HostState {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -216,6 +219,7 @@ impl ResourceLimiter for HostState {
             self.memory_exceeded = true;
             return Ok(false);
         }
+        self.linear_memory += desired.saturating_sub(current);
         Ok(true)
     }
 

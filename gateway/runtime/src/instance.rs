@@ -437,6 +437,16 @@ impl BindingRuntime {
     pub fn warm_instances(&self) -> usize {
         self.warm.lock().len()
     }
+
+    /// The linear memory (bytes, all memories) of each warm instance pooled now: what sizing
+    /// the pool from a measurement reads (benches/polyglot.rs, docs/PLUGINS.md "Limits").
+    pub fn warm_linear_memory(&self) -> Vec<usize> {
+        self.warm
+            .lock()
+            .iter()
+            .map(|w| w.store.data().linear_memory)
+            .collect()
+    }
 }
 
 /// The longest a hook call (on-connect, on-query) may run, whatever a manifest asks: every

@@ -51,6 +51,11 @@ impl Snapshot {
         }
     }
 
+    /// The tenant's policy, when a statement or activation has built it.
+    pub fn tenant(&self, tenant: &str) -> Option<Arc<TenantPolicy>> {
+        self.tenants.read().get(tenant).cloned()
+    }
+
     /// Installs a pre-built tenant policy (activation builds and pre-warms them).
     pub(crate) fn insert_tenant(&self, tenant: &str, policy: TenantPolicy) {
         self.tenants
