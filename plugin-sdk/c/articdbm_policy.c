@@ -569,3 +569,10 @@ void exports_articdbm_policy_hooks_on_query(exports_articdbm_policy_hooks_connec
     exports_articdbm_policy_hooks_connection_free(conn);
     exports_articdbm_policy_hooks_query_free(query);
 }
+
+/* For the native test host (testing/articdbm_test_host.c): a fresh instance's state. */
+void articdbm_sdk_reset_for_tests(void);
+void articdbm_sdk_reset_for_tests(void) {
+    configured = false;
+    kv_last_error[0] = '\0';
+}

@@ -184,7 +184,8 @@ bool articdbm_sql_next(articdbm_sql_lexer_t *lx, articdbm_sql_token_t *tok) {
     } else if (c == '?') {
         tok->kind = ARTICDBM_SQL_PARAM;
         lx->pos++;
-    } else if (c == ':' && ident_start((unsigned char)d) && d != '\0') {
+    } else if (c == ':' && ident_start((unsigned char)d) && d != '\0' &&
+               (start == 0 || lx->sql[start - 1] != ':')) { /* not the type of a :: cast */
         tok->kind = ARTICDBM_SQL_PARAM;
         lx->pos++;
         while (lx->pos < lx->len && ident_char((unsigned char)lx->sql[lx->pos])) lx->pos++;
