@@ -45,8 +45,14 @@ const EMBEDDED_WIT: &[(&str, &str)] =
 
 /// The C SDK, as compiled into this crate: (file name, contents).
 const EMBEDDED_SDK: &[(&str, &str)] = &[
-    ("articdbm_policy.h", include_str!("../../c/articdbm_policy.h")),
-    ("articdbm_policy.c", include_str!("../../c/articdbm_policy.c")),
+    (
+        "articdbm_policy.h",
+        include_str!("../../c/articdbm_policy.h"),
+    ),
+    (
+        "articdbm_policy.c",
+        include_str!("../../c/articdbm_policy.c"),
+    ),
     ("articdbm_json.c", include_str!("../../c/articdbm_json.c")),
     ("articdbm_sql.c", include_str!("../../c/articdbm_sql.c")),
 ];
@@ -141,7 +147,11 @@ pub enum BuildError {
         packages = APT_PACKAGES.join(" "),
         sysroot_hint = if *.sysroot_set { ", or fix WASI_SYSROOT" } else { "" }
     )]
-    ToolchainIncomplete { missing: String, sysroot_set: bool, stderr: String },
+    ToolchainIncomplete {
+        missing: String,
+        sysroot_set: bool,
+        stderr: String,
+    },
     #[error("compiling {app} failed (clang --target=wasm32-wasi):\n{stderr}")]
     Compile { app: PathBuf, stderr: String },
     #[error("cannot run `{clang}`: {source}")]
@@ -295,7 +305,8 @@ pub fn build_c_with(
 
 /// What part of the toolchain a failed clang run lacked, judging by its messages.
 fn missing_toolchain_part(stderr: &str) -> Option<String> {
-    if stderr.contains("wasm-ld") && (stderr.contains("doesn't exist") || stderr.contains("not found"))
+    if stderr.contains("wasm-ld")
+        && (stderr.contains("doesn't exist") || stderr.contains("not found"))
     {
         return Some("the linker wasm-ld is missing (Debian package lld)".into());
     }
@@ -305,15 +316,27 @@ fn missing_toolchain_part(stderr: &str) -> Option<String> {
                 .into(),
         );
     }
-    let libc_header = ["stdlib.h", "string.h", "stdio.h", "stdint.h", "stddef.h", "stdbool.h", "ctype.h", "stdarg.h"]
-        .iter()
-        .any(|h| stderr.contains(&format!("'{h}' file not found")));
+    let libc_header = [
+        "stdlib.h",
+        "string.h",
+        "stdio.h",
+        "stdint.h",
+        "stddef.h",
+        "stdbool.h",
+        "ctype.h",
+        "stdarg.h",
+    ]
+    .iter()
+    .any(|h| stderr.contains(&format!("'{h}' file not found")));
     if libc_header
         || stderr.contains("crt1-reactor.o")
         || stderr.contains("unable to find library -lc")
         || stderr.contains("cannot open crt1")
     {
-        return Some("wasi-libc (headers and libc.a for wasm32-wasi) is missing (Debian package wasi-libc)".into());
+        return Some(
+            "wasi-libc (headers and libc.a for wasm32-wasi) is missing (Debian package wasi-libc)"
+                .into(),
+        );
     }
     if stderr.contains("unknown target triple") || stderr.contains("No available targets") {
         return Some("this clang cannot target wasm32".into());
@@ -456,4 +479,36 @@ pub fn summary(report: &BuildReport) -> String {
         report.component_bytes
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_toolchain_part;
+
+    #[test]
+    fn toolchain_gaps_are_told_apart_from_compile_errors() {
+        let part = |s: &str| missing_toolchain_part(s).unwrap_or_default();
+        assert!(
+            part("clang: error: unable to execute command: Executable \"wasm-ld\" doesn't exist!")
+                .contains("lld")
+        );
+        assert!(part("wasm-ld: error: cannot open /usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a: No such file or directory").contains("libclang-rt-14-dev-wasm32"));
+        assert!(part("x.c:1:10: fatal error: 'stdlib.h' file not found").contains("wasi-libc"));
+        assert!(
+            part("wasm-ld: error: cannot open crt1-reactor.o: No such file or directory")
+                .contains("wasi-libc")
+        );
+        assert_eq!(
+            missing_toolchain_part("app.c:1:10: fatal error: 'mine.h' file not found"),
+            None
+        );
+        assert_eq!(
+            missing_toolchain_part("wasm-ld-14: error: app.o: undefined symbol: helper"),
+            None
+        );
+        assert_eq!(
+            missing_toolchain_part("app.c:3:5: error: expected ';'"),
+            None
+        );
+    }
 }

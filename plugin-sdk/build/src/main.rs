@@ -5,19 +5,17 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: articdbm-build-c PLUGIN_DIR OUT.wasm\n       articdbm-build-c --bindings DIR";
+const USAGE: &str =
+    "usage: articdbm-build-c PLUGIN_DIR OUT.wasm\n       articdbm-build-c --bindings DIR";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [flag, dir] if flag == "--bindings" => {
             let dir = Path::new(dir);
-            let result = articdbm_plugin_build::generate_bindings(
-                None,
-                articdbm_plugin_build::WORLD,
-                dir,
-            )
-            .and_then(|_| articdbm_plugin_build::write_embedded_sdk(dir));
+            let result =
+                articdbm_plugin_build::generate_bindings(None, articdbm_plugin_build::WORLD, dir)
+                    .and_then(|_| articdbm_plugin_build::write_embedded_sdk(dir));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
