@@ -33,13 +33,57 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
-/* A WIT string owning a malloc'd copy of s[0..len) (no allocation when empty). */
+/* Length of the valid UTF-8 sequence at s[0..n), 0 when invalid. */
+static size_t utf8_len(const uint8_t *s, size_t n) {
+    uint8_t c = s[0];
+    size_t need;
+    uint32_t cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < need) return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
+    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
+    return need;
+}
+
+/* WIT strings must be UTF-8 (the host traps on anything else): replaces each byte that does
+ * not start a valid sequence with '?', in place. */
+static void utf8_sanitize(uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        size_t k = utf8_len(s + i, n - i);
+        if (k == 0) {
+            s[i++] = '?';
+        } else {
+            i += k;
+        }
+    }
+}
+
+/* A WIT string owning a malloc'd, UTF-8-sanitised copy of s[0..len) (no allocation when
+ * empty). */
 static articdbm_str_t owned_str(const char *s, size_t len) {
     articdbm_str_t out = {NULL, 0};
     if (len > 0) {
         out.ptr = (uint8_t *)xmalloc(len);
         memcpy(out.ptr, s, len);
         out.len = len;
+        utf8_sanitize(out.ptr, len);
     }
     return out;
 }
@@ -191,6 +235,8 @@ char *articdbm_str_dup(articdbm_str_t s) {
 char *articdbm_str_copy(articdbm_str_t s, char *buf, size_t size) {
     if (size == 0) return buf;
     size_t n = s.len < size - 1 ? s.len : size - 1;
+    /* Never cut a UTF-8 sequence in two. */
+    while (n > 0 && n < s.len && (s.ptr[n] & 0xC0) == 0x80) n--;
     if (n) memcpy(buf, s.ptr, n);
     buf[n] = '\0';
     return buf;
@@ -310,6 +356,7 @@ void articdbm_vlog(articdbm_log_level_t level, const char *fmt, va_list ap) {
         msg.ptr = (uint8_t *)big;
         msg.len = strlen(big);
     }
+    utf8_sanitize(msg.ptr, msg.len);
     articdbm_policy_log_log(level, &msg);
     free(big);
 }

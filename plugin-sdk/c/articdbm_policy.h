@@ -171,7 +171,8 @@ articdbm_verdict_t articdbm_policy_on_query(const articdbm_connection_t *conn,
 /* Let it through. */
 articdbm_verdict_t articdbm_allow(void);
 /* Refuse it: `rule` is a stable id ("where.missing"), `reason` is shown to the client (never
- * put secrets in it). Both are copied. */
+ * put secrets in it). Both are copied; bytes that are not UTF-8 become '?' (as in log lines:
+ * WIT strings are UTF-8). */
 articdbm_verdict_t articdbm_deny(const char *rule, const char *reason);
 articdbm_verdict_t articdbm_denyf(const char *rule, const char *reason_fmt, ...)
     ARTICDBM_PRINTF(2, 3);
@@ -203,7 +204,8 @@ bool articdbm_str_eq(articdbm_str_t s, const char *c);
 bool articdbm_str_eq_ci(articdbm_str_t s, const char *c);
 /* A malloc'd NUL-terminated copy of `s` (NULL if out of memory); free() it. */
 char *articdbm_str_dup(articdbm_str_t s);
-/* Copies `s` into buf (always NUL-terminated, truncated to size-1 bytes); returns buf. */
+/* Copies `s` into buf (always NUL-terminated, truncated to at most size-1 bytes without cutting
+ * a UTF-8 sequence); returns buf. */
 char *articdbm_str_copy(articdbm_str_t s, char *buf, size_t size);
 
 /* True when the connection holds `role`. */

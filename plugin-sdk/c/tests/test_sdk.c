@@ -293,6 +293,11 @@ static void test_verdicts_and_facts(void) {
     CHECK(articdbm_verdict_finding(&v)->reason.len == 0);
     articdbm_verdict_free(&v);
 
+    /* WIT strings must be UTF-8: invalid bytes become '?' */
+    v = articdbm_deny("r", "caf\xc3\xa9 \xff\xc3 ok \xed\xa0\x80");
+    CHECK(articdbm_str_eq(articdbm_verdict_finding(&v)->reason, "caf\xc3\xa9 ?? ok ???"));
+    articdbm_verdict_free(&v);
+
     char *err = NULL;
     CHECK(!articdbm_fail(&err, "field %s", "x"));
     CHECK(err && strcmp(err, "field x") == 0);
@@ -310,6 +315,10 @@ static void test_verdicts_and_facts(void) {
     free(d);
     char small[4];
     CHECK(strcmp(articdbm_str_copy(s, small, sizeof small), "Ord") == 0);
+    articdbm_str_t accents = {(uint8_t *)"ab\xc3\xa9", 4};
+    CHECK(strcmp(articdbm_str_copy(accents, small, sizeof small), "ab") == 0); /* not "ab\xc3" */
+    char five[5];
+    CHECK(strcmp(articdbm_str_copy(accents, five, sizeof five), "ab\xc3\xa9") == 0);
     articdbm_str_t empty = {NULL, 0};
     CHECK(articdbm_str_eq(empty, ""));
     d = articdbm_str_dup(empty);
@@ -378,6 +387,8 @@ static void test_host_wrappers(void) {
     longer[sizeof longer - 1] = '\0';
     articdbm_log(ARTICDBM_LOG_INFO, "%s!", longer);
     CHECK(strlen(articdbm_test_log_at(1, NULL)) == 2000);
+    articdbm_log(ARTICDBM_LOG_INFO, "bad \xff byte");
+    CHECK(strcmp(articdbm_test_log_at(2, NULL), "bad ? byte") == 0);
 
     articdbm_test_set_now_ms(5000);
     CHECK(articdbm_now_ms() == 5000);
