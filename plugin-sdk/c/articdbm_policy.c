@@ -583,6 +583,7 @@ bool exports_articdbm_policy_config_configure(configurable_policy_string_t *conf
     /* Freed with free() by the generated post-return function. */
     err->ptr = (uint8_t *)why;
     err->len = strlen(why);
+    utf8_sanitize(err->ptr, err->len);
     return false;
 }
 

@@ -276,21 +276,34 @@ pub fn build_c_with(
     let module = std::fs::read(&core).map_err(io_err("reading the linked core module"))?;
     let component = componentize(&module)?;
 
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(io_err(format!("creating {}", parent.display())))?;
-    }
+    let parent = match out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => {
+            std::fs::create_dir_all(parent)
+                .map_err(io_err(format!("creating {}", parent.display())))?;
+            parent
+        }
+        None => Path::new("."),
+    };
     // Written beside the target and renamed, so a gateway watching the directory never loads
     // a half-written file.
-    let tmp_out = out.with_extension(format!("wasm.tmp{}", std::process::id()));
-    std::fs::write(&tmp_out, &component)
-        .map_err(io_err(format!("writing {}", tmp_out.display())))?;
-    std::fs::rename(&tmp_out, out).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp_out);
-        BuildError::Io {
-            context: format!("writing {}", out.display()),
-            source,
-        }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".articdbm-build-c-")
+        .suffix(".tmp")
+        .tempfile_in(parent)
+        .map_err(io_err(format!("creating a file in {}", parent.display())))?;
+    std::io::Write::write_all(&mut tmp, &component)
+        .map_err(io_err(format!("writing {}", tmp.path().display())))?;
+    // Temporary files are private (0600); a component is read by the gateway's user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644)).map_err(
+            io_err(format!("setting the mode of {}", tmp.path().display())),
+        )?;
+    }
+    tmp.persist(out).map_err(|e| BuildError::Io {
+        context: format!("writing {}", out.display()),
+        source: e.error,
     })?;
 
     Ok(BuildReport {

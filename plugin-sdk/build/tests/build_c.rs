@@ -78,6 +78,12 @@ fn trivial_builds_into_a_policy_component() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names, vec!["trivial-c.wasm".to_string()]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{mode:o}");
+    }
     eprintln!(
         "trivial-c: {} bytes (core module {} bytes), clang {:?}, total {:?}",
         report.component_bytes, report.core_module_bytes, report.compile_time, report.total_time

@@ -486,6 +486,9 @@ static void test_default_exports(void) {
     CHECK(err && strstr(err, "invalid config: invalid JSON at byte 1"));
     free(err);
     CHECK(!articdbm_test_configure("[]", NULL));
+    CHECK(!articdbm_test_configure("\"\xff\"", &err)); /* the message quotes nothing invalid */
+    CHECK(err && strstr(err, "0xff"));
+    free(err);
     articdbm_test_query_free(&q);
     articdbm_test_connection_free(&c);
 }
