@@ -89,11 +89,10 @@ static bool skip_blank(articdbm_sql_lexer_t *lx) {
     }
 }
 
-/* Scans a quoted run starting at lx->pos (the opening quote `q`) up to its closing quote;
- * a doubled quote is an escaped one, and so is a backslash-escaped character when
+/* Scans a quoted run starting at lx->pos (its opening delimiter) up to `close`; a doubled
+ * closing quote is an escaped one (not for `]`), and so is a backslash-escaped character when
  * `backslash`. */
-static void scan_quoted(articdbm_sql_lexer_t *lx, char q, char close, bool backslash) {
-    (void)q;
+static void scan_quoted(articdbm_sql_lexer_t *lx, char close, bool backslash) {
     lx->pos++;
     while (lx->pos < lx->len) {
         char c = lx->sql[lx->pos];
@@ -151,30 +150,30 @@ bool articdbm_sql_next(articdbm_sql_lexer_t *lx, articdbm_sql_token_t *tok) {
 
     if (c == '\'') {
         tok->kind = ARTICDBM_SQL_STRING;
-        scan_quoted(lx, '\'', '\'', mysql);
+        scan_quoted(lx, '\'', mysql);
     } else if ((c == 'E' || c == 'e') && d == '\'' && lx->dialect == ARTICDBM_SQL_POSTGRES) {
         tok->kind = ARTICDBM_SQL_STRING;
         lx->pos++;
-        scan_quoted(lx, '\'', '\'', true);
+        scan_quoted(lx, '\'', true);
     } else if ((c == 'N' || c == 'n' || c == 'X' || c == 'x' || c == 'B' || c == 'b') &&
                d == '\'') {
         tok->kind = ARTICDBM_SQL_STRING;
         lx->pos++;
-        scan_quoted(lx, '\'', '\'', mysql);
+        scan_quoted(lx, '\'', mysql);
     } else if ((c == 'U' || c == 'u') && d == '&' && at(lx, start + 2) == '\'' &&
                lx->dialect == ARTICDBM_SQL_POSTGRES) {
         tok->kind = ARTICDBM_SQL_STRING;
         lx->pos += 2;
-        scan_quoted(lx, '\'', '\'', false);
+        scan_quoted(lx, '\'', false);
     } else if (c == '"') {
         tok->kind = mysql ? ARTICDBM_SQL_STRING : ARTICDBM_SQL_QUOTED_IDENT;
-        scan_quoted(lx, '"', '"', mysql);
+        scan_quoted(lx, '"', mysql);
     } else if (c == '`' && lx->dialect != ARTICDBM_SQL_POSTGRES) {
         tok->kind = ARTICDBM_SQL_QUOTED_IDENT;
-        scan_quoted(lx, '`', '`', false);
+        scan_quoted(lx, '`', false);
     } else if (c == '[' && lx->dialect == ARTICDBM_SQL_SQLITE) {
         tok->kind = ARTICDBM_SQL_QUOTED_IDENT;
-        scan_quoted(lx, '[', ']', false);
+        scan_quoted(lx, ']', false);
     } else if (c == '$' && lx->dialect == ARTICDBM_SQL_POSTGRES && scan_dollar(lx)) {
         tok->kind = ARTICDBM_SQL_STRING;
     } else if (c == '$' && isdigit((unsigned char)d)) {

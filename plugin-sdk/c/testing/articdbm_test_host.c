@@ -187,8 +187,9 @@ static void put_str(uint8_t *ret, size_t off, const char *s) {
     *(size_t *)(ret + off + P) = n;
 }
 
-/* kv-error at ret+base: tag at base, payload string at base+P (base+8 for incr's layout is
- * passed in as base so the string sits at base+P... see callers). */
+/* Checks a kv call as the gateway does. On failure writes result::err: tag 1 at ret[0], the
+ * kv-error's tag at ret+tag_off and its message at ret+str_off (P and 2P for get / set /
+ * delete; 8 and 8+P for incr, whose ok payload is an s64). */
 static bool kv_check(const uint8_t *key, size_t key_len, uint8_t *ret, size_t tag_off,
                      size_t str_off) {
     host.stateful = true;
