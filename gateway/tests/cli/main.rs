@@ -2,6 +2,7 @@
 //! user would, with real components built by `articdbm-plugin-artifacts`.
 
 mod commands;
+mod plugins;
 // The runtime crate's test fixture: plugin directories, packs, a runtime.
 #[allow(dead_code)]
 #[path = "../../runtime/tests/it/fixture.rs"]

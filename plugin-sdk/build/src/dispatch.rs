@@ -192,7 +192,12 @@ pub fn build(lang: Lang, dir: &Path, out: &Path, sdk: &Sdk) -> Result<Built, Plu
     }
     match lang {
         Lang::C => {
-            crate::build_c_with(dir, out, &sdk.wit_dir(), &sdk.lang_dir(Lang::C))?;
+            let opts = crate::BuildOptions {
+                wit_dir: Some(sdk.wit_dir()),
+                sdk_dir: Some(sdk.lang_dir(Lang::C)),
+                ..crate::BuildOptions::default()
+            };
+            crate::build_c_with(dir, out, &opts)?;
         }
         Lang::Python | Lang::Js => {
             let script = sdk.lang_dir(lang).join("build.sh");

@@ -1,4 +1,8 @@
-//! Builds ArticDBM policy plugins written in C into WebAssembly components.
+//! Builds ArticDBM policy plugins into WebAssembly components: [`build`] for any language
+//! (Rust, Python, JavaScript/TypeScript, C; the code behind `articdbm-gateway plugin build`),
+//! [`scaffold`] for `plugin new`, and the C toolchain itself, in-process.
+//!
+//! ## C
 //!
 //! [`build_c`] takes a plugin directory holding `app.c` (next to its `manifest.json`) and
 //! writes a component for the world `articdbm:policy/configurable-policy@0.1.2`:
@@ -26,6 +30,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use wit_parser::{PackageId, Resolve, WorldId};
+
+mod dispatch;
+mod scaffold;
+
+pub use dispatch::{Built, Lang, PluginError, Sdk, build, build_into, check_name, manifest_name};
+pub use scaffold::scaffold;
 
 /// The world every C plugin is built for.
 pub const WORLD: &str = "configurable-policy";
