@@ -52,7 +52,7 @@ pub struct HostState {
     tenant: Arc<str>,
     plugin: Arc<str>,
     services: Arc<HostServices>,
-    memory_cap: usize,
+    pub(crate) memory_cap: usize,
     /// Set when the instance tried to grow memory past its cap: the trap that follows is
     /// reported as a memory blow-up, not a bug.
     pub(crate) memory_exceeded: bool,

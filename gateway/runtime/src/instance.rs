@@ -128,6 +128,7 @@ pub struct BindingRuntime {
     /// Verdicts the plugin declared reusable for their statement's shape.
     reused: ReuseCache,
     reused_counter: IntCounter,
+    recycled: IntCounter,
 }
 
 fn kind_index(kind: FailureKind) -> usize {
@@ -164,6 +165,7 @@ impl BindingRuntime {
         BindingRuntime {
             duration: m.plugin_duration.with_label_values(&[name]),
             reused_counter: m.plugin_reused.with_label_values(&[name]),
+            recycled: m.plugin_recycled.with_label_values(&[name]),
             reused: ReuseCache::default(),
             quarantined_gauge: m.plugin_quarantined.with_label_values(&[name, &*tenant]),
             failures,
@@ -385,9 +387,19 @@ impl BindingRuntime {
             Ok(r) => {
                 self.health.success();
                 if !fresh {
-                    let mut pool = self.warm.lock();
-                    if pool.len() < runtime.config.warm_per_binding {
-                        pool.push(w);
+                    // An instance whose memory only grows (a guest heap that never shrinks:
+                    // componentize-js grows by some hundred bytes a call) is retired before it
+                    // reaches the cap, so a leak costs an instantiation now and then, never a
+                    // statement refused for memory.
+                    let data = w.store.data();
+                    if data.linear_memory + recycle_headroom(data.memory_cap) > data.memory_cap {
+                        self.recycled.inc();
+                        drop(w);
+                    } else {
+                        let mut pool = self.warm.lock();
+                        if pool.len() < runtime.config.warm_per_binding {
+                            pool.push(w);
+                        }
                     }
                 }
                 Ok(r)
@@ -447,6 +459,12 @@ impl BindingRuntime {
             .map(|w| w.store.data().linear_memory)
             .collect()
     }
+}
+
+/// How close to its memory cap a warm instance may get before it is retired after a call: an
+/// eighth of the cap, at least 1 MiB.
+pub fn recycle_headroom(cap: usize) -> usize {
+    (cap / 8).max(1 << 20)
 }
 
 /// The longest a hook call (on-connect, on-query) may run, whatever a manifest asks: every

@@ -26,6 +26,7 @@ pub struct Metrics {
     pub plugin_duration: HistogramVec,
     pub plugin_failures: IntCounterVec,
     pub plugin_reused: IntCounterVec,
+    pub plugin_recycled: IntCounterVec,
     pub plugin_quarantined: IntGaugeVec,
     pub plugin_counters: IntCounterVec,
     pub plugin_reloads: IntCounterVec,
@@ -187,6 +188,17 @@ impl Metrics {
                         "Plugin calls that failed: trap, timeout, memory, instantiate, quarantined",
                     ),
                     &["plugin", "kind"],
+                )
+                .expect("valid metric"),
+            ),
+            plugin_recycled: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "articdbm_plugin_instances_recycled_total",
+                        "Warm plugin instances retired after a call because their linear memory came within an eighth of the cap (at least 1 MiB): a guest whose heap only grows is replaced before it runs out",
+                    ),
+                    &["plugin"],
                 )
                 .expect("valid metric"),
             ),

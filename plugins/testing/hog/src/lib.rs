@@ -1,5 +1,7 @@
 //! Test component: allocates without bound on every query containing "hog", allows the rest.
-//! Used to prove the per-instance memory cap contains a plugin that blows up.
+//! Used to prove the per-instance memory cap contains a plugin that blows up. A query
+//! containing "leak" leaks 1 MiB and is allowed: a heap that only grows, which the runtime
+//! must retire before it reaches the cap.
 
 use articdbm_plugin_sdk::prelude::*;
 
@@ -18,6 +20,11 @@ impl Policy for Hog {
                 chunk[0] = 1;
                 keep.push(std::hint::black_box(chunk));
             }
+        }
+        if query.sql.contains("leak") {
+            let mut chunk = vec![0u8; 1 << 20];
+            chunk[0] = 1;
+            std::mem::forget(std::hint::black_box(chunk));
         }
         Verdict::Allow
     }
