@@ -140,6 +140,39 @@ fn allocation_past_the_cap_is_contained() {
     assert!(f.query(&c, "SELECT 1").is_allowed());
 }
 
+/// A guest heap that only grows (1 MiB a call here; componentize-js grows by a few hundred
+/// bytes a call) never costs a statement: the instance is retired before it reaches its cap.
+#[test]
+fn an_instance_whose_memory_only_grows_is_retired_before_its_cap() {
+    let f = Fixture::new(&["hog"], &[]);
+    set_manifest(
+        f.dir.path(),
+        "hog",
+        "/limits",
+        serde_json::json!({"memory_mib": 16}),
+    );
+    write_pack(f.dir.path(), "base.toml", &baseline("hog", ""));
+    let r = f.reloader.reload();
+    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let c = conn("acme", "alice");
+    // 60 MiB leaked in all: almost four caps' worth.
+    for i in 0..60 {
+        let d = f.query(&c, "SELECT 'leak'");
+        assert!(d.is_allowed(), "call {i}: {}", reason(&d));
+    }
+    let m = f.metrics();
+    let recycled = m
+        .lines()
+        .find(|l| l.starts_with("articdbm_plugin_instances_recycled_total{plugin=\"hog\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(recycled >= 3, "{m}");
+    assert!(
+        m.contains("articdbm_plugin_traps_total{kind=\"memory\",plugin=\"hog\"} 0"),
+        "{m}"
+    );
+}
+
 #[test]
 fn fail_open_binding_allows_and_records_the_failure() {
     let f = Fixture::new(
