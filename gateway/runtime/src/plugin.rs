@@ -202,9 +202,10 @@ pub(crate) fn unprovided_imports(
 /// How to build without the imports a toolchain adds by default.
 fn unprovided_hint(imports: &[String]) -> &'static str {
     if imports.iter().any(|i| i.starts_with("wasi:http/")) {
-        "; `wasi:http` is what componentize-js / jco add unless told not to: build with \
-         `componentize-js --disable http --disable fetch-event` (plugin-sdk/js/build.sh does), \
-         and in other languages drop the HTTP client dependency (the sandbox has no network)"
+        "; `wasi:http` is what componentize-js and jco add unless told not to: build with \
+         `articdbm-gateway plugin build` (plugin-sdk/js/build.sh), which disables it, or pass \
+         `disableFeatures: ['http', 'fetch-event']` to componentize-js (`jco componentize -d http \
+         -d fetch-event`); in other languages drop the HTTP client (the sandbox has no network)"
     } else {
         "; rebuild without the dependency that imports it (docs/PLUGINS.md, \"Imports\")"
     }

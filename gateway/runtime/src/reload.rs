@@ -86,8 +86,20 @@ impl Reloader {
             },
         )?;
         let plugins = plugin_map(&loaded);
-        let packs = load_packs(&runtime, &sources, &plugins).map_err(StartError::Packs)?;
-        let snapshot = activate(&runtime, 1, plugins, packs).map_err(StartError::Packs)?;
+        // A pack binding a plugin whose file did not load says "not found": name why it did
+        // not load beside it.
+        let with_plugin_errors = |e: String| {
+            if report.plugin_errors.is_empty() {
+                StartError::Packs(e)
+            } else {
+                StartError::Packs(format!(
+                    "{e}\nplugins that did not load:\n  {}",
+                    report.plugin_errors.join("\n  ")
+                ))
+            }
+        };
+        let packs = load_packs(&runtime, &sources, &plugins).map_err(with_plugin_errors)?;
+        let snapshot = activate(&runtime, 1, plugins, packs).map_err(with_plugin_errors)?;
         report.generation = 1;
         report.plugins = snapshot.plugins.keys().cloned().collect();
         report.plugins.sort();

@@ -192,5 +192,5 @@ fn a_component_importing_wasi_http_is_refused_with_how_to_build_without_it() {
     let t = text(&out);
     assert!(t.contains("`wasi:http/"), "{t}");
     assert!(t.contains("which the gateway does not provide"), "{t}");
-    assert!(t.contains("--disable http"), "{t}");
+    assert!(t.contains("-d http -d fetch-event"), "{t}");
 }
