@@ -16,6 +16,7 @@ pub mod net;
 pub mod perf;
 pub mod pg;
 pub mod pki;
+pub mod polyglot;
 pub mod privilege;
 pub mod process;
 pub mod redis;

@@ -213,17 +213,33 @@ async fn connect_as(gw: &Gateway, user: &str) -> tokio_postgres::Client {
 }
 
 /// One line of an example's `traffic.jsonl` (the `policy test` input format).
-#[derive(serde::Deserialize)]
 struct Line {
     sql: String,
-    #[serde(default)]
     user: Option<String>,
-    #[serde(default)]
     database: Option<String>,
-    #[serde(default)]
     tenant: Option<String>,
-    #[serde(default)]
     roles: Vec<String>,
+}
+
+impl Line {
+    fn parse(text: &str) -> Result<Line, String> {
+        let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let s = |k: &str| v[k].as_str().map(str::to_string);
+        Ok(Line {
+            sql: s("sql").ok_or("no sql")?,
+            user: s("user"),
+            database: s("database"),
+            tenant: s("tenant"),
+            roles: v["roles"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|r| r.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
 }
 
 /// The example's captured traffic replayed through a gateway with psql: each statement is
@@ -237,7 +253,7 @@ async fn example_through_psql(lang: Lang) {
     let lines: Vec<Line> = traffic
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{rel}: {e}: {l}")))
+        .map(|l| Line::parse(l).unwrap_or_else(|e| panic!("{rel}: {e}: {l}")))
         .collect();
     let plugins = polyglot::plugin_dir(&[&example], &[]).unwrap();
     let pack = root.join("pack.toml").display().to_string();

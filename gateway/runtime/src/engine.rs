@@ -222,6 +222,9 @@ impl Runtime {
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| EngineError::Link(format!("{e:#}")))?;
+        // Guests run on the gateway's tokio workers: no wasi:io call may block on tokio there.
+        super::sync_io::shadow_blocking_io(&mut linker)
+            .map_err(|e| EngineError::Link(format!("{e:#}")))?;
         Policy::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| EngineError::Link(format!("{e:#}")))?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick);

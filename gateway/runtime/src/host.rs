@@ -199,6 +199,13 @@ fn kv_error(e: KvFailure) -> kv::KvError {
     }
 }
 
+impl HostState {
+    /// The WASI resource table (streams, pollables) of this instance.
+    pub(crate) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod redis_kv;
 pub mod reload;
 pub mod reuse;
+mod sync_io;
 
 pub use bindings::{Connection, Protocol, Query, Verdict};
 pub use engine::{Runtime, RuntimeConfig, content_hash};

@@ -173,6 +173,30 @@ fn an_instance_whose_memory_only_grows_is_retired_before_its_cap() {
     );
 }
 
+/// The gateway calls plugins on its tokio workers. A guest writing to stderr there (Rust's
+/// panic message; CPython's and the JS engine's uncaught exceptions) must cost its statement a
+/// fail-closed deny, never the caller: wasmtime-wasi's own blocking stream functions would
+/// `block_on` the runtime from inside it and panic.
+#[test]
+fn a_guest_writing_to_stderr_from_a_tokio_worker_is_contained() {
+    let f = Fixture::new(&["trap"], &[("base.toml", &baseline("trap", ""))]);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let c = conn("acme", "alice");
+    let (trapped, after) = rt.block_on(async {
+        (
+            f.query(&c, "SELECT 'trap'"),
+            f.query(&c, "SELECT 1"),
+        )
+    });
+    assert_eq!(rule(&trapped), Some("plugin.failure"));
+    assert!(reason(&trapped).contains("trapped"), "{}", reason(&trapped));
+    assert!(after.is_allowed());
+}
+
 #[test]
 fn fail_open_binding_allows_and_records_the_failure() {
     let f = Fixture::new(
