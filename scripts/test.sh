@@ -41,8 +41,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Debian package: their toolchains (componentize-py from PyPI; componentize-js, jco and
 # TypeScript from npm) are installed by plugin-sdk/{python,js}/build.sh under target/polyglot.
 { command -v clang && command -v wasm-ld; } >/dev/null 2>&1 || missing+=(clang lld)
-[ -d /usr/share/wasi-sysroot ] || missing+=(wasi-libc)
-compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null || missing+=(libclang-rt-14-dev-wasm32)
+{ [ -f /usr/lib/wasm32-wasi/libc.a ] && [ -f /usr/include/wasm32-wasi/stdlib.h ]; } || missing+=(wasi-libc)
+compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null || missing+=(libclang-rt-14-dev-wasm32)
 # promtool checks the Prometheus config and alert rules of examples/deploy (tests/tests/deploy.rs).
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then

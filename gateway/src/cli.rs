@@ -324,7 +324,7 @@ fn plugin_new(args: PluginNewArgs) -> anyhow::Result<i32> {
         println!("  {}", f.display());
     }
     println!(
-        "next: articdbm-gateway plugin build {d} && articdbm-gateway policy test --plugins {d}/dist --pack {d}/pack.toml --input {d}/traffic.jsonl",
+        "next: articdbm-gateway plugin build {d} && articdbm-gateway policy test --plugins {d}/dist --pack {d}/pack.toml --input {d}/traffic.jsonl\n  then: articdbm-gateway run --config {d}/gateway.toml (see {d}/README.md)",
         d = dir.display()
     );
     Ok(0)

@@ -1,6 +1,7 @@
 //! `articdbm-gateway plugin new`: a working skeleton in each language. Every skeleton is the
 //! same small policy (refuse `DROP` except for the users its config lists) with a manifest, a
-//! pack binding it and captured traffic, so `plugin build` then `policy test` work at once.
+//! pack binding it, captured traffic and a gateway config in front of SQLite, so `plugin
+//! build`, `policy test` and `run` work at once.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,10 @@ const COMMON: &[Template] = &[
         include_str!("../templates/common/traffic.jsonl"),
     ),
     ("README.md", include_str!("../templates/common/README.md")),
+    (
+        "gateway.toml",
+        include_str!("../templates/common/gateway.toml"),
+    ),
 ];
 
 const RUST: &[Template] = &[
@@ -36,8 +41,8 @@ const C: &[Template] = &[("app.c", include_str!("../templates/c/app.c"))];
 fn language(lang: Lang) -> (&'static [Template], &'static str, &'static str, &'static str, u32) {
     match lang {
         Lang::Rust => (RUST, "src/lib.rs", "Rust", "plugin-sdk/src/lib.rs", 16),
-        Lang::Python => (PYTHON, "app.py", "Python", "plugin-sdk/python/README.md", 64),
-        Lang::Js => (JS, "app.js", "JavaScript", "plugin-sdk/js/README.md", 64),
+        Lang::Python => (PYTHON, "app.py", "Python", "plugin-sdk/python/README.md", 32),
+        Lang::Js => (JS, "app.js", "JavaScript", "plugin-sdk/js/README.md", 32),
         Lang::C => (C, "app.c", "C", "plugin-sdk/c/README.md", 16),
     }
 }
