@@ -29,7 +29,6 @@ use articdbm_gateway::runtime::{
     LoadedPlugin, PolicyEngine, Runtime, RuntimeConfig, StatementContext,
 };
 use articdbm_pack::PluginManifest;
-use articdbm_plugin_build::Lang;
 use articdbm_tests::polyglot;
 use criterion::{Criterion, criterion_group};
 
@@ -273,11 +272,7 @@ fn measure(s: &Subject, full: bool) -> Figures {
 
     // Warm calls, one tenant, the subject's traffic cycled.
     let n = if full { 20_000 } else { 200 };
-    let conns: Vec<Connection> = s
-        .traffic
-        .iter()
-        .map(|(_, u, r)| conn("t0", u, r))
-        .collect();
+    let conns: Vec<Connection> = s.traffic.iter().map(|(_, u, r)| conn("t0", u, r)).collect();
     let mut samples: Vec<u64> = (0..n)
         .map(|i| {
             let k = i % s.traffic.len();

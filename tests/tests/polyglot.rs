@@ -145,7 +145,12 @@ async fn trivial_and_faults(lang: Lang) {
         "{}{}{}",
         user_block("app", None, &[]),
         user_block("mallory", Some("faulty"), &[]),
-        database("shop", "{ mode = \"transaction\", size = 4 }", "", &[Backend::primary(pg.port())])
+        database(
+            "shop",
+            "{ mode = \"transaction\", size = 4 }",
+            "",
+            &[Backend::primary(pg.port())]
+        )
     );
     let gw = gateway(dir.path(), plugins.path(), &packs, &rest).await;
 
@@ -295,7 +300,11 @@ async fn example_through_psql(lang: Lang) {
                 packs: vec![pack.into()],
             };
             let (reloader, report) = Reloader::start(runtime, sources, 1000).unwrap();
-            assert!(report.plugin_errors.is_empty(), "{:?}", report.plugin_errors);
+            assert!(
+                report.plugin_errors.is_empty(),
+                "{:?}",
+                report.plugin_errors
+            );
             let engine = reloader.engine().clone();
             lines
                 .iter()
@@ -414,37 +423,56 @@ async fn hot_swap_under_pgbench(lang: Lang) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{short}: {v}");
     let pack_version = v["snapshot_version"].as_i64().unwrap();
-    poll("the gateway applies the pack", Duration::from_secs(20), || async {
-        if g.1.version() >= pack_version {
-            Ok(())
-        } else {
-            Err(format!("at {}", g.1.version()))
-        }
-    })
+    poll(
+        "the gateway applies the pack",
+        Duration::from_secs(20),
+        || async {
+            if g.1.version() >= pack_version {
+                Ok(())
+            } else {
+                Err(format!("at {}", g.1.version()))
+            }
+        },
+    )
     .await;
     let c = connect(&g.0, "shop").await.unwrap();
     let e = c.simple_query("DROP TABLE items").await.unwrap_err();
-    assert!(describe(&e).contains("trivial.drop"), "{short}: {}", describe(&e));
+    assert!(
+        describe(&e).contains("trivial.drop"),
+        "{short}: {}",
+        describe(&e)
+    );
 
     let load = tokio::task::spawn_blocking(move || {
-        pgbench(port, &["-c", "4", "-j", "2", "-T", "6", "-S", "-M", "prepared"])
+        pgbench(
+            port,
+            &["-c", "4", "-j", "2", "-T", "6", "-S", "-M", "prepared"],
+        )
     });
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut manifest: Value = serde_json::from_slice(&trivial.manifest_bytes()).unwrap();
     manifest["version"] = json!("0.2.0");
     let t0 = Instant::now();
     let (s, v) = api
-        .upload(ADMIN, &serde_json::to_vec(&manifest).unwrap(), trivial.bytes())
+        .upload(
+            ADMIN,
+            &serde_json::to_vec(&manifest).unwrap(),
+            trivial.bytes(),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{short}: {v}");
     let want = v["snapshot_version"].as_i64().unwrap();
-    poll("the gateway applies the new version", Duration::from_secs(20), || async {
-        if g.1.version() >= want {
-            Ok(())
-        } else {
-            Err(format!("at {}", g.1.version()))
-        }
-    })
+    poll(
+        "the gateway applies the new version",
+        Duration::from_secs(20),
+        || async {
+            if g.1.version() >= want {
+                Ok(())
+            } else {
+                Err(format!("at {}", g.1.version()))
+            }
+        },
+    )
     .await;
     let swapped_after = t0.elapsed();
     let (ok, text) = load.await.unwrap();
@@ -460,17 +488,20 @@ async fn hot_swap_under_pgbench(lang: Lang) {
         .find_map(|l| l.strip_prefix("number of failed transactions: "))
         .unwrap_or("0 ");
     assert!(failed.starts_with("0 "), "{short}: {text}");
-    let active = g
-        .0
-        .reloader()
-        .engine()
-        .snapshot()
-        .plugins
-        .get(&trivial.name)
-        .map(|p| p.manifest.version.clone());
+    let active =
+        g.0.reloader()
+            .engine()
+            .snapshot()
+            .plugins
+            .get(&trivial.name)
+            .map(|p| p.manifest.version.clone());
     assert_eq!(active.as_deref(), Some("0.2.0"), "{short}");
     let e = c.simple_query("DROP TABLE items").await.unwrap_err();
-    assert!(describe(&e).contains("trivial.drop"), "{short}: {}", describe(&e));
+    assert!(
+        describe(&e).contains("trivial.drop"),
+        "{short}: {}",
+        describe(&e)
+    );
     println!(
         "{short}: new version serving {:.0} ms after the upload; {processed} pgbench transactions, none failed",
         swapped_after.as_secs_f64() * 1e3
@@ -486,7 +517,15 @@ fn pgbench(port: u16, args: &[&str]) -> (bool, String) {
     let out = articdbm_tests::process::output(
         std::process::Command::new(articdbm_tests::tools::pgbench().unwrap())
             .args(args)
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", APP_USER, "shop"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                APP_USER,
+                "shop",
+            ])
             .env("PGPASSWORD", APP_PASSWORD),
         Duration::from_secs(120),
     )

@@ -73,7 +73,10 @@ fn once<T>(what: &str, f: impl Future<Output = wasmtime::Result<T>>) -> wasmtime
 
 impl poll::Host for NonBlockingIo<'_> {
     fn poll(&mut self, pollables: Vec<Resource<DynPollable>>) -> wasmtime::Result<Vec<u32>> {
-        once("wasi:io/poll.poll", async_poll::Host::poll(self.0, pollables))
+        once(
+            "wasi:io/poll.poll",
+            async_poll::Host::poll(self.0, pollables),
+        )
     }
 }
 
@@ -184,7 +187,11 @@ impl streams::HostInputStream for NonBlockingIo<'_> {
     fn read(&mut self, stream: Resource<DynInputStream>, len: u64) -> StreamResult<Vec<u8>> {
         streams::HostInputStream::read(self.0, stream, len)
     }
-    fn blocking_read(&mut self, stream: Resource<DynInputStream>, len: u64) -> StreamResult<Vec<u8>> {
+    fn blocking_read(
+        &mut self,
+        stream: Resource<DynInputStream>,
+        len: u64,
+    ) -> StreamResult<Vec<u8>> {
         stream_once(
             "input-stream.blocking-read",
             AsyncHostInputStream::blocking_read(self.0, stream, len),

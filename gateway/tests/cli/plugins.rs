@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 
 fn gateway() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_articdbm-gateway"));
-    c.env_remove("ARTICDBM_PLUGIN_DIR").env_remove("ARTICDBM_SDK_DIR");
+    c.env_remove("ARTICDBM_PLUGIN_DIR")
+        .env_remove("ARTICDBM_SDK_DIR");
     // Rust skeletons share one target directory across runs (their dependencies compile once).
     c.env(
         "ARTICDBM_PLUGIN_CARGO_TARGET_DIR",
@@ -140,7 +141,11 @@ fn plugin_new_and_build_name_what_is_wrong() {
         .args(["plugin", "new", "--lang", "c", "broken-c", "--dir"])
         .arg(&c));
     assert!(out.status.success(), "{}", text(&out));
-    std::fs::write(c.join("app.c"), "#include \"articdbm_policy.h\"\nint x = ;\n").unwrap();
+    std::fs::write(
+        c.join("app.c"),
+        "#include \"articdbm_policy.h\"\nint x = ;\n",
+    )
+    .unwrap();
     let out = run(gateway().args(["plugin", "build"]).arg(&c));
     assert!(!out.status.success());
     assert!(
@@ -170,7 +175,8 @@ fn plugin_new_and_build_name_what_is_wrong() {
 #[test]
 fn a_component_importing_wasi_http_is_refused_with_how_to_build_without_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/testing/polyglot/js/with-http");
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/testing/polyglot/js/with-http");
     let out = run(gateway()
         .args(["plugin", "build"])
         .arg(&src)

@@ -50,7 +50,9 @@ pub enum PluginError {
         path: String,
         source: std::io::Error,
     },
-    #[error("invalid plugin name {0:?}: use lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters")]
+    #[error(
+        "invalid plugin name {0:?}: use lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters"
+    )]
     BadName(String),
     #[error("{0} already exists: choose another --dir or remove it")]
     Exists(String),

@@ -38,10 +38,24 @@ const C: &[Template] = &[("app.c", include_str!("../templates/c/app.c"))];
 /// Per language: its files, its entry file, a title, the SDK's docs, and the memory cap its
 /// skeleton's manifest asks for (CPython and the JS engine need megabytes more than Rust or C;
 /// docs/PLUGINS.md, "Limits", has the measurements).
-fn language(lang: Lang) -> (&'static [Template], &'static str, &'static str, &'static str, u32) {
+fn language(
+    lang: Lang,
+) -> (
+    &'static [Template],
+    &'static str,
+    &'static str,
+    &'static str,
+    u32,
+) {
     match lang {
         Lang::Rust => (RUST, "src/lib.rs", "Rust", "plugin-sdk/src/lib.rs", 16),
-        Lang::Python => (PYTHON, "app.py", "Python", "plugin-sdk/python/README.md", 32),
+        Lang::Python => (
+            PYTHON,
+            "app.py",
+            "Python",
+            "plugin-sdk/python/README.md",
+            32,
+        ),
         Lang::Js => (JS, "app.js", "JavaScript", "plugin-sdk/js/README.md", 32),
         Lang::C => (C, "app.c", "C", "plugin-sdk/c/README.md", 16),
     }
@@ -49,7 +63,12 @@ fn language(lang: Lang) -> (&'static [Template], &'static str, &'static str, &'s
 
 /// Writes the skeleton of plugin `name` in `lang` into `dir` (which must not exist); returns
 /// the files written.
-pub fn scaffold(lang: Lang, name: &str, dir: &Path, sdk: &Sdk) -> Result<Vec<PathBuf>, PluginError> {
+pub fn scaffold(
+    lang: Lang,
+    name: &str,
+    dir: &Path,
+    sdk: &Sdk,
+) -> Result<Vec<PathBuf>, PluginError> {
     check_name(name)?;
     if dir.exists() {
         return Err(PluginError::Exists(dir.display().to_string()));

@@ -186,12 +186,8 @@ fn a_guest_writing_to_stderr_from_a_tokio_worker_is_contained() {
         .build()
         .unwrap();
     let c = conn("acme", "alice");
-    let (trapped, after) = rt.block_on(async {
-        (
-            f.query(&c, "SELECT 'trap'"),
-            f.query(&c, "SELECT 1"),
-        )
-    });
+    let (trapped, after) =
+        rt.block_on(async { (f.query(&c, "SELECT 'trap'"), f.query(&c, "SELECT 1")) });
     assert_eq!(rule(&trapped), Some("plugin.failure"));
     assert!(reason(&trapped).contains("trapped"), "{}", reason(&trapped));
     assert!(after.is_allowed());
