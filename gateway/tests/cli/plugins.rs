@@ -200,3 +200,82 @@ fn a_component_importing_wasi_http_is_refused_with_how_to_build_without_it() {
     assert!(t.contains("which the gateway does not provide"), "{t}");
     assert!(t.contains("-d http -d fetch-event"), "{t}");
 }
+
+/// Each language's example, built with `plugin build` and run by `policy test` on its own
+/// captured traffic: the verdicts its README documents, line by line.
+#[test]
+fn the_examples_give_their_documented_verdicts_under_policy_test() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/plugins");
+    // (example, the verdict and rule of each line; None where the verdict depends on the
+    // time of day)
+    let cases: [(&str, Vec<Option<(&str, &str)>>); 3] = [
+        (
+            "python-business-hours",
+            vec![
+                Some(("allow", "")),
+                Some(("deny", "hours.closed")),
+                Some(("allow", "")),
+                None,
+                Some(("deny", "hours.closed")),
+            ],
+        ),
+        (
+            "js-daily-budget",
+            vec![
+                Some(("allow", "")),
+                Some(("allow", "")),
+                Some(("allow", "")),
+                Some(("allow", "")),
+                Some(("audit", "budget.warning")),
+                Some(("deny", "budget.exhausted")),
+                Some(("deny", "budget.exhausted")),
+                Some(("allow", "")),
+                Some(("allow", "")),
+                Some(("allow", "")),
+            ],
+        ),
+        (
+            "c-where-guard",
+            vec![
+                Some(("allow", "")),
+                Some(("deny", "where.missing")),
+                Some(("deny", "where.missing")),
+                Some(("deny", "where.missing")),
+                Some(("allow", "")),
+                Some(("audit", "where.missing")),
+                Some(("allow", "")),
+                Some(("allow", "")),
+                Some(("deny", "where.missing")),
+            ],
+        ),
+    ];
+    for (example, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = root.join(example);
+        let out = run(gateway()
+            .args(["plugin", "build"])
+            .arg(&dir)
+            .arg("--out-dir")
+            .arg(tmp.path()));
+        assert!(out.status.success(), "{example}: {}", text(&out));
+        let verdicts = policy_test(
+            tmp.path(),
+            &dir.join("pack.toml"),
+            &dir.join("traffic.jsonl"),
+        );
+        assert_eq!(verdicts.len(), want.len(), "{example}: {verdicts:?}");
+        for (i, (v, w)) in verdicts.iter().zip(&want).enumerate() {
+            let Some((verdict, rule)) = w else { continue };
+            let got_rule = v["rule"]
+                .as_str()
+                .or_else(|| v["findings"][0]["rule"].as_str())
+                .unwrap_or("");
+            assert_eq!(
+                (v["verdict"].as_str().unwrap_or(""), got_rule),
+                (*verdict, *rule),
+                "{example} line {}: {v}",
+                i + 1
+            );
+        }
+    }
+}
