@@ -136,34 +136,6 @@ static size_t put_utf8(char *buf, uint32_t cp) {
     return 4;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    size_t need;
-    uint32_t cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < need) return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-    return need;
-}
-
 static int hex4(parser_t *p, uint32_t *out) {
     if (p->len - p->pos < 4) return 0;
     uint32_t v = 0;
@@ -249,7 +221,7 @@ static bool parse_string(parser_t *p, char **out, size_t *out_len) {
             }
             continue;
         }
-        size_t k = utf8_seq((const unsigned char *)p->s + p->pos, end - p->pos);
+        size_t k = articdbm_utf8_seq_len((const uint8_t *)p->s + p->pos, end - p->pos);
         if (k == 0) {
             free(buf);
             return fail(p, "invalid UTF-8 in string");

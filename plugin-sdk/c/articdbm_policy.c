@@ -33,8 +33,8 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), 0 when invalid. */
-static size_t utf8_len(const uint8_t *s, size_t n) {
+/* Length of the valid UTF-8 sequence at s[0..n), 0 when invalid (shared with articdbm_json.c). */
+size_t articdbm_utf8_seq_len(const uint8_t *s, size_t n) {
     uint8_t c = s[0];
     size_t need;
     uint32_t cp;
@@ -66,7 +66,7 @@ static size_t utf8_len(const uint8_t *s, size_t n) {
 static void utf8_sanitize(uint8_t *s, size_t n) {
     size_t i = 0;
     while (i < n) {
-        size_t k = utf8_len(s + i, n - i);
+        size_t k = articdbm_utf8_seq_len(s + i, n - i);
         if (k == 0) {
             s[i++] = '?';
         } else {

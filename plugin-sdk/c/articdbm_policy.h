@@ -195,6 +195,10 @@ void articdbm_verdict_free(articdbm_verdict_t *v);
  * "exempt_tables[%zu] must be a string", i);` in articdbm_policy_configure. */
 bool articdbm_fail(char **err, const char *fmt, ...) ARTICDBM_PRINTF(2, 3);
 
+/* Length of the valid UTF-8 sequence starting at s[0] (n bytes available): 1 to 4, or 0 when
+ * the bytes there are not valid UTF-8 (overlong forms and surrogates included). */
+size_t articdbm_utf8_seq_len(const uint8_t *s, size_t n);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Strings, connection and query facts                                                       */
 /* ---------------------------------------------------------------------------------------- */
