@@ -881,18 +881,7 @@ async fn until_applied(gws: &[&(Gateway, Arc<Managed>)], v: i64, since: Instant)
 }
 
 fn pgbench(port: u16, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(articdbm_tests::tools::pgbench().unwrap())
-        .args(args)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            APP_USER,
-            "shop",
-        ])
-        .env("PGPASSWORD", APP_PASSWORD)
+    pgbench_command(port, args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

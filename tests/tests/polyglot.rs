@@ -514,22 +514,9 @@ async fn hot_swap_under_pgbench(lang: Lang) {
 
 /// pgbench through the gateway as `app`; (success, stdout and stderr).
 fn pgbench(port: u16, args: &[&str]) -> (bool, String) {
-    let out = articdbm_tests::process::output(
-        std::process::Command::new(articdbm_tests::tools::pgbench().unwrap())
-            .args(args)
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                APP_USER,
-                "shop",
-            ])
-            .env("PGPASSWORD", APP_PASSWORD),
-        Duration::from_secs(120),
-    )
-    .unwrap();
+    let out =
+        articdbm_tests::process::output(&mut pgbench_command(port, args), Duration::from_secs(120))
+            .unwrap();
     (
         out.status.success(),
         format!(

@@ -233,3 +233,21 @@ pub fn psql_conn(conninfo: &str, password: &str, sql: &str) -> (bool, String, St
         String::from_utf8_lossy(&out.stderr).trim_end().to_string(),
     )
 }
+
+/// pgbench against the gateway on `port` as `app` on `shop`, with `args` before the
+/// connection options.
+pub fn pgbench_command(port: u16, args: &[&str]) -> Command {
+    let mut c = Command::new(articdbm_tests::tools::pgbench().unwrap());
+    c.args(args)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            APP_USER,
+            "shop",
+        ])
+        .env("PGPASSWORD", APP_PASSWORD);
+    c
+}
