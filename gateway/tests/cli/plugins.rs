@@ -206,9 +206,9 @@ fn a_component_importing_wasi_http_is_refused_with_how_to_build_without_it() {
 #[test]
 fn the_examples_give_their_documented_verdicts_under_policy_test() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/plugins");
-    // (example, the verdict and rule of each line; None where the verdict depends on the
-    // time of day)
-    let cases: [(&str, Vec<Option<(&str, &str)>>); 3] = [
+    // The verdict and rule of each line; None where the verdict depends on the time of day.
+    type Expected = Vec<Option<(&'static str, &'static str)>>;
+    let cases: [(&str, Expected); 3] = [
         (
             "python-business-hours",
             vec![
