@@ -164,3 +164,34 @@ fn hash_tree(path: &Path, h: &mut Sha256) -> Result<()> {
     }
     Ok(())
 }
+
+/// A second version of the plugin in `rel_dir`: its entry file with `from` replaced by `to`,
+/// built afresh (not cached). Returns the component's bytes.
+pub fn variant(rel_dir: &str, from: &str, to: &str) -> Result<Vec<u8>> {
+    let root = workspace_dir();
+    let src = root.join(rel_dir);
+    let lang = Lang::detect(&src)?;
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("plugin");
+    std::fs::create_dir(&dir)?;
+    let mut replaced = false;
+    for entry in std::fs::read_dir(&src)? {
+        let path = entry?.path();
+        if !path.is_file() {
+            continue;
+        }
+        let name = path.file_name().unwrap_or_default();
+        let mut text = std::fs::read(&path)?;
+        if name.to_string_lossy().starts_with("app.") {
+            let s = String::from_utf8_lossy(&text).into_owned();
+            replaced |= s.contains(from);
+            text = s.replace(from, to).into_bytes();
+        }
+        std::fs::write(dir.join(name), text)?;
+    }
+    anyhow::ensure!(replaced, "{rel_dir}: no {from:?} in its entry file");
+    let out = tmp.path().join("v2.wasm");
+    let sdk = articdbm_plugin_build::Sdk::locate(Some(&root.join("plugin-sdk")))?;
+    articdbm_plugin_build::build(lang, &dir, &out, &sdk)?;
+    Ok(std::fs::read(&out)?)
+}
