@@ -70,13 +70,7 @@ pub fn component(rel_dir: &str) -> Result<Built> {
     let dir = root.join(rel_dir);
     let lang = Lang::detect(&dir).with_context(|| format!("which language is {rel_dir}?"))?;
     let manifest = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&manifest)
-        .with_context(|| format!("reading {}", manifest.display()))?;
-    let name = serde_json::from_str::<serde_json::Value>(&text)
-        .with_context(|| format!("parsing {}", manifest.display()))?["name"]
-        .as_str()
-        .map(str::to_string)
-        .with_context(|| format!("{} has no name", manifest.display()))?;
+    let name = articdbm_plugin_build::manifest_name(&dir)?;
     let hash = input_hash(&root, &dir, lang)?;
     let out_dir = target_dir().join("polyglot").join("out");
     std::fs::create_dir_all(&out_dir)?;

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use articdbm_gateway::config::Config;
+use articdbm_gateway::managed::Managed;
 use articdbm_gateway::pg::Gateway;
 use articdbm_gateway::runtime::bindings::{Connection, Protocol};
 use articdbm_gateway::runtime::host::HostServices;
@@ -435,16 +436,11 @@ async fn hot_swap_under_pgbench(lang: Lang) {
     let pack_version = v["snapshot_version"].as_i64().unwrap();
     // Compiling a multi-megabyte Python or JS component (in the manager at upload, then in the
     // gateway) takes seconds, more on a loaded 2-core machine.
-    poll(
-        "the gateway applies the pack",
+    until_version(
+        &g.1,
+        pack_version,
         Duration::from_secs(120),
-        || async {
-            if g.1.version() >= pack_version {
-                Ok(())
-            } else {
-                Err(format!("at {}", g.1.version()))
-            }
-        },
+        "the gateway applies the pack",
     )
     .await;
     let c = connect(&g.0, "shop").await.unwrap();
@@ -489,16 +485,11 @@ async fn hot_swap_under_pgbench(lang: Lang) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{short}: {v}");
     let want = v["snapshot_version"].as_i64().unwrap();
-    poll(
-        "the gateway applies the new version",
+    until_version(
+        &g.1,
+        want,
         Duration::from_secs(240),
-        || async {
-            if g.1.version() >= want {
-                Ok(())
-            } else {
-                Err(format!("at {}", g.1.version()))
-            }
-        },
+        "the gateway applies the new version",
     )
     .await;
     let swapped_after = t0.elapsed();
@@ -543,6 +534,18 @@ async fn hot_swap_under_pgbench(lang: Lang) {
     drop(g);
     m.stop().await;
     drop(pg);
+}
+
+/// Waits until the managed gateway has snapshot version `v` (or a later one) in force.
+async fn until_version(m: &Managed, v: i64, timeout: Duration, what: &str) {
+    poll(what, timeout, || async {
+        if m.version() >= v {
+            Ok(())
+        } else {
+            Err(format!("at {}", m.version()))
+        }
+    })
+    .await
 }
 
 /// pgbench through the gateway as `app`; (success, stdout and stderr).

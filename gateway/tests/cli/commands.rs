@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::fixture::*;
 
-fn gateway() -> Command {
+pub(crate) fn gateway() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_articdbm-gateway"));
     c.env_remove("ARTICDBM_PLUGIN_DIR");
     c

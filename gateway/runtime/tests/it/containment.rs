@@ -28,17 +28,7 @@ fn trapping_plugin_denies_that_query_and_keeps_serving() {
 
 /// The looping component bound in the baseline with a 25 ms deadline.
 fn spin_fixture() -> Fixture {
-    let f = Fixture::new(&["spin"], &[]);
-    set_manifest(
-        f.dir.path(),
-        "spin",
-        "/limits",
-        serde_json::json!({"deadline_ms": 25}),
-    );
-    write_pack(f.dir.path(), "base.toml", &baseline("spin", ""));
-    let r = f.reloader.reload();
-    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
-    f
+    limited("spin", serde_json::json!({"deadline_ms": 25}))
 }
 
 /// Runs the looping statement and checks it was stopped at its 25 ms deadline, not before and
@@ -91,16 +81,7 @@ fn runaway_loop_is_interrupted_after_the_ticker_parked() {
 /// 100 ms: every statement waits for it.
 #[test]
 fn a_query_hook_deadline_is_capped_whatever_the_manifest_asks() {
-    let f = Fixture::new(&["spin"], &[]);
-    set_manifest(
-        f.dir.path(),
-        "spin",
-        "/limits",
-        serde_json::json!({"deadline_ms": 5000}),
-    );
-    write_pack(f.dir.path(), "base.toml", &baseline("spin", ""));
-    let r = f.reloader.reload();
-    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let f = limited("spin", serde_json::json!({"deadline_ms": 5000}));
     let c = conn("acme", "alice");
     let start = Instant::now();
     let d = f.query(&c, "SELECT 'spin forever'");
@@ -119,16 +100,7 @@ fn a_query_hook_deadline_is_capped_whatever_the_manifest_asks() {
 
 #[test]
 fn allocation_past_the_cap_is_contained() {
-    let f = Fixture::new(&["hog"], &[]);
-    set_manifest(
-        f.dir.path(),
-        "hog",
-        "/limits",
-        serde_json::json!({"memory_mib": 16}),
-    );
-    write_pack(f.dir.path(), "base.toml", &baseline("hog", ""));
-    let r = f.reloader.reload();
-    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let f = limited("hog", serde_json::json!({"memory_mib": 16}));
     let c = conn("acme", "alice");
     let d = f.query(&c, "SELECT 'hog memory'");
     assert_eq!(rule(&d), Some("plugin.failure"));
@@ -144,16 +116,7 @@ fn allocation_past_the_cap_is_contained() {
 /// bytes a call) never costs a statement: the instance is retired before it reaches its cap.
 #[test]
 fn an_instance_whose_memory_only_grows_is_retired_before_its_cap() {
-    let f = Fixture::new(&["hog"], &[]);
-    set_manifest(
-        f.dir.path(),
-        "hog",
-        "/limits",
-        serde_json::json!({"memory_mib": 16}),
-    );
-    write_pack(f.dir.path(), "base.toml", &baseline("hog", ""));
-    let r = f.reloader.reload();
-    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    let f = limited("hog", serde_json::json!({"memory_mib": 16}));
     let c = conn("acme", "alice");
     // 60 MiB leaked in all: almost four caps' worth.
     for i in 0..60 {
@@ -255,4 +218,14 @@ fn hostile_plugins_under_concurrency_leave_the_process_healthy() {
             });
         }
     });
+}
+
+/// A fixture serving `plugin` alone in the baseline pack, its manifest's `limits` replaced.
+fn limited(plugin: &str, limits: serde_json::Value) -> Fixture {
+    let f = Fixture::new(&[plugin], &[]);
+    set_manifest(f.dir.path(), plugin, "/limits", limits);
+    write_pack(f.dir.path(), "base.toml", &baseline(plugin, ""));
+    let r = f.reloader.reload();
+    assert!(r.pack_error.is_none(), "{:?}", r.pack_error);
+    f
 }
