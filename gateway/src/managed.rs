@@ -559,6 +559,7 @@ impl Managed {
                 "id": self.id, "name": name, "version": env!("CARGO_PKG_VERSION"),
                 "snapshot_version": self.version(), "run": self.run,
                 "usage": self.shared.get().map(|s| s.usage.totals()).unwrap_or_default(),
+                "plugins": self.shared.get().map(|s| s.metrics.plugin_summary()),
             }))
             .send()
             .await

@@ -48,6 +48,10 @@ pub struct App {
     /// `--allow-plaintext-secrets`: snapshots carry backend passwords over plain HTTP from
     /// other hosts too (a private network the operator vouches for).
     pub plaintext_secrets: bool,
+    /// Gateway decisions as they arrive, for `GET /api/v1/events`.
+    pub live: crate::console::Live,
+    /// Runs `POST /api/v1/packs/{name}/try`.
+    pub trial: crate::console::Trial,
 }
 
 impl App {
@@ -244,9 +248,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/artifacts/{sha256}", get(artifact))
         .route("/audit", get(query_audit).post(upload_audit))
         .route("/openapi.json", get(openapi))
-        .merge(crate::feeds::api::routes());
+        .merge(crate::feeds::api::routes())
+        .merge(crate::console::routes());
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::console::ui_routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(no_route)
@@ -1204,15 +1210,18 @@ async fn get_pack(
     ok(StatusCode::OK, pack_json(&p))
 }
 
-/// `PUT /api/v1/packs/{name}`: the body is the pack, TOML (any content type but JSON) or JSON.
-async fn put_pack(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    if caller.role == Role::Gateway || caller.role == Role::Auditor {
+/// A pack body checked completely, as `PUT` stores it: its text, the pack and its tenant
+/// (empty for the baseline). With `write`, the caller must be allowed to store it; without
+/// (a dry run or a trial, which store nothing), to read what it belongs to.
+pub(crate) async fn checked_pack(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    write: bool,
+) -> Result<(String, articdbm_pack::Pack, String), ApiError> {
+    if caller.role == Role::Gateway || (write && caller.role == Role::Auditor) {
         return Err(ApiError::forbidden(format!(
             "the role {} cannot change anything",
             caller.role.as_str()
@@ -1222,8 +1231,8 @@ async fn put_pack(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let text = validate::pack_text(&body, is_json)?;
-    let pack = validate::parse_pack(&text, &name)?;
+    let text = validate::pack_text(body, is_json)?;
+    let pack = validate::parse_pack(&text, name)?;
     if pack.name != name {
         return Err(ApiError::bad(
             "name",
@@ -1235,13 +1244,18 @@ async fn put_pack(
     }
     let tenant = pack.tenant.clone().unwrap_or_default();
     match pack.kind {
-        articdbm_pack::PackKind::Baseline => caller.require(&[Role::Admin])?,
+        articdbm_pack::PackKind::Baseline if write => caller.require(&[Role::Admin])?,
+        articdbm_pack::PackKind::Baseline => caller.require(&[Role::Admin, Role::Auditor])?,
         articdbm_pack::PackKind::Tenant => {
-            tenant_exists(&app, &caller, &tenant).await?;
-            caller.write_tenant(&tenant)?;
+            tenant_exists(app, caller, &tenant).await?;
+            if write {
+                caller.write_tenant(&tenant)?;
+            } else {
+                caller.read_tenant(&tenant)?;
+            }
         }
     }
-    let packs = all_packs(&app).await?;
+    let packs = all_packs(app).await?;
     if let Some(other) = packs.iter().find(|p| p.name == name && p.tenant != tenant) {
         if other.tenant.is_empty() || caller.can_read_tenant(&other.tenant) {
             return Err(ApiError::conflict(format!(
@@ -1272,6 +1286,18 @@ async fn put_pack(
         .filter_map(|p| p.body.get("toml").and_then(Value::as_str).map(String::from))
         .collect();
     validate::pack_set(&pack, &others, &plugins)?;
+    Ok((text, pack, tenant))
+}
+
+/// `PUT /api/v1/packs/{name}`: the body is the pack, TOML (any content type but JSON) or JSON.
+async fn put_pack(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let (text, pack, tenant) = checked_pack(&app, &caller, &name, &headers, &body, true).await?;
     let body = validate::pack_body(&text, &pack);
     let (created, v) = commit_owned(&app, &caller, "pack", &tenant, &name, &body).await?;
     let r = app
@@ -1313,13 +1339,23 @@ async fn list_plugins(State(app): State<Arc<App>>, caller: Caller) -> ApiResult 
     caller.require(&[Role::Admin, Role::TenantAdmin, Role::Auditor])?;
     let states = app.store.plugin_states().await.map_err(ApiError::store)?;
     let active = app.store.active_plugins().await.map_err(ApiError::store)?;
+    let mut stats = crate::console::plugin_stats(&app).await?;
     let items: Vec<Value> = states
         .iter()
         .map(|s| {
             let a = active.iter().find(|a| a.name == s.name);
+            let mut st = stats.remove(&s.name).unwrap_or_else(
+                || json!({"calls": 0, "mean_us": 0.0, "failures": {}, "quarantined": []}),
+            );
+            // Other tenants' names are not the caller's to see.
+            if let Some(q) = st["quarantined"].as_array_mut() {
+                q.retain(|t| t.as_str().is_some_and(|t| caller.can_read_tenant(t)));
+            }
             json!({"name": s.name, "enabled": s.enabled, "active_version": s.active_version,
                    "sha256": a.map(|a| a.sha256.clone()),
-                   "description": a.and_then(|a| a.manifest.get("description").cloned())})
+                   "description": a.and_then(|a| a.manifest.get("description").cloned()),
+                   "world": a.and_then(|a| a.manifest.get("world").cloned()),
+                   "stats": st})
         })
         .collect();
     ok(StatusCode::OK, json!({ "items": items }))
@@ -1556,6 +1592,10 @@ struct Heartbeat {
     /// `{"tenant": {"connections": n, "queries": n, "denials": n}}`: totals of this run.
     #[serde(default)]
     usage: Option<std::collections::BTreeMap<String, UsageTotals>>,
+    /// `{"plugin": {"calls": n, "seconds": s, "failures": {"trap": n}, "quarantined":
+    /// ["tenant"]}}`: this run's per-plugin totals.
+    #[serde(default)]
+    plugins: Option<serde_json::Map<String, Value>>,
 }
 
 #[derive(Deserialize)]
@@ -1584,6 +1624,15 @@ async fn heartbeat(
             .await
             .map_err(ApiError::store)?;
     }
+    if let Some(p) = &h.plugins {
+        if p.len() > 1000 {
+            return Err(ApiError::bad("plugins", "at most 1000 plugins"));
+        }
+        app.store
+            .set_gateway_plugins(&h.id, &Value::Object(p.clone()))
+            .await
+            .map_err(ApiError::store)?;
+    }
     app.store
         .heartbeat(&GatewayRow {
             id: h.id,
@@ -1603,10 +1652,15 @@ async fn heartbeat(
 async fn list_gateways(State(app): State<Arc<App>>, caller: Caller) -> ApiResult {
     caller.require(&[Role::Admin, Role::Auditor])?;
     let gws = app.store.gateways().await.map_err(ApiError::store)?;
+    let current = *app.version.borrow();
+    let now = now_ms();
     ok(
         StatusCode::OK,
-        json!({"items": gws.iter().map(|g| json!({"id": g.id, "name": g.name, "version": g.version,
-            "snapshot_version": g.snapshot_version, "last_seen": g.last_seen})).collect::<Vec<_>>()}),
+        json!({"snapshot_version": current,
+               "items": gws.iter().map(|g| json!({"id": g.id, "name": g.name, "version": g.version,
+            "snapshot_version": g.snapshot_version, "last_seen": g.last_seen,
+            "age_ms": (now - g.last_seen).max(0), "current": g.snapshot_version == current}))
+            .collect::<Vec<_>>()}),
     )
 }
 
@@ -1694,6 +1748,7 @@ async fn upload_audit(
     Body(b): Body<AuditUpload>,
 ) -> ApiResult {
     caller.require(&[Role::Gateway])?;
+    let received = b.events.len();
     if b.events.len() > 10_000 {
         return Err(ApiError::bad("events", "at most 10000 events per batch"));
     }
@@ -1705,15 +1760,19 @@ async fn upload_audit(
             ));
         }
     }
-    let new = app
+    let fresh = app
         .store
-        .insert_audit(&b.events)
+        .insert_audit_fresh(&b.events)
         .await
         .map_err(ApiError::store)?;
-    ok(
-        StatusCode::OK,
-        json!({"received": b.events.len(), "stored": new}),
-    )
+    let mut new = 0u64;
+    for (e, is_new) in b.events.into_iter().zip(fresh) {
+        if is_new {
+            new += 1;
+            app.live.publish(e);
+        }
+    }
+    ok(StatusCode::OK, json!({"received": received, "stored": new}))
 }
 
 #[derive(Deserialize)]
@@ -1724,11 +1783,17 @@ struct AuditQuery {
     /// The gateway user of query events (the same as `actor`).
     user: Option<String>,
     verdict: Option<String>,
+    /// The rule of the hit, e.g. `sqli.tautology`.
+    rule: Option<String>,
+    /// `connect`, `query`, or a manager action such as `pack.put`.
+    action: Option<String>,
     since: Option<i64>,
     until: Option<i64>,
     limit: Option<i64>,
     /// The `next` cursor of the previous page.
     cursor: Option<String>,
+    /// `json` (default) or `csv`: the page as a CSV file (up to 10,000 rows; default 1,000).
+    format: Option<String>,
 }
 
 async fn query_audit(
@@ -1738,9 +1803,20 @@ async fn query_audit(
 ) -> ApiResult {
     let Query(q) = q.map_err(|e| ApiError::bad("query", e.body_text()))?;
     let tenant = caller.read_scope(q.tenant, "the cluster key only writes audit")?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad("limit", "limit is 1 to 1000"));
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(f) => {
+            return Err(ApiError::bad(
+                "format",
+                format!("format is json or csv, not '{f}'"),
+            ));
+        }
+    };
+    let (default, max) = if csv { (1000, 10_000) } else { (100, 1000) };
+    let limit = q.limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::bad("limit", format!("limit is 1 to {max}")));
     }
     let before = match &q.cursor {
         None => None,
@@ -1763,6 +1839,8 @@ async fn query_audit(
                 (a, u) => a.or(u),
             },
             verdict: q.verdict,
+            rule: q.rule,
+            action: q.action,
             since: q.since,
             until: q.until,
             before,
@@ -1775,5 +1853,65 @@ async fn query_audit(
     } else {
         None
     };
+    if csv {
+        let mut resp = audit_csv(&events).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            axum::http::HeaderValue::from_static("attachment; filename=\"audit.csv\""),
+        );
+        if let Some(n) = next.and_then(|n| axum::http::HeaderValue::from_str(&n).ok()) {
+            h.insert("x-next-cursor", n);
+        }
+        return Ok(resp);
+    }
     ok(StatusCode::OK, json!({"items": events, "next": next}))
+}
+
+/// Audit events as CSV (RFC 4180): every field quoted. A field that a spreadsheet would read as
+/// a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`:
+/// the statements in refusals are an attacker's text.
+pub(crate) fn audit_csv(events: &[AuditEvent]) -> String {
+    fn field(out: &mut String, v: &str) {
+        out.push('"');
+        if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            out.push('\'');
+        }
+        out.push_str(&v.replace('"', "\"\""));
+        out.push('"');
+    }
+    let mut out = String::from(
+        "id,at,tenant,actor,action,target,verdict,rule,plugin,binding,reason,client_addr,sql\r\n",
+    );
+    for e in events {
+        let d = |k: &str| e.detail[k].as_str().unwrap_or("").to_string();
+        let at = validate::rfc3339(e.at);
+        let cols = [
+            e.id.clone(),
+            at,
+            e.tenant.clone(),
+            e.actor.clone(),
+            e.action.clone(),
+            e.target.clone(),
+            e.verdict.clone(),
+            d("rule"),
+            d("plugin"),
+            d("binding"),
+            d("reason"),
+            d("client_addr"),
+            d("sql"),
+        ];
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            field(&mut out, c);
+        }
+        out.push_str("\r\n");
+    }
+    out
 }

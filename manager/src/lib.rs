@@ -5,6 +5,7 @@
 pub mod api;
 pub mod apply;
 pub mod auth;
+pub mod console;
 pub mod feeds;
 pub mod metrics;
 pub mod notify;
@@ -157,6 +158,8 @@ impl Manager {
             feeds,
             auth_limiter: auth::FailureLimiter::default(),
             plaintext_secrets: opts.allow_plaintext_secrets,
+            live: console::Live::default(),
+            trial: console::Trial::new(&opts.data_dir),
         });
         notify::poll_store(&app);
         feeds::seed_builtin(&app).await?;

@@ -311,7 +311,7 @@ pub const ROUTES: &[Route] = &[
     r(
         "get",
         "/api/v1/audit",
-        "Audit events, newest first (filters: tenant, actor, verdict, since, until; `cursor` pages)",
+        "Audit events, newest first (filters: tenant, actor or user, verdict, rule, action, since, until; `cursor` pages; `format=csv` answers a CSV file with the next cursor in `X-Next-Cursor`)",
         "admin, auditor, tenant-admin (own)",
         "",
     ),
@@ -405,6 +405,55 @@ pub const ROUTES: &[Route] = &[
         "Remove a tenant's bypass rules",
         "admin, tenant-admin",
         "",
+    ),
+    r(
+        "get",
+        "/api/v1/whoami",
+        "The caller's role, tenant and key name",
+        "any key",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/stats",
+        "Statements and refusals per bucket over a window (`window`, `step` seconds; `tenant`), and refusals per rule",
+        "admin, auditor, tenant-admin (own)",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/events",
+        "Server-Sent Events: gateway decisions as they arrive (`audit` events; `lagged` when a slow reader missed some); filters tenant, user, rule, verdict (comma-separated)",
+        "admin, auditor, tenant-admin (own)",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/schemas/pack",
+        "The JSON Schema of a pack (its JSON form)",
+        "admin, auditor, tenant-admin",
+        "",
+    ),
+    r(
+        "get",
+        "/api/v1/schemas/plugins",
+        "The config JSON Schema of each enabled policy plugin",
+        "admin, auditor, tenant-admin",
+        "",
+    ),
+    r(
+        "post",
+        "/api/v1/packs/{name}/check",
+        "Check a pack as PUT would (parse, schema, merge, plugin configs); nothing is stored",
+        "admin, auditor, tenant-admin (own)",
+        "toml",
+    ),
+    r(
+        "post",
+        "/api/v1/packs/{name}/try",
+        "Judge statements (`policy test` input lines) with the draft pack (`toml`, default the stored one) in place, by the real runtime; nothing is stored",
+        "admin, auditor, tenant-admin (own)",
+        "json",
     ),
 ];
 
@@ -504,6 +553,7 @@ mod tests {
         for (src, f) in [
             (include_str!("api.rs"), "pub fn router("),
             (include_str!("feeds/api.rs"), "pub fn routes("),
+            (include_str!("console.rs"), "pub fn routes("),
         ] {
             let start = src.find(f).expect("router function");
             let end = src[start..].find("\n}\n").expect("end of router function") + start;

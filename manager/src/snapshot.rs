@@ -31,7 +31,10 @@ use crate::validate::{config_toml, json_to_toml};
 
 /// Each tenant's permissions become one `acl` binding (`default = "deny"`) appended to its
 /// tenant pack, or to a pack made for them when the tenant has none.
-fn with_permissions(mut packs: Vec<Resource>, permissions: Vec<Resource>) -> Vec<Resource> {
+pub(crate) fn with_permissions(
+    mut packs: Vec<Resource>,
+    permissions: Vec<Resource>,
+) -> Vec<Resource> {
     let mut by_tenant: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for p in permissions {
         by_tenant.entry(p.tenant).or_default().push(p.body);

@@ -65,7 +65,21 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE feed_status (feed TEXT PRIMARY KEY, last_attempt BIGINT, last_success BIGINT, \
      last_error TEXT, indicators BIGINT NOT NULL, unsupported TEXT NOT NULL, cursor TEXT)",
     ],
+    &[
+        // The rule of an audit event (from its detail), for filters and per-rule counts.
+        "ALTER TABLE audit ADD COLUMN rule TEXT NOT NULL DEFAULT ''",
+        // Statements and refusals per heartbeat: the increase of a (gateway, run, tenant)'s
+        // totals since its previous report, kept two hours for the console's rates.
+        "CREATE TABLE usage_samples (at BIGINT NOT NULL, gateway TEXT NOT NULL, tenant TEXT NOT NULL, \
+     queries BIGINT NOT NULL, denials BIGINT NOT NULL)",
+        "CREATE INDEX usage_samples_at ON usage_samples (at)",
+        // Each gateway's latest per-plugin counters (JSON), sent with its heartbeat.
+        "CREATE TABLE gateway_plugins (gateway TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+    ],
 ];
+
+/// How long usage samples are kept.
+pub const USAGE_SAMPLES_KEPT_MS: i64 = 2 * 3600 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -142,6 +156,10 @@ pub struct AuditFilter {
     pub tenant: Option<String>,
     pub actor: Option<String>,
     pub verdict: Option<String>,
+    /// The rule of the hit (`detail.rule`), e.g. `sqli.tautology`.
+    pub rule: Option<String>,
+    /// `connect`, `query`, or a manager action such as `pack.put`.
+    pub action: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
     /// Return events strictly older than this `(at, id)` cursor.
@@ -736,6 +754,35 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         for (tenant, [c, q, d]) in totals {
+            let before = sqlx::query(
+                "SELECT queries, denials FROM usage WHERE gateway = $1 AND run = $2 AND tenant = $3",
+            )
+            .bind(gateway)
+            .bind(run)
+            .bind(tenant)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (q0, d0) = match &before {
+                Some(r) => (
+                    r.try_get::<i64, _>("queries")?,
+                    r.try_get::<i64, _>("denials")?,
+                ),
+                None => (0, 0),
+            };
+            // Totals only grow within a run; a smaller one (never sent by a gateway) adds nothing.
+            let (dq, dd) = ((q - q0).max(0), (d - d0).max(0));
+            if dq > 0 || dd > 0 {
+                sqlx::query(
+                    "INSERT INTO usage_samples (at, gateway, tenant, queries, denials) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(now)
+                .bind(gateway)
+                .bind(tenant)
+                .bind(dq)
+                .bind(dd)
+                .execute(&mut *tx)
+                .await?;
+            }
             let n = sqlx::query(
                 "UPDATE usage SET connections = $1, queries = $2, denials = $3, updated_at = $4 \
                  WHERE gateway = $5 AND run = $6 AND tenant = $7",
@@ -768,6 +815,104 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Statements and refusals reported since `since` (ms), as `(at, queries, denials)` per
+    /// heartbeat, oldest first; one tenant's or everyone's. Drops samples older than
+    /// [`USAGE_SAMPLES_KEPT_MS`] on the way.
+    pub async fn usage_samples(
+        &self,
+        since: i64,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        sqlx::query("DELETE FROM usage_samples WHERE at < $1")
+            .bind(now_ms() - USAGE_SAMPLES_KEPT_MS)
+            .execute(&self.pool)
+            .await?;
+        let rows = match tenant {
+            Some(t) => {
+                sqlx::query(
+                    "SELECT at, queries, denials FROM usage_samples WHERE at >= $1 AND tenant = $2 ORDER BY at",
+                )
+                .bind(since)
+                .bind(t)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT at, queries, denials FROM usage_samples WHERE at >= $1 ORDER BY at",
+                )
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("at")?,
+                    r.try_get("queries")?,
+                    r.try_get("denials")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Refusals (`deny` and `would-deny` events) since `since` per rule, most first (at most 50).
+    pub async fn denials_by_rule(
+        &self,
+        since: i64,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(String, i64)>> {
+        let mut sql = String::from(
+            "SELECT rule, COUNT(*) AS n FROM audit WHERE at >= $1 AND rule <> '' \
+             AND verdict IN ('deny', 'would-deny')",
+        );
+        if tenant.is_some() {
+            sql += " AND tenant = $2";
+        }
+        sql += " GROUP BY rule ORDER BY n DESC, rule LIMIT 50";
+        let mut q = sqlx::query(&sql).bind(since);
+        if let Some(t) = tenant {
+            q = q.bind(t);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("rule")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// Keeps a gateway's latest per-plugin counters.
+    pub async fn set_gateway_plugins(&self, gateway: &str, body: &serde_json::Value) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM gateway_plugins WHERE gateway = $1")
+            .bind(gateway)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO gateway_plugins (gateway, body, updated_at) VALUES ($1, $2, $3)")
+            .bind(gateway)
+            .bind(body.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The per-plugin counters of gateways that reported since `since` (ms).
+    pub async fn gateway_plugins(&self, since: i64) -> Result<Vec<serde_json::Value>> {
+        let rows = sqlx::query("SELECT body FROM gateway_plugins WHERE updated_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let b: String = r.try_get("body")?;
+                serde_json::from_str(&b).map_err(|e| StoreError::Other(e.to_string()))
+            })
+            .collect()
     }
 
     /// A tenant's usage over every gateway and run: (connections, queries, denials).
@@ -813,12 +958,22 @@ impl Store {
     /// Stores events; an id seen before is skipped (a resend never duplicates). Returns how
     /// many were new.
     pub async fn insert_audit(&self, events: &[AuditEvent]) -> Result<u64> {
+        Ok(self
+            .insert_audit_fresh(events)
+            .await?
+            .iter()
+            .filter(|n| **n)
+            .count() as u64)
+    }
+
+    /// Stores events as [`Store::insert_audit`] does; says for each whether it was new.
+    pub async fn insert_audit_fresh(&self, events: &[AuditEvent]) -> Result<Vec<bool>> {
         let mut tx = self.pool.begin().await?;
-        let mut new = 0;
+        let mut new = Vec::with_capacity(events.len());
         for e in events {
-            new += sqlx::query(
-                "INSERT INTO audit (id, at, tenant, actor, action, target, verdict, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+            let n = sqlx::query(
+                "INSERT INTO audit (id, at, tenant, actor, action, target, verdict, detail, rule) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
             )
             .bind(&e.id)
             .bind(e.at)
@@ -828,9 +983,11 @@ impl Store {
             .bind(&e.target)
             .bind(&e.verdict)
             .bind(e.detail.to_string())
+            .bind(e.detail["rule"].as_str().unwrap_or(""))
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            new.push(n > 0);
         }
         tx.commit().await?;
         Ok(new)
@@ -857,6 +1014,12 @@ impl Store {
         }
         if let Some(v) = &f.verdict {
             push(&mut sql, " AND verdict = ?", Arg::Text(v.clone()));
+        }
+        if let Some(r) = &f.rule {
+            push(&mut sql, " AND rule = ?", Arg::Text(r.clone()));
+        }
+        if let Some(a) = &f.action {
+            push(&mut sql, " AND action = ?", Arg::Text(a.clone()));
         }
         if let Some(s) = f.since {
             push(&mut sql, " AND at >= ?", Arg::Int(s));

@@ -16,6 +16,7 @@ pub mod redis_kv;
 pub mod reload;
 pub mod reuse;
 mod sync_io;
+pub mod trial;
 
 pub use bindings::{Connection, Protocol, Query, Verdict};
 pub use engine::{Runtime, RuntimeConfig, content_hash};

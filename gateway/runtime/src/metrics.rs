@@ -438,6 +438,57 @@ impl Metrics {
     pub fn render(&self) -> String {
         render_registry(&self.registry, &self.families)
     }
+
+    /// Per-plugin totals of this process, sent to the manager with each heartbeat:
+    /// `{"plugin": {"calls": n, "seconds": s, "failures": {"trap": n, …}, "quarantined":
+    /// ["tenant", …]}}`.
+    pub fn plugin_summary(&self) -> serde_json::Value {
+        use serde_json::{Map, Value, json};
+        let mut out: Map<String, Value> = Map::new();
+        let label = |m: &prometheus::proto::Metric, name: &str| -> String {
+            m.get_label()
+                .iter()
+                .find(|l| l.name() == name)
+                .map(|l| l.value().to_string())
+                .unwrap_or_default()
+        };
+        let entry = |out: &mut Map<String, Value>, plugin: String| -> Value {
+            out.remove(&plugin).unwrap_or_else(
+                || json!({"calls": 0, "seconds": 0.0, "failures": {}, "quarantined": []}),
+            )
+        };
+        for f in self.plugin_duration.collect() {
+            for m in f.get_metric() {
+                let p = label(m, "plugin");
+                let mut e = entry(&mut out, p.clone());
+                let h = m.get_histogram();
+                e["calls"] = json!(h.get_sample_count());
+                e["seconds"] = json!(h.get_sample_sum());
+                out.insert(p, e);
+            }
+        }
+        for f in self.plugin_failures.collect() {
+            for m in f.get_metric() {
+                let p = label(m, "plugin");
+                let mut e = entry(&mut out, p.clone());
+                e["failures"][label(m, "kind")] = json!(m.get_counter().get_value() as u64);
+                out.insert(p, e);
+            }
+        }
+        for f in self.plugin_quarantined.collect() {
+            for m in f.get_metric() {
+                if m.get_gauge().get_value() > 0.0 {
+                    let p = label(m, "plugin");
+                    let mut e = entry(&mut out, p.clone());
+                    if let Some(a) = e["quarantined"].as_array_mut() {
+                        a.push(json!(label(m, "tenant")));
+                    }
+                    out.insert(p, e);
+                }
+            }
+        }
+        Value::Object(out)
+    }
 }
 
 impl Default for Metrics {
