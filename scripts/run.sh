@@ -2,7 +2,8 @@
 # The main job, from a fresh clone with only the Rust toolchain: builds the manager, the
 # gateway and every plugin component, then runs
 #
-#   - the manager (REST API on http://127.0.0.1:9180, SQLite store in target/articdbm-demo/),
+#   - the manager (REST API on http://127.0.0.1:9180, web console on http://127.0.0.1:9180/ui/,
+#     SQLite store in target/articdbm-demo/),
 #     seeded with the first-party plugins and the baseline pack, and the demo tenant of
 #     examples/manager/demo.toml applied;
 #   - a gateway attached to it (examples/gateway-managed.toml), serving the demo tenant's
@@ -61,7 +62,7 @@ for _ in $(seq 1 100); do
 done
 target/release/articdbm-manager apply --manager "$manager" --key "$admin_key" -f examples/manager/
 
-echo "manager: $manager (admin key in $state/admin.key)"
+echo "manager: $manager (admin key in $state/admin.key); web console: $manager/ui/ (log in with that key)"
 echo "gateway: PostgreSQL on 127.0.0.1:6432, MySQL on 127.0.0.1:3307 (user demo, password demo-password, database demo)"
 target/release/articdbm-gateway run --config examples/gateway-managed.toml \
     --manager "$manager" --cluster-key "$cluster_key" --state-dir "$state/gateway" &

@@ -43,6 +43,11 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 { command -v clang && command -v wasm-ld; } >/dev/null 2>&1 || missing+=(clang lld)
 { [ -f /usr/lib/wasm32-wasi/libc.a ] && [ -f /usr/include/wasm32-wasi/stdlib.h ]; } || missing+=(wasi-libc)
 compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null || missing+=(libclang-rt-14-dev-wasm32)
+# The web console's browser tests (tests/tests/console.rs, manager/ui/e2e) drive Debian's
+# chromium with Playwright (playwright-core, no browser download); chromium-driver serves
+# Selenium users of the same browser.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 # promtool checks the Prometheus config and alert rules of examples/deploy (tests/tests/deploy.rs).
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -114,6 +119,11 @@ for lang in python js c; do
     log "testing the $lang plugin SDK (plugin-sdk/$lang/test.sh)"
     "plugin-sdk/$lang/test.sh"
 done
+
+# The web console (manager/ui): npm ci, ESLint, tsc --strict, Vitest, and a rebuild that must
+# equal the committed bundle the manager embeds (docs/UI.md says why it is committed).
+log "checking the web console (manager/ui/check.sh)"
+manager/ui/check.sh
 
 log "running the test suite"
 # --all-targets also runs the benchmarks once each in test mode, so they cannot rot.
