@@ -44,12 +44,13 @@ export type LiveAction =
 export function matches(e: AuditEvent, f: LiveFilter): boolean {
   if (f.tenant && e.tenant !== f.tenant) return false;
   if (f.user && e.actor !== f.user) return false;
-  if (f.verdict && e.verdict !== f.verdict) return false;
-  if (f.rule) {
-    const rule = e.detail?.rule ?? '';
-    // `sqli` matches `sqli.tautology`; a full name matches itself.
-    if (rule !== f.rule && !rule.startsWith(`${f.rule}.`)) return false;
+  if (f.verdict) {
+    // One verdict or several separated by commas, as the server's `verdict=` takes them.
+    const verdicts = f.verdict.split(',').map((v) => v.trim());
+    if (!verdicts.includes(e.verdict)) return false;
   }
+  // Exact rule names, as the server filters them.
+  if (f.rule && (e.detail?.rule ?? '') !== f.rule) return false;
   return true;
 }
 

@@ -44,7 +44,7 @@ export default function Audit() {
 
   const exportCsv = async () => {
     await runAction('Export CSV', async () => {
-      const resp = await send('GET', '/api/v1/audit', { query: { ...debounced, limit: 1000, format: 'csv' }, accept: 'text/csv' });
+      const resp = await send('GET', '/api/v1/audit', { query: { ...debounced, limit: 10000, format: 'csv' }, accept: 'text/csv' });
       const blob = await resp.blob();
       const url = URL.createObjectURL(blob);
       const a = document.createElement('a');
