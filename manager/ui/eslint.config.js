@@ -23,7 +23,8 @@ export default tseslint.config(
     extends: [js.configs.recommended],
     languageOptions: {
       ecmaVersion: 2022,
-      globals: globals.node,
+      // Node scripts whose page.evaluate callbacks run in the browser.
+      globals: { ...globals.node, ...globals.browser },
     },
   },
 );

@@ -1,6 +1,6 @@
 import { Suspense, useRef, type MouseEvent } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
-import { AppShell, Badge, Burger, Button, Group, NavLink, Text, Title } from '@mantine/core';
+import { AppShell, Badge, Burger, Button, Group, NavLink, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useSession, useWho } from '../auth';
 import type { WhoAmI } from '../api/types';
@@ -53,9 +53,9 @@ export function Layout() {
           <Group h="100%" px="md" justify="space-between" wrap="nowrap">
             <Group gap="sm" wrap="nowrap">
               <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
-              <Title order={2} size="h4">
+              <Text fw={700} size="lg">
                 ArticDBM console
-              </Title>
+              </Text>
             </Group>
             <Group gap="sm" wrap="nowrap">
               <Text size="sm" data-testid="whoami">

@@ -21,6 +21,8 @@ export default function Live() {
   const [filter, setFilter] = useState<LiveFilter>(() => ({ ...emptyFilter, tenant: who.role === 'tenant-admin' ? (who.tenant ?? '') : '' }));
   const [debounced] = useDebouncedValue(filter, 400);
   const [status, setStatus] = useState<'connecting' | 'open' | 'closed'>('connecting');
+  // The user filter of the open connection (tests wait for the filtered stream by it).
+  const [openFor, setOpenFor] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
 
   useEffect(() => {
@@ -29,6 +31,7 @@ export default function Live() {
     const run = async () => {
       while (!ctl.signal.aborted) {
         setStatus('connecting');
+        setOpenFor(null);
         try {
           await readEventStream(
             '/api/v1/events',
@@ -39,6 +42,7 @@ export default function Live() {
                 retry = 0;
                 setError(null);
                 setStatus('open');
+                setOpenFor(debounced.user);
               },
               onMessage: (m) => {
                 if (m.event === 'audit') {
@@ -93,7 +97,7 @@ export default function Live() {
   return (
     <>
       <PageHeader title="Live decisions">
-        <Badge color={status === 'open' ? 'green' : status === 'connecting' ? 'yellow' : 'red'} variant="light" data-testid="stream-status">
+        <Badge color={status === 'open' ? 'green' : status === 'connecting' ? 'yellow' : 'red'} variant="light" data-testid="stream-status" data-user={openFor ?? undefined}>
           {status}
         </Badge>
         {state.paused ? (

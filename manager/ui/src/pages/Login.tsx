@@ -33,7 +33,7 @@ export function LoginPage() {
                 ArticDBM console
               </Title>
               <Text size="sm">Paste an API key (admin, tenant-admin or auditor). It is kept for this browser tab only.</Text>
-              <PasswordInput label="API key" value={key} onChange={(e) => setKey(e.currentTarget.value)} required autoComplete="off" data-autofocus />
+              <PasswordInput visibilityToggleButtonProps={{ 'aria-label': 'Show or hide the key' }} label="API key" value={key} onChange={(e) => setKey(e.currentTarget.value)} required autoComplete="off" data-autofocus />
               <ErrorAlert error={error} title="Login failed" />
               <Button type="submit" loading={busy} disabled={key.trim() === ''}>
                 Log in

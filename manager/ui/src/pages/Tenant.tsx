@@ -50,7 +50,7 @@ function UserForm({ tenant, onDone }: { tenant: string; onDone: () => void }) {
     >
       <Stack>
         <TextInput label="User name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
-        <PasswordInput label="Password" value={password} onChange={(e) => setPassword(e.currentTarget.value)} required autoComplete="new-password" />
+        <PasswordInput visibilityToggleButtonProps={{ 'aria-label': 'Show or hide the password' }} label="Password" value={password} onChange={(e) => setPassword(e.currentTarget.value)} required autoComplete="new-password" />
         <TagsInput label="Roles" value={roles} onChange={setRoles} placeholder="Enter to add" />
         <TagsInput label="Databases (empty: all of the tenant's)" value={databases} onChange={setDatabases} placeholder="Enter to add" />
         <TextInput type="datetime-local" label="Expires at (empty: never)" value={expires} onChange={(e) => setExpires(e.currentTarget.value)} />
@@ -250,7 +250,7 @@ function DatabaseForm({ tenant, onDone }: { tenant: string; onDone: () => void }
         <Select label="Protocol" data={['postgres', 'mysql']} value={protocol} onChange={setProtocol} allowDeselect={false} />
         <TextInput label="Server database" placeholder="same as the name" value={serverDatabase} onChange={(e) => setServerDatabase(e.currentTarget.value)} />
         <TextInput label="Server user" value={serverUser} onChange={(e) => setServerUser(e.currentTarget.value)} required />
-        <PasswordInput label="Server password" value={serverPassword} onChange={(e) => setServerPassword(e.currentTarget.value)} autoComplete="new-password" />
+        <PasswordInput visibilityToggleButtonProps={{ 'aria-label': 'Show or hide the password' }} label="Server password" value={serverPassword} onChange={(e) => setServerPassword(e.currentTarget.value)} autoComplete="new-password" />
         <Select label="TLS to the server" data={['disable', 'prefer', 'require', 'verify-full']} value={tls} onChange={setTls} allowDeselect={false} />
         <Group grow>
           <TextInput label="Backend host" value={host} onChange={(e) => setHost(e.currentTarget.value)} required />
