@@ -84,12 +84,10 @@ export function Layout() {
             />
           ))}
         </AppShell.Navbar>
-        <AppShell.Main>
-          <main id="main" ref={main} tabIndex={-1}>
-            <Suspense fallback={<Loading />}>
-              <Outlet />
-            </Suspense>
-          </main>
+        <AppShell.Main id="main" ref={main} tabIndex={-1}>
+          <Suspense fallback={<Loading />}>
+            <Outlet />
+          </Suspense>
         </AppShell.Main>
       </AppShell>
     </>

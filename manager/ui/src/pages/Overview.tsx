@@ -66,8 +66,8 @@ function StatsCard({ tenant }: { tenant: string | null }) {
   const { data, error, loading } = useApiGet<Stats>('/api/v1/stats', { window: 3600, step: 60, tenant }, 15000);
   const rows = (data?.buckets ?? []).map((b) => ({
     time: clock(b.at),
-    'queries/s': Number((b.queries / (data?.step ?? 60)).toFixed(3)),
-    'denials/s': Number((b.denials / (data?.step ?? 60)).toFixed(3)),
+    queries: Number((b.queries / (data?.step ?? 60)).toFixed(3)),
+    denials: Number((b.denials / (data?.step ?? 60)).toFixed(3)),
   }));
   return (
     <>
@@ -82,18 +82,19 @@ function StatsCard({ tenant }: { tenant: string | null }) {
             <Text size="sm" mb="xs">
               Totals: {data.totals.queries} queries, {data.totals.denials} denials
             </Text>
+            <div role="img" aria-label="Chart of queries and denials per second over the last hour">
             <AreaChart
               h={220}
               data={rows}
               dataKey="time"
               series={[
-                { name: 'queries/s', color: 'gold.5' },
-                { name: 'denials/s', color: 'red.6' },
+                { name: 'queries', label: 'queries/s', color: 'gold.5' },
+                { name: 'denials', label: 'denials/s', color: 'red.6' },
               ]}
               curveType="monotone"
               withDots={false}
-              aria-label="Queries and denials per second over the last hour"
             />
+            </div>
           </>
         ) : null}
       </Card>
@@ -103,7 +104,9 @@ function StatsCard({ tenant }: { tenant: string | null }) {
         </Title>
         {data && data.denials_by_rule.length === 0 ? <Text size="sm">No denials.</Text> : null}
         {data && data.denials_by_rule.length > 0 ? (
-          <BarChart h={220} data={data.denials_by_rule} dataKey="rule" series={[{ name: 'count', color: 'red.6' }]} aria-label="Denials by rule over the last hour" />
+          <div role="img" aria-label={`Denials by rule: ${data.denials_by_rule.map((r) => `${r.rule} ${r.count}`).join(', ')}`}>
+            <BarChart h={220} data={data.denials_by_rule} dataKey="rule" series={[{ name: 'count', color: 'red.6' }]} />
+          </div>
         ) : null}
       </Card>
     </>
