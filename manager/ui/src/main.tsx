@@ -8,7 +8,9 @@ import { MantineProvider } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { App } from './App';
 import { cssVariablesResolver, theme } from './theme';
-import { styleNonce } from './lib/nonce';
+import { installStyleNonce, styleNonce } from './lib/nonce';
+
+installStyleNonce();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html lacks #root');
