@@ -417,6 +417,7 @@ try {
     ['plugins', '/plugins', false],
     ['feeds', '/feeds', true],
     ['audit', '/audit', true],
+    ['keys', '/keys', false],
   ];
   for (const [name, route, screenshot] of pages) {
     await step(`page ${name} renders and passes axe`, async () => {

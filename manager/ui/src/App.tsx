@@ -17,6 +17,7 @@ const PackPage = lazy(() => import('./pages/Pack'));
 const Plugins = lazy(() => import('./pages/Plugins'));
 const Feeds = lazy(() => import('./pages/Feeds'));
 const Audit = lazy(() => import('./pages/Audit'));
+const Keys = lazy(() => import('./pages/Keys'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
 function Routed() {
@@ -47,6 +48,7 @@ function Routed() {
         <Route path="plugins" element={<Plugins />} />
         <Route path="feeds" element={<Feeds />} />
         <Route path="audit" element={<Audit />} />
+        {who.role === 'admin' ? <Route path="keys" element={<Keys />} /> : null}
         <Route path="login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Route>

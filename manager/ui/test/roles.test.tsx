@@ -100,8 +100,11 @@ describe('roles', () => {
   it('computes the navigation per role', () => {
     const admin = navFor({ role: 'admin', tenant: null, name: 'a' }).map((i) => i.label);
     expect(admin).toContain('Tenants');
+    expect(admin).toContain('API keys');
+    expect(navFor({ role: 'auditor', tenant: null, name: 'e' }).map((i) => i.label)).not.toContain('API keys');
     const ta = navFor({ role: 'tenant-admin', tenant: 'acme', name: 't' });
     expect(ta.map((i) => i.label)).not.toContain('Tenants');
+    expect(ta.map((i) => i.label)).not.toContain('API keys');
     expect(ta.find((i) => i.label === 'Tenant acme')?.to).toBe('/tenants/acme');
   });
 });

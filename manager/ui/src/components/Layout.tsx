@@ -23,6 +23,7 @@ export function navFor(who: WhoAmI): NavItem[] {
     items.push({ to: '/tenants', label: 'Tenants' });
   }
   items.push({ to: '/packs', label: 'Packs' }, { to: '/plugins', label: 'Plugins' }, { to: '/feeds', label: 'Threat feeds' }, { to: '/audit', label: 'Audit' });
+  if (who.role === 'admin') items.push({ to: '/keys', label: 'API keys' });
   return items;
 }
 
