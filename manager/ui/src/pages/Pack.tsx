@@ -132,6 +132,9 @@ export default function PackPage() {
   const mode: PackMode = getPackMode(text) ?? 'enforce';
   const dirty = isNew || text !== storedText;
   const localErrors = useMemo(() => validatePack(text, schemas).filter((d) => d.severity === 'error'), [text, schemas]);
+  // A draft that is not even TOML cannot be saved; schema errors are shown, and the server,
+  // which has the last word, refuses what is really wrong.
+  const syntaxError = localErrors.some((d) => d.message.startsWith('TOML:'));
 
   // The full server-side check (merged with the other packs, plugin configs), debounced.
   const [debounced] = useDebouncedValue(text, 700);
@@ -207,7 +210,7 @@ export default function PackPage() {
         </Stack>
         {writable ? (
           <>
-            <Button onClick={() => void save()} loading={saving} disabled={!dirty || localErrors.length > 0}>
+            <Button onClick={() => void save()} loading={saving} disabled={!dirty || syntaxError}>
               Save pack
             </Button>
             {draft !== null ? (
