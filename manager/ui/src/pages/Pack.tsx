@@ -253,6 +253,9 @@ export default function PackPage() {
           <Suspense fallback={<Loading label="Loading the editor" />}>
             <PackEditor value={text} onChange={setDraft} schemas={schemas} readOnly={!writable} label={`Pack ${name} (TOML)`} />
           </Suspense>
+          <Text size="xs" c="dimmed" mt={4}>
+            Tab indents inside the editor; press Escape, then Tab, to move on.
+          </Text>
           {localErrors.length > 0 ? (
             <Stack gap={2} mt="xs" data-testid="pack-problems">
               {localErrors.map((d, i) => (
