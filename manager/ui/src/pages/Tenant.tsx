@@ -231,10 +231,10 @@ function DatabaseForm({ tenant, onDone }: { tenant: string; onDone: () => void }
       protocol,
       server_database: serverDatabase || name,
       server_user: serverUser,
-      server_password: serverPassword,
       tls,
       backend: [{ host, port: Number(port) }],
     };
+    if (serverPassword) body.server_password = serverPassword;
     const ok = await runAction('Create database', () => api.post(`${base(tenant)}/databases`, { json: body }), `Database ${name} created`);
     if (ok !== undefined) onDone();
   };
