@@ -8,7 +8,7 @@
 // violation on any page. Talks to loopback only.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -388,6 +388,34 @@ try {
     if (!/sqli\.[a-z-]+/.test(r.stderr)) throw new Error(`the refusal does not name an sqli rule: ${r.stderr.trim()}`);
     return r.stderr.trim().split('\n')[0];
   }, { after: ['the Overview shows the gateway following the new snapshot'] });
+
+  await step('"try it" runs the injection through the server-side runtime', async () => {
+    await go(page, `/packs/${PACK}`);
+    await page.getByRole('tab', { name: 'Try it' }).click();
+    await field(page, 'Statements (one per line)').fill(`SELECT 1\n${INJECTION}`);
+    await field(page, 'User').fill(USER);
+    await field(page, 'Database').fill(DATABASE);
+    await page.getByRole('button', { name: 'Try statements' }).click();
+    const rows = page.getByTestId('try-results').locator('tbody tr');
+    await until('two results', async () => (await rows.count()) === 2, 30_000, 200);
+    const first = (await rows.nth(0).locator('td').allTextContents()).join(' | ');
+    const second = (await rows.nth(1).locator('td').allTextContents()).join(' | ');
+    if (!/allow/.test(first)) throw new Error(`SELECT 1: ${first}`);
+    if (!/deny/.test(second) || !/sqli\./.test(second)) throw new Error(`the injection: ${second}`);
+    return second;
+  }, { after: ['flip the pack to enforce in the Packs page'] });
+
+  await step('the audit page finds the refusal and exports it as CSV', async () => {
+    await go(page, '/audit');
+    await field(page, 'User or actor').fill(USER);
+    const row = page.getByTestId('audit').locator('tbody tr').filter({ hasText: USER });
+    await until('the user\'s events in the audit list', async () => (await row.count()) > 0, 20_000, 250);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const path = await download.path();
+    const csv = readFileSync(path, 'utf8');
+    if (!csv.includes(USER)) throw new Error(`the CSV lacks ${USER}: ${csv.slice(0, 300)}`);
+    return `${csv.trim().split('\n').length} CSV line(s)`;
+  }, { after: ['the next injection is refused by psql, naming the rule'] });
 
   await step('roll the plugin e2e-probe back on the Plugins page', async () => {
     await go(page, '/plugins');
