@@ -24,6 +24,11 @@ class ResizeObserverStub {
 }
 window.ResizeObserver = ResizeObserverStub;
 
+// CodeMirror measures text ranges, which jsdom does not lay out.
+const noRects = () => Object.assign([] as DOMRect[], { item: () => null }) as unknown as DOMRectList;
+Range.prototype.getClientRects = noRects;
+Range.prototype.getBoundingClientRect = () => new DOMRect(0, 0, 0, 0);
+
 afterEach(() => {
   cleanup();
 });
