@@ -259,6 +259,21 @@ try {
     if (id !== 'main') throw new Error(`focus went to '${id}'`);
   }, { after: ['log in with the admin key'] });
 
+  await step('keyboard: Tab reaches the navigation and Enter follows a link', async () => {
+    await go(page, '/');
+    await page.locator('body').click({ position: { x: 1, y: 1 } });
+    let reached = '';
+    for (let i = 0; i < 20 && reached !== 'Audit'; i++) {
+      await page.keyboard.press('Tab');
+      reached = (await page.evaluate(() => document.activeElement?.textContent ?? '')).trim();
+    }
+    if (reached !== 'Audit') throw new Error('Tab never reached the Audit link');
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    if (ring === 'none') throw new Error('the focused link shows no focus ring');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Audit' }).waitFor();
+  }, { after: ['log in with the admin key'] });
+
   await step('create a tenant', async () => {
     await go(page, '/tenants');
     await page.getByRole('button', { name: 'New tenant' }).click();
