@@ -353,7 +353,13 @@ try {
     await until('the filtered event stream to open', async () => (await status.count()) > 0 && (await status.textContent()) === 'open', 10_000);
     const r = psql(INJECTION);
     const sent = Date.now();
-    if (r.status !== 0) throw new Error(`psql refused the statement in monitor mode (exit ${r.status}): ${r.stderr.trim()}`);
+    if (r.status !== 0) {
+      // Say why when the cause is the fixture: a baseline that already enforces the guard.
+      const packs = await apiCall('GET', '/api/v1/packs').catch(() => ({ items: [] }));
+      const baseline = packs.items.filter((p) => p.kind === 'baseline' && /plugin\s*=\s*"sqli-guard"/.test(p.toml ?? '') && p.mode !== 'monitor');
+      const hint = baseline.length ? ` (the baseline pack ${baseline.map((p) => p.name).join(', ')} enforces sqli-guard: the fixture must not)` : '';
+      throw new Error(`psql refused the statement in monitor mode (exit ${r.status}): ${r.stderr.trim()}${hint}`);
+    }
     const row = page.locator(`[data-testid=live-table] tr[data-user="${USER}"]:not([data-verdict="allow"])`);
     await until('the injection in Live decisions', async () => (await row.count()) > 0, 2_000, 50);
     liveMs = Date.now() - sent;
