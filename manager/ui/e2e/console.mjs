@@ -197,8 +197,11 @@ async function axe(page, label) {
 }
 
 async function shot(page, name) {
-  // No hover effects (chart tooltips) in the pictures.
+  // No hover effects (chart tooltips) and no lingering notifications in the pictures.
   await page.mouse.move(0, 0);
+  const close = page.getByRole('button', { name: 'Close notification' });
+  for (const b of await close.all()) await b.click().catch(() => undefined);
+  await until('the notifications to close', async () => (await close.count()) === 0, 5_000).catch(() => undefined);
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
 }
 

@@ -105,7 +105,7 @@ function StatsCard({ tenant }: { tenant: string | null }) {
         {data && data.denials_by_rule.length === 0 ? <Text size="sm">No denials.</Text> : null}
         {data && data.denials_by_rule.length > 0 ? (
           <div role="img" aria-label={`Denials by rule: ${data.denials_by_rule.map((r) => `${r.rule} ${r.count}`).join(', ')}`}>
-            <BarChart h={220} data={data.denials_by_rule} dataKey="rule" series={[{ name: 'count', color: 'red.6' }]} />
+            <BarChart h={220} data={data.denials_by_rule} dataKey="rule" series={[{ name: 'count', color: 'red.6' }]} maxBarWidth={64} />
           </div>
         ) : null}
       </Card>
