@@ -45,7 +45,7 @@ const VERDICT_COLOR: Record<string, string> = {
 
 export function VerdictBadge({ verdict }: { verdict: string }) {
   return (
-    <Badge color={VERDICT_COLOR[verdict] ?? 'gray'} variant="light">
+    <Badge color={VERDICT_COLOR[verdict] ?? 'gray'} variant="light" w="max-content">
       {verdict}
     </Badge>
   );

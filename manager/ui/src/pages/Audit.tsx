@@ -98,7 +98,7 @@ export default function Audit() {
                   <Table.Td>{e.actor}</Table.Td>
                   <Table.Td>{e.action}</Table.Td>
                   <Table.Td>{e.target}</Table.Td>
-                  <Table.Td style={{ minWidth: '8rem' }}>{e.verdict ? <VerdictBadge verdict={e.verdict} /> : '—'}</Table.Td>
+                  <Table.Td>{e.verdict ? <VerdictBadge verdict={e.verdict} /> : '—'}</Table.Td>
                   <Table.Td>
                     <Text size="sm" className="mono" lineClamp={2}>
                       {e.detail?.rule ?? ''} {e.detail?.sql ?? e.detail?.reason ?? ''}

@@ -152,7 +152,7 @@ export default function Live() {
                 <Table.Td>{e.tenant}</Table.Td>
                 <Table.Td>{e.actor}</Table.Td>
                 <Table.Td>{e.action}</Table.Td>
-                <Table.Td style={{ minWidth: '8rem' }}>
+                <Table.Td>
                   <VerdictBadge verdict={e.verdict} />
                 </Table.Td>
                 <Table.Td className="mono">{e.detail?.rule ?? '—'}</Table.Td>

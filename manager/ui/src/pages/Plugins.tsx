@@ -134,13 +134,13 @@ export default function Plugins() {
                     {p.name}
                   </Text>
                   {p.description ? (
-                    <Text size="xs" c="dimmed">
+                    <Text size="xs" c="dimmed" lineClamp={2} title={p.description}>
                       {p.description}
                     </Text>
                   ) : null}
                 </Table.Td>
                 <Table.Td>
-                  <Badge color={p.enabled ? 'green' : 'gray'} variant="light">
+                  <Badge color={p.enabled ? 'green' : 'gray'} variant="light" w="max-content">
                     {p.enabled ? 'enabled' : 'disabled'}
                   </Badge>
                 </Table.Td>
