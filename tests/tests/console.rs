@@ -537,7 +537,7 @@ async fn console_in_a_real_browser() {
     let m = Manager::start(o).await.unwrap();
     let api = Api::new(m.addr);
     // Two versions of a plugin for the rollback step.
-    let plugins = std::path::Path::new(articdbm_plugin_artifacts::PLUGIN_DIR);
+    let plugins = std::path::Path::new(articdbm_plugin_artifacts::TEST_PLUGIN_DIR);
     let component = std::fs::read(plugins.join("echo.wasm")).unwrap();
     for version in ["1.0.0", "2.0.0"] {
         let mut manifest: Value =
