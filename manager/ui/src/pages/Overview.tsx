@@ -100,7 +100,7 @@ function StatsCard({ tenant }: { tenant: string | null }) {
       </Card>
       <Card withBorder>
         <Title order={2} size="h4" mb="sm">
-          Denials by rule, last hour
+          Denials and would-denies (monitor mode) by rule, last hour
         </Title>
         {data && data.denials_by_rule.length === 0 ? <Text size="sm">No denials.</Text> : null}
         {data && data.denials_by_rule.length > 0 ? (
