@@ -180,7 +180,7 @@ impl EventFilter {
             && self
                 .verdicts
                 .as_ref()
-                .is_none_or(|v| v.iter().any(|v| *v == e.verdict))
+                .is_none_or(|v| v.contains(&e.verdict))
     }
 }
 
@@ -655,23 +655,29 @@ pub(crate) async fn plugin_stats(app: &App) -> Result<BTreeMap<String, Value>, A
         .gateway_plugins(now_ms() - 60_000)
         .await
         .map_err(ApiError::store)?;
-    let mut sums: BTreeMap<String, (u64, f64, BTreeMap<String, u64>, Vec<String>)> =
-        BTreeMap::new();
+    #[derive(Default)]
+    struct Sum {
+        calls: u64,
+        seconds: f64,
+        failures: BTreeMap<String, u64>,
+        quarantined: Vec<String>,
+    }
+    let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
     for b in bodies {
         let Some(o) = b.as_object() else { continue };
         for (name, v) in o {
             let e = sums.entry(name.clone()).or_default();
-            e.0 += v["calls"].as_u64().unwrap_or(0);
-            e.1 += v["seconds"].as_f64().unwrap_or(0.0);
+            e.calls += v["calls"].as_u64().unwrap_or(0);
+            e.seconds += v["seconds"].as_f64().unwrap_or(0.0);
             if let Some(f) = v["failures"].as_object() {
                 for (k, n) in f {
-                    *e.2.entry(k.clone()).or_default() += n.as_u64().unwrap_or(0);
+                    *e.failures.entry(k.clone()).or_default() += n.as_u64().unwrap_or(0);
                 }
             }
             if let Some(q) = v["quarantined"].as_array() {
                 for t in q.iter().filter_map(Value::as_str) {
-                    if !e.3.iter().any(|x| x == t) {
-                        e.3.push(t.to_string());
+                    if !e.quarantined.iter().any(|x| x == t) {
+                        e.quarantined.push(t.to_string());
                     }
                 }
             }
@@ -679,16 +685,16 @@ pub(crate) async fn plugin_stats(app: &App) -> Result<BTreeMap<String, Value>, A
     }
     Ok(sums
         .into_iter()
-        .map(|(name, (calls, secs, failures, quarantined))| {
-            let mean_us = if calls > 0 {
-                secs / calls as f64 * 1e6
+        .map(|(name, s)| {
+            let mean_us = if s.calls > 0 {
+                s.seconds / s.calls as f64 * 1e6
             } else {
                 0.0
             };
             (
                 name,
-                json!({"calls": calls, "mean_us": mean_us, "failures": failures,
-                       "quarantined": quarantined}),
+                json!({"calls": s.calls, "mean_us": mean_us, "failures": s.failures,
+                       "quarantined": s.quarantined}),
             )
         })
         .collect())
