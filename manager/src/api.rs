@@ -1765,12 +1765,18 @@ async fn upload_audit(
         .insert_audit_fresh(&b.events)
         .await
         .map_err(ApiError::store)?;
-    let mut new = 0u64;
-    for (e, is_new) in b.events.into_iter().zip(fresh) {
-        if is_new {
-            new += 1;
-            app.live.publish(e);
-        }
+    let fresh: Vec<AuditEvent> = b
+        .events
+        .into_iter()
+        .zip(fresh)
+        .filter_map(|(e, is_new)| is_new.then_some(e))
+        .collect();
+    let new = fresh.len();
+    if let Some(p) = &app.publisher {
+        p.publish_audit(&fresh);
+    }
+    for e in fresh {
+        app.live.publish(e);
     }
     ok(StatusCode::OK, json!({"received": received, "stored": new}))
 }

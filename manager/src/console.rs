@@ -31,6 +31,7 @@ pub const LIVE_BUFFER: usize = 4096;
 
 /// The live stream of gateway decisions: every audit event a gateway uploads that the store
 /// had not seen, as it arrives (gateways send theirs every second).
+#[derive(Clone)]
 pub struct Live {
     tx: broadcast::Sender<Arc<AuditEvent>>,
 }

@@ -141,10 +141,17 @@ impl Manager {
         metrics.snapshot_version.set(version);
         let version = tokio::sync::watch::Sender::new(version);
         let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let live = console::Live::default();
         let publisher = match &opts.redis {
             Some(url) => Some(
-                notify::redis(url, &opts.redis_tls, version.clone(), Arc::clone(&stopped))
-                    .map_err(anyhow::Error::msg)?,
+                notify::redis(
+                    url,
+                    &opts.redis_tls,
+                    version.clone(),
+                    live.clone(),
+                    Arc::clone(&stopped),
+                )
+                .map_err(anyhow::Error::msg)?,
             ),
             None => None,
         };
@@ -158,7 +165,7 @@ impl Manager {
             feeds,
             auth_limiter: auth::FailureLimiter::default(),
             plaintext_secrets: opts.allow_plaintext_secrets,
-            live: console::Live::default(),
+            live,
             trial: console::Trial::new(&opts.data_dir),
         });
         notify::poll_store(&app);

@@ -605,3 +605,81 @@ async fn console_in_a_real_browser() {
     m.stop().await;
     drop(pg);
 }
+
+/// Two manager replicas on one PostgreSQL store with Redis: events a gateway uploads to one
+/// reach live-stream subscribers of both, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_stream_spans_replicas_through_redis() {
+    let (pg, url) = postgres_store().await;
+    let redis = tokio::task::spawn_blocking(|| articdbm_tests::RedisServer::start().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut managers = Vec::new();
+    for i in 0..2 {
+        let mut o = opts(&dir.path().join(format!("m{i}")), Some(url.clone()), None);
+        o.redis = Some(redis.url());
+        managers.push(Manager::start(o).await.unwrap());
+    }
+    let a = Api::new(managers[0].addr);
+    let b = Api::new(managers[1].addr);
+    let mut on_a = Events::open(&a, ADMIN, "").await;
+    let mut on_b = Events::open(&b, ADMIN, "?verdict=deny").await;
+    // Each replica's subscriber to Redis is up once a message from the other arrives: send
+    // until one does (subscription is asynchronous), then check exactly-once on fresh ids.
+    let upload = |id: String| {
+        let a = &a;
+        async move {
+            let e = json!({"id": id, "at": 1_767_225_600_000i64, "tenant": "t", "actor": "u",
+                           "action": "query", "target": "db", "verdict": "deny",
+                           "detail": {"rule": "sqli.tautology", "sql": "SELECT 1"}});
+            let (s, v) = a
+                .call(
+                    "post",
+                    "/api/v1/audit",
+                    Some(CLUSTER),
+                    Some(&json!({"events": [e]})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+    };
+    let mut warm = 0;
+    loop {
+        warm += 1;
+        assert!(
+            warm < 50,
+            "replica b never heard of a's events through Redis"
+        );
+        upload(format!("warm-{warm}")).await;
+        if on_b.next(Duration::from_millis(200)).await.is_some() {
+            break;
+        }
+    }
+    while on_a.next(Duration::from_millis(100)).await.is_some() {}
+    while on_b.next(Duration::from_millis(300)).await.is_some() {}
+
+    upload("the-one".into()).await;
+    let t = Instant::now();
+    let (_, got_b) = on_b
+        .next(Duration::from_secs(3))
+        .await
+        .expect("b streams it");
+    assert_eq!(got_b["id"], "the-one");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let (_, got_a) = on_a
+        .next(Duration::from_secs(1))
+        .await
+        .expect("a streams it");
+    assert_eq!(got_a["id"], "the-one");
+    // Once each: a does not get its own event back from Redis, b not twice; a resend of the
+    // same id (a gateway whose answer was lost) is stored and streamed once.
+    upload("the-one".into()).await;
+    assert_eq!(on_a.next(Duration::from_millis(700)).await, None);
+    assert_eq!(on_b.next(Duration::from_millis(300)).await, None);
+    for m in managers {
+        m.stop().await;
+    }
+    drop(redis);
+    drop(pg);
+}
