@@ -41,10 +41,17 @@ impl MariaDb {
         let dir = privilege::server_tempdir("articdbm-mariadb-")?;
         let install = find("mariadb-install-db", &["/usr/bin", "/usr/local/bin"])?;
         let data = dir.path().join("data");
+        // Temporary tables in the server's own directory, not the shared /tmp: a bootstrap
+        // once failed there ("Could not remove temporary table '/tmp/#sql-temptable-…'",
+        // then "Unknown table 'mysql.tmp_user_sys'") while other tests' servers ran.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        privilege::give(&tmp)?;
         let mut cmd = privilege::server_command(&install, dir.path())?;
         cmd.arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
-            .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+            .arg(format!("--tmpdir={}", tmp.display()));
         if privilege::server_user()?.is_some() {
             // The install script checks ownership against this name, not the uid.
             cmd.arg(format!("--user={}", whoami_server()?));
@@ -174,6 +181,7 @@ impl MariaDb {
             .arg(format!("--pid-file={}", d.join("mariadbd.pid").display()))
             .arg(format!("--log-error={}", d.join("error.log").display()))
             .arg(format!("--port={}", self.port))
+            .arg(format!("--tmpdir={}", d.join("tmp").display()))
             .args([
                 "--bind-address=127.0.0.1",
                 "--skip-name-resolve",
