@@ -1149,3 +1149,140 @@ async fn a_mariadb_backend_user_identified_via_ed25519() {
         .expect_err("a wrong ed25519 password is refused");
     assert!(err.to_string().contains("Access denied"), "{err}");
 }
+
+/// `LOAD DATA LOCAL INFILE` runs only when a pack allows it (`local_infile = "allow"`) and the
+/// client enabled local files; the gateway relays the one file the statement names. Refused,
+/// the connection stays usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn local_infile_runs_only_when_a_pack_allows_it() {
+    let m = blocking(mariadb).await;
+    m.root_sql("CREATE TABLE shop.loaded (id int PRIMARY KEY, name varchar(20))")
+        .unwrap();
+    let dbs = my_database("shop", m.port(), "{ size = 2 }", "shop");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("rows.csv");
+    std::fs::write(&csv, "1,alpha\n2,beta\n3,\"gamma, delta\"\n").unwrap();
+    let load = format!(
+        "LOAD DATA LOCAL INFILE '{}' INTO TABLE loaded FIELDS TERMINATED BY ',' \
+         OPTIONALLY ENCLOSED BY '\"';\nSELECT COUNT(*) FROM loaded;\n",
+        csv.display()
+    );
+
+    // The default pack alone: refused, and the connection goes on.
+    let (gw, _d1) = gateway(&dbs).await;
+    let port = my_port(&gw);
+    let sql = load.clone();
+    let out = blocking(move || {
+        client(
+            port,
+            APP_USER,
+            APP_PASSWORD,
+            "shop",
+            &["--local-infile=1", "--force"],
+            &sql,
+        )
+    })
+    .await
+    .expect("the client goes on after the refusal");
+    assert!(out.contains("ERROR 3948 (42000)"), "{out}");
+    assert!(out.contains("no pack allows it"), "{out}");
+    assert!(
+        out.contains("\n0\n") || out.starts_with("0\n"),
+        "nothing loaded: {out}"
+    );
+    drop(gw);
+
+    // A tenant pack allowing it.
+    let pack = dir.path().join("files.toml");
+    std::fs::write(
+        &pack,
+        "version = 1\nname = \"files\"\nkind = \"tenant\"\ntenant = \"default\"\n\
+         local_infile = \"allow\"\n",
+    )
+    .unwrap();
+    let text = gw_support::config_text("mysql_listen = \"127.0.0.1:0\"", &dbs).replacen(
+        "packs = [\"",
+        &format!("packs = [\"{}\", \"", pack.display()),
+        1,
+    );
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, &text).unwrap();
+    let config = articdbm_gateway::config::Config::load(&path).unwrap();
+    let gw = articdbm_gateway::pg::Gateway::start(config).await.unwrap();
+    let port = my_port(&gw);
+    let sql = load.clone();
+    let out = blocking(move || {
+        client(
+            port,
+            APP_USER,
+            APP_PASSWORD,
+            "shop",
+            &["--local-infile=1"],
+            &sql,
+        )
+    })
+    .await;
+    assert_eq!(out.as_deref(), Ok("3\n"), "{out:?}");
+    let rows = m
+        .root_sql("SELECT name FROM shop.loaded WHERE id = 3")
+        .unwrap();
+    assert!(rows.contains("gamma, delta"), "{rows}");
+    // A client that did not enable local files is told so, by the gateway.
+    let sql = load.clone();
+    let out = blocking(move || {
+        client(
+            port,
+            APP_USER,
+            APP_PASSWORD,
+            "shop",
+            &["--local-infile=0"],
+            &sql,
+        )
+    })
+    .await;
+    let e = out.expect_err("refused");
+    assert!(
+        e.contains("3948") && e.contains("did not enable local files"),
+        "{e}"
+    );
+    // A name that is not a string literal is refused before the server sees it.
+    let out = blocking(move || {
+        client(
+            port,
+            APP_USER,
+            APP_PASSWORD,
+            "shop",
+            &["--local-infile=1"],
+            "LOAD DATA LOCAL INFILE @f INTO TABLE loaded;",
+        )
+    })
+    .await;
+    let e = out.expect_err("refused");
+    assert!(e.contains("must be a string literal"), "{e}");
+    // The server asks for the file it reads in the statement; when that is not the one the
+    // gateway read (here the gateway's reading is fooled by a comment), nothing is sent.
+    let tricky = format!(
+        "LOAD DATA LOCAL /* INFILE '/etc/hostname' */ INFILE '{}' INTO TABLE loaded \
+         FIELDS TERMINATED BY ',';\nSELECT COUNT(*) FROM loaded;\n",
+        csv.display()
+    );
+    let out = blocking(move || {
+        client(
+            port,
+            APP_USER,
+            APP_PASSWORD,
+            "shop",
+            // The client strips comments unless told not to.
+            &["--local-infile=1", "--force", "--comments"],
+            &tricky,
+        )
+    })
+    .await
+    .expect("the client goes on");
+    assert!(
+        out.contains("ERROR 3948 (42000)") && out.contains("which the statement does not name"),
+        "{out}"
+    );
+    assert!(out.starts_with("3\n"), "nothing more loaded: {out}");
+    drop(gw);
+}

@@ -10,6 +10,9 @@
 //!   ones.
 //! - A tenant binding cannot reuse a baseline binding id (that would read as replacing it).
 //! - `audit_sample` is the larger of the two packs': a tenant can audit more, not less.
+//! - `local_infile` (MySQL `LOAD DATA LOCAL INFILE`) is off unless a pack allows it: the
+//!   tenant pack's word, else the baseline's; a tenant pack cannot allow what the baseline
+//!   denies.
 
 use std::collections::HashMap;
 
@@ -17,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{PackError, PackErrors, Where};
-use crate::pack::{Binding, FailureMode, Hook, Mode, Pack, PackKind};
+use crate::pack::{Binding, FailureMode, Hook, LocalInfile, Mode, Pack, PackKind};
 
 /// The bindings one tenant runs, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -25,6 +28,8 @@ pub struct EffectivePack {
     pub bindings: Vec<EffectiveBinding>,
     /// Fraction of allowed queries to audit.
     pub audit_sample: f64,
+    /// Whether MySQL clients may send files with `LOAD DATA LOCAL INFILE`.
+    pub local_infile: bool,
 }
 
 /// One binding as it runs: pack defaults applied, tightening applied.
@@ -97,6 +102,7 @@ impl EffectivePack {
                 out.bindings.push(EffectiveBinding::new(b, base));
             }
             out.audit_sample = base.audit_sample;
+            out.local_infile = base.local_infile == Some(LocalInfile::Allow);
         }
         let Some(ten) = tenant else {
             return errs.into_result(out);
@@ -152,6 +158,20 @@ impl EffectivePack {
         }
         if ten.audit_sample > out.audit_sample {
             out.audit_sample = ten.audit_sample;
+        }
+        match (baseline.and_then(|b| b.local_infile), ten.local_infile) {
+            (Some(LocalInfile::Deny), Some(LocalInfile::Allow)) => {
+                errs.0.push(PackError::invalid(
+                    &ten.source,
+                    Where::field("local_infile"),
+                    format!(
+                        "the baseline pack {} denies LOCAL INFILE; a tenant pack cannot allow it",
+                        baseline.map(|b| b.source.as_str()).unwrap_or_default()
+                    ),
+                ));
+            }
+            (_, Some(t)) => out.local_infile = t == LocalInfile::Allow,
+            (_, None) => {}
         }
         errs.into_result(out)
     }
@@ -265,6 +285,53 @@ mod tests {
         let t = tenant("audit_sample = 0.0\n");
         let e = EffectivePack::build(Some(&baseline("audit_sample = 0.5")), Some(&t)).unwrap();
         assert_eq!(e.audit_sample, 0.5);
+    }
+
+    #[test]
+    fn local_infile_is_off_unless_a_pack_allows_it_and_a_baseline_deny_holds() {
+        let build = |b: &str, t: Option<&str>| {
+            EffectivePack::build(Some(&baseline(b)), t.map(tenant).as_ref())
+        };
+        assert!(!build("", None).unwrap().local_infile);
+        assert!(!build("", Some("")).unwrap().local_infile);
+        assert!(
+            build("", Some("local_infile = \"allow\"\n"))
+                .unwrap()
+                .local_infile
+        );
+        assert!(
+            build("local_infile = \"allow\"", None)
+                .unwrap()
+                .local_infile
+        );
+        assert!(
+            build("local_infile = \"allow\"", Some(""))
+                .unwrap()
+                .local_infile
+        );
+        // A tenant may turn off what the baseline allows, not on what it denies.
+        assert!(
+            !build(
+                "local_infile = \"allow\"",
+                Some("local_infile = \"deny\"\n")
+            )
+            .unwrap()
+            .local_infile
+        );
+        let e = build(
+            "local_infile = \"deny\"",
+            Some("local_infile = \"allow\"\n"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot allow it"), "{e}");
+        assert!(e.to_string().contains("local_infile"), "{e}");
+        // Anything else is refused by name.
+        let bad = Pack::parse(
+            "version = 1\nname = \"t\"\nkind = \"tenant\"\ntenant = \"acme\"\nlocal_infile = true\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("local_infile"), "{bad}");
     }
 
     #[test]

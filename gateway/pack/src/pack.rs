@@ -48,6 +48,10 @@ pub struct Pack {
     /// Fraction (0..=1) of allowed queries to audit.
     #[serde(default)]
     pub audit_sample: f64,
+    /// MySQL `LOAD DATA LOCAL INFILE` (a client sending a file of its own through the
+    /// gateway): off unless a pack allows it. A baseline's `deny` cannot be lifted by a tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_infile: Option<LocalInfile>,
     /// `[[binding]]` entries, in evaluation order.
     #[serde(default, rename = "binding", skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<Binding>,
@@ -77,6 +81,14 @@ impl PackKind {
             PackKind::Tenant => "tenant",
         }
     }
+}
+
+/// A pack's word on MySQL `LOAD DATA LOCAL INFILE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocalInfile {
+    Allow,
+    Deny,
 }
 
 /// Whether a binding's denials are enforced.

@@ -26,6 +26,8 @@ use super::plugin::LoadedPlugin;
 pub struct TenantPolicy {
     pub bindings: Vec<BindingRuntime>,
     pub audit_sample: f64,
+    /// The effective pack allows MySQL `LOAD DATA LOCAL INFILE`.
+    pub local_infile: bool,
 }
 
 /// Plugins and packs in force. Replaced whole on reload; evaluations that hold the old one
@@ -103,6 +105,9 @@ pub struct Decision {
     /// The fraction of allowed statements the tenant's effective pack wants audited.
     #[serde(skip)]
     pub audit_sample: f64,
+    /// The tenant's effective pack allows MySQL `LOAD DATA LOCAL INFILE`.
+    #[serde(skip)]
+    pub local_infile: bool,
 }
 
 impl Decision {
@@ -371,6 +376,7 @@ impl PolicyEngine {
     ) -> Decision {
         let mut decision = Decision {
             audit_sample: tenant.audit_sample,
+            local_infile: tenant.local_infile,
             ..Decision::default()
         };
         for b in &tenant.bindings {
@@ -477,5 +483,6 @@ pub fn build_tenant(runtime: &Runtime, snap: &Snapshot, tenant: &str) -> TenantP
     TenantPolicy {
         bindings,
         audit_sample: effective.audit_sample,
+        local_infile: effective.local_infile,
     }
 }

@@ -36,11 +36,13 @@ use crate::runtime::bindings::{Connection, Protocol};
 use crate::session::{EngineJudge, Judge, Judgment, Permit, Refusal, Route};
 
 /// What the gateway offers MySQL clients. Classic EOF packets only (no DEPRECATE_EOF), so
-/// server answers pass through unchanged; no LOCAL INFILE. FOUND_ROWS is kept per client:
-/// clients that ask for it are served by server connections opened with it
-/// ([`super::pool_for`]).
+/// server answers pass through unchanged. FOUND_ROWS is kept per client: clients that ask for
+/// it are served by server connections opened with it ([`super::pool_for`]). LOCAL_FILES is
+/// offered, but a `LOAD DATA LOCAL INFILE` runs only when a pack allows it, and the gateway
+/// relays only the file its statement names.
 const CLIENT_CAPS: u32 = caps::CLIENT_LONG_PASSWORD
     | caps::CLIENT_FOUND_ROWS
+    | caps::CLIENT_LOCAL_FILES
     | caps::CLIENT_LONG_FLAG
     | caps::CLIENT_CONNECT_WITH_DB
     | caps::CLIENT_PROTOCOL_41
@@ -83,6 +85,8 @@ const ER_UNKNOWN_STMT: u16 = 1243;
 const ER_EMPTY_QUERY: u16 = 1065;
 const ER_PARSE: u16 = 1064;
 const ER_NO_SUCH_THREAD: u16 = 1094;
+/// MySQL's `ER_CLIENT_LOCAL_FILES_DISABLED`.
+const ER_LOCAL_FILES_DISABLED: u16 = 3948;
 const ER_KILL_DENIED: u16 = 1095;
 const ER_CON_COUNT: u16 = 1040;
 const ER_NET_READ: u16 = 1158;
@@ -154,6 +158,9 @@ struct Session {
     /// state differs (transaction pooling), and their fingerprint (0: none).
     session_sets: Vec<Arc<str>>,
     state: u64,
+    /// The file the running `LOAD DATA LOCAL INFILE` names: the one file the server may ask
+    /// this client for, once.
+    infile: Option<String>,
 }
 
 fn err_packet(out: &mut BytesMut, seq: u8, code: u16, state: &str, msg: impl Into<String>) -> u8 {
@@ -464,6 +471,7 @@ async fn handshake(
         peer,
         session_sets: Vec::new(),
         state: 0,
+        infile: None,
     })))
 }
 
@@ -920,21 +928,21 @@ impl Session {
     fn lost(&mut self, seq: u8, e: &crate::pg::server::ServerError) -> u8 {
         tracing::warn!(user = %self.judge.conn.user, database = %self.db_name, error = %e,
             "MySQL server connection lost");
+        let message = format!(
+            "Lost connection to the database server: {}",
+            e.to_string_client()
+        );
+        self.drop_server(seq, 2013, "HY000", message)
+    }
+
+    /// Closes the leased server connection (it is not reused) and tells the client why.
+    fn drop_server(&mut self, seq: u8, code: u16, state: &str, message: String) -> u8 {
         if let Some(l) = self.lease.take() {
             *self.kill.lock() = None;
             self.db.release(l, false);
         }
         self.status &= !status::SERVER_STATUS_IN_TRANS;
-        err_packet(
-            &mut self.out,
-            seq,
-            2013,
-            "HY000",
-            format!(
-                "Lost connection to the database server: {}",
-                e.to_string_client()
-            ),
-        )
+        err_packet(&mut self.out, seq, code, state, message)
     }
 
     fn refuse(&mut self, seq: u8, rule: &str, reason: &str) -> u8 {
@@ -1001,6 +1009,34 @@ impl Session {
                 return Ok(None);
             }
         };
+        // LOAD DATA LOCAL INFILE: only when a pack allows it and the client enabled it; the
+        // server may then ask for the file the statement names, and no other.
+        self.infile = None;
+        if let Some(file) = split::local_infile(stmt) {
+            let refusal = if !permit.local_infile() {
+                Some(format!(
+                    "LOAD DATA LOCAL INFILE is off for tenant '{}': no pack allows it (local_infile = \"allow\")",
+                    self.user.tenant
+                ))
+            } else if self.caps & caps::CLIENT_LOCAL_FILES == 0 {
+                Some("LOAD DATA LOCAL INFILE: this client did not enable local files".to_string())
+            } else if file.is_none() {
+                Some("LOAD DATA LOCAL INFILE: the file name must be a string literal".to_string())
+            } else {
+                None
+            };
+            if let Some(message) = refusal {
+                err_packet(
+                    &mut self.out,
+                    seq,
+                    ER_LOCAL_FILES_DISABLED,
+                    "42000",
+                    message,
+                );
+                return Ok(None);
+            }
+            self.infile = file;
+        }
         let words = split::first_words(stmt, 64);
         // A session-variable SET that succeeds is recorded (transaction pooling).
         let mut record = false;
@@ -1113,6 +1149,7 @@ impl Session {
             return Ok(None);
         }
         let done = self.relay(seq, Expect::Query, !last).await?;
+        self.infile = None;
         if record && done.is_some() {
             self.session_sets.push(Arc::from(stmt));
             self.state = fingerprint(&self.session_sets);
@@ -1194,14 +1231,29 @@ impl Session {
                     return Ok(error.is_none().then_some(seq));
                 }
                 Event::LocalInfile => {
-                    // Never offered to the server; a server asking anyway is not trusted.
-                    lease.conn.broken = true;
-                    let e = crate::pg::server::ServerError::Protocol(
-                        lease.conn.label.clone(),
-                        "the server asked for a local file (LOCAL INFILE is off)".into(),
-                    );
-                    self.lost(seq, &e);
-                    return Ok(None);
+                    let requested = &pkt.payload[1..];
+                    let expected = self.infile.take();
+                    if expected.as_deref().map(str::as_bytes) != Some(requested) {
+                        // Not the file the client's statement names (or no LOCAL statement at
+                        // all): a server asking for a client's files is not trusted.
+                        lease.conn.broken = true;
+                        let message = format!(
+                            "LOAD DATA LOCAL INFILE: the server asked for the file {:?}, which the \
+                             statement does not name; nothing was sent and the server connection \
+                             was closed",
+                            String::from_utf8_lossy(requested)
+                        );
+                        tracing::warn!(user = %self.judge.conn.user, database = %self.db_name,
+                            server = %lease.conn.label, "{message}");
+                        self.drop_server(seq, ER_LOCAL_FILES_DISABLED, "42000", message);
+                        return Ok(None);
+                    }
+                    wire::write_packet(&mut self.out, seq, &pkt.payload);
+                    match self.send_local_file(pkt.next_seq).await? {
+                        Some(next) => seq = next,
+                        None => return Ok(None),
+                    }
+                    tracker.after_local_infile();
                 }
                 _ => {
                     seq = wire::write_packet(&mut self.out, seq, &pkt.payload);
@@ -1212,6 +1264,39 @@ impl Session {
                         self.flush().await?;
                     }
                 }
+            }
+        }
+    }
+
+    /// Relays the file the client sends after a LOCAL INFILE request (already queued for it),
+    /// packet by packet, to the server, numbering from `server_seq`, up to the empty packet that
+    /// ends it. `Some(seq)`: the client's next sequence number (the server's answer follows);
+    /// `None`: the client or the server went away (the server connection is not reused).
+    async fn send_local_file(&mut self, mut server_seq: u8) -> Result<Option<u8>, Fatal> {
+        self.flush().await?;
+        let mut framed = BytesMut::new();
+        loop {
+            let pkt = read_packet(&mut self.client, &mut self.cbuf, &mut self.decoder).await;
+            let Some(lease) = self.lease.as_mut() else {
+                return Ok(None);
+            };
+            let pkt = match pkt {
+                Ok(Some(p)) => p,
+                Ok(None) | Err(_) => {
+                    // Mid-transfer the server waits for more: this connection is done.
+                    lease.conn.broken = true;
+                    return Ok(None);
+                }
+            };
+            framed.clear();
+            server_seq = wire::write_packet(&mut framed, server_seq, &pkt.payload);
+            if let Err(e) = lease.conn.send(&framed).await {
+                let seq = pkt.next_seq;
+                self.lost(seq, &e);
+                return Ok(None);
+            }
+            if pkt.payload.is_empty() {
+                return Ok(Some(pkt.next_seq));
             }
         }
     }

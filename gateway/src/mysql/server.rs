@@ -22,10 +22,12 @@ use crate::pg::stream::{PgStream, server_name};
 use crate::pool::{BackendPool, Connector, Link};
 
 /// Capabilities the gateway asks of a server. No multi-statements (the gateway sends one
-/// judged statement at a time), no LOCAL INFILE, no DEPRECATE_EOF (clients are offered
-/// classic EOF packets, so answers pass through unchanged), no session tracking or query
-/// attributes.
-pub const SERVER_CAPS: u32 = caps::CLIENT_LONG_PASSWORD
+/// judged statement at a time), no DEPRECATE_EOF (clients are offered classic EOF packets, so
+/// answers pass through unchanged), no session tracking or query attributes. LOCAL_FILES, so
+/// that a `LOAD DATA LOCAL INFILE` a pack allows can run; the session relays only the file the
+/// statement names and treats any other request as a broken server.
+pub const SERVER_CAPS: u32 = caps::CLIENT_LOCAL_FILES
+    | caps::CLIENT_LONG_PASSWORD
     | caps::CLIENT_LONG_FLAG
     | caps::CLIENT_CONNECT_WITH_DB
     | caps::CLIENT_PROTOCOL_41

@@ -122,6 +122,65 @@ pub fn first_words(sql: &str, n: usize) -> Vec<String> {
     words
 }
 
+/// For `LOAD DATA|XML [modifiers] LOCAL INFILE 'name' …`: `Some(Some(name))`, the file name as
+/// the server reads the string literal (what it will ask the client for); `Some(None)` when no
+/// string literal follows `INFILE`. `None` for any other statement. `LOCAL` is found among the
+/// words before `INFILE`, executable comments included (`/*!LOCAL*/` is code).
+pub fn local_infile(stmt: &str) -> Option<Option<String>> {
+    let words = first_words(stmt, 16);
+    if words.first().map(String::as_str) != Some("LOAD")
+        || !matches!(words.get(1).map(String::as_str), Some("DATA" | "XML"))
+    {
+        return None;
+    }
+    let at = words.iter().position(|w| w == "INFILE")?;
+    if !words[2..at].iter().any(|w| w == "LOCAL") {
+        return None;
+    }
+    let upper = stmt.to_ascii_uppercase();
+    let after = upper.find("INFILE").map(|i| i + "INFILE".len())?;
+    let rest = stmt[after..].trim_start();
+    Some(string_literal(rest))
+}
+
+/// The value of the MySQL string literal `s` starts with (`'…'` or `"…"`, backslash escapes
+/// and doubled quotes as the server reads them).
+fn string_literal(s: &str) -> Option<String> {
+    let mut chars = s.chars();
+    let q = chars.next().filter(|c| *c == '\'' || *c == '"')?;
+    let mut out = String::new();
+    let mut chars = chars.peekable();
+    while let Some(c) = chars.next() {
+        if c == q {
+            if chars.peek() == Some(&q) {
+                chars.next();
+                out.push(q);
+                continue;
+            }
+            return Some(out);
+        }
+        if c == '\\' {
+            let e = chars.next()?;
+            match e {
+                '0' => out.push('\0'),
+                'b' => out.push('\u{8}'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'Z' => out.push('\u{1a}'),
+                '%' | '_' => {
+                    out.push('\\');
+                    out.push(e);
+                }
+                other => out.push(other),
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +226,33 @@ mod tests {
         );
         assert_eq!(first_words("# c\nuse `db`", 2), ["USE", "`"]);
         assert_eq!(first_words("kill query 12", 3), ["KILL", "QUERY", "12"]);
+    }
+
+    #[test]
+    fn local_infile_statements_and_their_file_names() {
+        let f = |s: &str| super::local_infile(s);
+        assert_eq!(
+            f("LOAD DATA LOCAL INFILE '/tmp/a.csv' INTO TABLE t"),
+            Some(Some("/tmp/a.csv".into()))
+        );
+        assert_eq!(
+            f("load data low_priority local infile \"x\" into table t"),
+            Some(Some("x".into()))
+        );
+        assert_eq!(
+            f("LOAD XML LOCAL INFILE 'a''b\\\\c\\'d' INTO TABLE t"),
+            Some(Some("a'b\\c'd".into()))
+        );
+        // LOCAL in an executable comment is code.
+        assert_eq!(
+            f("LOAD DATA /*!LOCAL*/ INFILE 'f' INTO TABLE t"),
+            Some(Some("f".into()))
+        );
+        assert_eq!(f("LOAD DATA LOCAL INFILE @x INTO TABLE t"), Some(None));
+        assert_eq!(f("LOAD DATA LOCAL INFILE 'unterminated"), Some(None));
+        // Not LOCAL, not LOAD.
+        assert_eq!(f("LOAD DATA INFILE '/tmp/a.csv' INTO TABLE t"), None);
+        assert_eq!(f("SELECT 'LOAD DATA LOCAL INFILE'"), None);
+        assert_eq!(f("/* LOAD DATA LOCAL INFILE 'x' */ SELECT 1"), None);
     }
 }

@@ -29,12 +29,18 @@ pub enum Route {
 #[derive(Debug, Clone)]
 pub struct Permit {
     route: Route,
+    local_infile: bool,
 }
 
 impl Permit {
     /// Where the permitted statement may run.
     pub fn route(&self) -> Route {
         self.route
+    }
+
+    /// Whether the tenant's packs allow MySQL `LOAD DATA LOCAL INFILE` (off unless one does).
+    pub fn local_infile(&self) -> bool {
+        self.local_infile
     }
 
     /// The permit of a statement that runs alongside others: the most demanding route wins.
@@ -45,6 +51,7 @@ impl Permit {
             } else {
                 Route::Primary
             },
+            local_infile: self.local_infile && other.local_infile,
         }
     }
 }
@@ -121,6 +128,7 @@ impl Judge for EngineJudge {
                 } else {
                     Route::Primary
                 },
+                local_infile: d.local_infile,
             }),
         }
     }
@@ -138,6 +146,8 @@ impl Judge for EngineJudge {
 pub struct TestJudge {
     pub deny: Vec<String>,
     pub judged: Vec<String>,
+    /// What the permits say of MySQL `LOAD DATA LOCAL INFILE`.
+    pub local_infile: bool,
 }
 
 #[cfg(test)]
@@ -146,6 +156,7 @@ impl TestJudge {
         TestJudge {
             deny: deny.iter().map(|s| s.to_string()).collect(),
             judged: Vec::new(),
+            local_infile: false,
         }
     }
 }
@@ -165,6 +176,7 @@ impl Judge for TestJudge {
         let read = sql.trim_start().to_ascii_lowercase().starts_with("select");
         Judgment::Allowed(Permit {
             route: if read { Route::Read } else { Route::Primary },
+            local_infile: self.local_infile,
         })
     }
 
