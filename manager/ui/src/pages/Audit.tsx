@@ -1,12 +1,14 @@
 import { useState } from 'react';
-import { Button, Group, Pagination, Select, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Button, Group, Select, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { send, withQuery, type Query } from '../api/client';
 import { runAction, useApiGet } from '../api/hooks';
 import type { AuditEvent, Paged } from '../api/types';
 import { useWho } from '../auth';
-import { ErrorAlert, Loading, PageHeader, VerdictBadge } from '../components/common';
+import { PageHeader, VerdictBadge } from '../components/common';
 import { fmtTime } from '../lib/format';
+import { LoadState } from '../components/resource';
+import { CursorPagination, TableHead } from '../components/table';
 
 const PAGE = 50;
 
@@ -74,22 +76,11 @@ export default function Audit() {
         <TextInput type="datetime-local" label="Since" value={since} onChange={(e) => setSince(e.currentTarget.value)} />
         <TextInput type="datetime-local" label="Until" value={until} onChange={(e) => setUntil(e.currentTarget.value)} />
       </Group>
-      <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : null}
+      <LoadState error={error} loading={loading} loaded={data !== undefined} />
       <Stack>
         <Table.ScrollContainer minWidth={900}>
           <Table striped aria-label="Audit events" data-testid="audit">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Time</Table.Th>
-                <Table.Th>Tenant</Table.Th>
-                <Table.Th>Actor</Table.Th>
-                <Table.Th>Action</Table.Th>
-                <Table.Th>Target</Table.Th>
-                <Table.Th>Verdict</Table.Th>
-                <Table.Th>Rule / detail</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
+            <TableHead columns={['Time', 'Tenant', 'Actor', 'Action', 'Target', 'Verdict', 'Rule / detail']} />
             <Table.Tbody>
               {(data?.items ?? []).map((e) => (
                 <Table.Tr key={e.id}>
@@ -110,16 +101,7 @@ export default function Audit() {
           </Table>
         </Table.ScrollContainer>
         {data && data.items.length === 0 ? <Text size="sm">No events match.</Text> : null}
-        <Pagination
-          total={total}
-          value={page}
-          onChange={(p) => {
-            if (p === page + 1 && next !== null && cursors.length <= page) setCursors([...cursors, next]);
-            if (p <= cursors.length || p === page + 1) setPage(p);
-          }}
-          getControlProps={(control) => ({ 'aria-label': `${control} page` })}
-          getItemProps={(p) => ({ 'aria-label': `Page ${p}` })}
-        />
+        <CursorPagination total={total} page={page} cursors={cursors} next={next} setCursors={setCursors} setPage={setPage} />
       </Stack>
     </>
   );

@@ -1,12 +1,15 @@
 import { useState } from 'react';
-import { Badge, Button, Group, Modal, NumberInput, Pagination, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Group, Modal, NumberInput, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { api, seg } from '../api/client';
 import { runAction, useApiGet } from '../api/hooks';
 import type { Feed, Indicator, Items, Paged, Tenant } from '../api/types';
 import { canWrite, canWriteTenant, isAdmin, useWho } from '../auth';
 import { BypassRules } from '../components/Bypass';
-import { ErrorAlert, Loading, PageHeader, ReadOnlyNote } from '../components/common';
+import { PageHeader, ReadOnlyNote } from '../components/common';
 import { fmtAge, fmtTime } from '../lib/format';
+import { SubmitForm } from '../components/forms';
+import { deleteThenReload, LoadState } from '../components/resource';
+import { CursorPagination, RowDeleteButton, TableHead } from '../components/table';
 
 const FORMATS = ['stix', 'openioc', 'misp', 'misp-feed'];
 const KINDS = ['', 'address', 'domain', 'url', 'user', 'email', 'sql-pattern'];
@@ -24,26 +27,14 @@ function FeedForm({ tenant, onDone }: { tenant: string | null; onDone: () => voi
     if (r !== undefined) onDone();
   };
   return (
-    <form
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      <Stack>
-        <TextInput label="Feed name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
-        <TextInput label="URL" value={url} onChange={(e) => setUrl(e.currentTarget.value)} required placeholder="https://…" />
-        <Select label="Format" data={FORMATS} value={format} onChange={setFormat} allowDeselect={false} />
-        <TextInput label="Interval (30s, 15m, 6h, 1d or manual)" value={interval} onChange={(e) => setInterval(e.currentTarget.value)} />
-        <NumberInput label="Default confidence (0-100)" min={0} max={100} value={confidence} onChange={setConfidence} />
-        <Text size="sm">Scope: {tenant ? `tenant ${tenant}` : 'global (every tenant)'}</Text>
-        <Group justify="flex-end">
-          <Button type="submit" disabled={!name || !url}>
-            Add feed
-          </Button>
-        </Group>
-      </Stack>
-    </form>
+    <SubmitForm onSubmit={submit} submitLabel="Add feed" disabled={!name || !url}>
+      <TextInput label="Feed name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
+      <TextInput label="URL" value={url} onChange={(e) => setUrl(e.currentTarget.value)} required placeholder="https://…" />
+      <Select label="Format" data={FORMATS} value={format} onChange={setFormat} allowDeselect={false} />
+      <TextInput label="Interval (30s, 15m, 6h, 1d or manual)" value={interval} onChange={(e) => setInterval(e.currentTarget.value)} />
+      <NumberInput label="Default confidence (0-100)" min={0} max={100} value={confidence} onChange={setConfidence} />
+      <Text size="sm">Scope: {tenant ? `tenant ${tenant}` : 'global (every tenant)'}</Text>
+    </SubmitForm>
   );
 }
 
@@ -91,21 +82,10 @@ function Indicators() {
           }}
         />
       </Group>
-      <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : null}
+      <LoadState error={error} loading={loading} loaded={data !== undefined} />
       <Table.ScrollContainer minWidth={800}>
         <Table striped aria-label="Indicators" data-testid="indicators">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Kind</Table.Th>
-              <Table.Th>Value</Table.Th>
-              <Table.Th>Confidence</Table.Th>
-              <Table.Th>Feed (provenance)</Table.Th>
-              <Table.Th>Source id</Table.Th>
-              <Table.Th>Labels</Table.Th>
-              <Table.Th>First / last seen</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Kind', 'Value', 'Confidence', 'Feed (provenance)', 'Source id', 'Labels', 'First / last seen']} />
           <Table.Tbody>
             {(data?.items ?? []).map((i) => (
               <Table.Tr key={`${i.feed}/${i.kind}/${i.value}`}>
@@ -127,16 +107,7 @@ function Indicators() {
         </Table>
       </Table.ScrollContainer>
       {data && data.items.length === 0 ? <Text size="sm">No indicators match.</Text> : null}
-      <Pagination
-        total={total}
-        value={page}
-        onChange={(p) => {
-          if (p === page + 1 && next !== null && cursors.length <= page) setCursors([...cursors, next]);
-          if (p <= cursors.length || p === page + 1) setPage(p);
-        }}
-        getControlProps={(control) => ({ 'aria-label': `${control} page` })}
-        getItemProps={(p) => ({ 'aria-label': `Page ${p}` })}
-      />
+      <CursorPagination total={total} page={page} cursors={cursors} next={next} setCursors={setCursors} setPage={setPage} />
     </Stack>
   );
 }
@@ -154,31 +125,17 @@ export default function Feeds() {
     await runAction(`Fetch ${f.name}`, () => api.post(`/api/v1/feeds/${seg(f.name)}/fetch`), 'Fetched');
     reload();
   };
-  const remove = async (f: Feed) => {
-    if (!window.confirm(`Delete feed ${f.name} and its indicators?`)) return;
-    await runAction(`Delete ${f.name}`, () => api.del(`/api/v1/feeds/${seg(f.name)}`), 'Feed deleted');
-    reload();
-  };
+  const remove = (f: Feed) =>
+    deleteThenReload({ confirm: `Delete feed ${f.name} and its indicators?`, what: `Delete ${f.name}`, path: `/api/v1/feeds/${seg(f.name)}`, success: 'Feed deleted', reload });
 
   return (
     <>
       <PageHeader title="Threat feeds">{canWrite(who) ? <Button onClick={() => setAdding(true)}>Add a feed</Button> : null}</PageHeader>
       <ReadOnlyNote show={!canWrite(who)} />
-      <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : null}
+      <LoadState error={error} loading={loading} loaded={data !== undefined} />
       <Table.ScrollContainer minWidth={900}>
         <Table striped aria-label="Threat feeds" data-testid="feeds">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Feed</Table.Th>
-              <Table.Th>Format / parser</Table.Th>
-              <Table.Th>Interval</Table.Th>
-              <Table.Th>Freshness</Table.Th>
-              <Table.Th>Indicators</Table.Th>
-              <Table.Th>Last error</Table.Th>
-              <Table.Th>Actions</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Feed', 'Format / parser', 'Interval', 'Freshness', 'Indicators', 'Last error', 'Actions']} />
           <Table.Tbody>
             {(data?.items ?? []).map((f) => (
               <Table.Tr key={f.key}>
@@ -201,9 +158,9 @@ export default function Feeds() {
                       <Button size="compact-xs" variant="outline" onClick={() => void fetchNow(f)} aria-label={`Fetch ${f.name} now`}>
                         Fetch now
                       </Button>
-                      <Button size="compact-xs" variant="outline" color="red" onClick={() => void remove(f)} aria-label={`Delete feed ${f.name}`}>
+                      <RowDeleteButton onClick={() => void remove(f)} label={`Delete feed ${f.name}`}>
                         Delete
-                      </Button>
+                      </RowDeleteButton>
                     </Group>
                   ) : (
                     '—'

@@ -1,10 +1,13 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Select, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Select, Table, Text, TextInput } from '@mantine/core';
 import { api, seg } from '../api/client';
 import { runAction, useApiGet } from '../api/hooks';
 import type { Items, Tenant } from '../api/types';
 import { ErrorAlert, Loading, PageHeader } from '../components/common';
 import { fmtTime } from '../lib/format';
+import { SubmitForm } from '../components/forms';
+import { deleteThenReload } from '../components/resource';
+import { RowDeleteButton, TableHead } from '../components/table';
 
 interface ApiKey {
   id: string;
@@ -38,11 +41,7 @@ export default function Keys() {
       reload();
     }
   };
-  const revoke = async (k: ApiKey) => {
-    if (!window.confirm(`Revoke key ${k.name || k.id}?`)) return;
-    await runAction('Revoke key', () => api.del(`/api/v1/keys/${seg(k.id)}`), 'Key revoked');
-    reload();
-  };
+  const revoke = (k: ApiKey) => deleteThenReload({ confirm: `Revoke key ${k.name || k.id}?`, what: 'Revoke key', path: `/api/v1/keys/${seg(k.id)}`, success: 'Key revoked', reload });
 
   return (
     <>
@@ -69,15 +68,7 @@ export default function Keys() {
       <ErrorAlert error={error} />
       {loading && !data ? <Loading /> : null}
       <Table striped aria-label="API keys" data-testid="keys">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Role</Table.Th>
-            <Table.Th>Tenant</Table.Th>
-            <Table.Th>Created</Table.Th>
-            <Table.Th>State</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Name', 'Role', 'Tenant', 'Created', 'State']} />
         <Table.Tbody>
           {(data?.items ?? []).map((k) => (
             <Table.Tr key={k.id}>
@@ -91,9 +82,9 @@ export default function Keys() {
                     revoked {fmtTime(k.revoked_at)}
                   </Badge>
                 ) : (
-                  <Button size="compact-xs" color="red" variant="outline" onClick={() => void revoke(k)} aria-label={`Revoke key ${k.name || k.id}`}>
+                  <RowDeleteButton onClick={() => void revoke(k)} label={`Revoke key ${k.name || k.id}`}>
                     Revoke
-                  </Button>
+                  </RowDeleteButton>
                 )}
               </Table.Td>
             </Table.Tr>
@@ -101,25 +92,13 @@ export default function Keys() {
         </Table.Tbody>
       </Table>
       <Modal opened={open} onClose={() => setOpen(false)} title="New API key">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void create();
-          }}
-        >
-          <Stack>
-            <Select label="Role" data={ROLES} value={role} onChange={setRole} allowDeselect={false} />
-            {role === 'tenant-admin' ? (
-              <Select label="Tenant" data={(tenants.data?.items ?? []).map((t) => t.name)} value={tenant} onChange={setTenant} required searchable />
-            ) : null}
-            <TextInput label="Key name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
-            <Group justify="flex-end">
-              <Button type="submit" disabled={role === 'tenant-admin' && !tenant}>
-                Create key
-              </Button>
-            </Group>
-          </Stack>
-        </form>
+        <SubmitForm onSubmit={create} submitLabel="Create key" disabled={role === 'tenant-admin' && !tenant}>
+          <Select label="Role" data={ROLES} value={role} onChange={setRole} allowDeselect={false} />
+          {role === 'tenant-admin' ? (
+            <Select label="Tenant" data={(tenants.data?.items ?? []).map((t) => t.name)} value={tenant} onChange={setTenant} required searchable />
+          ) : null}
+          <TextInput label="Key name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
+        </SubmitForm>
       </Modal>
     </>
   );

@@ -8,6 +8,7 @@ import { useWho } from '../auth';
 import { ErrorAlert, PageHeader, VerdictBadge } from '../components/common';
 import { emptyFilter, initialLive, liveReducer, matches, type LiveFilter } from '../lib/live';
 import { fmtTime } from '../lib/format';
+import { TableHead } from '../components/table';
 
 const VERDICTS = ['deny', 'would-deny', 'audit', 'allow'];
 
@@ -134,17 +135,7 @@ export default function Live() {
       ) : null}
       <Table.ScrollContainer minWidth={800}>
         <Table striped aria-label="Live decisions" data-testid="live-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Time</Table.Th>
-              <Table.Th>Tenant</Table.Th>
-              <Table.Th>User</Table.Th>
-              <Table.Th>Action</Table.Th>
-              <Table.Th>Verdict</Table.Th>
-              <Table.Th>Rule</Table.Th>
-              <Table.Th>Statement / reason</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Time', 'Tenant', 'User', 'Action', 'Verdict', 'Rule', 'Statement / reason']} />
           <Table.Tbody>
             {state.shown.map((e) => (
               <Table.Tr key={e.id} data-event-id={e.id} data-user={e.actor} data-verdict={e.verdict}>

@@ -5,6 +5,7 @@ import type { Feed, Gateways, Items, Plugin, Stats } from '../api/types';
 import { useWho } from '../auth';
 import { ErrorAlert, Loading, PageHeader } from '../components/common';
 import { fmtAge, fmtTime } from '../lib/format';
+import { TableHead } from '../components/table';
 
 function GatewaysCard() {
   const { data, error, loading, at } = useApiGet<Gateways>('/api/v1/gateways', undefined, 5000);
@@ -23,15 +24,7 @@ function GatewaysCard() {
           {data.items.length === 0 ? <Text size="sm">No gateway has reported.</Text> : null}
           <Table.ScrollContainer minWidth={500}>
             <Table striped aria-label="Gateways" data-testid="gateways">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Version</Table.Th>
-                  <Table.Th>Snapshot</Table.Th>
-                  <Table.Th>Heartbeat age</Table.Th>
-                  <Table.Th>Follows</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
+              <TableHead columns={['Name', 'Version', 'Snapshot', 'Heartbeat age', 'Follows']} />
               <Table.Tbody>
                 {data.items.map((g) => {
                   const current = g.current ?? (data.snapshot_version !== undefined && g.snapshot_version === data.snapshot_version);
@@ -125,12 +118,7 @@ function QuarantineCard() {
       {data && rows.length === 0 ? <Text size="sm">None.</Text> : null}
       {rows.length > 0 ? (
         <Table aria-label="Quarantined plugins">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Plugin</Table.Th>
-              <Table.Th>Tenant</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Plugin', 'Tenant']} />
           <Table.Tbody>
             {rows.map((r) => (
               <Table.Tr key={`${r.plugin}/${r.tenant}`}>
@@ -156,14 +144,7 @@ function FeedsCard() {
       {data && data.items.length === 0 ? <Text size="sm">No feeds.</Text> : null}
       {data && data.items.length > 0 ? (
         <Table aria-label="Feed health">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Feed</Table.Th>
-              <Table.Th>Last success</Table.Th>
-              <Table.Th>Indicators</Table.Th>
-              <Table.Th>Last error</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Feed', 'Last success', 'Indicators', 'Last error']} />
           <Table.Tbody>
             {data.items.map((f) => (
               <Table.Tr key={f.key}>

@@ -12,6 +12,7 @@ import { getPackMode, setPackMode, type PackMode } from '../lib/packMode';
 import { packTemplate } from '../lib/packTemplate';
 import { validatePack, type Schemas } from '../lib/packValidate';
 import { lineDiff } from '../lib/diff';
+import { TableHead } from '../components/table';
 
 const PackEditor = lazy(() => import('../components/PackEditor'));
 
@@ -80,16 +81,7 @@ function TryPanel({ name, draft, tenant }: { name: string; draft: string; tenant
       <ErrorAlert error={error} />
       {results ? (
         <Table aria-label="Try results" data-testid="try-results">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Line</Table.Th>
-              <Table.Th>Verdict</Table.Th>
-              <Table.Th>Hook</Table.Th>
-              <Table.Th>Binding</Table.Th>
-              <Table.Th>Rule</Table.Th>
-              <Table.Th>Reason</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Line', 'Verdict', 'Hook', 'Binding', 'Rule', 'Reason']} />
           <Table.Tbody>
             {results.map((r, i) => (
               <Table.Tr key={i}>

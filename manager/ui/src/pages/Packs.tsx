@@ -1,11 +1,14 @@
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { Anchor, Badge, Button, Group, Modal, Select, Stack, Table, TextInput } from '@mantine/core';
+import { Anchor, Badge, Button, Modal, Select, Table, TextInput } from '@mantine/core';
 import { useApiGet } from '../api/hooks';
 import type { Items, Pack, Tenant } from '../api/types';
 import { canWrite, isAdmin, useWho } from '../auth';
-import { ErrorAlert, Loading, PageHeader, ReadOnlyNote } from '../components/common';
+import { PageHeader, ReadOnlyNote } from '../components/common';
 import { fmtTime } from '../lib/format';
+import { SubmitForm } from '../components/forms';
+import { LoadState } from '../components/resource';
+import { TableHead } from '../components/table';
 
 export default function Packs() {
   const who = useWho();
@@ -25,19 +28,10 @@ export default function Packs() {
     <>
       <PageHeader title="Rule packs">{canWrite(who) ? <Button onClick={() => setOpen(true)}>New pack</Button> : null}</PageHeader>
       <ReadOnlyNote show={!canWrite(who)} />
-      <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : null}
+      <LoadState error={error} loading={loading} loaded={data !== undefined} />
       {data ? (
         <Table striped aria-label="Rule packs" data-testid="packs">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Kind</Table.Th>
-              <Table.Th>Tenant</Table.Th>
-              <Table.Th>Mode</Table.Th>
-              <Table.Th>Updated</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Name', 'Kind', 'Tenant', 'Mode', 'Updated']} />
           <Table.Tbody>
             {data.items.map((p) => (
               <Table.Tr key={`${p.tenant ?? ''}/${p.name}`}>
@@ -60,23 +54,17 @@ export default function Packs() {
         </Table>
       ) : null}
       <Modal opened={open} onClose={() => setOpen(false)} title="New pack">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
+        <SubmitForm
+          onSubmit={() => {
             const q = new URLSearchParams({ new: '1', tenant: owner ?? '' });
-            void navigate(`/packs/${encodeURIComponent(name.trim())}?${q.toString()}`);
+            return navigate(`/packs/${encodeURIComponent(name.trim())}?${q.toString()}`);
           }}
+          submitLabel="Open the editor"
+          disabled={name.trim() === ''}
         >
-          <Stack>
-            <TextInput label="Pack name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
-            <Select label="Owner" data={owners} value={owner ?? ''} onChange={(v) => setOwner(v === '' ? null : v)} allowDeselect={false} disabled={who.role === 'tenant-admin'} />
-            <Group justify="flex-end">
-              <Button type="submit" disabled={name.trim() === ''}>
-                Open the editor
-              </Button>
-            </Group>
-          </Stack>
-        </form>
+          <TextInput label="Pack name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
+          <Select label="Owner" data={owners} value={owner ?? ''} onChange={(v) => setOwner(v === '' ? null : v)} allowDeselect={false} disabled={who.role === 'tenant-admin'} />
+        </SubmitForm>
       </Modal>
     </>
   );

@@ -4,8 +4,11 @@ import { api, seg } from '../api/client';
 import { runAction, useApiGet } from '../api/hooks';
 import type { Items, Plugin, PluginDetail } from '../api/types';
 import { isAdmin, useWho } from '../auth';
-import { ErrorAlert, Loading, PageHeader, ReadOnlyNote } from '../components/common';
+import { ErrorAlert, PageHeader, ReadOnlyNote } from '../components/common';
 import { fmtBytes, fmtTime } from '../lib/format';
+import { SubmitForm } from '../components/forms';
+import { LoadState } from '../components/resource';
+import { TableHead } from '../components/table';
 
 function Upload({ onDone }: { onDone: () => void }) {
   const [manifest, setManifest] = useState<File | null>(null);
@@ -22,22 +25,10 @@ function Upload({ onDone }: { onDone: () => void }) {
     }
   };
   return (
-    <form
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      <Stack>
-        <FileInput label="Manifest (JSON)" accept="application/json,.json" value={manifest} onChange={setManifest} required clearable />
-        <FileInput label="Component (.wasm)" accept="application/wasm,.wasm" value={component} onChange={setComponent} required clearable />
-        <Group justify="flex-end">
-          <Button type="submit" disabled={!manifest || !component}>
-            Upload
-          </Button>
-        </Group>
-      </Stack>
-    </form>
+    <SubmitForm onSubmit={submit} submitLabel="Upload" disabled={!manifest || !component}>
+      <FileInput label="Manifest (JSON)" accept="application/json,.json" value={manifest} onChange={setManifest} required clearable />
+      <FileInput label="Component (.wasm)" accept="application/wasm,.wasm" value={component} onChange={setComponent} required clearable />
+    </SubmitForm>
   );
 }
 
@@ -52,16 +43,7 @@ function Versions({ name, admin, onChanged }: { name: string; admin: boolean; on
     <Stack>
       <ErrorAlert error={error} />
       <Table aria-label={`Versions of ${name}`}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Version</Table.Th>
-            <Table.Th>Manifest version</Table.Th>
-            <Table.Th>Size</Table.Th>
-            <Table.Th>SHA-256</Table.Th>
-            <Table.Th>Uploaded</Table.Th>
-            {admin ? <Table.Th>Activate</Table.Th> : null}
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Version', 'Manifest version', 'Size', 'SHA-256', 'Uploaded', admin && 'Activate']} />
         <Table.Tbody>
           {(data?.versions ?? []).map((v) => (
             <Table.Tr key={v.version}>
@@ -109,23 +91,10 @@ export default function Plugins() {
     <>
       <PageHeader title="Plugins">{admin ? <Button onClick={() => setUploading(true)}>Upload a plugin</Button> : null}</PageHeader>
       <ReadOnlyNote show={!admin} />
-      <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : null}
+      <LoadState error={error} loading={loading} loaded={data !== undefined} />
       <Table.ScrollContainer minWidth={900}>
         <Table striped aria-label="Plugins" data-testid="plugins">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th>Active version</Table.Th>
-              <Table.Th>Calls</Table.Th>
-              <Table.Th>Mean latency</Table.Th>
-              <Table.Th>Traps</Table.Th>
-              <Table.Th>Timeouts</Table.Th>
-              <Table.Th>Quarantined</Table.Th>
-              <Table.Th>Actions</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Name', 'State', 'Active version', 'Calls', 'Mean latency', 'Traps', 'Timeouts', 'Quarantined', 'Actions']} />
           <Table.Tbody>
             {(data?.items ?? []).map((p) => (
               <Table.Tr key={p.name} data-plugin={p.name}>

@@ -5,9 +5,12 @@ import { api, seg } from '../api/client';
 import { runAction, useApiGet } from '../api/hooks';
 import type { Database, GatewayUser, Items, NewTokenAnswer, Permission, Tenant, Token } from '../api/types';
 import { canWriteTenant, useWho } from '../auth';
-import { ErrorAlert, Loading, PageHeader, ReadOnlyNote } from '../components/common';
+import { ErrorAlert, PageHeader, ReadOnlyNote } from '../components/common';
 import { fmtTime } from '../lib/format';
 import { BypassRules } from '../components/Bypass';
+import { SubmitForm } from '../components/forms';
+import { deleteThenReload, LoadState, useCreateModal } from '../components/resource';
+import { RowDeleteButton, RowDeleteCell, TableHead } from '../components/table';
 
 function base(tenant: string): string {
   return `/api/v1/tenants/${seg(tenant)}`;
@@ -42,27 +45,15 @@ function UserForm({ tenant, onDone }: { tenant: string; onDone: () => void }) {
     if (ok !== undefined) onDone();
   };
   return (
-    <form
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      <Stack>
-        <TextInput label="User name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
-        <PasswordInput visibilityToggleButtonProps={{ 'aria-label': 'Show or hide the password' }} label="Password" value={password} onChange={(e) => setPassword(e.currentTarget.value)} required autoComplete="new-password" />
-        <TagsInput label="Roles" value={roles} onChange={setRoles} placeholder="Enter to add" />
-        <TagsInput label="Databases (empty: all of the tenant's)" value={databases} onChange={setDatabases} placeholder="Enter to add" />
-        <TextInput type="datetime-local" label="Expires at (empty: never)" value={expires} onChange={(e) => setExpires(e.currentTarget.value)} />
-        <Switch label="Require TLS" checked={requireTls} onChange={(e) => setRequireTls(e.currentTarget.checked)} />
-        <TagsInput label="Allowed networks (addresses or CIDRs; empty: any)" value={networks} onChange={setNetworks} placeholder="10.0.0.0/8" />
-        <Group justify="flex-end">
-          <Button type="submit" disabled={!name || !password}>
-            Create user
-          </Button>
-        </Group>
-      </Stack>
-    </form>
+    <SubmitForm onSubmit={submit} submitLabel="Create user" disabled={!name || !password}>
+      <TextInput label="User name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
+      <PasswordInput visibilityToggleButtonProps={{ 'aria-label': 'Show or hide the password' }} label="Password" value={password} onChange={(e) => setPassword(e.currentTarget.value)} required autoComplete="new-password" />
+      <TagsInput label="Roles" value={roles} onChange={setRoles} placeholder="Enter to add" />
+      <TagsInput label="Databases (empty: all of the tenant's)" value={databases} onChange={setDatabases} placeholder="Enter to add" />
+      <TextInput type="datetime-local" label="Expires at (empty: never)" value={expires} onChange={(e) => setExpires(e.currentTarget.value)} />
+      <Switch label="Require TLS" checked={requireTls} onChange={(e) => setRequireTls(e.currentTarget.checked)} />
+      <TagsInput label="Allowed networks (addresses or CIDRs; empty: any)" value={networks} onChange={setNetworks} placeholder="10.0.0.0/8" />
+    </SubmitForm>
   );
 }
 
@@ -80,10 +71,7 @@ function Tokens({ tenant, user, writable }: { tenant: string; user: string; writ
       reload();
     }
   };
-  const revoke = async (id: string) => {
-    await runAction('Revoke token', () => api.del(`${path}/${seg(id)}`), 'Token revoked');
-    reload();
-  };
+  const revoke = (id: string) => deleteThenReload({ what: 'Revoke token', path: `${path}/${seg(id)}`, success: 'Token revoked', reload });
   return (
     <Stack>
       <ErrorAlert error={error} />
@@ -105,15 +93,7 @@ function Tokens({ tenant, user, writable }: { tenant: string; user: string; writ
         </Alert>
       ) : null}
       <Table aria-label={`Tokens of ${user}`}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Id</Table.Th>
-            <Table.Th>Expires</Table.Th>
-            <Table.Th>Uses</Table.Th>
-            <Table.Th>Created</Table.Th>
-            {writable ? <Table.Th>Revoke</Table.Th> : null}
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Id', 'Expires', 'Uses', 'Created', writable && 'Revoke']} />
         <Table.Tbody>
           {(data?.items ?? []).map((t) => (
             <Table.Tr key={t.id}>
@@ -121,13 +101,9 @@ function Tokens({ tenant, user, writable }: { tenant: string; user: string; writ
               <Table.Td>{t.expires_at}</Table.Td>
               <Table.Td>{t.max_uses}</Table.Td>
               <Table.Td>{fmtTime(t.created_at)}</Table.Td>
-              {writable ? (
-                <Table.Td>
-                  <Button size="compact-xs" color="red" variant="outline" onClick={() => void revoke(t.id)} aria-label={`Revoke token ${t.id}`}>
-                    Revoke
-                  </Button>
-                </Table.Td>
-              ) : null}
+              <RowDeleteCell show={writable} onClick={() => void revoke(t.id)} label={`Revoke token ${t.id}`}>
+                Revoke
+              </RowDeleteCell>
             </Table.Tr>
           ))}
         </Table.Tbody>
@@ -145,35 +121,17 @@ function Tokens({ tenant, user, writable }: { tenant: string; user: string; writ
 
 function Users({ tenant, writable }: { tenant: string; writable: boolean }) {
   const { data, error, loading, reload } = useApiGet<Items<GatewayUser>>(`${base(tenant)}/users`);
-  const [creating, setCreating] = useState(false);
+  const create = useCreateModal(reload);
   const [tokensOf, setTokensOf] = useState<string | null>(null);
-  const remove = async (name: string) => {
-    if (!window.confirm(`Delete user ${name}?`)) return;
-    await runAction('Delete user', () => api.del(`${base(tenant)}/users/${seg(name)}`), `User ${name} deleted`);
-    reload();
-  };
+  const remove = (name: string) =>
+    deleteThenReload({ confirm: `Delete user ${name}?`, what: 'Delete user', path: `${base(tenant)}/users/${seg(name)}`, success: `User ${name} deleted`, reload });
   return (
     <Stack>
-      {writable ? (
-        <Group>
-          <Button onClick={() => setCreating(true)}>New user</Button>
-        </Group>
-      ) : null}
-      <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : null}
+      {create.button(writable, 'New user')}
+      <LoadState error={error} loading={loading} loaded={data !== undefined} />
       <Table.ScrollContainer minWidth={700}>
         <Table striped aria-label="Users" data-testid="users">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Roles</Table.Th>
-              <Table.Th>Databases</Table.Th>
-              <Table.Th>Expires</Table.Th>
-              <Table.Th>TLS</Table.Th>
-              <Table.Th>Networks</Table.Th>
-              <Table.Th>Actions</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Name', 'Roles', 'Databases', 'Expires', 'TLS', 'Networks', 'Actions']} />
           <Table.Tbody>
             {(data?.items ?? []).map((u) => (
               <Table.Tr key={u.name}>
@@ -189,9 +147,9 @@ function Users({ tenant, writable }: { tenant: string; writable: boolean }) {
                       Tokens
                     </Button>
                     {writable ? (
-                      <Button size="compact-xs" color="red" variant="outline" onClick={() => void remove(u.name)} aria-label={`Delete user ${u.name}`}>
+                      <RowDeleteButton onClick={() => void remove(u.name)} label={`Delete user ${u.name}`}>
                         Delete
-                      </Button>
+                      </RowDeleteButton>
                     ) : null}
                   </Group>
                 </Table.Td>
@@ -200,15 +158,7 @@ function Users({ tenant, writable }: { tenant: string; writable: boolean }) {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <Modal opened={creating} onClose={() => setCreating(false)} title="New gateway user">
-        <UserForm
-          tenant={tenant}
-          onDone={() => {
-            setCreating(false);
-            reload();
-          }}
-        />
-      </Modal>
+      {create.modal('New gateway user', (done) => <UserForm tenant={tenant} onDone={done} />)}
       <Modal opened={tokensOf !== null} onClose={() => setTokensOf(null)} title={`Temporary tokens of ${tokensOf ?? ''}`} size="lg">
         {tokensOf ? <Tokens tenant={tenant} user={tokensOf} writable={writable} /> : null}
       </Modal>
@@ -239,61 +189,32 @@ function DatabaseForm({ tenant, onDone }: { tenant: string; onDone: () => void }
     if (ok !== undefined) onDone();
   };
   return (
-    <form
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      <Stack>
-        <TextInput label="Database name (what clients connect to)" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
-        <Select label="Protocol" data={['postgres', 'mysql']} value={protocol} onChange={setProtocol} allowDeselect={false} />
-        <TextInput label="Server database" placeholder="same as the name" value={serverDatabase} onChange={(e) => setServerDatabase(e.currentTarget.value)} />
-        <TextInput label="Server user" value={serverUser} onChange={(e) => setServerUser(e.currentTarget.value)} required />
-        <PasswordInput visibilityToggleButtonProps={{ 'aria-label': 'Show or hide the password' }} label="Server password" value={serverPassword} onChange={(e) => setServerPassword(e.currentTarget.value)} autoComplete="new-password" />
-        <Select label="TLS to the server" data={['disable', 'prefer', 'require', 'verify-full']} value={tls} onChange={setTls} allowDeselect={false} />
-        <Group grow>
-          <TextInput label="Backend host" value={host} onChange={(e) => setHost(e.currentTarget.value)} required />
-          <NumberInput label="Backend port" value={port} onChange={setPort} min={1} max={65535} required />
-        </Group>
-        <Group justify="flex-end">
-          <Button type="submit" disabled={!name || !serverUser || !host}>
-            Create database
-          </Button>
-        </Group>
-      </Stack>
-    </form>
+    <SubmitForm onSubmit={submit} submitLabel="Create database" disabled={!name || !serverUser || !host}>
+      <TextInput label="Database name (what clients connect to)" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
+      <Select label="Protocol" data={['postgres', 'mysql']} value={protocol} onChange={setProtocol} allowDeselect={false} />
+      <TextInput label="Server database" placeholder="same as the name" value={serverDatabase} onChange={(e) => setServerDatabase(e.currentTarget.value)} />
+      <TextInput label="Server user" value={serverUser} onChange={(e) => setServerUser(e.currentTarget.value)} required />
+      <PasswordInput visibilityToggleButtonProps={{ 'aria-label': 'Show or hide the password' }} label="Server password" value={serverPassword} onChange={(e) => setServerPassword(e.currentTarget.value)} autoComplete="new-password" />
+      <Select label="TLS to the server" data={['disable', 'prefer', 'require', 'verify-full']} value={tls} onChange={setTls} allowDeselect={false} />
+      <Group grow>
+        <TextInput label="Backend host" value={host} onChange={(e) => setHost(e.currentTarget.value)} required />
+        <NumberInput label="Backend port" value={port} onChange={setPort} min={1} max={65535} required />
+      </Group>
+    </SubmitForm>
   );
 }
 
 function Databases({ tenant, writable }: { tenant: string; writable: boolean }) {
   const { data, error, loading, reload } = useApiGet<Items<Database>>(`${base(tenant)}/databases`);
-  const [creating, setCreating] = useState(false);
-  const remove = async (name: string) => {
-    if (!window.confirm(`Delete database ${name}?`)) return;
-    await runAction('Delete database', () => api.del(`${base(tenant)}/databases/${seg(name)}`), `Database ${name} deleted`);
-    reload();
-  };
+  const create = useCreateModal(reload);
+  const remove = (name: string) =>
+    deleteThenReload({ confirm: `Delete database ${name}?`, what: 'Delete database', path: `${base(tenant)}/databases/${seg(name)}`, success: `Database ${name} deleted`, reload });
   return (
     <Stack>
-      {writable ? (
-        <Group>
-          <Button onClick={() => setCreating(true)}>New database</Button>
-        </Group>
-      ) : null}
-      <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : null}
+      {create.button(writable, 'New database')}
+      <LoadState error={error} loading={loading} loaded={data !== undefined} />
       <Table striped aria-label="Databases" data-testid="databases">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Server database</Table.Th>
-            <Table.Th>Server user</Table.Th>
-            <Table.Th>TLS</Table.Th>
-            <Table.Th>Backends</Table.Th>
-            {writable ? <Table.Th>Delete</Table.Th> : null}
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Name', 'Server database', 'Server user', 'TLS', 'Backends', writable && 'Delete']} />
         <Table.Tbody>
           {(data?.items ?? []).map((d) => (
             <Table.Tr key={d.name}>
@@ -302,26 +223,14 @@ function Databases({ tenant, writable }: { tenant: string; writable: boolean }) 
               <Table.Td>{d.server_user ?? '—'}</Table.Td>
               <Table.Td>{d.tls ?? 'prefer'}</Table.Td>
               <Table.Td className="mono">{(d.backend ?? []).map((b) => `${b.host}:${b.port}${b.role ? ` (${b.role})` : ''}`).join(', ') || (typeof d.sqlite === 'string' ? `sqlite ${d.sqlite}` : '—')}</Table.Td>
-              {writable ? (
-                <Table.Td>
-                  <Button size="compact-xs" color="red" variant="outline" onClick={() => void remove(d.name)} aria-label={`Delete database ${d.name}`}>
-                    Delete
-                  </Button>
-                </Table.Td>
-              ) : null}
+              <RowDeleteCell show={writable} onClick={() => void remove(d.name)} label={`Delete database ${d.name}`}>
+                Delete
+              </RowDeleteCell>
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
-      <Modal opened={creating} onClose={() => setCreating(false)} title="New database" size="lg">
-        <DatabaseForm
-          tenant={tenant}
-          onDone={() => {
-            setCreating(false);
-            reload();
-          }}
-        />
-      </Modal>
+      {create.modal('New database', (done) => <DatabaseForm tenant={tenant} onDone={done} />, 'lg')}
     </Stack>
   );
 }
@@ -348,28 +257,14 @@ function Permissions({ tenant, writable }: { tenant: string; writable: boolean }
     const ok = await runAction('Add permission', () => api.post(`${base(tenant)}/permissions`, { json: grant }), 'Permission added');
     if (ok !== undefined) reload();
   };
-  const remove = async (id: string) => {
-    await runAction('Remove permission', () => api.del(`${base(tenant)}/permissions/${seg(id)}`), 'Permission removed');
-    reload();
-  };
+  const remove = (id: string) => deleteThenReload({ what: 'Remove permission', path: `${base(tenant)}/permissions/${seg(id)}`, success: 'Permission removed', reload });
   const list = (v: unknown) => (Array.isArray(v) ? v.join(', ') : '—');
   return (
     <Stack>
       <Text size="sm">Once a tenant has permissions, whatever none of them grants is refused (default deny).</Text>
       <ErrorAlert error={error} />
       <Table striped aria-label="Permissions" data-testid="permissions">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Effect</Table.Th>
-            <Table.Th>Users</Table.Th>
-            <Table.Th>Roles</Table.Th>
-            <Table.Th>Databases</Table.Th>
-            <Table.Th>Tables</Table.Th>
-            <Table.Th>Actions</Table.Th>
-            <Table.Th>Expires</Table.Th>
-            {writable ? <Table.Th>Remove</Table.Th> : null}
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Effect', 'Users', 'Roles', 'Databases', 'Tables', 'Actions', 'Expires', writable && 'Remove']} />
         <Table.Tbody>
           {(data?.items ?? []).map((p) => (
             <Table.Tr key={p.id}>
@@ -380,46 +275,30 @@ function Permissions({ tenant, writable }: { tenant: string; writable: boolean }
               <Table.Td>{list(p.tables ?? ['*'])}</Table.Td>
               <Table.Td>{list(p.actions)}</Table.Td>
               <Table.Td>{p.expires_at ?? 'never'}</Table.Td>
-              {writable ? (
-                <Table.Td>
-                  <Button size="compact-xs" color="red" variant="outline" onClick={() => void remove(p.id)} aria-label={`Remove permission ${p.id}`}>
-                    Remove
-                  </Button>
-                </Table.Td>
-              ) : null}
+              <RowDeleteCell show={writable} onClick={() => void remove(p.id)} label={`Remove permission ${p.id}`}>
+                Remove
+              </RowDeleteCell>
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
       {writable ? (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void add();
-          }}
-        >
-          <Stack gap="xs">
-            <Text fw={700}>Add a permission</Text>
-            <Group grow align="flex-start">
-              <TagsInput label="Users" value={users} onChange={setUsers} placeholder="name or *" />
-              <TagsInput label="Roles" value={roles} onChange={setRoles} />
-            </Group>
-            <Group grow align="flex-start">
-              <TagsInput label="Databases (empty: all)" value={databases} onChange={setDatabases} />
-              <TagsInput label="Tables (empty: all)" value={tables} onChange={setTables} placeholder="public.orders" />
-            </Group>
-            <Group grow align="flex-start">
-              <MultiSelect label="Actions" data={ACTIONS} value={actions} onChange={setActions} />
-              <Select label="Effect" data={['allow', 'deny']} value={effect} onChange={setEffect} allowDeselect={false} />
-              <TextInput type="datetime-local" label="Expires at" value={expires} onChange={(e) => setExpires(e.currentTarget.value)} />
-            </Group>
-            <Group justify="flex-end">
-              <Button type="submit" disabled={actions.length === 0 || (users.length === 0 && roles.length === 0)}>
-                Add permission
-              </Button>
-            </Group>
-          </Stack>
-        </form>
+        <SubmitForm onSubmit={add} submitLabel="Add permission" disabled={actions.length === 0 || (users.length === 0 && roles.length === 0)} gap="xs">
+          <Text fw={700}>Add a permission</Text>
+          <Group grow align="flex-start">
+            <TagsInput label="Users" value={users} onChange={setUsers} placeholder="name or *" />
+            <TagsInput label="Roles" value={roles} onChange={setRoles} />
+          </Group>
+          <Group grow align="flex-start">
+            <TagsInput label="Databases (empty: all)" value={databases} onChange={setDatabases} />
+            <TagsInput label="Tables (empty: all)" value={tables} onChange={setTables} placeholder="public.orders" />
+          </Group>
+          <Group grow align="flex-start">
+            <MultiSelect label="Actions" data={ACTIONS} value={actions} onChange={setActions} />
+            <Select label="Effect" data={['allow', 'deny']} value={effect} onChange={setEffect} allowDeselect={false} />
+            <TextInput type="datetime-local" label="Expires at" value={expires} onChange={(e) => setExpires(e.currentTarget.value)} />
+          </Group>
+        </SubmitForm>
       ) : null}
     </Stack>
   );
@@ -448,8 +327,7 @@ export default function TenantPage() {
           </Group>
         ) : null}
       </PageHeader>
-      <ErrorAlert error={t.error} />
-      {t.loading && !t.data ? <Loading /> : null}
+      <LoadState error={t.error} loading={t.loading} loaded={t.data !== undefined} />
       {t.data ? (
         <>
           {t.data.description ? <Text mb="sm">{t.data.description}</Text> : null}

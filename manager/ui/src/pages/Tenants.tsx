@@ -1,12 +1,15 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { Anchor, Button, Group, Modal, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Anchor, Button, Modal, Table, Text, TextInput } from '@mantine/core';
 import { api } from '../api/client';
 import { runAction, useApiGet } from '../api/hooks';
 import type { Items, Tenant } from '../api/types';
 import { isAdmin, useWho } from '../auth';
-import { ErrorAlert, Loading, PageHeader, ReadOnlyNote } from '../components/common';
+import { PageHeader, ReadOnlyNote } from '../components/common';
 import { fmtTime } from '../lib/format';
+import { SubmitForm } from '../components/forms';
+import { LoadState } from '../components/resource';
+import { TableHead } from '../components/table';
 
 export default function Tenants() {
   const who = useWho();
@@ -31,17 +34,10 @@ export default function Tenants() {
         {isAdmin(who) ? <Button onClick={() => setOpen(true)}>New tenant</Button> : null}
       </PageHeader>
       <ReadOnlyNote show={who.role === 'auditor'} />
-      <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : null}
+      <LoadState error={error} loading={loading} loaded={data !== undefined} />
       {data ? (
         <Table striped aria-label="Tenants" data-testid="tenants">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Description</Table.Th>
-              <Table.Th>Created</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Name', 'Description', 'Created']} />
           <Table.Tbody>
             {data.items.map((t) => (
               <Table.Tr key={t.name}>
@@ -59,22 +55,10 @@ export default function Tenants() {
       ) : null}
       {data && data.items.length === 0 ? <Text mt="sm">No tenants yet.</Text> : null}
       <Modal opened={open} onClose={() => setOpen(false)} title="New tenant">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void create();
-          }}
-        >
-          <Stack>
-            <TextInput label="Tenant name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
-            <TextInput label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
-            <Group justify="flex-end">
-              <Button type="submit" disabled={name.trim() === ''}>
-                Create tenant
-              </Button>
-            </Group>
-          </Stack>
-        </form>
+        <SubmitForm onSubmit={create} submitLabel="Create tenant" disabled={name.trim() === ''}>
+          <TextInput label="Tenant name" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
+          <TextInput label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
+        </SubmitForm>
       </Modal>
     </>
   );

@@ -1,0 +1,1 @@
+import{j as e,x as o,y as t,K as r}from"./index-8C7fPh-N.js";import{A as s}from"./Anchor-zw2SsiDT.js";function i(){return e.jsxs(e.Fragment,{children:[e.jsx(o,{title:"Not found"}),e.jsxs(t,{children:["No such page. ",e.jsx(s,{component:r,to:"/",children:"Back to the overview"}),"."]})]})}export{i as default};

@@ -1,1 +1,0 @@
-import{j as e,x as o,y as t,K as r}from"./index-B6P6Iv3z.js";import{A as s}from"./Anchor-BjYRVgaC.js";function i(){return e.jsxs(e.Fragment,{children:[e.jsx(o,{title:"Not found"}),e.jsxs(t,{children:["No such page. ",e.jsx(s,{component:r,to:"/",children:"Back to the overview"}),"."]})]})}export{i as default};

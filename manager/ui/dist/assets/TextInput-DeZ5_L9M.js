@@ -1,1 +1,0 @@
-import{m as a,u as o,j as r,U as t}from"./index-B6P6Iv3z.js";const s=a((e,n)=>{const p=o("TextInput",null,e);return r.jsx(t,{component:"input",ref:n,...p,__staticSelector:"TextInput"})});s.classes=t.classes;s.displayName="@mantine/core/TextInput";export{s as T};

@@ -1,0 +1,1 @@
+import{j as t,S as u,G as m,C as x}from"./index-8C7fPh-N.js";function j({onSubmit:r,submitLabel:s,disabled:e,gap:i,children:n}){return t.jsx("form",{onSubmit:o=>{o.preventDefault(),r()},children:t.jsxs(u,{gap:i,children:[n,t.jsx(m,{justify:"flex-end",children:t.jsx(x,{type:"submit",disabled:e,children:s})})]})})}export{j as S};
