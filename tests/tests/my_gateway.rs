@@ -1164,7 +1164,9 @@ async fn local_infile_runs_only_when_a_pack_allows_it() {
     let m = blocking(mariadb).await;
     m.root_sql("CREATE TABLE shop.loaded (id int PRIMARY KEY, name varchar(20))")
         .unwrap();
-    let dbs = my_database("shop", m.port(), "{ size = 2 }", "shop");
+    // One server connection: every client below runs on it in turn, so each one checks that
+    // the previous one's file transfer (or refusal) left it in step.
+    let dbs = my_database("shop", m.port(), "{ size = 1 }", "shop");
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("rows.csv");
     std::fs::write(&csv, "1,alpha\n2,beta\n3,\"gamma, delta\"\n").unwrap();
@@ -1245,5 +1247,8 @@ async fn local_infile_runs_only_when_a_pack_allows_it() {
         "{out}"
     );
     assert!(out.starts_with("3\n"), "nothing more loaded: {out}");
+    // The server connection that asked was closed; the next client gets a fresh one.
+    let out = app_client(port, &[], "SELECT name FROM loaded WHERE id = 2;").await;
+    assert_eq!(out.as_deref(), Ok("beta\n"), "{out:?}");
     drop(gw);
 }
